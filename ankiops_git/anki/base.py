@@ -1,0 +1,96 @@
+"""The one interface sync code uses to talk to Anki.
+
+Two implementations: `connect.ConnectBackend` (AnkiConnect over HTTP, Anki desktop
+running) and `collection.CollectionBackend` (a collection file opened with the
+official `anki` package). Sync code never knows which one it has.
+
+Only *managed* notes (those of the AnkiOps* note types, see notetypes.py) are read
+or written. Notes of other types and decks without managed notes are never written.
+All calls are in bulk: sync sends one call per kind of change, not one per note.
+Field values on this side are Anki's HTML; conversion to Markdown happens elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class AnkiNote:
+    note_id: int
+    note_type: str  # Anki note type name, e.g. "AnkiOpsQA"
+    fields: dict[str, str]  # Anki field name -> HTML, every field of the type
+    tags: tuple[str, ...]
+    deck: str  # full deck name ("A::B") of the note's first card (lowest ord)
+    mod: int  # note modification time, seconds since the epoch
+
+
+@dataclass(frozen=True)
+class NewNote:
+    note_type: str  # Anki note type name
+    deck: str  # full deck name; created if missing
+    fields: dict[str, str]  # HTML
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class NoteUpdate:
+    note_id: int
+    fields: dict[str, str] | None = None  # only the fields given are changed
+    tags: tuple[str, ...] | None = None  # the full new tag list, if given
+
+
+class Backend(Protocol):
+    def profile(self) -> str:
+        """Name of the open profile (collection backend: of the file's profile folder)."""
+        ...
+
+    def ensure_note_types(self) -> None:
+        """Create missing AnkiOps* note types; reuse existing ones whose fields match."""
+        ...
+
+    def decks(self) -> dict[str, int]:
+        """All deck names -> deck ids."""
+        ...
+
+    def create_deck(self, name: str) -> int: ...
+
+    def rename_deck(self, deck_id: int, new_name: str) -> None:
+        """Rename keeping the id and options (and the subdecks' place under it)."""
+        ...
+
+    def mod_times(self) -> dict[int, int]:
+        """Managed note id -> modification time. Cheap: no fields are read."""
+        ...
+
+    def read_notes(self, note_ids: Iterable[int] | None = None) -> list[AnkiNote]:
+        """The managed notes with these ids (all managed notes if None), in one batch."""
+        ...
+
+    def add_notes(self, notes: Sequence[NewNote]) -> list[int]:
+        """Add in one batch; returns the new ids in order. All or nothing."""
+        ...
+
+    def update_notes(self, updates: Sequence[NoteUpdate]) -> None:
+        """Change fields and/or tags; verified by reading back (AnkiRejected if not)."""
+        ...
+
+    def move_notes(self, note_ids: Sequence[int], deck: str) -> None:
+        """Move all cards of these notes to `deck` (created if missing). Keeps history."""
+        ...
+
+    def delete_notes(self, note_ids: Sequence[int]) -> None: ...
+
+    def store_media(self, filename: str, data: bytes) -> str:
+        """Store a media file; returns the name Anki stored it under."""
+        ...
+
+    def read_media(self, filename: str) -> bytes | None: ...
+
+    def sync(self) -> None:
+        """Ask Anki to sync with AnkiWeb, where the backend can."""
+        ...
+
+    def close(self) -> None: ...

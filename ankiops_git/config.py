@@ -1,0 +1,62 @@
+"""`ankiops.toml`: per-repository settings, at the collection root."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ankiops_git.errors import AnkiOpsError
+
+CONFIG_NAME = "ankiops.toml"
+DEFAULT_EXCLUDE = ("README.md", "CHANGELOG.md", "LICENSE.md")
+
+
+@dataclass
+class Config:
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE  # *.md files in the root that are not decks
+    anki: str | None = None  # AnkiConnect URL or collection file path
+    profile: str | None = None  # the Anki profile this repository belongs to
+    allow_deletes: bool = False  # skip the mass-deletion guard on push
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def load(root: Path) -> Config:
+    path = root / CONFIG_NAME
+    if not path.exists():
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise AnkiOpsError(f"{path}: not valid TOML: {e}. Fix the file and try again.") from e
+    sync = data.get("anki", {}) if isinstance(data.get("anki"), dict) else {}
+    exclude = data.get("exclude", list(DEFAULT_EXCLUDE))
+    if not isinstance(exclude, list) or not all(isinstance(x, str) for x in exclude):
+        raise AnkiOpsError(f"{path}: 'exclude' must be a list of file names.")
+    return Config(
+        exclude=tuple(exclude),
+        anki=sync.get("url"),
+        profile=sync.get("profile"),
+        allow_deletes=bool(sync.get("allow_deletes", False)),
+        extra={k: v for k, v in data.items() if k not in ("anki", "exclude")},
+    )
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def dump(config: Config) -> str:
+    lines = ["# ankiops-git settings for this folder of deck files", ""]
+    lines.append("exclude = [" + ", ".join(_toml_str(x) for x in config.exclude) + "]")
+    lines += ["", "[anki]"]
+    if config.anki is not None:
+        lines.append(f"url = {_toml_str(config.anki)}")
+    if config.profile is not None:
+        lines.append(f"profile = {_toml_str(config.profile)}")
+    lines.append(f"allow_deletes = {'true' if config.allow_deletes else 'false'}")
+    return "\n".join(lines) + "\n"
+
+
+def save(root: Path, config: Config) -> None:
+    (root / CONFIG_NAME).write_text(dump(config), encoding="utf-8")

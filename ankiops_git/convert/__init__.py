@@ -1,0 +1,1 @@
+"""Field conversion between Markdown (in deck files) and HTML (in Anki)."""

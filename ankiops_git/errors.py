@@ -1,0 +1,38 @@
+"""Errors the library raises for user-facing problems.
+
+Surfaces (CLI, hooks, merge driver, remote helper) catch `AnkiOpsError` and print
+its message: one clear line (or a few), never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class AnkiOpsError(Exception):
+    """A problem the user can act on; the message says what and what to do."""
+
+
+class DeckFileError(AnkiOpsError):
+    """A deck file that cannot be read; carries the position for diagnostics."""
+
+    def __init__(self, message: str, path: str = "", line: int = 1, col: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+        self.col = col
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}:{self.col}: " if self.path else f"line {self.line}: "
+        return f"{where}error: {self.message}"
+
+
+class AnkiUnavailable(AnkiOpsError):
+    """Anki cannot be reached (not running, add-on missing, collection locked)."""
+
+
+class AnkiRejected(AnkiOpsError):
+    """Anki answered with an error, or a write did not take effect."""
+
+
+class WrongProfile(AnkiOpsError):
+    """The open Anki profile is not the one this repository belongs to."""

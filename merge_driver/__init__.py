@@ -1,0 +1,1 @@
+"""`ankiops-merge %O %A %B %P`: git merge driver for deck files."""
