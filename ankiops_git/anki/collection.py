@@ -1,0 +1,314 @@
+"""The collection-file backend: a collection.anki2 opened with the official `anki` package.
+
+Used when Anki desktop is closed, or there is no desktop at all (CI, tests). It is
+the same Rust engine as the desktop app, so writes are exactly what Anki would do.
+Reads go through one SQL query; writes through the engine's bulk calls, each one
+transaction. Anki desktop holds its open collection locked: opening it then fails
+at once with a message pointing to the AnkiConnect remote, never waits, never writes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anki.errors
+from anki.collection import AddNoteRequest, Collection
+from anki.dbproxy import DBProxy
+from anki.decks import DeckId
+from anki.notes import NoteId
+from anki.utils import ids2str
+
+from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
+from ankiops_git.anki.templates import NoteTypeSpec, all_specs, field_mismatch
+from ankiops_git.anki.verify import verify_updates
+from ankiops_git.errors import AnkiRejected, AnkiUnavailable
+from ankiops_git.notetypes import BY_ANKI_NAME
+
+CONNECT_HINT = "anki::http://127.0.0.1:8765"
+
+
+def anki_base_dir() -> Path:
+    """Anki's data folder (the one holding one folder per profile) on this OS."""
+    if override := os.environ.get("ANKI_BASE"):
+        return Path(override)
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "Anki2"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "Anki2"
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "Anki2"
+
+
+def profiles(base: Path | None = None) -> list[str]:
+    """Profile names found under Anki's data folder (folders with a collection.anki2)."""
+    base = base or anki_base_dir()
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if (p / "collection.anki2").is_file())
+
+
+def profile_collection_path(name: str, base: Path | None = None) -> Path:
+    """The collection file of profile `name`; AnkiUnavailable listing the profiles if unknown."""
+    base = base or anki_base_dir()
+    path = base / name / "collection.anki2"
+    if path.is_file():
+        return path
+    found = profiles(base)
+    listing = ", ".join(found) if found else "none"
+    raise AnkiUnavailable(
+        f"No Anki profile named {name!r} in {base} (profiles found: {listing}). "
+        f"Use one of these names, or give the path to a collection.anki2 file."
+    )
+
+
+class CollectionBackend:
+    """`base.Backend` over a collection file. Close it (or use `with`) to release the lock."""
+
+    def __init__(self, path: str | Path, *, create: bool = False) -> None:
+        self.path = Path(path).expanduser().resolve()
+        if not create and not self.path.is_file():
+            raise AnkiUnavailable(
+                f"No Anki collection at {self.path}. Give the path to an existing "
+                f"collection.anki2, an Anki profile name, or an AnkiConnect URL."
+            )
+        try:
+            self.col = Collection(str(self.path))
+        except anki.errors.DBError as e:
+            raise AnkiUnavailable(
+                f"The collection {self.path} is in use (Anki is probably open with it: "
+                f"{e}). Close Anki and retry, or, with Anki running, use the AnkiConnect "
+                f"remote instead: {CONNECT_HINT}"
+            ) from e
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self.col.db is not None:
+            self.col.close()
+
+    def __enter__(self) -> CollectionBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def _db(self) -> DBProxy:
+        if self.col.db is None:
+            raise AnkiUnavailable(f"The collection {self.path} was closed; open it again.")
+        return self.col.db
+
+    def profile(self) -> str:
+        return self.path.parent.name
+
+    def sync(self) -> None:
+        """No-op: a collection file has no AnkiWeb login here; Anki syncs when next opened."""
+
+    # -- note types ------------------------------------------------------------------
+
+    def ensure_note_types(self) -> None:
+        for spec in all_specs():
+            existing = self.col.models.by_name(spec.name)
+            if existing is None:
+                self._create_note_type(spec)
+                continue
+            actual = [f["name"] for f in existing["flds"]]
+            if problem := field_mismatch(spec.name, spec.fields, actual):
+                raise AnkiRejected(problem)
+
+    def _create_note_type(self, spec: NoteTypeSpec) -> None:
+        mm = self.col.models
+        model = mm.new(spec.name)
+        model["type"] = 1 if spec.is_cloze else 0
+        for name in spec.fields:
+            mm.add_field(model, mm.new_field(name))
+        for template in spec.templates:
+            t = mm.new_template(template.name)
+            t["qfmt"] = template.front
+            t["afmt"] = template.back
+            mm.add_template(model, t)
+        model["css"] = spec.css
+        mm.add(model)
+
+    def _managed_models(self) -> dict[int, tuple[str, list[str]]]:
+        """Note type id -> (name, field names in order) for the AnkiOps types present."""
+        out: dict[int, tuple[str, list[str]]] = {}
+        for name in BY_ANKI_NAME:
+            model = self.col.models.by_name(name)
+            if model is not None:
+                out[int(model["id"])] = (name, [f["name"] for f in model["flds"]])
+        return out
+
+    # -- decks -----------------------------------------------------------------------
+
+    def decks(self) -> dict[str, int]:
+        return {d.name: int(d.id) for d in self.col.decks.all_names_and_ids()}
+
+    def create_deck(self, name: str) -> int:
+        existing = self.col.decks.id_for_name(name)
+        if existing is not None:
+            return int(existing)
+        return int(self.col.decks.add_normal_deck_with_name(name).id)
+
+    def rename_deck(self, deck_id: int, new_name: str) -> None:
+        if self.col.decks.get(DeckId(deck_id), default=False) is None:
+            raise AnkiRejected(f"No deck with id {deck_id} in Anki; nothing renamed.")
+        other = self.col.decks.id_for_name(new_name)
+        if other is not None and int(other) != deck_id:
+            raise AnkiRejected(
+                f"Cannot rename deck {deck_id} to {new_name!r}: a deck of that name already "
+                f"exists (id {other}). Merge or rename one of them in Anki first."
+            )
+        self.col.decks.rename(DeckId(deck_id), new_name)
+
+    # -- notes: reads ----------------------------------------------------------------
+
+    def mod_times(self) -> dict[int, int]:
+        models = self._managed_models()
+        if not models:
+            return {}
+        rows = self._db.all(f"select id, mod from notes where mid in {ids2str(models)}")
+        return {int(nid): int(mod) for nid, mod in rows}
+
+    def read_notes(self, note_ids: Iterable[int] | None = None) -> list[AnkiNote]:
+        """Managed notes, sorted by id; ids that are not managed notes are left out."""
+        models = self._managed_models()
+        if not models:
+            return []
+        where = f"n.mid in {ids2str(models)}"
+        if note_ids is not None:
+            where += f" and n.id in {ids2str(list(note_ids))}"
+        # The deck of the note's first card (lowest ord); a card in a filtered deck
+        # counts in its home deck (odid).
+        rows = self._db.all(
+            "select n.id, n.mid, n.flds, n.tags, n.mod, "
+            "(select case when c.odid != 0 then c.odid else c.did end "
+            " from cards c where c.nid = n.id order by c.ord limit 1) "
+            f"from notes n where {where} order by n.id"
+        )
+        deck_names = {int(d.id): d.name for d in self.col.decks.all_names_and_ids()}
+        out = []
+        for nid, mid, flds, tags, mod, did in rows:
+            name, field_names = models[int(mid)]
+            values = flds.split("\x1f")
+            out.append(
+                AnkiNote(
+                    note_id=int(nid),
+                    note_type=name,
+                    fields=dict(zip(field_names, values, strict=False)),
+                    tags=tuple(tags.split()),
+                    deck=deck_names.get(int(did), "") if did is not None else "",
+                    mod=int(mod),
+                )
+            )
+        return out
+
+    # -- notes: writes ---------------------------------------------------------------
+
+    def add_notes(self, notes: Sequence[NewNote]) -> list[int]:
+        if not notes:
+            return []
+        # Check everything before writing anything, so a bad note changes nothing.
+        models = {name: self.col.models.by_name(name) for name in {n.note_type for n in notes}}
+        for i, new in enumerate(notes):
+            model = models[new.note_type]
+            if new.note_type not in BY_ANKI_NAME or model is None:
+                raise AnkiRejected(
+                    f"Note {i + 1} of the batch has note type {new.note_type!r}, which is "
+                    f"not an AnkiOps note type present in Anki; nothing was added."
+                )
+            _check_fields(f"Note {i + 1} of the batch", new.fields, model)
+        deck_ids = {name: self.create_deck(name) for name in {n.deck for n in notes}}
+        requests = []
+        for new in notes:
+            note = self.col.new_note(models[new.note_type])  # type: ignore[arg-type]
+            for name, value in new.fields.items():
+                note[name] = value
+            note.tags = list(new.tags)
+            requests.append(AddNoteRequest(note=note, deck_id=DeckId(deck_ids[new.deck])))
+        try:
+            self.col.add_notes(requests)  # one transaction: all or nothing
+        except anki.errors.AnkiException as e:
+            raise AnkiRejected(f"Anki refused to add the notes ({e}); nothing was added.") from e
+        return [int(r.note.id) for r in requests]
+
+    def update_notes(self, updates: Sequence[NoteUpdate]) -> None:
+        if not updates:
+            return
+        self._require_managed([u.note_id for u in updates], "update")
+        notes = []
+        for update in updates:
+            note = self.col.get_note(NoteId(update.note_id))
+            if update.fields is not None:
+                _check_fields(f"Note {update.note_id}", update.fields, note.note_type())
+                for name, value in update.fields.items():
+                    note[name] = value
+            if update.tags is not None:
+                note.tags = list(update.tags)
+            notes.append(note)
+        try:
+            self.col.update_notes(notes)
+        except anki.errors.AnkiException as e:
+            raise AnkiRejected(f"Anki refused to update the notes ({e}).") from e
+        verify_updates(updates, self.read_notes([u.note_id for u in updates]))
+
+    def move_notes(self, note_ids: Sequence[int], deck: str) -> None:
+        if not note_ids:
+            return
+        self._require_managed(note_ids, "move")
+        deck_id = self.create_deck(deck)
+        card_ids = self._db.list(f"select id from cards where nid in {ids2str(note_ids)}")
+        # set_deck changes the deck only: scheduling and review history stay.
+        self.col.set_deck(card_ids, deck_id)
+
+    def delete_notes(self, note_ids: Sequence[int]) -> None:
+        if not note_ids:
+            return
+        self._require_managed(note_ids, "delete")
+        self.col.remove_notes([NoteId(n) for n in note_ids])
+
+    def _require_managed(self, note_ids: Sequence[int], action: str) -> None:
+        """AnkiRejected naming the ids that are missing or not AnkiOps notes; nothing written."""
+        models = self._managed_models()
+        rows = self._db.all(f"select id, mid from notes where id in {ids2str(note_ids)}")
+        found = {int(nid): int(mid) for nid, mid in rows}
+        missing = [n for n in note_ids if n not in found]
+        foreign = [n for n in note_ids if n in found and found[n] not in models]
+        if missing or foreign:
+            parts = []
+            if missing:
+                parts.append(f"not in Anki: {', '.join(map(str, missing))}")
+            if foreign:
+                parts.append(f"not AnkiOps notes: {', '.join(map(str, foreign))}")
+            raise AnkiRejected(f"Cannot {action} notes ({'; '.join(parts)}); nothing changed.")
+
+    # -- media -----------------------------------------------------------------------
+
+    def store_media(self, filename: str, data: bytes) -> str:
+        _check_media_name(filename)
+        return str(self.col.media.write_data(filename, data))
+
+    def read_media(self, filename: str) -> bytes | None:
+        _check_media_name(filename)
+        path = Path(self.col.media.dir()) / filename
+        return path.read_bytes() if path.is_file() else None
+
+
+def _check_fields(what: str, fields: dict[str, str], model: Any) -> None:
+    known = [f["name"] for f in model["flds"]]
+    unknown = [name for name in fields if name not in known]
+    if unknown:
+        raise AnkiRejected(
+            f"{what}: note type {model['name']!r} has no field "
+            f"{', '.join(repr(u) for u in unknown)} (its fields: {', '.join(known)}); "
+            f"nothing was written."
+        )
+
+
+def _check_media_name(filename: str) -> None:
+    if not filename or "/" in filename or "\\" in filename or filename in (".", ".."):
+        raise AnkiRejected(f"Invalid media file name {filename!r}: a plain file name is needed.")

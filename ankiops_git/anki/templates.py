@@ -1,0 +1,249 @@
+"""Card templates and CSS of the five AnkiOps note types, as backend-neutral data.
+
+Both backends create note types from `spec()`: the collection backend through the
+`anki` package, the AnkiConnect backend through `createModel`. Everything a card
+needs is inline (CSS, the Choice card's small script): no external resources, so
+cards work offline on AnkiDroid and AnkiMobile. `M:` (More) sits behind a
+click-to-reveal `<details>`, which needs no JavaScript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ankiops_git.convert.highlight import stylesheet
+from ankiops_git.notetypes import CHOICE, CHOICE_COUNT, CLOZE, INPUT, NOTE_TYPES, QA, REVERSED
+from ankiops_git.notetypes import NoteType as ModelNoteType
+
+
+@dataclass(frozen=True)
+class CardTemplate:
+    name: str
+    front: str
+    back: str
+
+
+@dataclass(frozen=True)
+class NoteTypeSpec:
+    name: str  # Anki note type name
+    fields: tuple[str, ...]  # in Anki's field order
+    templates: tuple[CardTemplate, ...]
+    css: str
+    is_cloze: bool
+
+
+_EXTRA_MORE = (
+    '{{#Extra}}<div class="ankiops-extra">{{Extra}}</div>{{/Extra}}\n'
+    '{{#More}}<details class="ankiops-more"><summary>More</summary>'
+    '<div class="ankiops-more-body">{{More}}</div></details>{{/More}}'
+)
+
+_BASE_CSS = """\
+.card {
+  font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  font-size: 20px;
+  line-height: 1.5;
+  text-align: left;
+  color: #1f2328;
+  background-color: #ffffff;
+  max-width: 48em;
+  margin: 0 auto;
+  padding: 0 0.5em;
+}
+.card.nightMode, .nightMode .card { color: #e6edf3; background-color: #1f2328; }
+hr#answer { margin: 1em 0; }
+img { max-width: 100%; height: auto; }
+pre, code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.9em; }
+pre { overflow-x: auto; padding: 0.6em; border-radius: 4px; background: #f6f8fa; }
+.nightMode pre { background: #2d333b; }
+table { border-collapse: collapse; }
+td, th { border: 1px solid #d0d7de; padding: 0.2em 0.5em; }
+.ankiops-extra { margin-top: 1em; font-size: 0.9em; color: #59636e; }
+.nightMode .ankiops-extra { color: #9198a1; }
+.ankiops-more { margin-top: 1em; font-size: 0.9em; }
+.ankiops-more > summary { cursor: pointer; color: #0969da; }
+.nightMode .ankiops-more > summary { color: #4493f8; }
+.cloze { font-weight: bold; color: #0969da; }
+.nightMode .cloze { color: #4493f8; }
+.ankiops-choices { padding-left: 0; list-style: none; }
+.ankiops-choice { margin: 0.3em 0; padding: 0.3em 0.6em; border: 1px solid #d0d7de;
+  border-radius: 4px; cursor: pointer; }
+.ankiops-choice.selected { border-color: #0969da; background: rgba(9, 105, 218, 0.1); }
+.ankiops-choice.correct { border-color: #1a7f37; background: rgba(26, 127, 55, 0.15); }
+.ankiops-choice.wrong { border-color: #cf222e; background: rgba(207, 34, 46, 0.15); }
+.ankiops-choice.missed { border-color: #1a7f37; border-style: dashed; }
+.ankiops-choice-key { margin-top: 0.5em; font-size: 0.9em; color: #59636e; }
+"""
+
+
+def css() -> str:
+    """The CSS every AnkiOps note type carries: card styles plus code highlighting."""
+    return _BASE_CSS + "\n/* code highlighting (Pygments) */\n" + stylesheet() + "\n"
+
+
+def _qa() -> tuple[CardTemplate, ...]:
+    front = '<div class="ankiops-question">{{Question}}</div>'
+    back = '{{FrontSide}}\n<hr id="answer">\n<div class="ankiops-answer">{{Answer}}</div>\n'
+    return (CardTemplate("Card 1", front, back + _EXTRA_MORE),)
+
+
+def _reversed() -> tuple[CardTemplate, ...]:
+    def card(name: str, ask: str, answer: str) -> CardTemplate:
+        front = f'<div class="ankiops-question">{{{{{ask}}}}}</div>'
+        back = (
+            f'{{{{FrontSide}}}}\n<hr id="answer">\n'
+            f'<div class="ankiops-answer">{{{{{answer}}}}}</div>\n'
+        )
+        return CardTemplate(name, front, back + _EXTRA_MORE)
+
+    return (card("Front to back", "Front", "Back"), card("Back to front", "Back", "Front"))
+
+
+def _cloze() -> tuple[CardTemplate, ...]:
+    front = '<div class="ankiops-cloze">{{cloze:Text}}</div>'
+    back = '<div class="ankiops-cloze">{{cloze:Text}}</div>\n'
+    return (CardTemplate("Cloze", front, back + _EXTRA_MORE),)
+
+
+def _input() -> tuple[CardTemplate, ...]:
+    front = '<div class="ankiops-question">{{Question}}</div>\n{{type:Input}}'
+    back = '<div class="ankiops-question">{{Question}}</div>\n<hr id="answer">\n{{type:Input}}\n'
+    return (CardTemplate("Card 1", front, back + _EXTRA_MORE),)
+
+
+def _choice_list() -> str:
+    items = "".join(
+        f'{{{{#Choice {i}}}}}<li class="ankiops-choice" data-choice="{i}">'
+        f"{{{{Choice {i}}}}}</li>{{{{/Choice {i}}}}}"
+        for i in range(1, CHOICE_COUNT + 1)
+    )
+    return f'<ol class="ankiops-choices">{items}</ol>'
+
+
+# The choice script. Without JavaScript every choice is still shown (in field order)
+# and the back shows the answer key as text. With it: the front shuffles the choices
+# and lets the user select some; the back shows them in the same order and marks
+# correct / wrong / missed. State passes from front to back in sessionStorage when
+# available (separate page loads on phones) and in a window variable otherwise.
+# The key is the choices' text, so a different note never reuses another's order.
+_CHOICE_JS = """\
+<script>
+(function () {
+  var side = "%SIDE%";
+  var list = document.querySelector(".ankiops-choices");
+  if (!list) { return; }
+  var items = Array.prototype.slice.call(list.querySelectorAll(".ankiops-choice"));
+  var key = "ankiops-choice:" + items.map(function (li) { return li.textContent; }).join("\\u001f");
+  function load() {
+    try { var s = window.sessionStorage.getItem(key); if (s) { return JSON.parse(s); } }
+    catch (e) {}
+    return (window.ankiopsChoiceState || {})[key] || null;
+  }
+  function save(state) {
+    try { window.sessionStorage.setItem(key, JSON.stringify(state)); } catch (e) {}
+    window.ankiopsChoiceState = window.ankiopsChoiceState || {};
+    window.ankiopsChoiceState[key] = state;
+  }
+  function byNumber(n) {
+    for (var i = 0; i < items.length; i++) {
+      if (items[i].getAttribute("data-choice") === String(n)) { return items[i]; }
+    }
+    return null;
+  }
+  var state = side === "back" ? load() : null;
+  if (!state) {
+    var order = items.map(function (li) { return li.getAttribute("data-choice"); });
+    for (var i = order.length - 1; i > 0; i--) {
+      var j = Math.floor(Math.random() * (i + 1));
+      var t = order[i]; order[i] = order[j]; order[j] = t;
+    }
+    state = { order: order, selected: [] };
+    if (side === "front") { save(state); }
+  }
+  state.order.forEach(function (n) { var li = byNumber(n); if (li) { list.appendChild(li); } });
+  if (side === "front") {
+    items.forEach(function (li) {
+      li.addEventListener("click", function () {
+        var n = li.getAttribute("data-choice");
+        var at = state.selected.indexOf(n);
+        if (at < 0) { state.selected.push(n); li.classList.add("selected"); }
+        else { state.selected.splice(at, 1); li.classList.remove("selected"); }
+        save(state);
+      });
+    });
+    return;
+  }
+  var keyEl = document.querySelector(".ankiops-choice-answer");
+  var correct = ((keyEl && keyEl.textContent) || "").match(/\\d+/g) || [];
+  items.forEach(function (li) {
+    var n = li.getAttribute("data-choice");
+    var isCorrect = correct.indexOf(n) >= 0;
+    var chosen = state.selected.indexOf(n) >= 0;
+    if (isCorrect && chosen) { li.classList.add("correct"); }
+    else if (isCorrect) { li.classList.add("correct", "missed"); }
+    else if (chosen) { li.classList.add("wrong"); }
+  });
+})();
+</script>"""
+
+
+def _choice() -> tuple[CardTemplate, ...]:
+    question = '<div class="ankiops-question">{{Question}}</div>\n'
+    front = question + _choice_list() + "\n" + _CHOICE_JS.replace("%SIDE%", "front")
+    back = (
+        question
+        + _choice_list()
+        + '\n<hr id="answer">\n'
+        + '<div class="ankiops-choice-key">Answer: '
+        + '<span class="ankiops-choice-answer">{{Answer}}</span></div>\n'
+        + _EXTRA_MORE
+        + "\n"
+        + _CHOICE_JS.replace("%SIDE%", "back")
+    )
+    return (CardTemplate("Card 1", front, back),)
+
+
+_TEMPLATES = {
+    QA.key: _qa,
+    REVERSED.key: _reversed,
+    CLOZE.key: _cloze,
+    INPUT.key: _input,
+    CHOICE.key: _choice,
+}
+
+
+def spec(note_type: ModelNoteType) -> NoteTypeSpec:
+    """Everything needed to create `note_type` in Anki."""
+    return NoteTypeSpec(
+        name=note_type.anki_name,
+        fields=note_type.field_names,
+        templates=_TEMPLATES[note_type.key](),
+        css=css(),
+        is_cloze=note_type.key == CLOZE.key,
+    )
+
+
+def all_specs() -> list[NoteTypeSpec]:
+    return [spec(t) for t in NOTE_TYPES.values()]
+
+
+def field_mismatch(name: str, expected: tuple[str, ...], actual: list[str]) -> str | None:
+    """A clear message if an existing note type's fields differ from ours, else None.
+
+    Order is not compared (fields are read and written by name); names are.
+    """
+    missing = [f for f in expected if f not in actual]
+    extra = [f for f in actual if f not in expected]
+    if not missing and not extra:
+        return None
+    parts = []
+    if missing:
+        parts.append("missing " + ", ".join(repr(f) for f in missing))
+    if extra:
+        parts.append("unexpected " + ", ".join(repr(f) for f in extra))
+    return (
+        f"Note type {name!r} in Anki has different fields than ankiops-git expects "
+        f"({'; '.join(parts)}). Expected fields: {', '.join(expected)}. "
+        f"ankiops-git never adds or removes fields itself: rename the note type in Anki "
+        f"(Tools > Manage Note Types) so a fresh one can be created, or fix its fields."
+    )

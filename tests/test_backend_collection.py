@@ -1,0 +1,101 @@
+"""The collection-file backend's own behaviour: opening, locking, profiles, open_backend."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ankiops_git.anki import open_backend
+from ankiops_git.anki.collection import CollectionBackend, profiles
+from ankiops_git.errors import AnkiUnavailable
+
+HOLD = """
+import sys
+from anki.collection import Collection
+col = Collection(sys.argv[1])
+print("open", flush=True)
+sys.stdin.readline()
+col.close()
+"""
+
+
+def test_locked_collection_fails_fast_and_points_to_ankiconnect(
+    anki_collection_path: Path,
+) -> None:
+    # Another process holds the collection open, as Anki desktop does.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(anki_collection_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        before = anki_collection_path.read_bytes()
+        started = time.monotonic()
+        with pytest.raises(AnkiUnavailable) as err:
+            CollectionBackend(anki_collection_path)
+        assert time.monotonic() - started < 5
+        message = str(err.value)
+        assert "in use" in message and "anki::http://127.0.0.1:8765" in message
+        assert str(anki_collection_path) in message
+        assert anki_collection_path.read_bytes() == before
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    # once the holder is gone it opens normally
+    CollectionBackend(anki_collection_path).close()
+
+
+def test_second_backend_in_same_process_is_refused(collection_backend: CollectionBackend) -> None:
+    with pytest.raises(AnkiUnavailable, match="in use"):
+        CollectionBackend(collection_backend.path)
+
+
+def test_missing_collection_file_is_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "nope" / "collection.anki2"
+    with pytest.raises(AnkiUnavailable, match="No Anki collection at"):
+        CollectionBackend(path)
+    assert not path.exists()
+
+
+def test_profile_by_name_and_unknown_profile_lists_profiles(
+    anki_collection_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = anki_collection_path.parent.parent  # tmp_path, holding "User 1"
+    (base / "addons21").mkdir()  # not a profile: no collection file
+    monkeypatch.setenv("ANKI_BASE", str(base))
+    assert profiles() == ["User 1"]
+    backend = open_backend("User 1")
+    try:
+        assert isinstance(backend, CollectionBackend)
+        assert backend.path == anki_collection_path.resolve()
+        assert backend.profile() == "User 1"
+    finally:
+        backend.close()
+    with pytest.raises(AnkiUnavailable) as err:
+        open_backend("Someone")
+    assert "'Someone'" in str(err.value) and "profiles found: User 1" in str(err.value)
+
+
+def test_open_backend_by_path_and_anki_prefix(anki_collection_path: Path) -> None:
+    for spec in (str(anki_collection_path), f"anki::{anki_collection_path}"):
+        backend = open_backend(spec)
+        try:
+            assert isinstance(backend, CollectionBackend)
+            assert backend.profile() == "User 1"
+        finally:
+            backend.close()
+
+
+def test_close_releases_the_lock(anki_collection_path: Path) -> None:
+    with CollectionBackend(anki_collection_path) as backend:
+        backend.create_deck("X")
+    with CollectionBackend(anki_collection_path) as again:
+        assert "X" in again.decks()

@@ -1,0 +1,239 @@
+"""The backend contract: every test runs against both backends (see the `backend` fixture).
+
+Each checks the backend's answer and Anki's own state (`anki_col`), so a backend that
+reports success without writing, or writes more than asked, fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from anki.collection import Collection
+from conftest import PROFILE, add_basic_note
+
+from ankiops_git.anki.base import Backend, NewNote, NoteUpdate
+from ankiops_git.errors import AnkiRejected
+
+
+def _qa(q: str, a: str, deck: str = "Spanish", tags: tuple[str, ...] = ()) -> NewNote:
+    return NewNote("AnkiOpsQA", deck, {"Question": q, "Answer": a}, tags)
+
+
+def _sample_notes() -> list[NewNote]:
+    return [
+        _qa("What is <i>ser</i>?", "To be", "Spanish::Verbs", ("spanish", "verbs::irregular")),
+        NewNote("AnkiOpsReversed", "Spanish", {"Front": "perro", "Back": "dog"}),
+        NewNote("AnkiOpsCloze", "Geo", {"Text": "Capital of France: {{c1::Paris}}"}),
+        NewNote("AnkiOpsInput", "Geo", {"Question": "Capital of Spain?", "Input": "Madrid"}),
+        NewNote(
+            "AnkiOpsChoice",
+            "Geo",
+            {"Question": "Rivers?", "Choice 1": "Rhine", "Choice 2": "Alps", "Answer": "1"},
+            ("quiz",),
+        ),
+    ]
+
+
+def _rows(col: Collection, note_id: int) -> tuple[Any, Any]:
+    return (
+        col.db.all("select * from notes where id = ?", note_id),
+        col.db.all("select * from cards where nid = ? order by id", note_id),
+    )
+
+
+def test_profile_is_the_collection_folder(backend: Backend) -> None:
+    assert backend.profile() == PROFILE
+
+
+def test_add_then_read_back(backend: Backend, anki_col: Collection) -> None:
+    new = _sample_notes()
+    ids = backend.add_notes(new)
+    assert len(ids) == len(new) and len(set(ids)) == len(new)
+    assert anki_col.note_count() == len(new)
+    notes = {n.note_id: n for n in backend.read_notes()}
+    assert set(notes) == set(ids)
+    for note_id, sent in zip(ids, new, strict=True):
+        got = notes[note_id]
+        assert got.note_type == sent.note_type
+        assert got.deck == sent.deck
+        assert set(got.tags) == set(sent.tags)
+        assert got.mod > 1_600_000_000
+        # every field of the type is present; the ones not sent are empty
+        model = anki_col.models.by_name(sent.note_type)
+        assert model is not None
+        assert list(got.fields) == [f["name"] for f in model["flds"]]
+        for name, value in got.fields.items():
+            assert value == sent.fields.get(name, "")
+    # Reversed made two cards, both in its deck
+    rev_cards = anki_col.db.list("select did from cards where nid = ?", ids[1])
+    assert len(rev_cards) == 2
+    assert {anki_col.decks.name(d) for d in rev_cards} == {"Spanish"}
+
+
+def test_read_notes_subset_skips_unknown_ids(backend: Backend) -> None:
+    ids = backend.add_notes(_sample_notes())
+    got = backend.read_notes([ids[0], ids[3], 424242])
+    assert sorted(n.note_id for n in got) == sorted([ids[0], ids[3]])
+    assert backend.read_notes([]) == []
+
+
+def test_add_is_all_or_nothing(backend: Backend, anki_col: Collection) -> None:
+    bad = NewNote("AnkiOpsQA", "Spanish", {"Question": "q", "Nope": "x"})
+    with pytest.raises(AnkiRejected, match="Nope"):
+        backend.add_notes([_qa("one", "1"), bad, _qa("two", "2")])
+    assert anki_col.note_count() == 0
+    with pytest.raises(AnkiRejected, match="Basic"):
+        backend.add_notes([_qa("one", "1"), NewNote("Basic", "X", {"Front": "f"})])
+    assert anki_col.note_count() == 0
+
+
+def test_update_fields_only_changes_given_fields(backend: Backend) -> None:
+    (nid,) = backend.add_notes([_qa("Q1", "A1", tags=("keep",))])
+    backend.update_notes([NoteUpdate(nid, fields={"Answer": "A2 <b>bold</b>", "Extra": "e"})])
+    (note,) = backend.read_notes([nid])
+    assert note.fields["Question"] == "Q1"
+    assert note.fields["Answer"] == "A2 <b>bold</b>"
+    assert note.fields["Extra"] == "e"
+    assert note.tags == ("keep",)
+
+
+def test_update_tags(backend: Backend) -> None:
+    a, b = backend.add_notes([_qa("Q1", "A1", tags=("old",)), _qa("Q2", "A2", tags=("x",))])
+    backend.update_notes([NoteUpdate(a, tags=("new", "lang::es")), NoteUpdate(b, tags=())])
+    notes = {n.note_id: n for n in backend.read_notes([a, b])}
+    assert set(notes[a].tags) == {"new", "lang::es"}
+    assert notes[b].tags == ()
+    assert notes[a].fields["Question"] == "Q1"
+
+
+def test_update_rejects_unknown_and_unmanaged_notes(backend: Backend, anki_col: Collection) -> None:
+    (nid,) = backend.add_notes([_qa("Q1", "A1")])
+    basic = add_basic_note(anki_col, "Other", "front", "back")
+    before = _rows(anki_col, basic)
+    with pytest.raises(AnkiRejected, match=str(basic)):
+        backend.update_notes([NoteUpdate(nid, fields={"Answer": "x"}), NoteUpdate(basic, tags=())])
+    with pytest.raises(AnkiRejected, match="999"):
+        backend.update_notes([NoteUpdate(999, fields={"Answer": "x"})])
+    assert _rows(anki_col, basic) == before
+    assert backend.read_notes([nid])[0].fields["Answer"] == "A1"  # nothing written
+
+
+def test_move_keeps_cards_and_history(backend: Backend, anki_col: Collection) -> None:
+    ids = backend.add_notes(_sample_notes())
+    rev = ids[1]
+    cards_before = anki_col.db.all("select id, ord from cards where nid = ? order by id", rev)
+    # give the cards some scheduling state that a delete + re-add would lose
+    anki_col.db.execute(
+        "update cards set ivl = 17, reps = 4, type = 2, queue = 2 where nid = ?", rev
+    )
+    backend.move_notes([rev, ids[0]], "Archive::Old")
+    assert "Archive::Old" in backend.decks()
+    moved = anki_col.db.all(
+        "select id, ord, ivl, reps, did from cards where nid = ? order by id", rev
+    )
+    assert [(r[0], r[1]) for r in moved] == [tuple(r) for r in cards_before]
+    assert all(r[2] == 17 and r[3] == 4 for r in moved)
+    assert {anki_col.decks.name(r[4]) for r in moved} == {"Archive::Old"}
+    notes = {n.note_id: n for n in backend.read_notes()}
+    assert notes[rev].deck == "Archive::Old" and notes[ids[0]].deck == "Archive::Old"
+    assert notes[ids[2]].deck == "Geo"
+
+
+def test_delete(backend: Backend, anki_col: Collection) -> None:
+    ids = backend.add_notes(_sample_notes())
+    backend.delete_notes([ids[0], ids[1]])
+    assert sorted(n.note_id for n in backend.read_notes()) == sorted(ids[2:])
+    assert anki_col.db.scalar(f"select count() from cards where nid in ({ids[0]}, {ids[1]})") == 0
+
+
+def test_media_store_and_read(backend: Backend) -> None:
+    data = bytes(range(256)) * 10
+    name = backend.store_media("diagram one.png", data)
+    assert name == "diagram one.png"
+    assert backend.read_media(name) == data
+    assert backend.read_media("missing.png") is None
+
+
+def test_decks_create_and_rename_keep_ids(backend: Backend, anki_col: Collection) -> None:
+    deck_id = backend.create_deck("Lang::Spanish")
+    assert backend.create_deck("Lang::Spanish") == deck_id  # idempotent
+    child = backend.create_deck("Lang::Spanish::Verbs")
+    decks = backend.decks()
+    assert decks["Lang::Spanish"] == deck_id and decks["Lang"] > 0
+    (nid,) = backend.add_notes([_qa("Q", "A", deck="Lang::Spanish::Verbs")])
+    conf_before = anki_col.decks.get(deck_id)["conf"]  # type: ignore[index]
+    backend.rename_deck(deck_id, "Lang::Español")
+    decks = backend.decks()
+    assert decks["Lang::Español"] == deck_id
+    assert decks["Lang::Español::Verbs"] == child
+    assert "Lang::Spanish" not in decks
+    assert anki_col.decks.get(deck_id)["conf"] == conf_before  # type: ignore[index]
+    assert backend.read_notes([nid])[0].deck == "Lang::Español::Verbs"
+
+
+def test_rename_onto_existing_deck_is_refused(backend: Backend) -> None:
+    a = backend.create_deck("A")
+    backend.create_deck("B")
+    with pytest.raises(AnkiRejected, match="already exists"):
+        backend.rename_deck(a, "B")
+    assert backend.decks()["A"] == a
+
+
+def test_mod_times_match_read_notes(backend: Backend, anki_col: Collection) -> None:
+    ids = backend.add_notes(_sample_notes())
+    add_basic_note(anki_col, "Other", "f", "b")
+    anki_col.db.execute(f"update notes set mod = 1700000000 where id = {ids[2]}")
+    times = backend.mod_times()
+    assert times == {n.note_id: n.mod for n in backend.read_notes()}
+    assert set(times) == set(ids)
+    assert times[ids[2]] == 1700000000
+
+
+def test_ensure_note_types_is_idempotent(backend: Backend, anki_col: Collection) -> None:
+    before = {m.name: m.id for m in anki_col.models.all_names_and_ids()}
+    backend.ensure_note_types()
+    backend.ensure_note_types()
+    assert {m.name: m.id for m in anki_col.models.all_names_and_ids()} == before
+    for name in ("AnkiOpsQA", "AnkiOpsReversed", "AnkiOpsCloze", "AnkiOpsInput", "AnkiOpsChoice"):
+        assert name in before
+
+
+def test_ensure_note_types_reports_field_mismatch(backend: Backend, anki_col: Collection) -> None:
+    model = anki_col.models.by_name("AnkiOpsQA")
+    assert model is not None
+    anki_col.models.rename_field(model, model["flds"][3], "Notes")
+    anki_col.models.update_dict(model)
+    with pytest.raises(AnkiRejected) as err:
+        backend.ensure_note_types()
+    message = str(err.value)
+    assert "AnkiOpsQA" in message and "'More'" in message and "'Notes'" in message
+    fields = [f["name"] for f in anki_col.models.by_name("AnkiOpsQA")["flds"]]  # type: ignore[index]
+    assert fields == ["Question", "Answer", "Extra", "Notes"]  # nothing added or removed
+
+
+def test_unmanaged_notes_and_decks_stay_byte_identical(
+    backend: Backend, anki_col: Collection
+) -> None:
+    basic = add_basic_note(anki_col, "Other", "front <b>x</b>", "back")
+    other_deck = anki_col.db.all("select * from decks where name = 'Other'")
+    before = _rows(anki_col, basic)
+
+    ids = backend.add_notes(_sample_notes())
+    backend.update_notes([NoteUpdate(ids[0], fields={"Answer": "changed"}, tags=("t",))])
+    backend.move_notes([ids[1]], "Moved")
+    backend.rename_deck(backend.decks()["Geo"], "Geography")
+    backend.delete_notes([ids[2]])
+    backend.ensure_note_types()
+    for call in (
+        lambda: backend.move_notes([basic], "Moved"),
+        lambda: backend.delete_notes([basic]),
+        lambda: backend.update_notes([NoteUpdate(basic, fields={"Front": "x"})]),
+    ):
+        with pytest.raises(AnkiRejected, match="not AnkiOps notes"):
+            call()
+
+    assert basic not in {n.note_id for n in backend.read_notes()}
+    assert basic not in backend.mod_times()
+    assert _rows(anki_col, basic) == before
+    assert anki_col.db.all("select * from decks where name = 'Other'") == other_deck
