@@ -13,5 +13,83 @@ def cli() -> None:
     """Anki decks as Markdown files under git, with Anki as a git remote."""
 
 
+# --- sync commands (init, status, push, pull) ---------------------------------------
+
+
+def _fail(error: Exception) -> None:
+    click.echo(f"ankiops-git: {error}", err=True)
+    raise SystemExit(1)
+
+
+@cli.command("init")
+@click.argument("directory", required=False, default=".", type=click.Path(file_okay=False))
+@click.option("--anki", "anki_spec", help="AnkiConnect URL or path to a collection file.")
+@click.option("--profile", help="The Anki profile these decks belong to.")
+@click.option("--tutorial", is_flag=True, help="Add a tutorial deck showing every note type.")
+@click.option("--no-hooks", is_flag=True, help="Do not install the git hooks.")
+def init_command(
+    directory: str, anki_spec: str | None, profile: str | None, tutorial: bool, no_hooks: bool
+) -> None:
+    """Make DIRECTORY a git repository of deck files with Anki as the remote `anki`."""
+    from pathlib import Path
+
+    from ankiops_git.errors import AnkiOpsError
+    from ankiops_git.init import init
+
+    try:
+        result = init(Path(directory), anki_spec, profile, tutorial, hooks=not no_hooks)
+    except AnkiOpsError as e:
+        _fail(e)
+        return
+    for line in result.lines:
+        click.echo(line)
+    if result.conflicts:
+        click.echo(
+            "init: your files and Anki differ in: "
+            + ", ".join(result.conflicts)
+            + ". Resolve the conflicts, `git commit`, and the hook pushes the result."
+        )
+        raise SystemExit(1)
+    click.echo(f"init: {result.root} is ready (remote `anki`); try `git pull anki`.")
+
+
+@cli.command("status")
+def status_command() -> None:
+    """What a push would send, and whether Anki has changes a pull would bring."""
+    from ankiops_git import gitstore, sync
+    from ankiops_git.errors import AnkiOpsError
+
+    try:
+        for line in sync.status(gitstore.open_repo()):
+            click.echo(line)
+    except AnkiOpsError as e:
+        _fail(e)
+
+
+@cli.command("push")
+@click.option("--allow-deletes", is_flag=True, help="Allow deleting many notes in one push.")
+def push_command(allow_deletes: bool) -> None:
+    """Push the current branch to Anki and write the new note ids back."""
+    from ankiops_git import gitstore, sync
+    from ankiops_git.errors import AnkiOpsError
+
+    try:
+        outcome = sync.push_head(gitstore.open_repo(), allow_deletes=allow_deletes)
+    except AnkiOpsError as e:
+        _fail(e)
+        return
+    lines = outcome.lines() or ["anki: everything up to date"]
+    for line in lines:
+        click.echo(line)
+
+
+@cli.command("pull")
+def pull_command() -> None:
+    """`git pull anki main`: bring Anki's edits in and merge them note by note."""
+    import subprocess
+
+    raise SystemExit(subprocess.call(["git", "pull", "--no-rebase", "anki", "main"]))
+
+
 def main() -> None:
     cli()

@@ -1,13 +1,108 @@
-"""Entry point of `ankiops-hook NAME`: the program git's hook shims call."""
+"""Entry point of `ankiops-hook NAME`: the program git's hook shims call.
+
+- pre-commit: validate the deck files being committed; refuse on errors (exit 1).
+- post-commit, post-merge: push the new HEAD to Anki, then bring new note ids back
+  (fetch + fast-forward). These never fail the commit: if Anki is unreachable or has
+  edits to merge first, they say so in one line and exit 0.
+
+While a hook runs git itself (the fast-forward), GUARD_ENV is set, and any hook that
+starts with it set returns at once, so hooks never re-trigger themselves.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+
+from ankiops_git import gitstore, sync
+from ankiops_git.errors import AnkiOpsError, AnkiUnavailable
+from ankiops_git.push import PushRejected
+
+HOOKS = ("pre-commit", "post-commit", "post-merge")
+
+
+def say(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+def pre_commit() -> int:
+    """Validate the staged deck files (what the commit will hold, not the working tree)."""
+    from ankiops_git import validate
+    from ankiops_git.export import is_deck_path
+
+    repo = gitstore.open_repo()
+    config = sync.load_config(repo)
+    staged = subprocess.run(
+        ["git", "ls-files", "--stage", "-z"], capture_output=True, text=True, check=True
+    ).stdout
+    errors = 0
+    for entry in filter(None, staged.split("\0")):
+        meta, _, path = entry.partition("\t")
+        if not is_deck_path(path, config):
+            continue
+        oid = meta.split()[1]
+        text = gitstore.blob_text(repo, gitstore.pygit2.Oid(hex=oid))
+        for diag in validate.check_text(text, path):
+            say(f"{diag.path}:{diag.line}:{diag.col}: {diag.severity}: {diag.message}")
+            errors += diag.severity == "error"
+    if errors:
+        say(f"ankiops: commit refused: {errors} error(s) in deck files; fix them and commit again.")
+        return 1
+    return 0
+
+
+def post_commit() -> int:
+    """Push HEAD (on the synced branch) to Anki; never fails the commit."""
+    repo = gitstore.open_repo()
+    if gitstore.branch_name(repo) != "main":
+        return 0
+    if os.path.exists(os.path.join(repo.path, "rebase-merge")) or os.path.exists(
+        os.path.join(repo.path, "rebase-apply")
+    ):
+        return 0  # mid-rebase: push once the result is there
+    try:
+        outcome = sync.push_head(repo)
+    except AnkiUnavailable as e:
+        say(f"ankiops: Anki is not reachable ({e}); your commit stands. Push later: git push anki")
+        return 0
+    except PushRejected as e:
+        if e.reason == "fetch first":
+            say(
+                "ankiops: Anki has edits not merged yet: "
+                "run git pull anki; the merge pushes by itself"
+            )
+        else:
+            say(f"ankiops: not pushed: {e}")
+        return 0
+    except AnkiOpsError as e:
+        say(f"ankiops: not pushed to Anki: {e}")
+        return 0
+    for line in outcome.lines():
+        say(line)
+    return 0
+
+
+def run(name: str) -> int:
+    if os.environ.get(sync.GUARD_ENV):
+        return 0
+    try:
+        if name == "pre-commit":
+            return pre_commit()
+        if name in ("post-commit", "post-merge"):
+            return post_commit()
+    except AnkiOpsError as e:
+        say(f"ankiops: {e}")
+        return 1 if name == "pre-commit" else 0
+    say(f"ankiops-hook: unknown hook {name!r} (known: {', '.join(HOOKS)})")
+    return 2
 
 
 def main() -> None:
-    sys.stderr.write("ankiops-hook: not implemented yet\n")
-    sys.exit(1)
+    if len(sys.argv) < 2:
+        say(f"usage: ankiops-hook {{{'|'.join(HOOKS)}}}")
+        sys.exit(2)
+    sys.exit(run(sys.argv[1]))
 
 
 if __name__ == "__main__":

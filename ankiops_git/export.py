@@ -1,0 +1,419 @@
+"""Anki -> tree of deck files: deterministic and incremental.
+
+Two steps. `anki_view` reads Anki's managed notes as Markdown notes, relative to a
+reference snapshot (the last synced tree): notes whose modification time is unchanged
+since that snapshot are taken from it as they are; only the others are read and
+converted, and a field whose HTML still equals what the reference Markdown renders to
+keeps that Markdown byte for byte. `export_files` lays the view out as deck files:
+order follows the reference, new notes are appended sorted by id, unchanged decks
+keep their blobs.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+
+from ankiops_git import deckfile, gitstore
+from ankiops_git.anki.base import AnkiNote, Backend
+from ankiops_git.config import Config
+from ankiops_git.errors import AnkiOpsError
+from ankiops_git.gitstore import Files
+from ankiops_git.model import Deck, Note
+from ankiops_git.notetypes import BY_ANKI_NAME, NOTE_TYPES
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+# --- conversion, cached (the same Markdown renders many times in one run) --------------
+
+
+@functools.lru_cache(maxsize=65536)
+def render(markdown: str) -> str:
+    from ankiops_git.convert import md_to_html
+
+    return md_to_html(markdown)
+
+
+def html_same(a: str, b: str) -> bool:
+    from ankiops_git.convert import html_equal
+
+    return a == b or html_equal(a, b)
+
+
+def to_markdown(html: str) -> str:
+    from ankiops_git.convert import html_to_md
+
+    return html_to_md(html)
+
+
+def field_markdown(html: str, reference: str | None) -> str:
+    """The Markdown for a field: the reference text if it still renders to `html`."""
+    if reference is not None and html_same(render(reference), html):
+        return reference
+    if not html.strip():
+        return ""
+    return to_markdown(html)
+
+
+def same_content(markdown: Note, html_fields: dict[str, str]) -> bool:
+    """Whether a Markdown note renders to these Anki fields (every field compared)."""
+    names = set(markdown.fields) | set(html_fields)
+    return all(html_same(render(markdown.field(n)), html_fields.get(n, "")) for n in names)
+
+
+# --- snapshots: a tree's deck files, parsed ---------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    files: Files  # every blob of the tree
+    decks: dict[str, Deck]  # deck file path -> parsed deck
+
+    def deck_name(self, path: str, anki_names: dict[int, str]) -> str:
+        """The Anki deck a file stands for: by its deck_id if Anki has it, else its name."""
+        deck_id = self.decks[path].deck_id
+        if deck_id is not None and deck_id in anki_names:
+            return anki_names[deck_id]
+        return deckfile.deck_name_for_path(path)
+
+    def notes_by_id(self) -> dict[int, tuple[str, int, Note]]:
+        """note id -> (path, index in file, note)."""
+        out: dict[int, tuple[str, int, Note]] = {}
+        for path, deck in self.decks.items():
+            for index, note in enumerate(deck.notes):
+                if note.note_id is not None:
+                    out[note.note_id] = (path, index, note)
+        return out
+
+
+EMPTY = Snapshot({}, {})
+
+
+def is_deck_path(path: str, config: Config) -> bool:
+    """Deck files are *.md directly in the root, minus exclusions (as deckfile.deck_files)."""
+    return (
+        "/" not in path
+        and path.endswith(deckfile.SUFFIX)
+        and path != deckfile.SUFFIX
+        and not path.startswith(".")
+        and not deckfile.is_excluded(path, config)
+    )
+
+
+def read_snapshot(repo: pygit2.Repository, tree: pygit2.Tree | None, config: Config) -> Snapshot:
+    files = gitstore.tree_files(repo, tree)
+    decks = {
+        path: deckfile.parse(gitstore.blob_text(repo, oid), path)
+        for path, (oid, _) in files.items()
+        if is_deck_path(path, config)
+    }
+    return Snapshot(files, decks)
+
+
+def snapshot_of_commit(repo: pygit2.Repository, oid: pygit2.Oid | None, config: Config) -> Snapshot:
+    if oid is None:
+        return EMPTY
+    return read_snapshot(repo, gitstore.commit_of(repo, oid).tree, config)
+
+
+def snapshot_of_workdir(root: Path, config: Config) -> Snapshot:
+    """The deck files in a folder (for init in a folder coming from AnkiOps)."""
+    decks = {
+        p.name: deckfile.parse(p.read_text(encoding="utf-8"), p.name)
+        for p in deckfile.deck_files(root, config)
+    }
+    return Snapshot({}, decks)
+
+
+# --- export state: mod times seen at the last sync --------------------------------------
+
+
+@dataclass
+class SyncState:
+    commit: str  # the anki/main commit Anki matched when `mods` was taken
+    mods: dict[int, int]
+    # Notes with a mod time at or after this are read again: an edit in the same second
+    # as the snapshot would otherwise keep its old mod time.
+    high: int = 0
+
+
+def state_path(repo: pygit2.Repository) -> Path:
+    return gitstore.state_dir(repo) / "state.json"
+
+
+def load_state(repo: pygit2.Repository) -> SyncState | None:
+    path = Path(repo.path) / "ankiops" / "state.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return SyncState(
+            str(data["commit"]),
+            {int(k): int(v) for k, v in data["mods"].items()},
+            int(data.get("high", 0)),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no usable state: the next export reads every note
+
+
+def save_state(repo: pygit2.Repository, commit: pygit2.Oid | str, mods: dict[int, int]) -> None:
+    high = min(max(mods.values(), default=0), int(time.time()))
+    data = {"commit": str(commit), "high": high, "mods": {str(k): v for k, v in mods.items()}}
+    path = state_path(repo)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+
+
+# --- the view of Anki ---------------------------------------------------------------------
+
+
+@dataclass
+class ViewNote:
+    note: Note  # Markdown, note_id set
+    deck: str  # Anki deck name
+    html: dict[str, str] | None  # Anki's fields if read this time; None: same as reference
+    ref: tuple[str, int] | None  # (path, index) of the note in the reference, if any
+    matched: bool = False  # found by content for an id-less reference note
+
+    def fields_html(self) -> dict[str, str]:
+        if self.html is not None:
+            return self.html
+        return {name: render(text) for name, text in self.note.fields.items()}
+
+
+@dataclass
+class AnkiView:
+    decks: dict[str, int]  # Anki deck name -> id
+    notes: dict[int, ViewNote]
+    mods: dict[int, int]
+    read: int = 0  # how many notes were read from Anki this time
+    names: dict[int, str] = field(default_factory=dict)  # deck id -> name
+
+    def __post_init__(self) -> None:
+        self.names = {i: n for n, i in self.decks.items()}
+
+
+def _markdown_note(anki: AnkiNote, reference: Note | None) -> Note:
+    note_type = BY_ANKI_NAME[anki.note_type]
+    fields: dict[str, str] = {}
+    for name in note_type.field_names:
+        old = reference.fields.get(name, "") if reference is not None else None
+        text = field_markdown(anki.fields.get(name, ""), old)
+        if text:
+            fields[name] = text
+    tags = list(anki.tags)
+    if reference is not None and sorted(reference.tags) == sorted(tags):
+        tags = list(reference.tags)
+    return Note(note_type.key, fields, anki.note_id, tags)
+
+
+def unclaimed_notes(
+    reference: Snapshot, live_ids: set[int], anki_names: dict[int, str]
+) -> dict[tuple[str, str], list[tuple[str, int, Note]]]:
+    """Reference notes no Anki note claims by id, by (deck name, note type key)."""
+    out: dict[tuple[str, str], list[tuple[str, int, Note]]] = {}
+    for path, deck in reference.decks.items():
+        name = reference.deck_name(path, anki_names)
+        for index, note in enumerate(deck.notes):
+            if note.note_id is None or note.note_id not in live_ids:
+                out.setdefault((name, note.note_type), []).append((path, index, note))
+    return out
+
+
+def anki_view(
+    backend: Backend,
+    reference: Snapshot,
+    state: SyncState | None,
+    progress: Progress | None = None,
+) -> AnkiView:
+    """Anki's managed notes as Markdown, reading only what changed since `state`."""
+    decks = backend.decks()
+    names = {i: n for n, i in decks.items()}
+    mods = backend.mod_times()
+    by_id = reference.notes_by_id()
+    if state is None:
+        changed = set(mods)
+    else:
+        changed = {
+            i
+            for i, m in mods.items()
+            if i not in by_id or state.mods.get(i) != m or m >= state.high
+        }
+    read = backend.read_notes(sorted(changed)) if changed else []
+    view = AnkiView(decks, {}, mods, read=len(read))
+
+    for note_id in sorted(set(mods) - changed):
+        path, index, note = by_id[note_id]
+        view.notes[note_id] = ViewNote(note, reference.deck_name(path, names), None, (path, index))
+
+    unmatched: list[AnkiNote] = []
+    for done, anki in enumerate(read, 1):
+        if anki.note_type not in BY_ANKI_NAME:
+            continue
+        if progress is not None and done % 50 == 0:
+            progress(done, len(read))
+        hit = by_id.get(anki.note_id)
+        if hit is None or hit[2].note_type != BY_ANKI_NAME[anki.note_type].key:
+            unmatched.append(anki)
+            continue
+        path, index, old = hit
+        note = _markdown_note(anki, old)
+        view.notes[anki.note_id] = ViewNote(note, anki.deck, dict(anki.fields), (path, index))
+    if progress is not None and read:
+        progress(len(read), len(read))
+
+    # Notes new to the reference: find the id-less reference note they came from, so
+    # its Markdown and position are kept (the ids of a push coming back).
+    pool = unclaimed_notes(reference, set(mods), names) if unmatched else {}
+    for anki in unmatched:
+        key = (anki.deck, BY_ANKI_NAME[anki.note_type].key)
+        candidates = pool.get(key, [])
+        found = next(
+            (i for i, (_, _, n) in enumerate(candidates) if same_content(n, anki.fields)), None
+        )
+        if found is None:
+            note = _markdown_note(anki, None)
+            view.notes[anki.note_id] = ViewNote(note, anki.deck, dict(anki.fields), None)
+            continue
+        path, index, old = candidates.pop(found)
+        note = _markdown_note(anki, old)
+        view.notes[anki.note_id] = ViewNote(
+            note, anki.deck, dict(anki.fields), (path, index), matched=True
+        )
+    return view
+
+
+# --- laying the view out as files --------------------------------------------------------
+
+
+@dataclass
+class ExportSummary:
+    added: int = 0
+    updated: int = 0
+    moved: int = 0
+    deleted: int = 0
+    decks_renamed: int = 0
+
+    def line(self) -> str:
+        text = (
+            f"{self.added} added, {self.updated} updated, {self.moved} moved, "
+            f"{self.deleted} deleted"
+        )
+        if self.decks_renamed:
+            text += f", {self.decks_renamed} deck(s) renamed"
+        return text
+
+    def empty(self) -> bool:
+        return not (self.added or self.updated or self.moved or self.deleted or self.decks_renamed)
+
+
+def _deck_paths(view: AnkiView, reference: Snapshot, deck_names: set[str]) -> dict[str, str]:
+    """Deck name -> file path: the reference file of that deck (by id, then name), else new."""
+    by_id = {d.deck_id: p for p, d in reference.decks.items() if d.deck_id is not None}
+    by_name = {deckfile.deck_name_for_path(p): p for p in reference.decks}
+    out: dict[str, str] = {}
+    for name in sorted(deck_names):
+        ref_path = by_id.get(view.decks.get(name, -1))
+        if ref_path is not None and deckfile.deck_name_for_path(ref_path) == name:
+            out[name] = ref_path
+        elif ref_path is None and name in by_name:
+            out[name] = by_name[name]
+        else:
+            out[name] = deckfile.filename_for_deck(name)
+    return out
+
+
+def export_decks(view: AnkiView, reference: Snapshot) -> dict[str, Deck]:
+    """The deck files Anki's state gives: path -> Deck, in reference order."""
+    groups: dict[str, list[ViewNote]] = {}
+    for view_note in view.notes.values():
+        groups.setdefault(view_note.deck, []).append(view_note)
+    # A file whose deck still exists in Anki stays, even with no notes left in it.
+    for path in reference.decks:
+        name = reference.deck_name(path, view.names)
+        if name in view.decks:
+            groups.setdefault(name, [])
+    paths = _deck_paths(view, reference, set(groups))
+    out: dict[str, Deck] = {}
+    for name, members in groups.items():
+        path = paths[name]
+        kept = sorted(
+            (v for v in members if v.ref is not None and v.ref[0] == path),
+            key=lambda v: v.ref[1] if v.ref else 0,
+        )
+        kept_ids = {v.note.note_id for v in kept}
+        added = sorted(
+            (v for v in members if v.note.note_id not in kept_ids),
+            key=lambda v: v.note.note_id or 0,
+        )
+        out[path] = Deck([v.note for v in kept + added], view.decks.get(name), name)
+    return out
+
+
+def summarize(view: AnkiView, reference: Snapshot) -> ExportSummary:
+    """What changed in Anki relative to the reference."""
+    summary = ExportSummary()
+    by_id = reference.notes_by_id()
+    names = view.names
+    for note_id, v in view.notes.items():
+        hit = by_id.get(note_id)
+        if hit is None:
+            if not v.matched:
+                summary.added += 1
+            continue
+        path, _, old = hit
+        if (old.fields, sorted(old.tags)) != (v.note.fields, sorted(v.note.tags)):
+            summary.updated += 1
+        if reference.deck_name(path, names) != v.deck:
+            summary.moved += 1
+    summary.deleted = sum(1 for i in by_id if i not in view.notes)
+    for path, deck in reference.decks.items():
+        if deck.deck_id in names and names[deck.deck_id] != deckfile.deck_name_for_path(path):
+            summary.decks_renamed += 1
+    return summary
+
+
+def export_tree(
+    repo: pygit2.Repository, view: AnkiView, reference: Snapshot, keep_other_files: bool = True
+) -> pygit2.Oid:
+    """Write the tree for Anki's state: reference's other files plus the exported decks."""
+    files: Files = {}
+    if keep_other_files:
+        files = {p: e for p, e in reference.files.items() if p not in reference.decks}
+    for path, deck in export_decks(view, reference).items():
+        old = reference.decks.get(path)
+        if (
+            old is not None
+            and path in reference.files
+            and old.deck_id == deck.deck_id
+            and old.notes == deck.notes
+        ):
+            files[path] = reference.files[path]  # unchanged deck: the very same bytes
+            continue
+        try:
+            text = deckfile.write(deck)
+        except AnkiOpsError as e:
+            raise AnkiOpsError(f"{path}: cannot write the deck exported from Anki: {e}") from e
+        files[path] = (gitstore.write_blob(repo, text), gitstore.FILE_MODE)
+    return gitstore.build_tree(repo, files)
+
+
+def note_type_key(anki_name: str) -> str:
+    return BY_ANKI_NAME[anki_name].key
+
+
+def first_line(note: Note) -> str:
+    """A note's first field line, for listings ("Q: What is ser?")."""
+    note_type = NOTE_TYPES[note.note_type]
+    for prefix, name in note_type.fields:
+        text = note.field(name)
+        if text:
+            line = text.split("\n", 1)[0]
+            return f"{prefix}: {line}"[:80]
+    return "(empty note)"

@@ -1,0 +1,298 @@
+"""`ankiops-git init`: wire a folder of deck files to Anki as the git remote `anki`.
+
+Idempotent: every step checks what is there first, so running it twice is harmless.
+Order matters for "nothing written on either side" on a wrong profile: Anki is
+opened and the profile checked before the repository is touched.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+
+from ankiops_git import config as config_mod
+from ankiops_git import export, gitstore, sync
+from ankiops_git.errors import AnkiOpsError
+
+ATTRIBUTES_LINE = "*.md merge=ankiops"
+FETCH_REFSPEC = f"+{gitstore.REMOTE_BRANCH}:{gitstore.ANKI_REF}"
+HOOK_MARKER = "# ankiops-git hook shim"
+TUTORIAL_FILE = "ankiops-git Tutorial.md"
+
+
+@dataclass
+class InitResult:
+    root: Path
+    lines: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+
+def program(name: str) -> str:
+    """Absolute path of an installed program: beside this Python first (the venv)."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise AnkiOpsError(f"`{name}` is not installed; reinstall ankiops-git (pip install -e .).")
+    return str(Path(found).resolve())
+
+
+def open_or_create_repo(root: Path) -> pygit2.Repository:
+    if (root / ".git").exists():
+        return pygit2.Repository(str(root))
+    return pygit2.init_repository(str(root), bare=False, initial_head="main")
+
+
+def write_gitattributes(root: Path) -> bool:
+    path = root / ".gitattributes"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if ATTRIBUTES_LINE in text.splitlines():
+        return False
+    if text and not text.endswith("\n"):
+        text += "\n"
+    path.write_text(text + ATTRIBUTES_LINE + "\n", encoding="utf-8")
+    return True
+
+
+def configure_git(repo: pygit2.Repository, spec: str) -> None:
+    cfg = repo.config
+    cfg["merge.ankiops.name"] = "ankiops-git: merge deck files note by note"
+    cfg["merge.ankiops.driver"] = f"'{program('ankiops-merge')}' %O %A %B %P"
+    cfg["pull.rebase"] = "false"
+    url = sync.URL_PREFIX + spec
+    try:
+        remote = repo.remotes[sync.REMOTE]
+    except KeyError:
+        repo.remotes.create(sync.REMOTE, url, FETCH_REFSPEC)
+        return
+    if remote.url != url:
+        repo.remotes.set_url(sync.REMOTE, url)
+    if FETCH_REFSPEC not in remote.fetch_refspecs:
+        repo.remotes.add_fetch(sync.REMOTE, FETCH_REFSPEC)
+
+
+def hooks_dir(repo: pygit2.Repository) -> Path:
+    configured = repo.config["core.hooksPath"] if "core.hooksPath" in repo.config else None  # noqa: SIM401
+    if configured:
+        path = Path(str(configured)).expanduser()
+        return path if path.is_absolute() else gitstore.workdir(repo) / path
+    return Path(repo.path) / "hooks"
+
+
+def shim_text(name: str) -> str:
+    chained = f'"$hookdir/{name}.local" "$@"'
+    on_fail = " || exit $?" if name == "pre-commit" else ""
+    return (
+        "#!/bin/sh\n"
+        f"{HOOK_MARKER}: runs the installed ankiops-hook (GUI clients have a bare PATH).\n"
+        "# A hook that was here before is kept as NAME.local and runs first.\n"
+        'hookdir=$(dirname "$0")\n'
+        f'if [ -x "$hookdir/{name}.local" ]; then {chained}{on_fail}; fi\n'
+        f"exec '{program('ankiops-hook')}' {name} \"$@\"\n"
+    )
+
+
+def install_hooks(repo: pygit2.Repository) -> list[str]:
+    """Write the shims; a user's own hook is renamed NAME.local and chained, never lost."""
+    directory = hooks_dir(repo)
+    directory.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for name in ("pre-commit", "post-commit", "post-merge"):
+        path = directory / name
+        if path.exists() and HOOK_MARKER not in path.read_text(errors="replace"):
+            local = directory / f"{name}.local"
+            if local.exists():
+                raise AnkiOpsError(
+                    f"{path}: a hook is there and {local.name} exists too; merge them by hand "
+                    f"into {local.name}, delete {name}, and run init again."
+                )
+            path.rename(local)
+            kept.append(name)
+        path.write_text(shim_text(name), encoding="utf-8")
+        path.chmod(0o755)
+    return kept
+
+
+def stage_and_commit(repo: pygit2.Repository, paths: list[str], message: str) -> bool:
+    """Commit these working-tree files on the current branch if they changed; no hooks run."""
+    index = repo.index
+    index.read()
+    for path in paths:
+        index.add(path)
+    index.write()
+    tree = index.write_tree()
+    head = gitstore.head_commit(repo)
+    if head is not None and head.tree_id == tree:
+        return False
+    signature = gitstore.user_signature(repo)
+    parents = [head.id] if head is not None else []
+    repo.create_commit("HEAD", signature, signature, message, tree, parents)
+    return True
+
+
+def merge_anki(repo: pygit2.Repository) -> list[str]:
+    """Bring anki/main into the current branch; the conflicted files, if any."""
+    anki = gitstore.ref_target(repo, gitstore.ANKI_REF)
+    head = gitstore.head_commit(repo)
+    assert anki is not None and head is not None
+    if gitstore.is_ancestor(repo, anki, head.id):
+        return []
+    if sync.fast_forward(repo):
+        return []
+    root = gitstore.workdir(repo)
+    result = sync.git(
+        root,
+        "-c", f"user.name={gitstore.user_signature(repo).name}",
+        "-c", f"user.email={gitstore.user_signature(repo).email}",
+        "merge", "--no-edit", "--allow-unrelated-histories", "-m",
+        "Merge Anki's notes with the deck files here", gitstore.ANKI_REF,
+        check=False,
+    )  # fmt: skip
+    if result.returncode == 0:
+        return []
+    conflicted = sync.git(root, "diff", "--name-only", "--diff-filter=U", check=False)
+    files = conflicted.stdout.split()
+    if not files:
+        raise AnkiOpsError(f"merging Anki's notes failed: {result.stderr.strip()}")
+    return files
+
+
+def init(
+    directory: Path,
+    anki: str | None = None,
+    profile: str | None = None,
+    tutorial: bool = False,
+    hooks: bool = True,
+) -> InitResult:
+    root = directory.expanduser().resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    config = config_mod.load(root)
+    spec = anki or profile or config.anki
+    if spec is None and (root / ".git").exists():
+        try:
+            spec = sync.remote_spec(pygit2.Repository(str(root)))
+        except AnkiOpsError:
+            spec = None
+    if spec is None:
+        from ankiops_git.anki import DEFAULT_CONNECT_URL
+
+        spec = DEFAULT_CONNECT_URL
+    if anki is None and profile is None and spec == config.anki:
+        pass
+    result = InitResult(root)
+
+    with sync.open_anki(spec, config) as backend:
+        actual = backend.profile()
+        expected = profile or config.profile
+        if expected is not None and expected != actual:
+            raise sync.WrongProfile(
+                f"Anki has profile {actual!r}, but {'--profile' if profile else 'ankiops.toml'} "
+                f"says {expected!r}. Open the right profile (or fix the setting); nothing changed."
+            )
+        repo = open_or_create_repo(root)
+        if repo.head_is_unborn and gitstore.branch_name(repo) != "main":
+            repo.set_head("refs/heads/main")
+        config.anki, config.profile = spec, actual
+        config_mod.save(root, config)
+        write_gitattributes(root)
+        configure_git(repo, spec)
+        if hooks:
+            for name in install_hooks(repo):
+                result.lines.append(f"init: kept your {name} hook as {name}.local (runs first)")
+        if tutorial:
+            tutorial_path = root / TUTORIAL_FILE
+            if not tutorial_path.exists():
+                tutorial_path.write_text(TUTORIAL, encoding="utf-8")
+                result.lines.append(f"init: wrote {TUTORIAL_FILE}")
+        local = export.snapshot_of_workdir(root, config)  # raises naming file:line if broken
+        paths = [".gitattributes", config_mod.CONFIG_NAME, *sorted(local.decks)]
+        if stage_and_commit(repo, paths, "ankiops-git init: deck files and settings\n"):
+            result.lines.append(f"init: committed {len(local.decks)} deck file(s) and settings")
+
+        if gitstore.ref_target(repo, gitstore.ANKI_REF) is None:
+            reference = export.snapshot_of_commit(repo, gitstore.head_commit(repo).id, config)  # type: ignore[union-attr]
+            fetched = sync.fetch_root(repo, backend, config, reference)
+        else:
+            fetched = sync.fetch(repo, backend, config)
+        notes = sum(
+            len(d.notes)
+            for d in export.snapshot_of_commit(repo, fetched.commit, config).decks.values()
+        )
+        result.lines.append(f"init: Anki has {notes} AnkiOps note(s); fetched into anki/main")
+
+        result.conflicts = merge_anki(repo)
+        if result.conflicts:
+            return result
+        outcome = sync.push_commit(repo, backend, config, gitstore.head_commit(repo).id)  # type: ignore[union-attr]
+        if not outcome.up_to_date:
+            result.lines.append("anki: " + outcome.plan.line())
+            sync.fetch(repo, backend, config)
+    if sync.fast_forward(repo):
+        result.lines.append("init: new note ids written into your files")
+    return result
+
+
+# The tutorial deck `init --tutorial` writes: every note type and every feature once.
+TUTORIAL = """\
+Q: What is this deck?
+A: The **ankiops-git tutorial**: each note shows one note type or feature.
+Edit it here or in Anki; `git pull anki` and `git commit` keep both sides in step.
+E: Notes are separated by a line with three dashes. The `note_id` comment above a
+note appears after its first push: it is how Anki and git know it is the same note.
+
+---
+
+<!-- tags: tutorial formatting -->
+Q: Which Markdown works in fields?
+A: *Italic*, **bold**, ~~struck~~, `code`, [links](https://apps.ankiweb.net), and lists:
+
+- one
+- two
+E: Tags go in a comment line at the top of the note, separated by spaces.
+
+---
+
+F: Reversed note (front)
+B: Makes two cards: front -> back and back -> front.
+
+---
+
+T: A cloze note hides {{c1::parts of the text}} one {{c2::card}} at a time.
+E: Use `{{c1::...}}` as in Anki.
+
+---
+
+Q: Type the capital of France.
+I: Paris
+E: An input note: you type the answer and Anki compares it.
+
+---
+
+Q: Which of these are prime numbers?
+C1: 2
+C2: 4
+C3: 7
+A: 1, 3
+E: A choice note: `A:` lists the numbers of the right choices.
+
+---
+
+Q: How do code blocks look?
+A:
+```python
+def greet(name: str) -> str:
+    return f"Hello, {name}!"
+```
+M: Fenced code is highlighted; `M:` holds more detail, shown behind a click.
+
+---
+
+Q: And formulas?
+A: Inline \\(e^{i\\pi} + 1 = 0\\) and display math:
+\\[\\sum_{k=1}^{n} k = \\frac{n(n+1)}{2}\\]
+"""

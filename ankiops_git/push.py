@@ -1,0 +1,325 @@
+"""Tree -> Anki: plan the difference note by note, check it is safe, apply it idempotently.
+
+The plan compares the pushed tree with Anki's current state (an `export.AnkiView`),
+so whatever is already in Anki (an earlier, interrupted run of the same push) is
+not sent again. Before a note without an id is added, an existing managed note of
+that deck with the same fields, not claimed by any id in the tree, is adopted
+instead: a retried push never duplicates a note.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ankiops_git import deckfile
+from ankiops_git.anki.base import Backend, NewNote, NoteUpdate
+from ankiops_git.errors import AnkiOpsError
+from ankiops_git.export import AnkiView, Snapshot, first_line, html_same, render
+from ankiops_git.model import Note
+from ankiops_git.notetypes import NOTE_TYPES
+
+MAX_DELETES = 20  # notes per push
+MAX_DECK_SHARE = 0.10  # of a deck's notes per push...
+MIN_DECK_DELETES = 3  # ...once at least this many (deleting a note or two is ordinary)
+
+
+class PushRejected(AnkiOpsError):
+    """The push would overwrite something: `reason` is "fetch first" or "deletes"."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class Addition:
+    path: str
+    deck: str
+    note: Note
+
+
+@dataclass
+class Plan:
+    renames: list[tuple[int, str, str]] = field(default_factory=list)  # id, old, new name
+    deck_names: dict[int, str] = field(default_factory=dict)  # every target deck id -> name
+    creates: list[str] = field(default_factory=list)
+    adds: list[Addition] = field(default_factory=list)
+    adopted: dict[int, tuple[str, int]] = field(default_factory=dict)  # id -> (path, index)
+    updates: list[NoteUpdate] = field(default_factory=list)
+    moves: dict[str, list[int]] = field(default_factory=dict)  # deck name -> note ids
+    deletes: list[tuple[int, str, str]] = field(default_factory=list)  # id, deck, first line
+
+    def empty(self) -> bool:
+        return not (
+            self.renames or self.creates or self.adds or self.updates or self.moves or self.deletes
+        )
+
+    def line(self) -> str:
+        text = (
+            f"{len(self.adds)} added, {len(self.updates)} updated, "
+            f"{sum(len(v) for v in self.moves.values())} moved, {len(self.deletes)} deleted"
+        )
+        if self.renames:
+            text += f", {len(self.renames)} deck(s) renamed"
+        if self.creates:
+            text += f", {len(self.creates)} deck(s) created"
+        return text
+
+
+def _target_index(target: Snapshot) -> dict[int, tuple[str, int, Note]]:
+    seen: dict[int, tuple[str, int, Note]] = {}
+    for path, deck in sorted(target.decks.items()):
+        for index, note in enumerate(deck.notes):
+            if note.note_id is None:
+                continue
+            if note.note_id in seen:
+                other = seen[note.note_id][0]
+                raise AnkiOpsError(
+                    f"{path}:{note.line}: note_id {note.note_id} is also in {other}; "
+                    f"a note can be in one place only. Remove one of them and commit again."
+                )
+            seen[note.note_id] = (path, index, note)
+    return seen
+
+
+def _deck_targets(view: AnkiView, target: Snapshot, plan: Plan) -> dict[str, str]:
+    """Each target file's Anki deck name; fills in the plan's renames and creates."""
+    names: dict[str, str] = {}
+    by_deck_id: dict[int, str] = {}
+    for path, deck in sorted(target.decks.items()):
+        name = deckfile.deck_name_for_path(path)
+        names[path] = name
+        if deck.deck_id is not None and deck.deck_id in view.names:
+            if deck.deck_id in by_deck_id:
+                raise AnkiOpsError(
+                    f"{path}:1: deck_id {deck.deck_id} is also in {by_deck_id[deck.deck_id]}; "
+                    f"each deck file needs its own deck. Remove one of the deck_id lines."
+                )
+            by_deck_id[deck.deck_id] = path
+            plan.deck_names[deck.deck_id] = name
+            current = view.names[deck.deck_id]
+            if current != name:
+                other = view.decks.get(name)
+                if other is not None and other != deck.deck_id:
+                    raise AnkiOpsError(
+                        f"{path}:1: this file is deck {deck.deck_id} ({current!r} in Anki), but "
+                        f"a different deck named {name!r} exists in Anki (id {other}). Rename "
+                        f"one of them, or remove the deck_id line to use the existing deck."
+                    )
+                plan.renames.append((deck.deck_id, current, name))
+        elif name not in view.decks and name not in plan.creates:
+            plan.creates.append(name)
+    return names
+
+
+def _deck_key(view: AnkiView, name: str, renames: dict[str, int]) -> object:
+    """What identifies a deck across renames: its id if known, else its name."""
+    if name in renames:
+        return renames[name]
+    return view.decks.get(name, name)
+
+
+def plan_push(view: AnkiView, target: Snapshot) -> Plan:
+    """What to change in Anki so it holds `target` (Anki's state is `view`)."""
+    plan = Plan()
+    target_by_id = _target_index(target)
+    deck_of = _deck_targets(view, target, plan)
+    renamed_to = {new: deck_id for deck_id, _, new in plan.renames}
+    claimed = {i for i in target_by_id if i in view.notes}
+
+    # Notes Anki has: fields, tags, deck.
+    for note_id, (path, _, note) in target_by_id.items():
+        if note_id not in view.notes:
+            continue
+        have = view.notes[note_id]
+        if have.note.note_type != note.note_type:
+            raise AnkiOpsError(
+                f"{path}:{note.line}: note {note_id} is a {have.note.note_type} note in Anki and "
+                f"cannot change its type to {note.note_type}. Keep its fields, or delete the "
+                f"note_id line to make a new note (the old one is then deleted)."
+            )
+        changed = _changed_fields(note, have.note, have.fields_html())
+        tags = None if sorted(note.tags) == sorted(have.note.tags) else tuple(note.tags)
+        if changed or tags is not None:
+            plan.updates.append(NoteUpdate(note_id, changed or None, tags))
+        want = deck_of[path]
+        if _deck_key(view, want, renamed_to) != _deck_key(view, have.deck, {}):
+            plan.moves.setdefault(want, []).append(note_id)
+
+    # Notes without an id (or with one Anki does not know): adopt, else add.
+    pool: dict[tuple[object, str], list[int]] = {}
+    for note_id, have in sorted(view.notes.items()):
+        if note_id not in claimed:
+            key = (_deck_key(view, have.deck, {}), have.note.note_type)
+            pool.setdefault(key, []).append(note_id)
+    for path, deck in sorted(target.decks.items()):
+        for index, note in enumerate(deck.notes):
+            if note.note_id is not None and note.note_id in claimed:
+                continue
+            want = deck_of[path]
+            key = (_deck_key(view, want, renamed_to), note.note_type)
+            candidates = pool.get(key, [])
+            found = next((i for i in candidates if _same(note, view, i)), None)
+            if found is None:
+                plan.adds.append(Addition(path, want, note))
+                continue
+            candidates.remove(found)
+            claimed.add(found)
+            plan.adopted[found] = (path, index)
+            if sorted(note.tags) != sorted(view.notes[found].note.tags):
+                plan.updates.append(NoteUpdate(found, None, tuple(note.tags)))
+
+    for note_id, have in sorted(view.notes.items()):
+        if note_id not in claimed:
+            plan.deletes.append((note_id, have.deck, first_line(have.note)))
+    return plan
+
+
+def _changed_fields(note: Note, have: Note, have_html: dict[str, str]) -> dict[str, str]:
+    changed: dict[str, str] = {}
+    for name in NOTE_TYPES[note.note_type].field_names:
+        want_md = note.field(name)
+        if want_md == have.field(name):
+            continue
+        want_html = render(want_md)
+        if not html_same(want_html, have_html.get(name, "")):
+            changed[name] = want_html
+    return changed
+
+
+def _same(note: Note, view: AnkiView, note_id: int) -> bool:
+    have = view.notes[note_id]
+    if note.fields == have.note.fields:
+        return True
+    return not _changed_fields(note, have.note, have.fields_html())
+
+
+# --- safety checks --------------------------------------------------------------------
+
+
+def check_deletions(plan: Plan, view: AnkiView, allow: bool) -> None:
+    """Refuse mass deletions (MAX_DELETES, MAX_DECK_SHARE) unless allowed."""
+    if allow or not plan.deletes:
+        return
+    sizes = Counter(v.deck for v in view.notes.values())
+    per_deck = Counter(deck for _, deck, _ in plan.deletes)
+    heavy = [
+        d for d, n in per_deck.items() if n >= MIN_DECK_DELETES and n > MAX_DECK_SHARE * sizes[d]
+    ]
+    if len(plan.deletes) <= MAX_DELETES and not heavy:
+        return
+    why = (
+        f"{len(plan.deletes)} notes"
+        if len(plan.deletes) > MAX_DELETES
+        else "more than 10% of deck " + ", ".join(repr(d) for d in sorted(heavy))
+    )
+    listing = "\n".join(
+        f"  {deckfile.filename_for_deck(deck)}: {line}" for _, deck, line in plan.deletes[:50]
+    )
+    more = f"\n  ... and {len(plan.deletes) - 50} more" if len(plan.deletes) > 50 else ""
+    raise PushRejected(
+        f"this push would delete {why} in Anki:\n{listing}{more}\n"
+        f"If that is intended: `ankiops-git push --allow-deletes` (or "
+        f"`git push -o allow-deletes anki`, or allow_deletes = true in ankiops.toml).",
+        "deletes",
+    )
+
+
+def unfetched_changes(view: AnkiView, base: Snapshot, target: Snapshot, plan: Plan) -> list[str]:
+    """Changes made in Anki since `base` that `target` does not already hold.
+
+    Pushing over them would lose them, so the push is refused ("fetch first"). A change
+    that `target` holds too (an interrupted run of this same push) is not one.
+    """
+    out: list[str] = []
+    base_by_id = base.notes_by_id()
+    target_by_id = _target_index(target)
+    deck_of = {p: deckfile.deck_name_for_path(p) for p in target.decks}
+    for note_id, have in sorted(view.notes.items()):
+        label = f"{deckfile.filename_for_deck(have.deck)}: {first_line(have.note)}"
+        hit = base_by_id.get(note_id)
+        if hit is None:
+            if not have.matched and note_id not in target_by_id and note_id not in plan.adopted:
+                out.append(f"added in Anki: {label}")
+            continue
+        path, _, old = hit
+        same_deck = base.deck_name(path, view.names) == have.deck
+        same_note = old.fields == have.note.fields and sorted(old.tags) == sorted(have.note.tags)
+        if same_deck and same_note:
+            continue
+        wanted = target_by_id.get(note_id)
+        if wanted is not None:
+            t_path, _, t_note = wanted
+            deck_ok = same_deck or deck_of[t_path] == have.deck
+            note_ok = same_note or (
+                not _changed_fields(t_note, have.note, have.fields_html())
+                and sorted(t_note.tags) == sorted(have.note.tags)
+            )
+            if deck_ok and note_ok:
+                continue
+        out.append(f"{'edited' if not same_note else 'moved'} in Anki: {label}")
+    for note_id, (base_path, _, old) in sorted(base_by_id.items()):
+        if note_id not in view.notes and note_id in target_by_id:
+            out.append(f"deleted in Anki: {base_path}: {first_line(old)}")
+    target_ids = {d.deck_id: p for p, d in target.decks.items() if d.deck_id is not None}
+    for path, deck in base.decks.items():
+        if deck.deck_id is None or deck.deck_id not in view.names:
+            continue
+        now = view.names[deck.deck_id]
+        if now == deckfile.deck_name_for_path(path):
+            continue
+        same_file = target_ids.get(deck.deck_id)
+        if same_file is not None and deckfile.deck_name_for_path(same_file) == now:
+            continue
+        out.append(f"deck renamed in Anki: {path} -> {now!r}")
+    return out
+
+
+# --- applying -------------------------------------------------------------------------
+
+
+def apply_decks(backend: Backend, plan: Plan) -> None:
+    # Parents first, so a subdeck renamed with its parent is found where it now is.
+    for deck_id, _, new in sorted(plan.renames, key=lambda r: r[1].count("::")):
+        backend.rename_deck(deck_id, new)
+    if plan.renames:
+        # Renaming a parent renames its subdecks too; put back those whose file kept its name.
+        names = {i: n for n, i in backend.decks().items()}
+        for deck_id, want in sorted(plan.deck_names.items(), key=lambda r: r[1].count("::")):
+            if deck_id in names and names[deck_id] != want:
+                backend.rename_deck(deck_id, want)
+    for name in plan.creates:
+        backend.create_deck(name)
+
+
+def apply_adds(backend: Backend, plan: Plan) -> list[int]:
+    if not plan.adds:
+        return []
+    backend.ensure_note_types()
+    new_notes = []
+    for addition in plan.adds:
+        note_type = NOTE_TYPES[addition.note.note_type]
+        fields = {name: render(addition.note.field(name)) for name in note_type.field_names}
+        new_notes.append(
+            NewNote(note_type.anki_name, addition.deck, fields, tuple(addition.note.tags))
+        )
+    return backend.add_notes(new_notes)
+
+
+def apply_rest(backend: Backend, plan: Plan) -> None:
+    """Updates, moves and deletes: each safe to repeat."""
+    if plan.updates:
+        backend.update_notes(plan.updates)
+    for deck, note_ids in sorted(plan.moves.items()):
+        backend.move_notes(note_ids, deck)
+    if plan.deletes:
+        backend.delete_notes([note_id for note_id, _, _ in plan.deletes])
+
+
+def apply_plan(backend: Backend, plan: Plan) -> list[int]:
+    """Apply in an order where an interruption at any step is repaired by running again."""
+    apply_decks(backend, plan)
+    added = apply_adds(backend, plan)
+    apply_rest(backend, plan)
+    return added

@@ -1,0 +1,275 @@
+"""Fetch and push between a repository and Anki: the steps every surface shares.
+
+The remote helper, the hooks and the CLI all call these. `fetch` turns Anki's state
+into a commit on top of `anki/main`; `push` applies a commit's difference to Anki.
+Neither touches the working tree; `fast_forward` does, through git itself.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from ankiops_git import config as config_mod
+from ankiops_git import export, gitstore, push
+from ankiops_git.anki.base import Backend
+from ankiops_git.config import Config
+from ankiops_git.errors import AnkiOpsError, WrongProfile
+
+REMOTE = "anki"
+URL_PREFIX = "anki::"
+GUARD_ENV = "ANKIOPS_GIT_IN_HOOK"  # set while a hook runs git: hooks then do nothing
+
+
+def remote_spec(repo: pygit2.Repository) -> str:
+    """The backend spec of the `anki` remote (its URL without `anki::`)."""
+    try:
+        url = repo.remotes[REMOTE].url or ""
+    except KeyError:
+        raise AnkiOpsError(
+            "this repository has no `anki` remote. Run `ankiops-git init` here first."
+        ) from None
+    return url.removeprefix(URL_PREFIX)
+
+
+def load_config(repo: pygit2.Repository) -> Config:
+    return config_mod.load(gitstore.workdir(repo))
+
+
+def check_profile(backend: Backend, config: Config) -> None:
+    """Refuse before anything is read or written if Anki has another profile open."""
+    if config.profile is None:
+        return
+    actual = backend.profile()
+    if actual != config.profile:
+        raise WrongProfile(
+            f"Anki has profile {actual!r} open, but this repository belongs to profile "
+            f"{config.profile!r} (ankiops.toml). Switch profiles in Anki and retry; "
+            f"nothing was changed."
+        )
+
+
+@contextmanager
+def open_anki(spec: str, config: Config) -> Iterator[Backend]:
+    from ankiops_git.anki import open_backend
+
+    backend = open_backend(spec)
+    try:
+        check_profile(backend, config)
+        yield backend
+    finally:
+        backend.close()
+
+
+# --- fetch ----------------------------------------------------------------------------
+
+
+@dataclass
+class FetchResult:
+    commit: pygit2.Oid
+    created: bool  # False: Anki's state is the tree anki/main already has
+    summary: export.ExportSummary
+    read: int  # notes read from Anki
+
+
+def fetch(
+    repo: pygit2.Repository,
+    backend: Backend,
+    config: Config,
+    *,
+    update_ref: bool = True,
+    progress: export.Progress | None = None,
+) -> FetchResult:
+    """Export Anki's state as a commit on top of anki/main (or anki/main itself if same)."""
+    base = gitstore.ref_target(repo, gitstore.ANKI_REF)
+    reference = export.snapshot_of_commit(repo, base, config)
+    return _export_commit(repo, backend, reference, base, update_ref, progress, keep_other=True)
+
+
+def fetch_root(
+    repo: pygit2.Repository, backend: Backend, config: Config, reference: export.Snapshot
+) -> FetchResult:
+    """The first export into a repository with no anki/main: a root commit.
+
+    `reference` (the user's deck files) supplies Markdown and file names for notes it
+    already has, so a folder coming from AnkiOps merges with no difference.
+    """
+    return _export_commit(repo, backend, reference, None, True, None, keep_other=False)
+
+
+def _export_commit(
+    repo: pygit2.Repository,
+    backend: Backend,
+    reference: export.Snapshot,
+    base: pygit2.Oid | None,
+    update_ref: bool,
+    progress: export.Progress | None,
+    keep_other: bool,
+) -> FetchResult:
+    state = export.load_state(repo)
+    if state is not None and (base is None or state.commit != str(base)):
+        state = None
+    view = export.anki_view(backend, reference, state, progress)
+    tree = export.export_tree(repo, view, reference, keep_other_files=keep_other)
+    summary = export.summarize(view, reference)
+    if base is not None and gitstore.commit_of(repo, base).tree_id == tree:
+        commit, created = base, False
+    else:
+        message = "Anki: " + summary.line() + "\n"
+        parents = [base] if base is not None else []
+        commit = gitstore.create_commit(repo, tree, parents, message, gitstore.anki_signature())
+        created = True
+    export.save_state(repo, commit, view.mods)
+    if update_ref and (created or base is None):
+        gitstore.set_ref(repo, gitstore.ANKI_REF, commit, "fetch: Anki state")
+    return FetchResult(commit, created, summary, view.read)
+
+
+# --- push -----------------------------------------------------------------------------
+
+
+@dataclass
+class PushResult:
+    plan: push.Plan
+    added_ids: list[int]
+    up_to_date: bool  # the pushed commit is anki/main already: Anki was not touched
+
+
+def push_commit(
+    repo: pygit2.Repository,
+    backend: Backend | None,
+    config: Config,
+    target: pygit2.Oid,
+    *,
+    allow_deletes: bool = False,
+    dry_run: bool = False,
+    update_ref: bool = True,
+) -> PushResult:
+    """Apply `target`'s difference to Anki. `backend` may be None if target is anki/main."""
+    base = gitstore.ref_target(repo, gitstore.ANKI_REF)
+    if base == target:
+        return PushResult(push.Plan(), [], True)
+    if base is not None and not gitstore.is_ancestor(repo, base, target):
+        raise push.PushRejected(
+            "anki/main has commits that this branch does not contain (fetch first): "
+            "run `git pull anki`; the merge pushes by itself.",
+            "fetch first",
+        )
+    if backend is None:
+        raise AnkiOpsError("internal: a push that changes Anki needs a backend")
+    base_snap = export.snapshot_of_commit(repo, base, config)
+    target_snap = export.snapshot_of_commit(repo, target, config)
+    state = export.load_state(repo)
+    if state is not None and (base is None or state.commit != str(base)):
+        state = None
+    view = export.anki_view(backend, base_snap, state)
+    plan = push.plan_push(view, target_snap)
+    problems = push.unfetched_changes(view, base_snap, target_snap, plan)
+    if problems:
+        shown = "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "")
+        raise push.PushRejected(
+            f"Anki has {len(problems)} change(s) not fetched yet ({shown}): "
+            f"run `git pull anki`; the merge pushes by itself.",
+            "fetch first",
+        )
+    push.check_deletions(plan, view, allow_deletes or config.allow_deletes)
+    if dry_run:
+        return PushResult(plan, [], False)
+    added = push.apply_plan(backend, plan)
+    export.save_state(repo, target, backend.mod_times())
+    if update_ref:
+        gitstore.set_ref(repo, gitstore.ANKI_REF, target, "push: applied to Anki")
+    return PushResult(plan, added, False)
+
+
+# --- working tree ---------------------------------------------------------------------
+
+
+def git(repo_root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run git with the hook guard set, so our own hooks stay quiet during it."""
+    env = dict(os.environ, **{GUARD_ENV: "1"})
+    result = subprocess.run(
+        ["git", *args], cwd=repo_root, env=env, capture_output=True, text=True, check=False
+    )
+    if check and result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise AnkiOpsError(f"`git {' '.join(args)}` failed: {' / '.join(detail[-3:])}")
+    return result
+
+
+def fast_forward(repo: pygit2.Repository) -> bool:
+    """Move the checked-out branch to anki/main if that is a fast-forward; True if moved."""
+    anki = gitstore.ref_target(repo, gitstore.ANKI_REF)
+    head = gitstore.head_commit(repo)
+    if anki is None or head is None or head.id == anki:
+        return False
+    if not gitstore.is_ancestor(repo, head.id, anki):
+        return False
+    git(gitstore.workdir(repo), "merge", "--ff-only", "--quiet", gitstore.ANKI_REF)
+    return True
+
+
+@dataclass
+class SyncOutcome:
+    pushed: PushResult
+    fetched: FetchResult | None
+    fast_forwarded: bool
+
+    def lines(self) -> list[str]:
+        out = []
+        if not self.pushed.up_to_date:
+            out.append("anki: " + self.pushed.plan.line())
+        if self.fast_forwarded:
+            out.append(f"anki: {len(self.pushed.added_ids)} new note id(s) written into your files")
+        return out
+
+
+def push_head(
+    repo: pygit2.Repository, *, allow_deletes: bool = False, spec: str | None = None
+) -> SyncOutcome:
+    """Push HEAD to Anki, then bring new note ids back (fetch + fast-forward)."""
+    config = load_config(repo)
+    head = gitstore.head_commit(repo)
+    if head is None:
+        raise AnkiOpsError("nothing to push: this branch has no commit yet.")
+    base = gitstore.ref_target(repo, gitstore.ANKI_REF)
+    if base == head.id:
+        return SyncOutcome(PushResult(push.Plan(), [], True), None, False)
+    with open_anki(spec or remote_spec(repo), config) as backend:
+        pushed = push_commit(repo, backend, config, head.id, allow_deletes=allow_deletes)
+        fetched = fetch(repo, backend, config)
+    moved = fast_forward(repo)
+    return SyncOutcome(pushed, fetched, moved)
+
+
+def status(repo: pygit2.Repository) -> list[str]:
+    """What a push would send and what a pull would bring; writes nothing anywhere."""
+    config = load_config(repo)
+    head = gitstore.head_commit(repo)
+    base = gitstore.ref_target(repo, gitstore.ANKI_REF)
+    base_snap = export.snapshot_of_commit(repo, base, config)
+    state = export.load_state(repo)
+    if state is not None and (base is None or state.commit != str(base)):
+        state = None
+    lines = []
+    with open_anki(remote_spec(repo), config) as backend:
+        view = export.anki_view(backend, base_snap, state)
+        incoming = export.summarize(view, base_snap)
+        if incoming.empty():
+            lines.append("anki: no changes in Anki since the last fetch")
+        else:
+            lines.append(f"anki: a pull would bring {incoming.line()}")
+        if head is None or head.id == base:
+            lines.append("push: nothing to push")
+        elif base is not None and not gitstore.is_ancestor(repo, base, head.id):
+            lines.append("push: anki/main has commits this branch lacks; run `git pull anki` first")
+        else:
+            plan = push.plan_push(view, export.snapshot_of_commit(repo, head.id, config))
+            lines.append(f"push: a push would send {plan.line()}")
+    return lines
