@@ -39,13 +39,14 @@ from ankiops_git.anki.collection import CollectionBackend
 
 if TYPE_CHECKING:
     from ankiconnect_server import LoopbackAnkiConnect
+
     from ankiops_git.anki.connect import ConnectBackend
 
 # tests/ is not a package: make the loopback server importable from any test.
 sys.path.insert(0, str(Path(__file__).parent))
 
 PROFILE = "User 1"
-BACKENDS = ["collection"]  # "connect" joins once the AnkiConnect client lands
+BACKENDS = ["collection", "connect"]
 
 
 def _make_collection(path: Path, with_note_types: bool) -> None:

@@ -13,6 +13,7 @@ from anki.collection import Collection
 from conftest import PROFILE, add_basic_note
 
 from ankiops_git.anki.base import Backend, NewNote, NoteUpdate
+from ankiops_git.anki.collection import CollectionBackend
 from ankiops_git.errors import AnkiRejected
 
 
@@ -163,13 +164,31 @@ def test_decks_create_and_rename_keep_ids(backend: Backend, anki_col: Collection
     assert decks["Lang::Spanish"] == deck_id and decks["Lang"] > 0
     (nid,) = backend.add_notes([_qa("Q", "A", deck="Lang::Spanish::Verbs")])
     conf_before = anki_col.decks.get(deck_id)["conf"]  # type: ignore[index]
-    backend.rename_deck(deck_id, "Lang::Español")
+    card_ids = anki_col.db.list("select id from cards where nid = ?", nid)
+    new_id = backend.rename_deck(deck_id, "Lang::Español")
     decks = backend.decks()
-    assert decks["Lang::Español"] == deck_id
-    assert decks["Lang::Español::Verbs"] == child
-    assert "Lang::Spanish" not in decks
-    assert anki_col.decks.get(deck_id)["conf"] == conf_before  # type: ignore[index]
+    assert decks["Lang::Español"] == new_id
+    assert "Lang::Español::Verbs" in decks
+    assert "Lang::Spanish" not in decks and "Lang::Spanish::Verbs" not in decks
+    if isinstance(backend, CollectionBackend):
+        # the collection backend renames in place; AnkiConnect has no rename action
+        assert new_id == deck_id and decks["Lang::Español::Verbs"] == child
+    assert anki_col.decks.get(new_id)["conf"] == conf_before  # type: ignore[index]
     assert backend.read_notes([nid])[0].deck == "Lang::Español::Verbs"
+    # the same cards (review history is per card id)
+    assert anki_col.db.list("select id from cards where nid = ?", nid) == card_ids
+
+
+def test_rename_keeps_non_default_options(backend: Backend, anki_col: Collection) -> None:
+    deck_id = backend.create_deck("Exam")
+    conf = anki_col.decks.add_config_returning_id("Cram")
+    deck = anki_col.decks.get(deck_id)
+    assert deck is not None
+    deck["conf"] = conf
+    anki_col.decks.save(deck)
+    backend.add_notes([_qa("Q", "A", deck="Exam")])
+    new_id = backend.rename_deck(deck_id, "Exam 2026")
+    assert anki_col.decks.get(new_id)["conf"] == conf  # type: ignore[index]
 
 
 def test_rename_onto_existing_deck_is_refused(backend: Backend) -> None:

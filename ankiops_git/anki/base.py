@@ -57,8 +57,13 @@ class Backend(Protocol):
 
     def create_deck(self, name: str) -> int: ...
 
-    def rename_deck(self, deck_id: int, new_name: str) -> None:
-        """Rename keeping the id and options (and the subdecks' place under it)."""
+    def rename_deck(self, deck_id: int, new_name: str) -> int:
+        """Rename with options, cards and subdecks; returns the deck's id afterwards.
+
+        The collection backend keeps the id. AnkiConnect has no rename action, so
+        there the deck is re-created under the new name with the same options and its
+        cards moved (review history kept): the id changes and is returned.
+        """
         ...
 
     def mod_times(self) -> dict[int, int]:

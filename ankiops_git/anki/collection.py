@@ -24,7 +24,7 @@ from anki.utils import ids2str
 
 from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
 from ankiops_git.anki.templates import NoteTypeSpec, all_specs, field_mismatch
-from ankiops_git.anki.verify import verify_updates
+from ankiops_git.anki.verify import check_managed, verify_updates
 from ankiops_git.errors import AnkiRejected, AnkiUnavailable
 from ankiops_git.notetypes import BY_ANKI_NAME
 
@@ -154,7 +154,7 @@ class CollectionBackend:
             return int(existing)
         return int(self.col.decks.add_normal_deck_with_name(name).id)
 
-    def rename_deck(self, deck_id: int, new_name: str) -> None:
+    def rename_deck(self, deck_id: int, new_name: str) -> int:
         if self.col.decks.get(DeckId(deck_id), default=False) is None:
             raise AnkiRejected(f"No deck with id {deck_id} in Anki; nothing renamed.")
         other = self.col.decks.id_for_name(new_name)
@@ -164,6 +164,7 @@ class CollectionBackend:
                 f"exists (id {other}). Merge or rename one of them in Anki first."
             )
         self.col.decks.rename(DeckId(deck_id), new_name)
+        return deck_id
 
     # -- notes: reads ----------------------------------------------------------------
 
@@ -272,19 +273,11 @@ class CollectionBackend:
         self.col.remove_notes([NoteId(n) for n in note_ids])
 
     def _require_managed(self, note_ids: Sequence[int], action: str) -> None:
-        """AnkiRejected naming the ids that are missing or not AnkiOps notes; nothing written."""
-        models = self._managed_models()
-        rows = self._db.all(f"select id, mid from notes where id in {ids2str(note_ids)}")
-        found = {int(nid): int(mid) for nid, mid in rows}
-        missing = [n for n in note_ids if n not in found]
-        foreign = [n for n in note_ids if n in found and found[n] not in models]
-        if missing or foreign:
-            parts = []
-            if missing:
-                parts.append(f"not in Anki: {', '.join(map(str, missing))}")
-            if foreign:
-                parts.append(f"not AnkiOps notes: {', '.join(map(str, foreign))}")
-            raise AnkiRejected(f"Cannot {action} notes ({'; '.join(parts)}); nothing changed.")
+        rows = self._db.all(
+            "select n.id, m.name from notes n join notetypes m on m.id = n.mid "
+            f"where n.id in {ids2str(note_ids)}"
+        )
+        check_managed(action, note_ids, {int(nid): str(name) for nid, name in rows})
 
     # -- media -----------------------------------------------------------------------
 

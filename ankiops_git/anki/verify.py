@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from ankiops_git.anki.base import AnkiNote, NoteUpdate
 from ankiops_git.errors import AnkiRejected
+from ankiops_git.notetypes import BY_ANKI_NAME
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -46,3 +47,20 @@ def verify_updates(updates: Sequence[NoteUpdate], after: Sequence[AnkiNote]) -> 
             f"Anki did not apply the update to note(s) {'; '.join(failed)}. If a note is "
             f"open in Anki's browser or editor, close that window and push again."
         )
+
+
+def check_managed(action: str, note_ids: Sequence[int], note_types: dict[int, str]) -> None:
+    """AnkiRejected naming the ids that are missing or not AnkiOps notes.
+
+    `note_types` maps the ids found in Anki to their note type name. Called before
+    any write, so a bad id means nothing is written.
+    """
+    missing = [n for n in note_ids if n not in note_types]
+    foreign = [n for n in note_ids if n in note_types and note_types[n] not in BY_ANKI_NAME]
+    if missing or foreign:
+        parts = []
+        if missing:
+            parts.append(f"not in Anki: {', '.join(map(str, missing))}")
+        if foreign:
+            parts.append(f"not AnkiOps notes: {', '.join(map(str, foreign))}")
+        raise AnkiRejected(f"Cannot {action} notes ({'; '.join(parts)}); nothing changed.")

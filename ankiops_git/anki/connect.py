@@ -1,0 +1,524 @@
+"""The AnkiConnect backend: Anki desktop running with the AnkiConnect add-on (API version 6).
+
+Request and reply shapes follow the add-on's source (FooSoft/anki-connect and its
+fork devsdocs/anki-connect, plugin/__init__.py and plugin/web.py):
+`{"action", "version", "params", "key"}` in, `{"result", "error"}` out; `multi` runs
+each nested action through the same handler, so every nested action carries its own
+`version` and `key`.
+
+The add-on answers HTTP/1.1 and closes the socket after every response without a
+`Connection: close` header. A keep-alive client then sends its next request into a
+closing socket and gets "connection reset by peer". So every request here opens a
+fresh connection (plain `requests.post`, no Session pool) and says `Connection: close`.
+
+Writes are batched (`multi`, `addNotes`) and verified by reading back: the add-on
+answers success for a field update it silently dropped when the note is open in
+Anki's browser. Every call first checks that the active profile is the expected one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import requests
+
+from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
+from ankiops_git.anki.templates import all_specs, field_mismatch
+from ankiops_git.anki.verify import check_managed, verify_updates
+from ankiops_git.errors import AnkiOpsError, AnkiRejected, AnkiUnavailable, WrongProfile
+from ankiops_git.notetypes import BY_ANKI_NAME
+
+DEFAULT_URL = "http://127.0.0.1:8765"
+API_VERSION = 6
+ADDON_CODE = "2055492159"
+# one search for every managed note; note type names have no spaces or quotes
+MANAGED_QUERY = " OR ".join(f'"note:{name}"' for name in BY_ANKI_NAME)
+# actions safe to resend if the connection drops before the reply
+_READ_ONLY = {
+    "requestPermission",
+    "version",
+    "getActiveProfile",
+    "deckNamesAndIds",
+    "findNotes",
+    "findCards",
+    "notesInfo",
+    "notesModTime",
+    "getDecks",
+    "getDeckConfig",
+    "modelNames",
+    "modelFieldNames",
+    "retrieveMediaFile",
+}
+
+Action = tuple[str, dict[str, Any], str]  # (action, params, what it is about, for errors)
+
+
+class ConnectBackend:
+    """`base.Backend` over AnkiConnect. `profile`: the Anki profile the data belongs to;
+    when given, every call first checks Anki has that profile open (WrongProfile if not)."""
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        key: str | None = None,
+        *,
+        profile: str | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self.url = url.rstrip("/") or DEFAULT_URL
+        self.key = key
+        self.expected_profile = profile
+        self.timeout = timeout
+        self._handshake_done = False
+
+    # -- transport -------------------------------------------------------------------
+
+    def _post(self, payload: dict[str, Any], action: str) -> Any:
+        body = json.dumps(payload).encode("utf-8")
+        attempts = 2 if action in _READ_ONLY else 1
+        for attempt in range(attempts):
+            try:
+                # A fresh connection per request: never a pooled, possibly closed socket.
+                reply = requests.post(
+                    self.url,
+                    data=body,
+                    headers={"Content-Type": "application/json", "Connection": "close"},
+                    timeout=self.timeout,
+                )
+                break
+            except requests.exceptions.ConnectTimeout as e:
+                raise self._unreachable(e) from e
+            except requests.exceptions.Timeout as e:
+                raise AnkiUnavailable(
+                    f"AnkiConnect at {self.url} did not answer {action!r} within "
+                    f"{self.timeout:.0f} s. Anki may be busy or showing a dialog: look at "
+                    f"Anki's window, then retry."
+                ) from e
+            except requests.exceptions.ConnectionError as e:
+                refused = _is_refused(e)
+                if refused or attempt + 1 == attempts:
+                    raise (
+                        self._unreachable(e)
+                        if refused
+                        else AnkiUnavailable(
+                            f"AnkiConnect at {self.url} dropped the connection during "
+                            f"{action!r} ({_reason(e)}). Retry; if it keeps happening, "
+                            f"restart Anki."
+                        )
+                    ) from e
+        if reply.status_code == 403:
+            raise AnkiUnavailable(
+                f"AnkiConnect at {self.url} refused the request (403 Forbidden). Check the "
+                f"add-on's webCorsOriginList setting (Tools > Add-ons > AnkiConnect > Config)."
+            )
+        if reply.status_code != 200:
+            raise AnkiUnavailable(
+                f"{self.url} answered HTTP {reply.status_code}, not like AnkiConnect. "
+                f"Check the URL (the default is {DEFAULT_URL})."
+            )
+        try:
+            return reply.json()
+        except ValueError as e:
+            raise AnkiUnavailable(
+                f"{self.url} answered something that is not JSON: is it AnkiConnect? "
+                f"Check the URL (the default is {DEFAULT_URL})."
+            ) from e
+
+    def _unreachable(self, e: Exception) -> AnkiUnavailable:
+        return AnkiUnavailable(
+            f"Cannot reach AnkiConnect at {self.url} ({_reason(e)}). Start Anki and make "
+            f"sure the AnkiConnect add-on (code {ADDON_CODE}) is installed and enabled; or, "
+            f"with Anki closed, use the collection file instead: "
+            f"anki::/path/to/collection.anki2 or anki::<profile name>."
+        )
+
+    def _payload(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        payload: dict[str, Any] = {"action": action, "version": API_VERSION, "params": params}
+        if self.key is not None:
+            payload["key"] = self.key
+        return payload
+
+    def _call(self, action: str, **params: Any) -> Any:
+        """One action; its result, or the matching error."""
+        self._handshake()
+        return self._result(action, "", self._post(self._payload(action, params), action))
+
+    def _result(self, action: str, about: str, reply: Any) -> Any:
+        if not isinstance(reply, dict) or set(reply) != {"result", "error"}:
+            raise AnkiUnavailable(
+                f"AnkiConnect at {self.url} answered {action!r} in an unexpected shape "
+                f"(API version {API_VERSION} expected). Update the AnkiConnect add-on."
+            )
+        if reply["error"] is not None:
+            raise self._error(action, about, str(reply["error"]))
+        return reply["result"]
+
+    def _error(self, action: str, about: str, error: str) -> AnkiOpsError:
+        if "valid api key must be provided" in error:
+            return AnkiUnavailable(
+                f"AnkiConnect at {self.url} refused the API key "
+                f"({'none was given' if self.key is None else 'the key given is wrong'}). "
+                f"Give the key set in the add-on's config (apiKey): environment variable "
+                f"ANKIOPS_ANKICONNECT_KEY."
+            )
+        if error == "unsupported action":
+            return AnkiUnavailable(
+                f"The AnkiConnect add-on at {self.url} is too old: it does not know the "
+                f"action {action!r}. Update it (Tools > Add-ons > AnkiConnect > Check for "
+                f"Updates) and restart Anki."
+            )
+        where = f"{action} ({about})" if about else action
+        return AnkiRejected(f"AnkiConnect refused {where}: {error}")
+
+    def _multi(self, actions: Sequence[Action]) -> list[Any]:
+        """Run actions in one request; AnkiRejected naming every one that failed.
+
+        `multi` is not a transaction: actions before and after a failed one still ran.
+        """
+        if not actions:
+            return []
+        nested = [self._payload(name, params) for name, params, _ in actions]
+        replies = self._call("multi", actions=nested)
+        if not isinstance(replies, list) or len(replies) != len(actions):
+            raise AnkiUnavailable(f"AnkiConnect at {self.url} answered 'multi' incompletely.")
+        results: list[Any] = []
+        errors: list[AnkiOpsError] = []
+        for (name, _, about), reply in zip(actions, replies, strict=True):
+            try:
+                results.append(self._result(name, about, reply))
+            except AnkiOpsError as e:
+                errors.append(e)
+                results.append(None)
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            kind = type(errors[0]) if len({type(e) for e in errors}) == 1 else AnkiRejected
+            raise kind(
+                f"{len(errors)} of {len(actions)} batched actions failed: "
+                + "; ".join(str(e) for e in errors)
+            )
+        return results
+
+    def _handshake(self) -> None:
+        """Once per backend: the add-on is there, new enough, and the key question settled.
+
+        `requestPermission` needs no key and, without an Origin header, answers at once
+        (plugin/web.py: no Origin means allowed) with the API version.
+        """
+        if self._handshake_done:
+            return
+        reply = self._post(self._payload("requestPermission", {}), "requestPermission")
+        info = self._result("requestPermission", "", reply)
+        if not isinstance(info, dict) or info.get("permission") != "granted":
+            raise AnkiUnavailable(
+                f"AnkiConnect at {self.url} did not grant access ({info!r}). Allow this "
+                f"client in the add-on's config (webCorsOriginList), then retry."
+            )
+        version = int(info.get("version", 0))
+        if version < API_VERSION:
+            raise AnkiUnavailable(
+                f"The AnkiConnect add-on at {self.url} speaks API version {version}; "
+                f"ankiops-git needs {API_VERSION}. Update the add-on and restart Anki."
+            )
+        if info.get("requireApikey") and self.key is None:
+            raise AnkiUnavailable(
+                f"AnkiConnect at {self.url} requires an API key and none was given. Set "
+                f"environment variable ANKIOPS_ANKICONNECT_KEY to the add-on's apiKey."
+            )
+        self._handshake_done = True
+
+    def _check_profile(self) -> None:
+        if self.expected_profile is None:
+            return
+        active = self._call("getActiveProfile")
+        if active != self.expected_profile:
+            raise WrongProfile(
+                f"Anki has profile {active!r} open, but this repository belongs to profile "
+                f"{self.expected_profile!r}; nothing was read or written. Switch profile in "
+                f"Anki (File > Switch Profile) and retry."
+            )
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Nothing to release: no connection outlives its request."""
+
+    def profile(self) -> str:
+        return str(self._call("getActiveProfile"))
+
+    def sync(self) -> None:
+        self._check_profile()
+        self._call("sync")
+
+    # -- note types ------------------------------------------------------------------
+
+    def ensure_note_types(self) -> None:
+        self._check_profile()
+        specs = all_specs()
+        existing = set(self._call("modelNames"))
+        present = [s for s in specs if s.name in existing]
+        fields = self._multi([("modelFieldNames", {"modelName": s.name}, s.name) for s in present])
+        for spec, actual in zip(present, fields, strict=True):
+            if problem := field_mismatch(spec.name, spec.fields, list(actual)):
+                raise AnkiRejected(problem)
+        self._multi(
+            [
+                (
+                    "createModel",
+                    {
+                        "modelName": s.name,
+                        "inOrderFields": list(s.fields),
+                        "css": s.css,
+                        "isCloze": s.is_cloze,
+                        "cardTemplates": [
+                            {"Name": t.name, "Front": t.front, "Back": t.back} for t in s.templates
+                        ],
+                    },
+                    s.name,
+                )
+                for s in specs
+                if s.name not in existing
+            ]
+        )
+
+    # -- decks -----------------------------------------------------------------------
+
+    def decks(self) -> dict[str, int]:
+        self._check_profile()
+        return {str(k): int(v) for k, v in self._call("deckNamesAndIds").items()}
+
+    def create_deck(self, name: str) -> int:
+        self._check_profile()
+        return int(self._call("createDeck", deck=name))
+
+    def rename_deck(self, deck_id: int, new_name: str) -> int:
+        """AnkiConnect has no rename: re-create the deck tree under the new name with each
+        deck's options, move the cards (changeDeck keeps review history), then remove the
+        emptied old decks. Returns the new id of the renamed deck."""
+        decks = self.decks()
+        by_id = {v: k for k, v in decks.items()}
+        if deck_id not in by_id:
+            raise AnkiRejected(f"No deck with id {deck_id} in Anki; nothing renamed.")
+        old = by_id[deck_id]
+        if new_name == old:
+            return deck_id
+        if new_name in decks:
+            raise AnkiRejected(
+                f"Cannot rename deck {deck_id} to {new_name!r}: a deck of that name already "
+                f"exists (id {decks[new_name]}). Merge or rename one of them in Anki first."
+            )
+        tree = sorted(
+            (name for name in decks if name == old or name.startswith(old + "::")),
+            key=lambda n: n.count("::"),
+        )
+        renamed = {name: new_name + name[len(old) :] for name in tree}
+        configs = self._multi([("getDeckConfig", {"deck": name}, name) for name in tree])
+        cards = self._multi([("findCards", {"query": f"did:{decks[name]}"}, name) for name in tree])
+        new_ids = self._multi([("createDeck", {"deck": renamed[n]}, renamed[n]) for n in tree])
+        self._multi(
+            [
+                ("setDeckConfigId", {"decks": [renamed[n]], "configId": c["id"]}, renamed[n])
+                for n, c in zip(tree, configs, strict=True)
+                if isinstance(c, dict) and "id" in c
+            ]
+            + [
+                ("changeDeck", {"cards": cids, "deck": renamed[n]}, renamed[n])
+                for n, cids in zip(tree, cards, strict=True)
+                if cids
+            ]
+        )
+        # deleteDecks removes a deck with its cards and subdecks: remove only decks
+        # whose whole subtree is now empty, deepest first.
+        left = self._multi([("findCards", {"query": f"did:{decks[n]}"}, n) for n in tree])
+        busy = {n for n, cids in zip(tree, left, strict=True) if cids}
+        removable = [
+            n for n in reversed(tree) if not any(b == n or b.startswith(n + "::") for b in busy)
+        ]
+        if removable:
+            self._call("deleteDecks", decks=removable, cardsToo=True)
+        return int(new_ids[0])
+
+    # -- notes: reads ----------------------------------------------------------------
+
+    def _managed_ids(self) -> list[int]:
+        return [int(n) for n in self._call("findNotes", query=MANAGED_QUERY)]
+
+    def mod_times(self) -> dict[int, int]:
+        self._check_profile()
+        ids = self._managed_ids()
+        if not ids:
+            return {}
+        try:
+            rows = self._call("notesModTime", notes=ids)
+        except AnkiUnavailable as e:
+            if "notesModTime" not in str(e):
+                raise
+            rows = self._call("notesInfo", notes=ids)  # older add-on: the heavier read
+        return {int(r["noteId"]): int(r["mod"]) for r in rows if r}
+
+    def _notes_info(self, note_ids: Sequence[int]) -> list[dict[str, Any]]:
+        if not note_ids:
+            return []
+        return [r for r in self._call("notesInfo", notes=list(note_ids)) if r]
+
+    def read_notes(self, note_ids: Iterable[int] | None = None) -> list[AnkiNote]:
+        """Managed notes, sorted by id: one notesInfo, one getDecks (no per-card render)."""
+        self._check_profile()
+        ids = self._managed_ids() if note_ids is None else list(dict.fromkeys(note_ids))
+        infos = [r for r in self._notes_info(ids) if r.get("modelName") in BY_ANKI_NAME]
+        # `cards` lists the note's cards ordered by ord (plugin/__init__.py, notesInfo):
+        # the first is the one whose deck is the note's deck.
+        first_cards = {int(r["noteId"]): int(r["cards"][0]) for r in infos if r.get("cards")}
+        deck_of_card: dict[int, str] = {}
+        if first_cards:
+            groups = self._call("getDecks", cards=sorted(first_cards.values()))
+            deck_of_card = {int(c): name for name, cids in groups.items() for c in cids}
+        out = []
+        for info in sorted(infos, key=lambda r: int(r["noteId"])):
+            nid = int(info["noteId"])
+            fields = sorted(info["fields"].items(), key=lambda kv: kv[1]["order"])
+            out.append(
+                AnkiNote(
+                    note_id=nid,
+                    note_type=str(info["modelName"]),
+                    fields={name: str(v["value"]) for name, v in fields},
+                    tags=tuple(info.get("tags", ())),
+                    deck=deck_of_card.get(first_cards.get(nid, -1), ""),
+                    mod=int(info.get("mod", 0)),
+                )
+            )
+        return out
+
+    def _require_managed(self, note_ids: Sequence[int], action: str) -> list[dict[str, Any]]:
+        infos = self._notes_info(note_ids)
+        check_managed(action, note_ids, {int(r["noteId"]): str(r["modelName"]) for r in infos})
+        return infos
+
+    # -- notes: writes ---------------------------------------------------------------
+
+    def add_notes(self, notes: Sequence[NewNote]) -> list[int]:
+        if not notes:
+            return []
+        self._check_profile()
+        types = sorted({n.note_type for n in notes})
+        unknown = [t for t in types if t not in BY_ANKI_NAME]
+        if unknown:
+            raise AnkiRejected(
+                f"Cannot add notes of note type {', '.join(map(repr, unknown))}: not an "
+                f"AnkiOps note type; nothing was added."
+            )
+        # addNote matches field names loosely and drops unknown ones: check them here.
+        field_lists = self._multi([("modelFieldNames", {"modelName": t}, t) for t in types])
+        known = dict(zip(types, field_lists, strict=True))
+        for i, new in enumerate(notes):
+            bad = [f for f in new.fields if f not in known[new.note_type]]
+            if bad:
+                raise AnkiRejected(
+                    f"Note {i + 1} of the batch: note type {new.note_type!r} has no field "
+                    f"{', '.join(map(repr, bad))} (its fields: "
+                    f"{', '.join(known[new.note_type])}); nothing was added."
+                )
+        decks = sorted({n.deck for n in notes})
+        self._multi([("createDeck", {"deck": d}, d) for d in decks])
+        payload = [
+            {
+                "deckName": n.deck,
+                "modelName": n.note_type,
+                "fields": dict(n.fields),
+                "tags": list(n.tags),
+                # identical notes are the user's business, as in the collection backend
+                "options": {"allowDuplicate": True},
+            }
+            for n in notes
+        ]
+        # The current add-on's addNotes is all or nothing (it removes what it added when
+        # one fails); older ones returned null for failures and kept the rest.
+        try:
+            ids = self._call("addNotes", notes=payload)
+        except AnkiRejected as e:
+            raise AnkiRejected(f"{e}; nothing was added.") from e
+        if not isinstance(ids, list) or len(ids) != len(notes) or None in ids:
+            added = [int(i) for i in ids or [] if i is not None]
+            if added:
+                self._call("deleteNotes", notes=added)
+            failed = [str(i + 1) for i, v in enumerate(ids or []) if v is None]
+            raise AnkiRejected(
+                f"AnkiConnect could not add note(s) {', '.join(failed) or '?'} of the batch; "
+                f"nothing was added."
+            )
+        return [int(i) for i in ids]
+
+    def update_notes(self, updates: Sequence[NoteUpdate]) -> None:
+        if not updates:
+            return
+        self._check_profile()
+        ids = [u.note_id for u in updates]
+        infos = {int(r["noteId"]): r for r in self._require_managed(ids, "update")}
+        for update in updates:
+            bad = [f for f in update.fields or {} if f not in infos[update.note_id]["fields"]]
+            if bad:
+                raise AnkiRejected(
+                    f"Note {update.note_id}: note type "
+                    f"{infos[update.note_id]['modelName']!r} has no field "
+                    f"{', '.join(map(repr, bad))}; nothing was written."
+                )
+        actions: list[Action] = []
+        for update in updates:
+            note: dict[str, Any] = {"id": update.note_id}
+            if update.fields is not None:
+                note["fields"] = dict(update.fields)
+            if update.tags is not None:
+                note["tags"] = list(update.tags)
+            if len(note) > 1:
+                actions.append(("updateNote", {"note": note}, f"note {update.note_id}"))
+        self._multi(actions)
+        verify_updates(updates, self.read_notes(ids))
+
+    def move_notes(self, note_ids: Sequence[int], deck: str) -> None:
+        if not note_ids:
+            return
+        self._check_profile()
+        infos = self._require_managed(note_ids, "move")
+        cards = [int(c) for r in infos for c in r.get("cards", ())]
+        # changeDeck creates the deck if needed and only changes the cards' deck.
+        self._call("changeDeck", cards=cards, deck=deck)
+
+    def delete_notes(self, note_ids: Sequence[int]) -> None:
+        if not note_ids:
+            return
+        self._check_profile()
+        self._require_managed(note_ids, "delete")
+        self._call("deleteNotes", notes=list(note_ids))
+
+    # -- media -----------------------------------------------------------------------
+
+    def store_media(self, filename: str, data: bytes) -> str:
+        self._check_profile()
+        encoded = base64.b64encode(data).decode("ascii")
+        return str(self._call("storeMediaFile", filename=filename, data=encoded))
+
+    def read_media(self, filename: str) -> bytes | None:
+        self._check_profile()
+        encoded = self._call("retrieveMediaFile", filename=filename)
+        if not encoded:
+            return None
+        try:
+            return base64.b64decode(encoded)
+        except binascii.Error as e:
+            raise AnkiRejected(f"AnkiConnect sent media file {filename!r} garbled: {e}") from e
+
+
+def _reason(e: Exception) -> str:
+    text = str(e)
+    for known in ("Connection refused", "Connection reset by peer", "Remote end closed"):
+        if known in text:
+            return known.lower()
+    return text if len(text) < 160 else text[:157] + "..."
+
+
+def _is_refused(e: Exception) -> bool:
+    return "refused" in str(e).lower() or "Failed to establish a new connection" in str(e)
