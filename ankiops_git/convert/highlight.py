@@ -6,7 +6,12 @@ CSS, so highlighted code renders the same in Anki desktop and on phones offline.
 
 from __future__ import annotations
 
+import html
+
 from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.token import STANDARD_TYPES, _TokenType
+from pygments.util import ClassNotFound
 
 CSS_CLASS = "highlight"
 
@@ -14,3 +19,38 @@ CSS_CLASS = "highlight"
 def stylesheet(style: str = "default") -> str:
     """CSS for highlighted code blocks, to be included in every note type's CSS."""
     return str(HtmlFormatter(style=style, cssclass=CSS_CLASS).get_style_defs(f".{CSS_CLASS}"))
+
+
+def highlight_code(code: str, language: str) -> str | None:
+    """`code` as Pygments-highlighted HTML spans, or None if `language` is unknown.
+
+    The spans' text content is exactly `code` (Pygments' own formatter adds a final
+    newline, which would change the code on every round trip).
+    """
+    try:
+        lexer = get_lexer_by_name(language, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return None
+    parts: list[str] = []
+    current_class, current_text = "", ""
+    for ttype, value in lexer.get_tokens(code):
+        css = _css_class(ttype)
+        if css != current_class and current_text:
+            parts.append(_span(current_class, current_text))
+            current_text = ""
+        current_class = css
+        current_text += value
+    if current_text:
+        parts.append(_span(current_class, current_text))
+    return "".join(parts)
+
+
+def _css_class(ttype: _TokenType) -> str:
+    while ttype not in STANDARD_TYPES:
+        ttype = ttype.parent
+    return STANDARD_TYPES[ttype]
+
+
+def _span(css: str, text: str) -> str:
+    escaped = html.escape(text, quote=False)
+    return f'<span class="{css}">{escaped}</span>' if css else escaped

@@ -1,0 +1,198 @@
+"""Markdown -> HTML for Anki fields (markdown-it-py).
+
+The output follows how Anki's own editor writes HTML, so that text typed in Anki
+maps to plain Markdown and back to the same HTML:
+
+- every line break inside a paragraph is a `<br>` (what you see is what Anki shows);
+- `**x**` is `<b>`, `*x*` is `<i>`, `~~x~~` is `<s>`;
+- paragraphs are bare text ("tight") unless the Markdown separates a paragraph from a
+  neighbouring block by a blank line that is not needed for parsing ("loose"), in
+  which case every paragraph of that container is a `<p>` -- the same rule CommonMark
+  uses for tight and loose lists. So `# T` + `text` on the next line gives
+  `<h1>T</h1>text`, and with a blank line between them `<h1>T</h1><p>text</p>`.
+
+Math (`\\(..\\)`, `\\[..\\]`) is kept verbatim; cloze markup is plain text to
+markdown-it and so survives everywhere; raw HTML passes through. Code fences with a
+language are highlighted with Pygments CSS classes (see highlight.py), except when
+they hold cloze markup, which must not be split across spans.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from mdit_py_plugins.attrs import attrs_plugin
+
+from ankiops_git.convert.highlight import CSS_CLASS, highlight_code
+
+# Shared with the HTML -> Markdown side, which must find exactly the same spans.
+MATH_RE = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
+_MATH_CLOSE = {"(": "\\)", "[": "\\]"}
+
+# Blocks after which Markdown needs a blank line to end them; such a blank line
+# says nothing about tight or loose paragraphs.
+_NEEDS_BLANK_AFTER = {"bullet_list_open", "ordered_list_open", "blockquote_open", "table_open"}
+_NEEDS_BLANK_AFTER_SINGLE = {"html_block"}
+
+_TAG_RENAME = {"strong": "b", "em": "i"}
+
+
+def _math_rule(state: StateInline, silent: bool) -> bool:
+    """`\\(...\\)` and `\\[...\\]` as one verbatim token (before backslash escapes)."""
+    src, pos = state.src, state.pos
+    if src[pos] != "\\" or pos + 1 >= state.posMax or src[pos + 1] not in _MATH_CLOSE:
+        return False
+    end = src.find(_MATH_CLOSE[src[pos + 1]], pos + 2, state.posMax)
+    if end < 0:
+        return False
+    if not silent:
+        token = state.push("math", "", 0)
+        token.content = src[pos : end + 2]
+    state.pos = end + 2
+    return True
+
+
+class _AnkiRenderer(RendererHTML):
+    """Compact HTML with no newlines between tags, in Anki's editor vocabulary."""
+
+    def renderToken(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+        token = tokens[idx]
+        if token.hidden:
+            return ""
+        tag = _TAG_RENAME.get(token.tag, token.tag)
+        if token.nesting == -1:
+            return f"</{tag}>"
+        return f"<{tag}{self.renderAttrs(token)}>"
+
+
+def _render_math(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    return escapeHtml(tokens[idx].content)
+
+
+def _render_break(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    return "<br>"
+
+
+def _render_code_inline(
+    self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any
+) -> str:
+    return f"<code>{escapeHtml(tokens[idx].content)}</code>"
+
+
+def _render_html(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    return tokens[idx].content.rstrip("\n") if tokens[idx].block else tokens[idx].content
+
+
+def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    attrs = {"src": str(token.attrGet("src") or "")}
+    if alt:
+        attrs["alt"] = alt
+    for name, value in token.attrs.items():
+        if name not in ("src", "alt"):
+            attrs[name] = str(value)
+    rendered = "".join(f' {name}="{escapeHtml(value)}"' for name, value in attrs.items())
+    return f"<img{rendered}>"
+
+
+def render_code_block(code: str, language: str) -> str:
+    """A code block: highlighted if it has a known language and no cloze markup."""
+    if language and "{{c" not in code:
+        spans = highlight_code(code, language)
+        if spans is not None:
+            lang = escapeHtml(language)
+            return f'<pre class="{CSS_CLASS}"><code class="language-{lang}">{spans}</code></pre>'
+    cls = f' class="language-{escapeHtml(language)}"' if language else ""
+    return f"<pre><code{cls}>{escapeHtml(code)}</code></pre>"
+
+
+def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    code = token.content[:-1] if token.content.endswith("\n") else token.content
+    language = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
+    return render_code_block(code, language)
+
+
+def _mark_tight_paragraphs(tokens: list[Token]) -> None:
+    """Hide the <p> of paragraphs in tight containers (root and blockquotes).
+
+    Lists already follow CommonMark's own tight/loose rule (markdown-it hides
+    paragraphs in tight lists); this extends the same idea to the other containers.
+    """
+    containers: dict[int, list[int]] = {-1: []}  # container open index -> child open indices
+    stack: list[int] = []
+    for i, token in enumerate(tokens):
+        if token.nesting == -1:
+            stack.pop()
+            continue
+        if token.block:
+            parent = stack[-1] if stack else -1
+            if parent in containers:
+                containers[parent].append(i)
+        if token.nesting == 1:
+            stack.append(i)
+            if token.type == "blockquote_open":
+                containers[i] = []
+    for blocks in containers.values():
+        if _is_loose(tokens, blocks):
+            continue
+        for start in blocks:
+            if tokens[start].type == "paragraph_open":
+                tokens[start].hidden = True
+                tokens[start + 2].hidden = True  # paragraph_open, inline, paragraph_close
+
+
+def _is_loose(tokens: list[Token], blocks: list[int]) -> bool:
+    for s1, s2 in zip(blocks, blocks[1:], strict=False):
+        first, second = tokens[s1], tokens[s2]
+        if "paragraph_open" not in (first.type, second.type):
+            continue
+        if first.type in _NEEDS_BLANK_AFTER or first.type in _NEEDS_BLANK_AFTER_SINGLE:
+            continue
+        if first.map is None or second.map is None:
+            continue
+        if second.map[0] > first.map[1]:
+            return True
+    return False
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"breaks": True, "html": True, "xhtmlOut": False})
+    md.enable(["table", "strikethrough"])
+    md.use(attrs_plugin, after=("image",))
+    md.inline.ruler.before("escape", "math", _math_rule)
+    # Keep link and image targets exactly as written: Anki looks media up by file
+    # name, so percent-encoding "my image.png" would break it.
+    md.normalizeLink = lambda url: url  # type: ignore[method-assign]
+    md.normalizeLinkText = lambda link: link  # type: ignore[method-assign]
+    md.validateLink = lambda url: True  # type: ignore[method-assign]
+    md.renderer = _AnkiRenderer(md)
+    md.add_render_rule("math", _render_math)
+    for name in ("softbreak", "hardbreak"):
+        md.add_render_rule(name, _render_break)
+    md.add_render_rule("code_inline", _render_code_inline)
+    for name in ("html_block", "html_inline"):
+        md.add_render_rule(name, _render_html)
+    md.add_render_rule("image", _render_image)
+    for name in ("fence", "code_block"):
+        md.add_render_rule(name, _render_fence)
+    return md
+
+
+def md_to_html(text: str) -> str:
+    """Render one field's Markdown as the HTML stored in Anki (deterministic)."""
+    md = _parser()
+    env: dict[str, Any] = {}
+    tokens = md.parse(text, env)
+    _mark_tight_paragraphs(tokens)
+    return md.renderer.render(tokens, md.options, env).strip("\n")
