@@ -79,6 +79,7 @@ def _pair(
     left: list[tuple[Node, Note]],
     right: list[tuple[Node, Note]],
     clusters: _Clusters,
+    fuzzy: bool = True,
 ) -> None:
     """Join notes of two versions: equal content in order, then equal content anywhere,
     then similar content, closest positions first."""
@@ -106,6 +107,8 @@ def _pair(
             if node in free_left:
                 take(node, candidate)
 
+    if not fuzzy:
+        return
     rest_left = [(pos, x) for pos, x in enumerate(left) if x[0] in free_left]
     rest_right = [(pos, x) for pos, x in enumerate(right) if x[0] in free_right]
     nearby_only = len(rest_left) * len(rest_right) > FUZZY_LIMIT
@@ -161,10 +164,14 @@ def match(versions: tuple[list[Note], list[Note], list[Note]]) -> list[dict[int,
 
     for a, b in ((0, 1), (0, 2), (1, 2)):
         left, right = candidates(a, b), candidates(b, a)
-        # Two notes that both carry (different) ids are never one note.
+        # Two notes that both carry (different) ids are never one note. Two new notes
+        # without ids, one on each side, are one note only if equal: both sides may add.
         left_idless = [x for x in left if x[1].note_id is None]
         right_idless = [x for x in right if x[1].note_id is None]
-        _pair(unpaired(left_idless, b), unpaired(right, a), clusters)
-        _pair(unpaired(left, b), unpaired(right_idless, a), clusters)
+        left_ids = [x for x in left if x[1].note_id is not None]
+        right_ids = [x for x in right if x[1].note_id is not None]
+        _pair(unpaired(left_idless, b), unpaired(right_idless, a), clusters, fuzzy=a == 0)
+        _pair(unpaired(left_idless, b), unpaired(right_ids, a), clusters)
+        _pair(unpaired(left_ids, b), unpaired(right_idless, a), clusters)
 
     return [clusters.members[r] for r in clusters.members]

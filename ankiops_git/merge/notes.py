@@ -139,6 +139,8 @@ def merge_note(
     why = "deleted on one side, edited on the other"
     if ours is None:
         return Outcome(
-            None, True, None, edited, "ours: deleted this note", "theirs: edited it", why
+            None, True, None, edited, "ours: deleted this note", "theirs: edited this note", why
         )
-    return Outcome(None, True, edited, None, "ours: edited this note", "theirs: deleted it", why)
+    return Outcome(
+        None, True, edited, None, "ours: edited this note", "theirs: deleted this note", why
+    )

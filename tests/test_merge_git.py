@@ -1,0 +1,188 @@
+"""The merge driver under real `git merge`, configured as a user would configure it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ankiops_git import deckfile
+from ankiops_git.model import Deck, Note
+
+BIN = Path(sys.executable).parent
+
+
+def qa(note_id: int | None, q: str, a: str) -> Note:
+    return Note("QA", {"Question": q, "Answer": a}, note_id)
+
+
+def deck_text(*notes: Note, deck_id: int = 1) -> str:
+    return deckfile.write(Deck(list(notes), deck_id))
+
+
+class Repo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.env = {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "HOME": str(root.parent),
+        }
+        self.git("init", "-q", "-b", "main")
+        self.git("config", "user.name", "Tester")
+        self.git("config", "user.email", "tester@example.com")
+        self.git("config", "merge.ankiops.driver", "ankiops-merge %O %A %B %P")
+        (root / ".gitattributes").write_text("*.md merge=ankiops\n")
+
+    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", *args], cwd=self.root, env=self.env, text=True, capture_output=True, check=check
+        )
+
+    def write(self, **files: str) -> None:
+        for name, content in files.items():
+            (self.root / f"{name}.md").write_text(content)
+
+    def commit(self, message: str, **files: str) -> None:
+        self.write(**files)
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+
+    def deck(self, name: str) -> Deck:
+        return deckfile.parse((self.root / f"{name}.md").read_text(), f"{name}.md")
+
+    def merge(self, branch: str) -> subprocess.CompletedProcess[str]:
+        return self.git("merge", "--no-edit", branch, check=False)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    root = tmp_path / "decks"
+    root.mkdir()
+    return Repo(root)
+
+
+N1, N2, N3 = qa(1, "one", "eins"), qa(2, "two", "zwei"), qa(3, "three", "drei")
+
+
+def test_edits_to_one_note_on_both_branches_merge_field_by_field(repo: Repo) -> None:
+    repo.commit("base", Spanish=deck_text(N1, N2, N3))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "deux"), N3, qa(4, "four", "vier")))
+    repo.git("checkout", "-q", "main")
+    repo.commit("main", Spanish=deck_text(N1, qa(2, "TWO", "zwei"), N3))
+    done = repo.merge("anki")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.deck("Spanish").notes == [N1, qa(2, "TWO", "deux"), N3, qa(4, "four", "vier")]
+    assert repo.git("status", "--porcelain").stdout == ""  # committed, nothing left over
+
+
+def test_same_field_edited_differently_stops_the_merge_with_markers(repo: Repo) -> None:
+    repo.commit("base", Spanish=deck_text(N1, N2))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "deux")))
+    repo.git("checkout", "-q", "main")
+    repo.commit("main", Spanish=deck_text(qa(1, "one", "uno"), qa(2, "two", "dos")))
+    done = repo.merge("anki")
+    assert done.returncode != 0
+    assert "CONFLICT" in done.stdout + done.stderr
+    text = (repo.root / "Spanish.md").read_text()
+    assert "<<<<<<< ours\nA: dos\n=======\nA: deux\n>>>>>>> theirs\n" in text
+    assert "A: uno" in text  # the clean part of the merge is there too
+    assert repo.git("status", "--porcelain").stdout.startswith("UU Spanish.md")
+
+
+def test_move_on_one_branch_and_edit_on_the_other_when_both_files_change(repo: Repo) -> None:
+    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit(
+        "anki",
+        Spanish=deck_text(N1, qa(2, "two", "zwei, edited")),
+        French=deck_text(qa(3, "three", "trois"), deck_id=2),
+    )
+    repo.git("checkout", "-q", "main")
+    repo.commit("move note 2", Spanish=deck_text(N1), French=deck_text(N3, N2, deck_id=2))
+    done = repo.merge("anki")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.deck("Spanish").notes == [N1]
+    assert repo.deck("French").notes == [qa(3, "three", "trois"), qa(2, "two", "zwei, edited")]
+
+
+def test_move_edited_elsewhere_with_the_new_file_untouched_there_conflicts(repo: Repo) -> None:
+    # git takes French.md from main without asking the driver, so the edit made on the
+    # other branch cannot reach it: the driver must keep it visible, not drop it.
+    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "zwei, edited")))
+    repo.git("checkout", "-q", "main")
+    repo.commit(
+        "move note 2", Spanish=deck_text(qa(1, "one", "uno")), French=deck_text(N3, N2, deck_id=2)
+    )
+    done = repo.merge("anki")
+    assert done.returncode != 0
+    spanish = (repo.root / "Spanish.md").read_text()
+    assert "zwei, edited" in spanish and "moved this note to French.md" in spanish
+    assert "A: uno" in spanish
+    assert repo.deck("French").notes == [N3, N2]
+
+
+def test_move_on_the_other_branch_and_edit_here_when_both_files_change(repo: Repo) -> None:
+    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit(
+        "anki moved", Spanish=deck_text(N1), French=deck_text(qa(2, "two", "zwei"), N3, deck_id=2)
+    )
+    repo.git("checkout", "-q", "main")
+    repo.commit(
+        "main",
+        Spanish=deck_text(N1, qa(2, "two", "zwei, edited")),
+        French=deck_text(qa(3, "three", "trois"), deck_id=2),
+    )
+    done = repo.merge("anki")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.deck("Spanish").notes == [N1]
+    assert repo.deck("French").notes == [qa(2, "two", "zwei, edited"), qa(3, "three", "trois")]
+
+
+def test_delete_against_edit_conflicts_under_git(repo: Repo) -> None:
+    repo.commit("base", Spanish=deck_text(N1, N2, N3))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "zwei, edited"), N3))
+    repo.git("checkout", "-q", "main")
+    repo.commit("main", Spanish=deck_text(qa(1, "one", "uno"), N3))
+    done = repo.merge("anki")
+    assert done.returncode != 0
+    text = (repo.root / "Spanish.md").read_text()
+    assert "<<<<<<< ours: deleted this note\n=======\n<!-- note_id: 2 -->" in text
+    assert "zwei, edited" in text
+
+
+def test_new_note_edited_before_its_id_came_back(repo: Repo) -> None:
+    # main adds a note and pushes it; Anki assigns id 9 and its branch (from the old
+    # base) gets the note with the id; meanwhile main edits the note again.
+    repo.commit("base", Spanish=deck_text(N1))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", Spanish=deck_text(N1, qa(9, "new", "neu")))
+    repo.git("checkout", "-q", "main")
+    repo.commit("add", Spanish=deck_text(N1, qa(None, "new", "neu")))
+    repo.commit("edit", Spanish=deck_text(qa(1, "one", "uno"), qa(None, "new", "neu, edited")))
+    done = repo.merge("anki")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.deck("Spanish").notes == [qa(1, "one", "uno"), qa(9, "new", "neu, edited")]
+
+
+def test_unparseable_file_gets_a_line_merge_and_no_traceback(repo: Repo) -> None:
+    repo.commit("base", Spanish=deck_text(N1, N2))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "deux")))
+    repo.git("checkout", "-q", "main")
+    repo.commit("main", Spanish=deck_text(N1, N2).replace("Q: one", "Z: one"))
+    done = repo.merge("anki")
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    text = (repo.root / "Spanish.md").read_text()
+    assert "Z: one" in text and "A: deux" in text
