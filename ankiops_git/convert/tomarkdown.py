@@ -1,0 +1,447 @@
+"""HTML -> Markdown for Anki fields (markdownify's converter over html5lib).
+
+The input is first brought to canonical form (canonical.py), so the Markdown
+depends only on what the field looks like, and `html_to_md(md_to_html(md)) == md`
+for every `md` this module writes. The converter then mirrors markdown.py:
+
+- a container (the field, a list item, a blockquote) with `<p>` children is
+  written "loose" (blank lines between blocks), otherwise "tight" (one newline,
+  a blank line only where Markdown needs one to end a list/table/HTML block);
+- lines are `<br>`-separated; an empty line is a lone `\\` (a hard break), or
+  `<br>` at the end of a paragraph where a hard break is not allowed;
+- whatever Markdown cannot say stays HTML, as small as possible: an inline
+  element keeps its tags around converted Markdown content
+  (`<span style="color: red">**x**</span>`); a block that cannot be Markdown is
+  written as one HTML block.
+
+Every result is checked: if the Markdown does not render back to the same
+canonical HTML, emphasis is retried as tags, and as the last resort the whole
+field is one HTML block. Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bs4 import Comment, NavigableString, Tag
+from bs4.element import PageElement
+from markdownify import MarkdownConverter
+
+from ankiops_git.convert.canonical import (
+    BLOCK,
+    VOID,
+    escape_attr,
+    escape_text,
+    normalised,
+    serialise,
+)
+from ankiops_git.convert.markdown import MATH_RE, md_to_html
+
+# CommonMark HTML block type 6 tags: an HTML block that starts with one of these
+# may interrupt a paragraph and runs to the next blank line.
+_HTML_BLOCK_TAGS = {
+    "address", "article", "aside", "base", "basefont", "blockquote", "body", "caption",
+    "center", "col", "colgroup", "dd", "details", "dialog", "dir", "div", "dl", "dt",
+    "fieldset", "figcaption", "figure", "footer", "form", "frame", "frameset", "h1", "h2",
+    "h3", "h4", "h5", "h6", "head", "header", "hr", "html", "iframe", "legend", "li", "link",
+    "main", "menu", "menuitem", "nav", "noframes", "ol", "optgroup", "option", "p", "param",
+    "search", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "title",
+    "tr", "track", "ul",
+}  # fmt: skip
+
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_EMPHASIS = {"b": "**", "i": "*", "s": "~~"}
+_INNERMOST = re.compile(f"{_OPEN}([bis])([^{_OPEN}{_CLOSE}]*){_CLOSE}\\1")
+
+_DECK_PREFIX = re.compile(r"^(Q|A|F|B|T|I|E|M|C[1-7])(:(?: |$))")
+_ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+_TAG_LIKE = re.compile(r"<(?=[A-Za-z/!?<])")
+_ESCAPE_ALWAYS = re.compile(r"([\\*`\[\]|])")
+
+
+class AnkiMarkdownConverter(MarkdownConverter):
+    """markdownify's converter, taught Anki's layout and our Markdown dialect."""
+
+    def __init__(self, emphasis_as_tags: bool = False) -> None:
+        super().__init__(escape_asterisks=False, escape_underscores=False)
+        self.emphasis_as_tags = emphasis_as_tags
+
+    # --- containers and blocks ---------------------------------------------------------
+
+    def container(self, el: Tag) -> str:
+        """Markdown for the children of a field, list item or blockquote."""
+        loose = any(isinstance(c, Tag) and c.name == "p" for c in el.children)
+        parts: list[tuple[str, str]] = []  # (kind, markdown); kind "blank" needs a blank after
+        run: list[PageElement] = []
+        previous_list = ""
+        for child in el.children:
+            if isinstance(child, Tag) and child.name in BLOCK:
+                if run:
+                    parts.append(self.paragraph(run))
+                    run = []
+                parts.append(self.block(child, previous_list))
+                previous_list = child.name if child.name in ("ul", "ol") else ""
+            else:
+                run.append(child)
+                previous_list = ""
+        if run:
+            parts.append(self.paragraph(run))
+        out = ""
+        for index, (_kind, text) in enumerate(parts):
+            if index:
+                out += "\n\n" if loose or parts[index - 1][0] == "blank" else "\n"
+            out += text
+        return out
+
+    def paragraph(self, nodes: list[PageElement]) -> tuple[str, str]:
+        lines: list[list[PageElement]] = [[]]
+        for node in nodes:
+            if isinstance(node, Tag) and node.name == "br":
+                lines.append([])
+            else:
+                lines[-1].append(node)
+        if nodes and isinstance(nodes[-1], Tag) and nodes[-1].name == "br":
+            lines.pop()  # canonical form ends a run with <br> only after an empty line
+        text = "\n".join(self.resolve("".join(self.inline(n) for n in line)) for line in lines)
+        out: list[str] = []
+        split = text.split("\n")
+        for index, line in enumerate(split):
+            if line:
+                out.append(escape_line_start(line))
+            elif index < len(split) - 1:
+                out.append("\\")  # hard line break: an empty line inside the paragraph
+            else:
+                out.append("<br>")  # a hard break cannot end a paragraph
+        kind = "blank" if out == ["<br>"] else "para"  # a lone <br> is an HTML block
+        return kind, "\n".join(out)
+
+    def block(self, el: Tag, previous_list: str) -> tuple[str, str]:
+        name = el.name
+        if name == "p" and not el.attrs:
+            return "para", self.paragraph(list(el.children))[1]
+        if re.fullmatch(r"h[1-6]", name) and not el.attrs:
+            return "block", self.heading(el)
+        if name == "hr" and not el.attrs:
+            return "block", "***"
+        if name == "pre":
+            fence = self.fence(el)
+            if fence is not None:
+                return "block", fence
+        if name in ("ul", "ol"):
+            listed = self.listing(el, alternate=previous_list == name)
+            if listed is not None:
+                return "blank", listed
+        if name == "blockquote" and not el.attrs:
+            inner = self.container(el)
+            return "blank", "\n".join(f"> {line}" if line else ">" for line in inner.split("\n"))
+        if name == "table":
+            table = self.table(el)
+            if table is not None:
+                return "blank", table
+        return "blank", raw_block(el)
+
+    def heading(self, el: Tag) -> str:
+        level = int(el.name[1])
+        text = self.resolve("".join(self.inline(c, in_cell=True) for c in el.children))
+        if text.endswith("#"):
+            text = text[:-1] + "\\#"
+        return "#" * level + (" " + text if text else "")
+
+    def fence(self, pre: Tag) -> str | None:
+        language = ""
+        body: Tag = pre
+        kids = [c for c in pre.children]
+        if pre.attrs.get("class") == "highlight" and len(pre.attrs) == 1 or not pre.attrs:
+            if len(kids) == 1 and isinstance(kids[0], Tag) and kids[0].name == "code":
+                code = kids[0]
+                cls = str(code.attrs.get("class", ""))
+                if len(code.attrs) != 1 or not cls.startswith("language-"):
+                    return None
+                language = cls[len("language-") :]
+                if not re.fullmatch(r"[\w+#.-]+", language):
+                    return None
+                body = code
+        else:
+            return None
+        if pre.attrs and not language:
+            return None
+        for node in body.descendants:
+            if isinstance(node, Comment):
+                return None
+            if isinstance(node, Tag) and not (
+                node.name == "span" and set(node.attrs) <= {"class"} and language
+            ):
+                return None
+        text = body.get_text()
+        runs = [len(r) for r in re.findall(r"`+", text)]
+        ticks = "`" * max(3, max(runs, default=0) + 1)
+        return f"{ticks}{language}\n{text}\n{ticks}"
+
+    def listing(self, el: Tag, alternate: bool) -> str | None:
+        ordered = el.name == "ol"
+        allowed = {"start"} if ordered else set()
+        if set(el.attrs) - allowed:
+            return None
+        start = 1
+        if ordered and "start" in el.attrs:
+            if not re.fullmatch(r"\d{1,9}", str(el.attrs["start"])):
+                return None
+            start = int(str(el.attrs["start"]))
+        items = [c for c in el.children if not (isinstance(c, NavigableString) and not str(c))]
+        if not all(isinstance(i, Tag) and i.name == "li" and not i.attrs for i in items):
+            return None
+        loose = any(
+            isinstance(c, Tag) and c.name == "p" for i in items if isinstance(i, Tag) for c in i
+        )
+        out: list[str] = []
+        for number, item in enumerate(items, start):
+            assert isinstance(item, Tag)
+            if ordered:
+                marker = f"{number}{')' if alternate else '.'} "
+            else:
+                marker = "* " if alternate else "- "
+            inner = self.container(item)
+            pad = " " * len(marker)
+            lines = inner.split("\n")
+            text = (marker + lines[0]).rstrip() + "".join(
+                "\n" + (pad + line if line else "") for line in lines[1:]
+            )
+            out.append(text)
+        return ("\n\n" if loose else "\n").join(out)
+
+    def table(self, el: Tag) -> str | None:
+        if el.attrs:
+            return None
+        rows = [c for c in el.children]
+        if not rows or not all(isinstance(r, Tag) and r.name == "tr" and not r.attrs for r in rows):
+            return None
+        grid: list[list[str]] = []
+        for index, row in enumerate(rows):
+            assert isinstance(row, Tag)
+            cells = list(row.children)
+            want = "th" if index == 0 else "td"
+            if not cells or not all(
+                isinstance(c, Tag) and c.name == want and not c.attrs for c in cells
+            ):
+                return None
+            line: list[str] = []
+            for cell in cells:
+                assert isinstance(cell, Tag)
+                if any(isinstance(d, Tag) and d.name in BLOCK for d in cell.descendants):
+                    return None
+                text = self.resolve("".join(self.inline(c, in_cell=True) for c in cell.children))
+                line.append(text)
+            grid.append(line)
+        width = len(grid[0])
+        if any(len(line) != width for line in grid):
+            return None
+        out = ["| " + " | ".join(grid[0]) + " |", "|" + " --- |" * width]
+        out += ["| " + " | ".join(line) + " |" for line in grid[1:]]
+        return "\n".join(line.replace("|  |", "| |") for line in out)
+
+    # --- inline ------------------------------------------------------------------------
+
+    def inline(self, node: PageElement, in_cell: bool = False) -> str:
+        if isinstance(node, Comment):
+            return f"<!--{node}-->"
+        if isinstance(node, NavigableString):
+            return self.text(node)
+        assert isinstance(node, Tag)
+        if node.name == "br":
+            return "<br>" if in_cell else "\n"
+        inner = "".join(self.inline(c, in_cell) for c in node.children)
+        if node.name in _EMPHASIS and not node.attrs:
+            if self.emphasis_as_tags:
+                return f"<{node.name}>{inner}</{node.name}>"
+            return f"{_OPEN}{node.name}{inner}{_CLOSE}{node.name}"
+        if (
+            node.name == "code"
+            and not node.attrs
+            and all(type(c) is NavigableString for c in node.children)
+        ):
+            return code_span(node.get_text())
+        if (
+            node.name == "a"
+            and set(node.attrs) <= {"href", "title"}
+            and "href" in node.attrs
+            and inner
+            and "\n" not in inner
+        ):
+            return f"[{inner}]({link_target(str(node['href']))}{link_title(node)})"
+        if node.name == "img":
+            image = self.image(node)
+            if image is not None:
+                return image
+        return raw_open(node) + ("" if node.name in VOID else inner + f"</{node.name}>")
+
+    def image(self, img: Tag) -> str | None:
+        attrs = {k: str(v) for k, v in img.attrs.items()}
+        if not attrs.get("src") or set(attrs) - {"src", "alt", "title", "width", "height"}:
+            return None
+        extra = [
+            f"{k}={v}" if re.fullmatch(r"[\w.%-]+", v) else None
+            for k, v in attrs.items()
+            if k in ("width", "height")
+        ]
+        if None in extra:
+            return None
+        alt = escape_plain(attrs.get("alt", ""))
+        title = link_title(img)
+        braces = "{" + " ".join(e for e in extra if e) + "}" if extra else ""
+        return f"![{alt}]({link_target(attrs['src'])}{title}){braces}"
+
+    def text(self, node: NavigableString) -> str:
+        text = escape_markdown(str(node))
+        previous = node.previous_sibling
+        if text.startswith("{") and isinstance(previous, Tag) and previous.name == "img":
+            text = "\\" + text
+        return text
+
+    def resolve(self, text: str) -> str:
+        """Turn emphasis placeholders into `**`/`*`/`~~`, or tags where Markdown can't."""
+        while True:
+            match = _INNERMOST.search(text)
+            if match is None:
+                return text
+            kind, inner = match.group(1), match.group(2)
+            before = text[match.start() - 1] if match.start() else " "
+            after = text[match.end()] if match.end() < len(text) else " "
+            delimiter = _EMPHASIS[kind]
+            if _can_delimit(delimiter, before, inner, after):
+                replacement = f"{delimiter}{inner}{delimiter}"
+            else:
+                replacement = f"<{kind}>{inner}</{kind}>"
+            text = text[: match.start()] + replacement + text[match.end() :]
+
+
+def _is_space(ch: str) -> bool:
+    return ch.isspace()
+
+
+def _is_punct(ch: str) -> bool:
+    return ch in (_OPEN, _CLOSE) or unicodedata.category(ch)[0] in "PS"
+
+
+def _can_delimit(delimiter: str, before: str, inner: str, after: str) -> bool:
+    """CommonMark flanking rules for `delimiter inner delimiter` between two chars."""
+    if not inner or "\n" in inner[:1] + inner[-1:]:
+        return False
+    first, last = inner[0], inner[-1]
+    mark = delimiter[0]
+    if mark in (before, after, first, last) or before == "\\":
+        return False
+    left = not _is_space(first) and (not _is_punct(first) or _is_space(before) or _is_punct(before))
+    right = not _is_space(last) and (not _is_punct(last) or _is_space(after) or _is_punct(after))
+    return left and right
+
+
+# --- escaping ------------------------------------------------------------------------------
+
+
+def escape_markdown(text: str) -> str:
+    """Text as Markdown that renders to exactly `text`; math spans stay verbatim."""
+    out: list[str] = []
+    position = 0
+    for match in MATH_RE.finditer(text):
+        out.append(escape_plain(text[position : match.start()]))
+        out.append(match.group())
+        position = match.end()
+    out.append(escape_plain(text[position:]))
+    return "".join(out)
+
+
+def escape_plain(text: str) -> str:
+    text = _ESCAPE_ALWAYS.sub(r"\\\1", text)
+    text = _TAG_LIKE.sub(r"\\<", text)
+    text = _ENTITY_LIKE.sub(r"\\&", text)
+    text = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
+    text = re.sub(r"~(?=~)|(?<=~)~|^~|~$", r"\\~", text)
+    return text.replace("\xa0", "&nbsp;")
+
+
+def escape_line_start(line: str) -> str:
+    """Escape what would make a line start a block, or a deck-file structure line."""
+    if re.match(r"[#>]", line):
+        return "\\" + line
+    if re.match(r"[-+*](?:[ \t]|$)", line) or re.fullmatch(r"(=+|-+)[ \t]*", line):
+        return "\\" + line
+    match = re.match(r"(\d{1,9})([.)])(?=[ \t]|$)", line)
+    if match:
+        return match.group(1) + "\\" + line[len(match.group(1)) :]
+    return _DECK_PREFIX.sub(r"\1\\\2", line)
+
+
+def code_span(code: str) -> str:
+    runs = [len(r) for r in re.findall(r"`+", code)]
+    ticks = "`" * (max(runs, default=0) + 1)
+    pad = " " if code.startswith(("`", " ")) or code.endswith(("`", " ")) else ""
+    if code.strip(" ") == "":
+        pad = ""
+    return f"{ticks}{pad}{code}{pad}{ticks}"
+
+
+def link_target(url: str) -> str:
+    if re.search(r"[\s<>]", url) or not url:
+        return "<" + re.sub(r"([<>\\])", r"\\\1", url) + ">"
+    return re.sub(r"([()\\&])", r"\\\1", url)
+
+
+def link_title(el: Tag) -> str:
+    title = el.attrs.get("title")
+    if title is None:
+        return ""
+    return ' "' + re.sub(r'(["\\&])', r"\\\1", str(title)) + '"'
+
+
+def raw_open(el: Tag) -> str:
+    attrs = "".join(f' {k}="{escape_attr(str(v))}"' for k, v in el.attrs.items())
+    return f"<{el.name}{attrs}>"
+
+
+def raw_block(el: Tag) -> str:
+    """`el` as one HTML block that Markdown passes through untouched."""
+    html = _serialise_one_block(el)
+    if el.name in _HTML_BLOCK_TAGS:
+        return html
+    return f"<div>{html}</div>"  # attribute-less div: dissolves again in canonical form
+
+
+def _serialise_one_block(el: Tag) -> str:
+    """Serialise with newlines in <pre> as &#10;: an HTML block ends at a blank line."""
+    holder = Tag(name="div")
+    holder.append(el.__copy__())
+    html = serialise(holder)
+    return _PRE_TEXT.sub(lambda m: m.group().replace("\n", "&#10;"), html)
+
+
+_PRE_TEXT = re.compile(r"<pre\b.*?</pre>", re.DOTALL)
+
+
+# --- entry point ---------------------------------------------------------------------------
+
+
+def html_to_md(html: str) -> str:
+    """One field's HTML as Markdown for a deck file (no leading/trailing blank lines)."""
+    tree = normalised(html)
+    target = serialise(tree)
+    for emphasis_as_tags in (False, True):
+        md = AnkiMarkdownConverter(emphasis_as_tags).container(tree).strip("\n")
+        if _renders_to(md, target):
+            return md
+    return _raw_field(tree)
+
+
+def _renders_to(md: str, target: str) -> bool:
+    return serialise(normalised(md_to_html(md))) == target
+
+
+def _raw_field(tree: Tag) -> str:
+    """The last resort: the whole field as one HTML block."""
+    inner = _PRE_TEXT.sub(lambda m: m.group().replace("\n", "&#10;"), serialise(tree))
+    if not inner:
+        return ""
+    return f"<div>{inner}</div>"
+
+
+__all__ = ["html_to_md", "escape_text"]
