@@ -20,7 +20,8 @@ Faithful where clients trip:
   `str(list_of_errors)` (the current add-on's all-or-nothing).
 - Test knobs: `ignore_field_updates` (note ids whose `updateNoteFields` silently does
   nothing, as when the note is open in Anki's browser), `unsupported` (actions that
-  answer "unsupported action", as an old add-on), `profile`, `api_key`.
+  answer "unsupported action", as an old add-on), `fail_actions` (action -> error
+  text it answers instead of running), `api_version`, `profile`, `api_key`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import base64
 import hashlib
 import json
 import os
+import select
 import socket
 import threading
 import unicodedata
@@ -72,11 +74,14 @@ class LoopbackAnkiConnect:
         self.close_delay = close_delay
         self.ignore_field_updates: set[int] = set()
         self.unsupported: set[str] = set()
+        self.fail_actions: dict[str, str] = {}
+        self.api_version = API_VERSION
         self.sync_configured = True
         self.syncs = 0
         self.actions: list[str] = []  # every action handled, nested ones included
         self.connections = 0  # connections accepted
         self.requests = 0  # requests answered (the add-on answers one per connection)
+        self.reused_connections = 0  # connections a client sent a second request on
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -149,17 +154,29 @@ class LoopbackAnkiConnect:
             "Access-Control-Allow-Headers: *\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
         )
+        self.requests += 1  # before sending: the client may look as soon as it has the reply
         client.sendall(headers.encode("utf-8") + body)
-        self.requests += 1
         # Close without reading anything more. With a delay, a request the client
         # sends meanwhile on this connection is never read: the close resets it.
         if self.close_delay:
-            timer = threading.Timer(self.close_delay, client.close)
+            timer = threading.Timer(self.close_delay, self._close, (client,))
             timer.daemon = True
             self._pending_closes.append(timer)
             timer.start()
         else:
             client.close()
+
+    def _close(self, client: socket.socket) -> None:
+        """Close a connection; count it as reused if a second request came in on it."""
+        if client.fileno() < 0:
+            return  # closed already
+        try:
+            ready, _, _ = select.select([client], [], [], 0)
+            if ready and client.recv(1, socket.MSG_PEEK):
+                self.reused_connections += 1
+        except OSError:
+            pass
+        client.close()
 
     def _respond(self, body: bytes) -> bytes:
         if not body:
@@ -190,6 +207,8 @@ class LoopbackAnkiConnect:
             method = getattr(self, f"action_{name}", None)
             if method is None or name in self.unsupported:
                 raise Exception("unsupported action")
+            if name in self.fail_actions:
+                raise Exception(self.fail_actions[name])
             reply = format_success_reply(version, method(**params))
         except Exception as e:
             reply = format_exception_reply(version, e)
@@ -235,7 +254,7 @@ class LoopbackAnkiConnect:
     # -- actions (names and parameters as in the add-on) -----------------------------
 
     def action_version(self) -> int:
-        return API_VERSION
+        return self.api_version
 
     def action_requestPermission(self, origin: str, allowed: bool) -> dict[str, Any]:
         if not allowed:
@@ -243,7 +262,7 @@ class LoopbackAnkiConnect:
         return {
             "permission": "granted",
             "requireApikey": bool(self.api_key),
-            "version": API_VERSION,
+            "version": self.api_version,
         }
 
     def action_getActiveProfile(self) -> str:

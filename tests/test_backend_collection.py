@@ -11,7 +11,7 @@ import pytest
 
 from ankiops_git.anki import open_backend
 from ankiops_git.anki.collection import CollectionBackend, profiles
-from ankiops_git.errors import AnkiUnavailable
+from ankiops_git.errors import AnkiUnavailable, WrongProfile
 
 HOLD = """
 import sys
@@ -99,3 +99,10 @@ def test_close_releases_the_lock(anki_collection_path: Path) -> None:
         backend.create_deck("X")
     with CollectionBackend(anki_collection_path) as again:
         assert "X" in again.decks()
+
+
+def test_collection_of_another_profile_is_refused(anki_collection_path: Path) -> None:
+    with pytest.raises(WrongProfile) as err:
+        open_backend(str(anki_collection_path), profile="Work")
+    assert "belongs to profile 'User 1'" in str(err.value) and "'Work'" in str(err.value)
+    open_backend(str(anki_collection_path), profile="User 1").close()

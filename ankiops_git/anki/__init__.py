@@ -6,6 +6,7 @@ an AnkiConnect URL (`http://127.0.0.1:8765`), a collection file path, or a profi
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ankiops_git.anki.base import AnkiNote, Backend, NewNote, NoteUpdate
@@ -13,13 +14,16 @@ from ankiops_git.anki.base import AnkiNote, Backend, NewNote, NoteUpdate
 __all__ = ["AnkiNote", "Backend", "NewNote", "NoteUpdate", "open_backend"]
 
 DEFAULT_CONNECT_URL = "http://127.0.0.1:8765"
+KEY_ENV = "ANKIOPS_ANKICONNECT_KEY"
 
 
-def open_backend(spec: str, *, key: str | None = None) -> Backend:
+def open_backend(spec: str, *, key: str | None = None, profile: str | None = None) -> Backend:
     """The backend `spec` names: an http(s) URL, a path to a collection file, or a profile.
 
     A leading `anki::` is accepted and ignored. A spec that contains a path separator
     or ends in `.anki2` is a path; any other word is an Anki profile name.
+    `key`: AnkiConnect API key (default: environment variable ANKIOPS_ANKICONNECT_KEY).
+    `profile`: the profile the data belongs to; a backend on another raises WrongProfile.
     """
     spec = spec.strip()
     if spec.startswith("anki::"):
@@ -27,9 +31,11 @@ def open_backend(spec: str, *, key: str | None = None) -> Backend:
     if spec.startswith(("http://", "https://")):
         from ankiops_git.anki.connect import ConnectBackend
 
-        return ConnectBackend(spec, key=key)
+        if key is None:
+            key = os.environ.get(KEY_ENV) or None
+        return ConnectBackend(spec, key=key, profile=profile)
     from ankiops_git.anki.collection import CollectionBackend, profile_collection_path
 
     if spec.endswith(".anki2") or "/" in spec or "\\" in spec or spec.startswith("~"):
-        return CollectionBackend(Path(spec))
-    return CollectionBackend(profile_collection_path(spec))
+        return CollectionBackend(Path(spec), profile=profile)
+    return CollectionBackend(profile_collection_path(spec), profile=profile)

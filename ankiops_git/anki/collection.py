@@ -25,7 +25,7 @@ from anki.utils import ids2str
 from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
 from ankiops_git.anki.templates import NoteTypeSpec, all_specs, field_mismatch
 from ankiops_git.anki.verify import check_managed, verify_updates
-from ankiops_git.errors import AnkiRejected, AnkiUnavailable
+from ankiops_git.errors import AnkiRejected, AnkiUnavailable, WrongProfile
 from ankiops_git.notetypes import BY_ANKI_NAME
 
 CONNECT_HINT = "anki::http://127.0.0.1:8765"
@@ -68,8 +68,18 @@ def profile_collection_path(name: str, base: Path | None = None) -> Path:
 class CollectionBackend:
     """`base.Backend` over a collection file. Close it (or use `with`) to release the lock."""
 
-    def __init__(self, path: str | Path, *, create: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, *, create: bool = False, profile: str | None = None
+    ) -> None:
+        """Open `path` (`create`: make a new collection there if none). `profile`: the
+        profile the data belongs to; WrongProfile if the file is another profile's."""
         self.path = Path(path).expanduser().resolve()
+        if profile is not None and profile != self.path.parent.name:
+            raise WrongProfile(
+                f"{self.path} belongs to profile {self.path.parent.name!r}, but this "
+                f"repository belongs to profile {profile!r}; nothing was read or written. "
+                f"Point it at that profile's collection."
+            )
         if not create and not self.path.is_file():
             raise AnkiUnavailable(
                 f"No Anki collection at {self.path}. Give the path to an existing "

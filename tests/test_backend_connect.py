@@ -1,0 +1,281 @@
+"""The AnkiConnect backend's own behaviour: transport, errors, verification, batching.
+
+Every error the user can meet has a test checking its message. The loopback server
+(tests/ankiconnect_server.py) answers as the real add-on does.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+import requests
+from ankiconnect_server import LoopbackAnkiConnect
+
+from ankiops_git.anki import open_backend
+from ankiops_git.anki.base import NewNote, NoteUpdate
+from ankiops_git.anki.connect import ConnectBackend
+from ankiops_git.errors import AnkiRejected, AnkiUnavailable, WrongProfile
+
+WRITES = {"addNotes", "addNote", "createDeck", "updateNote", "changeDeck", "deleteNotes"}
+
+
+def _qa(q: str, deck: str = "D") -> NewNote:
+    return NewNote("AnkiOpsQA", deck, {"Question": q, "Answer": "a"})
+
+
+def _post(url: str, payload: object) -> object:
+    return requests.post(url, data=json.dumps(payload), timeout=10).json()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- connection handling ------------------------------------------------------------
+
+
+def test_anki_not_running_says_what_to_do() -> None:
+    backend = ConnectBackend(f"http://127.0.0.1:{_free_port()}")
+    with pytest.raises(AnkiUnavailable) as err:
+        backend.decks()
+    message = str(err.value)
+    assert "Cannot reach AnkiConnect at http://127.0.0.1:" in message
+    assert "connection refused" in message
+    assert "Start Anki" in message and "2055492159" in message
+    assert "anki::/path/to/collection.anki2" in message
+
+
+def test_server_closes_like_the_addon_and_punishes_reused_connections(
+    anki_collection_path: Path,
+) -> None:
+    """The loopback server closes every connection after one reply, a little later, the
+    way the add-on's poll loop does. A keep-alive client then fails; this proves the
+    next test would catch a client that reuses connections."""
+    server = LoopbackAnkiConnect(anki_collection_path, close_delay=0.3)
+    server.start()
+    try:
+        payload = {"action": "version", "version": 6}
+        failures = 0
+        with requests.Session() as session:
+            for _ in range(6):
+                try:
+                    assert session.post(server.url, json=payload, timeout=5).json() == {
+                        "result": 6,
+                        "error": None,
+                    }
+                except requests.exceptions.ConnectionError:
+                    failures += 1
+        assert failures >= 1
+        assert server.reused_connections == failures
+    finally:
+        server.stop()
+
+
+def test_client_uses_a_fresh_connection_per_request(anki_collection_path: Path) -> None:
+    server = LoopbackAnkiConnect(anki_collection_path, close_delay=0.05)
+    server.start()
+    try:
+        backend = ConnectBackend(server.url)
+        ids = backend.add_notes([_qa(f"q{i}") for i in range(5)])
+        for _ in range(15):  # back-to-back, as sync does
+            assert len(backend.read_notes(ids)) == 5
+            backend.mod_times()
+        assert server.requests > 45
+        # one request per connection: nothing was sent on a connection being closed
+        assert server.reused_connections == 0
+        assert server.connections == server.requests
+    finally:
+        server.stop()
+
+
+# -- protocol details the client relies on ---------------------------------------------
+
+
+def test_server_speaks_version_4_without_version_and_checks_nested_keys(
+    ankiconnect_server: LoopbackAnkiConnect,
+) -> None:
+    url = ankiconnect_server.url
+    assert _post(url, {"action": "version"}) == 6  # bare reply: version 4
+    assert _post(url, {"action": "version", "version": 6}) == {"result": 6, "error": None}
+    assert _post(url, {"action": "nope", "version": 6}) == {
+        "result": None,
+        "error": "unsupported action",
+    }
+    ankiconnect_server.api_key = "k"
+    reply = _post(
+        url,
+        {
+            "action": "multi",
+            "version": 6,
+            "key": "k",
+            "params": {"actions": [{"action": "version", "version": 6}]},
+        },
+    )
+    assert reply == {
+        "result": [{"result": None, "error": "valid api key must be provided"}],
+        "error": None,
+    }
+
+
+def test_server_addnotes_is_all_or_nothing(
+    ankiconnect_server: LoopbackAnkiConnect,
+) -> None:
+    note = {"deckName": "Default", "modelName": "AnkiOpsQA", "fields": {"Question": "same"}}
+    reply = _post(
+        ankiconnect_server.url,
+        {"action": "addNotes", "version": 6, "params": {"notes": [note, note]}},
+    )
+    assert reply == {
+        "result": None,
+        "error": "['cannot create note because it is a duplicate']",
+    }
+    assert ankiconnect_server.col.note_count() == 0
+
+
+def test_read_notes_is_two_bulk_reads_and_never_renders_cards(
+    connect_backend: ConnectBackend, ankiconnect_server: LoopbackAnkiConnect
+) -> None:
+    ids = connect_backend.add_notes([_qa(f"q{i}", deck=f"D{i % 3}") for i in range(40)])
+    ankiconnect_server.actions.clear()
+    notes = connect_backend.read_notes()
+    assert sorted(n.note_id for n in notes) == sorted(ids)
+    assert {n.deck for n in notes} == {"D0", "D1", "D2"}
+    assert ankiconnect_server.actions == ["findNotes", "notesInfo", "getDecks"]
+
+
+def test_mod_times_fall_back_when_notesmodtime_is_missing(
+    connect_backend: ConnectBackend, ankiconnect_server: LoopbackAnkiConnect
+) -> None:
+    ids = connect_backend.add_notes([_qa("q1"), _qa("q2")])
+    expected = connect_backend.mod_times()
+    assert set(expected) == set(ids)
+    ankiconnect_server.unsupported.add("notesModTime")
+    assert connect_backend.mod_times() == expected
+
+
+# -- errors the user can meet ---------------------------------------------------------------
+
+
+def test_too_old_addon_names_the_action(
+    connect_backend: ConnectBackend, ankiconnect_server: LoopbackAnkiConnect
+) -> None:
+    connect_backend.add_notes([_qa("q")])
+    ankiconnect_server.unsupported.add("notesInfo")
+    with pytest.raises(AnkiUnavailable) as err:
+        connect_backend.read_notes()
+    message = str(err.value)
+    assert "too old" in message and "'notesInfo'" in message and "Check for Updates" in message
+
+
+def test_old_api_version_is_refused_before_anything_is_done(
+    ankiconnect_server: LoopbackAnkiConnect,
+) -> None:
+    ankiconnect_server.api_version = 5
+    with pytest.raises(AnkiUnavailable, match="speaks API version 5; ankiops-git needs 6"):
+        ConnectBackend(ankiconnect_server.url).add_notes([_qa("q")])
+    assert ankiconnect_server.actions == ["requestPermission"]
+
+
+def test_api_key_missing_wrong_and_right(ankiconnect_server: LoopbackAnkiConnect) -> None:
+    ankiconnect_server.api_key = "s3cret"
+    with pytest.raises(AnkiUnavailable) as err:
+        ConnectBackend(ankiconnect_server.url).decks()
+    assert "requires an API key and none was given" in str(err.value)
+    assert "ANKIOPS_ANKICONNECT_KEY" in str(err.value)
+    with pytest.raises(AnkiUnavailable) as err:
+        ConnectBackend(ankiconnect_server.url, key="wrong").decks()
+    assert "refused the API key (the key given is wrong)" in str(err.value)
+    # the right key works, nested `multi` actions included (add_notes batches with multi)
+    backend = ConnectBackend(ankiconnect_server.url, key="s3cret")
+    (nid,) = backend.add_notes([_qa("q")])
+    backend.update_notes([NoteUpdate(nid, fields={"Answer": "b"}, tags=("t",))])
+    assert backend.read_notes([nid])[0].fields["Answer"] == "b"
+    assert "multi" in ankiconnect_server.actions
+
+
+def test_key_from_environment_via_open_backend(
+    ankiconnect_server: LoopbackAnkiConnect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ankiconnect_server.api_key = "envkey"
+    monkeypatch.setenv("ANKIOPS_ANKICONNECT_KEY", "envkey")
+    backend = open_backend(f"anki::{ankiconnect_server.url}")
+    assert isinstance(backend, ConnectBackend)
+    assert backend.profile() == "User 1"
+
+
+def test_wrong_profile_writes_nothing(ankiconnect_server: LoopbackAnkiConnect) -> None:
+    backend = ConnectBackend(ankiconnect_server.url, profile="Work")
+    for call in (
+        lambda: backend.add_notes([_qa("q")]),
+        lambda: backend.create_deck("X"),
+        lambda: backend.read_notes(),
+        lambda: backend.ensure_note_types(),
+    ):
+        with pytest.raises(WrongProfile) as err:
+            call()
+        assert "'User 1'" in str(err.value) and "'Work'" in str(err.value)
+        assert "nothing was read or written" in str(err.value)
+    assert not WRITES & set(ankiconnect_server.actions)
+    assert ankiconnect_server.col.note_count() == 0
+    assert "X" not in {d.name for d in ankiconnect_server.col.decks.all_names_and_ids()}
+    # the right profile goes through
+    ConnectBackend(ankiconnect_server.url, profile="User 1").create_deck("X")
+
+
+def test_update_that_did_not_take_effect_names_the_note(
+    connect_backend: ConnectBackend, ankiconnect_server: LoopbackAnkiConnect
+) -> None:
+    a, b = connect_backend.add_notes([_qa("qa"), _qa("qb")])
+    ankiconnect_server.ignore_field_updates.add(b)  # b is open in Anki's browser
+    with pytest.raises(AnkiRejected) as err:
+        connect_backend.update_notes(
+            [NoteUpdate(a, fields={"Answer": "new"}), NoteUpdate(b, fields={"Answer": "new"})]
+        )
+    message = str(err.value)
+    assert f"{b} (Answer)" in message and str(a) not in message
+    assert "open in Anki's browser" in message
+    notes = {n.note_id: n for n in connect_backend.read_notes([a, b])}
+    assert notes[a].fields["Answer"] == "new" and notes[b].fields["Answer"] == "a"
+
+
+def test_error_in_a_batched_action_is_named(
+    connect_backend: ConnectBackend, ankiconnect_server: LoopbackAnkiConnect
+) -> None:
+    a, b = connect_backend.add_notes([_qa("qa"), _qa("qb")])
+    ankiconnect_server.fail_actions["updateNote"] = "database is busy"
+    with pytest.raises(AnkiRejected) as err:
+        connect_backend.update_notes([NoteUpdate(a, tags=("x",))])
+    assert str(err.value) == f"AnkiConnect refused updateNote (note {a}): database is busy"
+    with pytest.raises(AnkiRejected) as err:
+        connect_backend.update_notes([NoteUpdate(a, tags=("x",)), NoteUpdate(b, tags=("y",))])
+    message = str(err.value)
+    assert message.startswith("2 of 2 batched actions failed")
+    assert f"updateNote (note {a})" in message and f"updateNote (note {b})" in message
+
+
+def test_add_notes_error_reply_changes_nothing(
+    connect_backend: ConnectBackend, ankiconnect_server: LoopbackAnkiConnect
+) -> None:
+    # an empty first field: the add-on refuses the note, and addNotes rolls back
+    with pytest.raises(AnkiRejected) as err:
+        connect_backend.add_notes([_qa("fine"), _qa("")])
+    message = str(err.value)
+    assert "AnkiConnect refused addNotes" in message
+    assert "cannot create note because it is empty" in message
+    assert "nothing was added" in message
+    assert ankiconnect_server.col.note_count() == 0
+
+
+def test_sync_asks_anki_and_reports_failure(
+    connect_backend: ConnectBackend, ankiconnect_server: LoopbackAnkiConnect
+) -> None:
+    connect_backend.sync()
+    assert ankiconnect_server.syncs == 1
+    ankiconnect_server.sync_configured = False
+    with pytest.raises(AnkiRejected, match="refused sync: sync: auth not configured"):
+        connect_backend.sync()
