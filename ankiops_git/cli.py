@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ankiops_git import __version__
@@ -89,6 +91,32 @@ def pull_command() -> None:
     import subprocess
 
     raise SystemExit(subprocess.call(["git", "pull", "--no-rebase", "anki", "main"]))
+
+
+# --- validate (also the pre-commit hook, see .pre-commit-hooks.yaml) -----------------
+
+
+@cli.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def validate_command(paths: tuple[Path, ...]) -> None:
+    """Check deck files; print problems as FILE:LINE:COL: error|warning: message.
+
+    With no PATHS, checks every deck file in the current folder. Named files that are
+    not decks (README.md and the other `exclude`s of ankiops.toml) are skipped. Exits
+    1 if there is an error; warnings alone do not fail.
+    """
+    from ankiops_git import validate
+    from ankiops_git.errors import AnkiOpsError
+
+    try:
+        found = validate.check_paths(paths) if paths else validate.check_tree(Path("."))
+    except AnkiOpsError as e:
+        _fail(e)
+        return
+    for diagnostic in found:
+        click.echo(str(diagnostic))
+    if validate.has_errors(found):
+        raise SystemExit(1)
 
 
 def main() -> None:

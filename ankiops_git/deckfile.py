@@ -88,13 +88,17 @@ def split_lines(text: str) -> list[str]:
 # --- problems -------------------------------------------------------------------------
 
 
+ERROR = "error"
+WARNING = "warning"
+
+
 @dataclass
 class Problem:
     """Something wrong in a deck file, at a 1-based line and column."""
 
     line: int
     col: int
-    severity: str  # "error" or "warning"
+    severity: str  # ERROR or WARNING
     message: str
 
 
@@ -107,7 +111,7 @@ class Scan:
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
+        return [p for p in self.problems if p.severity == ERROR]
 
 
 # --- note types -----------------------------------------------------------------------
@@ -205,7 +209,7 @@ def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
                     Problem(
                         line.number,
                         1,
-                        "error",
+                        ERROR,
                         "second note_id comment in one note; a note has one id. "
                         "Delete one, or separate the notes with a `---` line",
                     )
@@ -218,7 +222,7 @@ def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
                     Problem(
                         line.number,
                         1,
-                        "error",
+                        ERROR,
                         "second tags comment in one note; put all tags in one "
                         "`<!-- tags: a b -->` line",
                     )
@@ -229,7 +233,7 @@ def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
             problems.append(_malformed_comment(line))
             ok = False
         else:
-            problems.append(Problem(line.number, 1, "error", _unknown_start(line)))
+            problems.append(Problem(line.number, 1, ERROR, _unknown_start(line)))
             ok, lost = False, True
         i += 1
 
@@ -245,7 +249,7 @@ def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
                 Problem(
                     line.number,
                     1,
-                    "error",
+                    ERROR,
                     f"{kind} comment after the fields of a note; it belongs before the first "
                     "field. If a new note starts here, put a `---` line (with blank lines "
                     "around it) before it",
@@ -261,7 +265,7 @@ def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
                 Problem(
                     start,
                     1,
-                    "error",
+                    ERROR,
                     "note has no fields; write its fields (for example `Q: ` and `A: `) "
                     "or delete the note",
                 )
@@ -275,7 +279,7 @@ def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
                 Problem(
                     number,
                     1,
-                    "error",
+                    ERROR,
                     f"field {prefix}: appears twice in this note (first at line {seen[prefix]}); "
                     "merge the two, or if a new note starts here put a `---` line before it",
                 )
@@ -291,7 +295,7 @@ def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
             for k, (_, number, _) in enumerate(sections)
             if isinstance(note_type_for(p for p, _, _ in sections[: k + 1]), str)
         )
-        problems.append(Problem(where, 1, "error", note_type))
+        problems.append(Problem(where, 1, ERROR, note_type))
         return None
     if not ok:
         return None
@@ -313,7 +317,7 @@ def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
             Problem(
                 marks[0][1],
                 1,
-                "error",
+                ERROR,
                 f"{given} {'is' if len(marks) == 1 else 'are'} empty, but {given} "
                 f"{'makes' if len(marks) == 1 else 'make'} this {note_type.key} note; "
                 f"write the {names} text, or remove the line",
@@ -325,7 +329,7 @@ def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
             Problem(
                 start,
                 1,
-                "error",
+                ERROR,
                 "empty note: all its fields are empty; fill them in or delete the note",
             )
         )
@@ -350,7 +354,7 @@ def _malformed_comment(line: _Line) -> Problem:
     return Problem(
         line.number,
         1,
-        "error",
+        ERROR,
         f"malformed {kind} comment; it must look exactly like `{example}`"
         + (" (digits only)" if kind != "tags" else " (tags separated by spaces)"),
     )
@@ -380,9 +384,9 @@ def _conflict_problem(start: int | None, end: int | None) -> Problem:
     )
     if start is None:
         assert end is not None
-        return Problem(end, 1, "error", f"merge conflict end marker `>>>>>>>` left in file; {fix}")
+        return Problem(end, 1, ERROR, f"merge conflict end marker `>>>>>>>` left in file; {fix}")
     span = f"lines {start}-{end}" if end else f"line {start}, no end marker"
-    return Problem(start, 1, "error", f"unresolved merge conflict ({span}); {fix}")
+    return Problem(start, 1, ERROR, f"unresolved merge conflict ({span}); {fix}")
 
 
 def _mark_fences(lines: list[str], problems: list[Problem]) -> list[_Line]:
@@ -408,7 +412,7 @@ def _mark_fences(lines: list[str], problems: list[Problem]) -> list[_Line]:
             Problem(
                 opened_at,
                 1,
-                "error",
+                ERROR,
                 "code fence opened here is never closed; close it with a line "
                 f"containing only {fence[0] * fence[1]}",
             )
@@ -445,7 +449,7 @@ def scan(text: str) -> Scan:
                 Problem(
                     line.number,
                     1,
-                    "error",
+                    ERROR,
                     "deck_id comment must be the first line of the file; "
                     "move it there (one per file)"
                     if DECK_ID_RE.match(line.text)
@@ -468,7 +472,7 @@ def scan(text: str) -> Scan:
                 Problem(
                     where,
                     1,
-                    "error",
+                    ERROR,
                     "empty note: nothing between two `---` separators (or before the first / "
                     "after the last); delete the extra `---` line",
                 )
@@ -485,7 +489,7 @@ def parse(text: str, path: str = "") -> Deck:
     """The deck in `text`; raises DeckFileError at the first problem that is an error."""
     result = scan(text)
     for problem in result.problems:
-        if problem.severity == "error":
+        if problem.severity == ERROR:
             raise DeckFileError(problem.message, path, problem.line, problem.col)
     if path.endswith(SUFFIX):
         result.deck.name = deck_name_for_path(path)
@@ -508,7 +512,7 @@ def parse_note(text: str, path: str = "", first_line: int = 1) -> Note:
         raise DeckFileError("empty note; write its fields", path, first_line, 1)
     note = _parse_note(lines, problems)
     for problem in sorted(problems, key=lambda p: p.line):
-        if problem.severity == "error":
+        if problem.severity == ERROR:
             raise DeckFileError(problem.message, path, problem.line, problem.col)
     assert note is not None  # _parse_note reports a problem whenever it returns None
     return note

@@ -1,0 +1,367 @@
+"""Diagnostics for deck files: one file's text, or a whole collection with cross-file checks.
+
+Every diagnostic has a position and says what to do. Errors block a commit (the
+pre-commit hook) and a push; warnings are advice. What the parser cannot read comes
+from `deckfile.scan`; the checks here are about notes that read fine but are wrong
+for Anki (missing required fields, a cloze without deletions, a bad choice answer),
+and about identity across files (note ids, deck ids, deck names).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ankiops_git import config as config_mod
+from ankiops_git import deckfile
+from ankiops_git.errors import AnkiOpsError
+from ankiops_git.model import Deck, Note
+from ankiops_git.notetypes import CHOICE_COUNT, NOTE_TYPES
+
+ERROR = deckfile.ERROR
+WARNING = deckfile.WARNING
+
+CLOZE_RE = re.compile(r"\{\{c\d+::")
+CHOICE_ANSWER_RE = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*$")
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    path: str
+    line: int
+    col: int
+    severity: str  # "error" or "warning"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.message}"
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity == ERROR for d in diagnostics)
+
+
+# --- one note -------------------------------------------------------------------------
+
+
+def _note_problems(note: Note, lines: Sequence[str]) -> list[deckfile.Problem]:
+    """What is wrong with a readable note, as Anki would see it."""
+    note_type = NOTE_TYPES[note.note_type]
+    out: list[deckfile.Problem] = []
+
+    def at(name: str) -> int:
+        return note.field_lines.get(name, note.line)
+
+    for prefix in note_type.required:
+        name = note_type.field_for_prefix(prefix)
+        if note.field(name):
+            continue
+        if name in note.field_lines:
+            message = (
+                f"{prefix}: ({name}) is empty; a {note_type.key} note needs it, write its text"
+            )
+        else:
+            message = f"{note_type.key} note has no {prefix}: ({name}); add a line `{prefix}: ...`"
+            if note_type.key == "QA" and prefix == "A":
+                message += " (or `I: ` for a typed-answer Input note)"
+        out.append(deckfile.Problem(at(name), 1, deckfile.ERROR, message))
+
+    for name in note.field_lines:
+        if not note.field(name) and note_type.prefix_for_field(name) not in note_type.required:
+            prefix = note_type.prefix_for_field(name)
+            out.append(
+                deckfile.Problem(
+                    at(name),
+                    1,
+                    deckfile.WARNING,
+                    f"{prefix}: ({name}) is empty and is dropped; write its text or delete "
+                    "the line",
+                )
+            )
+
+    if note_type.key == "Cloze" and note.field("Text") and not CLOZE_RE.search(note.field("Text")):
+        out.append(
+            deckfile.Problem(
+                at("Text"),
+                1,
+                deckfile.ERROR,
+                "cloze note has no cloze deletion; mark the text to hide as `{{c1::text}}`",
+            )
+        )
+
+    if note_type.key == "Choice" and note.field("Answer"):
+        out += _choice_answer_problems(note, lines)
+
+    seen: dict[str, str] = {}
+    for tag in note.tags:
+        if tag.casefold() in seen:
+            out.append(
+                deckfile.Problem(
+                    note.line,
+                    1,
+                    deckfile.WARNING,
+                    f"tag `{tag}` is given twice (Anki ignores case: `{seen[tag.casefold()]}`); "
+                    "delete one",
+                )
+            )
+        else:
+            seen[tag.casefold()] = tag
+    return out
+
+
+def _choice_answer_problems(note: Note, lines: Sequence[str]) -> list[deckfile.Problem]:
+    answer = note.field("Answer")
+    line = note.field_lines.get("Answer", note.line)
+    given = [i for i in range(1, CHOICE_COUNT + 1) if note.field(f"Choice {i}")]
+    listed = ", ".join(f"C{i}:" for i in given)
+
+    def col_of(token: str) -> int:
+        # The column of the token on the A: line, when the answer is written there.
+        text = lines[line - 1] if 0 < line <= len(lines) else ""
+        found = text.find(token, 2)
+        return found + 1 if found >= 0 else 1
+
+    if not CHOICE_ANSWER_RE.match(answer):
+        shown = answer.split("\n")[0][:40]
+        return [
+            deckfile.Problem(
+                line,
+                col_of(shown),
+                deckfile.ERROR,
+                f"choice answer must list the numbers of the correct choices, like `A: 1, 3`; "
+                f"found `{shown}`",
+            )
+        ]
+    out = []
+    numbers = [int(x) for x in answer.split(",")]
+    for number in dict.fromkeys(numbers):
+        if number not in given:
+            out.append(
+                deckfile.Problem(
+                    line,
+                    col_of(str(number)),
+                    deckfile.ERROR,
+                    f"choice answer names choice {number}, but this note has no C{number}: "
+                    f"(it has {listed}); fix the answer or add the choice",
+                )
+            )
+    if len(set(numbers)) < len(numbers):
+        out.append(
+            deckfile.Problem(
+                line, 1, deckfile.WARNING, "choice answer lists a number twice; list it once"
+            )
+        )
+    return out
+
+
+# --- one file -------------------------------------------------------------------------
+
+
+def _anki_deck_key(name: str) -> str:
+    """The deck name as Anki compares it: NFC, trimmed components, no controls, any case."""
+    parts = []
+    for part in unicodedata.normalize("NFC", name).split("::"):
+        part = "".join(c for c in part if unicodedata.category(c) != "Cc").strip()
+        parts.append(part or "blank")
+    return "::".join(parts).casefold()
+
+
+@dataclass
+class _Checked:
+    path: str
+    deck: Deck
+    diagnostics: list[Diagnostic]
+
+
+def _check(text: str, path: str) -> _Checked:
+    result = deckfile.scan(text)
+    lines = deckfile.split_lines(text)
+    problems = list(result.problems)
+    for note in result.deck.notes:
+        problems += _note_problems(note, lines)
+
+    by_id: dict[int, list[Note]] = defaultdict(list)
+    for note in result.deck.notes:
+        if note.note_id is not None:
+            by_id[note.note_id].append(note)
+    for note_id, same in by_id.items():
+        for note in same[1:]:
+            problems.append(
+                deckfile.Problem(
+                    note.line,
+                    1,
+                    deckfile.ERROR,
+                    f"note_id {note_id} appears twice in this file (first at line "
+                    f"{same[0].line}); a note exists once: keep one copy and delete the other",
+                )
+            )
+
+    if path.endswith(deckfile.SUFFIX):
+        name = deckfile.deck_name_for_path(path)
+        result.deck.name = name
+        canonical = deckfile.filename_for_deck(name)
+        if canonical != Path(path).name:
+            problems.append(
+                deckfile.Problem(
+                    1,
+                    1,
+                    deckfile.WARNING,
+                    f"ankiops-git names the file of deck `{name}` `{canonical}`; rename this "
+                    f"file with `git mv` so both sides agree on one file name",
+                )
+            )
+    diagnostics = [Diagnostic(path, p.line, p.col, p.severity, p.message) for p in problems]
+    return _Checked(path, result.deck, sorted(diagnostics, key=lambda d: (d.line, d.col)))
+
+
+def check_text(text: str, path: str = "") -> list[Diagnostic]:
+    """Diagnostics for one deck file's text, sorted by position."""
+    return _check(text, path).diagnostics
+
+
+def _read(path: Path) -> _Checked:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        message = f"not UTF-8 text (byte {e.start}); save the file as UTF-8"
+        return _Checked(str(path), Deck(), [Diagnostic(str(path), 1, 1, ERROR, message)])
+    except OSError as e:
+        raise AnkiOpsError(f"{path}: cannot read: {e.strerror}") from e
+    return _check(text, str(path))
+
+
+# --- across files ---------------------------------------------------------------------
+
+
+def _cross_file(checked: Sequence[_Checked], report: set[str]) -> list[Diagnostic]:
+    """Identity clashes between files, reported in the files named in `report`."""
+    out: list[Diagnostic] = []
+    notes: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    deck_ids: dict[int, list[str]] = defaultdict(list)
+    names: dict[str, list[str]] = defaultdict(list)
+    for c in checked:
+        for note_id in dict.fromkeys(n.note_id for n in c.deck.notes if n.note_id is not None):
+            first = next(n for n in c.deck.notes if n.note_id == note_id)
+            notes[note_id].append((c.path, first.line))
+        if c.deck.deck_id is not None:
+            deck_ids[c.deck.deck_id].append(c.path)
+        if c.deck.name is not None:
+            names[_anki_deck_key(c.deck.name)].append(c.path)
+
+    for note_id, places in notes.items():
+        for path, line in places:
+            others = [f"{p}:{n}" for p, n in places if p != path]
+            if others and path in report:
+                out.append(
+                    Diagnostic(
+                        path,
+                        line,
+                        1,
+                        ERROR,
+                        f"note_id {note_id} is also in {', '.join(others)}; a note lives in one "
+                        "deck file: keep one copy and delete the other",
+                    )
+                )
+    for deck_id, paths in deck_ids.items():
+        for path in paths:
+            if len(paths) > 1 and path in report:
+                rest = ", ".join(p for p in paths if p != path)
+                out.append(
+                    Diagnostic(
+                        path,
+                        1,
+                        1,
+                        ERROR,
+                        f"deck_id {deck_id} is also in {rest}; two files cannot be one deck: "
+                        "merge them into one file, or delete the deck_id line of the new one",
+                    )
+                )
+    for paths in names.values():
+        for path in paths:
+            if len(paths) > 1 and path in report:
+                rest = ", ".join(p for p in paths if p != path)
+                out.append(
+                    Diagnostic(
+                        path,
+                        1,
+                        1,
+                        ERROR,
+                        f"this file and {rest} name the same Anki deck (Anki ignores case "
+                        "and spaces around `::`); merge them into one file or rename one",
+                    )
+                )
+    return out
+
+
+def check_tree(root: Path) -> list[Diagnostic]:
+    """Diagnostics for every deck file of the collection at `root`, with cross-file checks."""
+    files = deckfile.deck_files(root, config_mod.load(root))
+    checked = [_read(p) for p in files]
+    out = [d for c in checked for d in c.diagnostics]
+    out += _cross_file(checked, {c.path for c in checked})
+    return sorted(out)
+
+
+def collection_root(path: Path) -> Path:
+    """The collection a file belongs to: the nearest folder up with ankiops.toml,
+    else the current folder if the file is inside it, else the file's own folder."""
+    folder = path.absolute().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / config_mod.CONFIG_NAME).is_file():
+            return candidate
+    cwd = Path.cwd()
+    return cwd if folder == cwd or cwd in folder.parents else folder
+
+
+def check_paths(paths: Sequence[Path]) -> list[Diagnostic]:
+    """Diagnostics for the named files, with cross-file checks against their collections.
+
+    A named file that is not a deck file of its collection (excluded like README.md,
+    or in a subfolder) is skipped, so hooks can pass every changed *.md file.
+    """
+    for path in paths:
+        if not path.is_file():
+            what = "is a folder" if path.is_dir() else "does not exist"
+            raise AnkiOpsError(
+                f"{path} {what}; name deck files (*.md), or give no path to check every "
+                "deck file in the current folder"
+            )
+    named: dict[str, Path] = {}
+    roots: dict[Path, config_mod.Config] = {}
+    for path in paths:
+        root = collection_root(path)
+        config = roots.setdefault(root, config_mod.load(root))
+        in_root = path.absolute().parent == root
+        if in_root and not deckfile.is_excluded(path.name, config):
+            named[os.path.normcase(str(path.absolute()))] = path
+    checked = {key: _read(path) for key, path in named.items()}
+    # Files of the same collections that were not named, for the cross-file checks.
+    for root, config in roots.items():
+        for path in deckfile.deck_files(root, config):
+            key = os.path.normcase(str(path.absolute()))
+            if key not in checked:
+                checked[key] = _read_quietly(_display(path))
+    out = [d for key in named for d in checked[key].diagnostics]
+    out += _cross_file(list(checked.values()), {checked[key].path for key in named})
+    return sorted(out)
+
+
+def _display(path: Path) -> Path:
+    """A path as short as possible for messages: relative to the current folder if inside."""
+    try:
+        return path.absolute().relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def _read_quietly(path: Path) -> _Checked:
+    """An unnamed file, read only for what it contributes to cross-file checks."""
+    try:
+        return _read(path)
+    except AnkiOpsError:
+        return _Checked(str(path), Deck(), [])
