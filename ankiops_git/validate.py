@@ -226,12 +226,16 @@ def check_text(text: str, path: str = "") -> list[Diagnostic]:
 
 def _read(path: Path) -> _Checked:
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as e:
-        message = f"not UTF-8 text (byte {e.start}); save the file as UTF-8"
-        return _Checked(str(path), Deck(), [Diagnostic(str(path), 1, 1, ERROR, message)])
+        data = path.read_bytes()
     except OSError as e:
         raise AnkiOpsError(f"{path}: cannot read: {e.strerror}") from e
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        message = "not UTF-8 text; save the file as UTF-8"
+        return _Checked(str(path), Deck(), [Diagnostic(str(path), line, col, ERROR, message)])
     return _check(text, str(path))
 
 
