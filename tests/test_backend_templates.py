@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
 
 import pytest
 from anki.cards import Card
@@ -134,3 +137,94 @@ def test_created_note_type_matches_spec(
         (t.name, t.front, t.back) for t in spec.templates
     ]
     assert (model["type"] == 1) == spec.is_cloze
+
+
+# The Choice card's script, run by Node over a minimal DOM holding exactly the
+# elements the rendered card has. Skipped where Node is not installed.
+_DOM_JS = r"""
+const fs = require("fs");
+const input = JSON.parse(fs.readFileSync(0, "utf8"));
+function makeItem(n, text) {
+  const classes = new Set(), handlers = {};
+  return {
+    textContent: text, handlers,
+    getAttribute: (name) => (name === "data-choice" ? n : null),
+    classList: { add: (...c) => c.forEach((x) => classes.add(x)),
+                 remove: (c) => classes.delete(c), list: () => [...classes].sort() },
+    addEventListener: (ev, fn) => { handlers[ev] = fn; },
+  };
+}
+function makeDocument(key) {
+  const items = input.choices.map(([n, t]) => makeItem(n, t));
+  const list = { children: items.slice(),
+    querySelectorAll: () => items.slice(),
+    appendChild(li) { this.children = this.children.filter((x) => x !== li).concat([li]); } };
+  const answer = key === null ? null : { textContent: key };
+  return { list, items, querySelector: (sel) =>
+    sel === ".ankiops-choices" ? list : sel === ".ankiops-choice-answer" ? answer : null };
+}
+const store = {};
+const storage = input.storage_works
+  ? { getItem: (k) => (k in store ? store[k] : null), setItem: (k, v) => { store[k] = v; } }
+  : { getItem: () => { throw new Error("denied"); },
+      setItem: () => { throw new Error("denied"); } };
+global.window = { sessionStorage: storage };
+const run = (script, doc) => { global.document = doc; eval(script); };
+const front = makeDocument(null);
+run(input.front, front);
+const frontOrder = front.list.children.map((li) => li.getAttribute("data-choice"));
+const byNumber = (doc, n) => doc.items.find((li) => li.getAttribute("data-choice") === n);
+for (const n of input.click) { byNumber(front, n).handlers.click(); }
+const back = makeDocument(input.key);
+run(input.back, back);
+console.log(JSON.stringify({
+  front: frontOrder,
+  back: back.list.children.map((li) => li.getAttribute("data-choice")),
+  classes: Object.fromEntries(
+    back.items.map((li) => [li.getAttribute("data-choice"), li.classList.list()])),
+}));
+"""
+
+
+def _script(html: str) -> str:
+    match = re.search(r"<script>(.*?)</script>", html, re.S)
+    assert match
+    return match.group(1)
+
+
+@pytest.mark.parametrize("storage_works", [True, False], ids=["sessionStorage", "no-storage"])
+def test_choice_script_shuffles_and_marks_the_answer(
+    collection_backend: CollectionBackend, storage_works: bool
+) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    choices = [(str(i), f"choice {i}") for i in range(1, 6)]
+    fields = {"Question": "Pick", "Answer": "1, 3"} | {f"Choice {n}": t for n, t in choices}
+    (card,) = _cards(collection_backend, NewNote("AnkiOpsChoice", "D", fields))
+    payload = {
+        "front": _script(card.question()),
+        "back": _script(card.answer()),
+        "choices": choices,
+        "key": "1, 3",
+        "click": ["1", "2"],
+        "storage_works": storage_works,
+    }
+    orders = set()
+    for _ in range(6):
+        done = subprocess.run(
+            [node, "-e", _DOM_JS], input=json.dumps(payload), capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        assert sorted(result["front"]) == ["1", "2", "3", "4", "5"]
+        assert result["back"] == result["front"]  # the back keeps the front's order
+        assert result["classes"] == {
+            "1": ["correct"],  # chosen and right
+            "2": ["wrong"],  # chosen, not right
+            "3": ["correct", "missed"],  # right, not chosen
+            "4": [],
+            "5": [],
+        }
+        orders.add(tuple(result["front"]))
+    assert len(orders) > 1  # shuffled, not a fixed order
