@@ -1,0 +1,461 @@
+"""End to end: real git repos with hooks and merge driver installed, real Anki collections.
+
+Each test starts from `ankiops-git init` on a seeded collection, then drives git (and
+its hooks, merge driver and git-remote-anki) as a user would, and checks both sides.
+Parametrised over the backends in conftest.BACKENDS (collection file, AnkiConnect).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from anki.collection import AddNoteRequest, Collection
+from anki.decks import DeckId
+from conftest import BACKENDS, PROFILE, add_basic_note
+
+from ankiops_git import deckfile
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def git_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        HOME=str(home),
+        GIT_AUTHOR_NAME="Tess Ter",
+        GIT_AUTHOR_EMAIL="tess@example.org",
+        GIT_COMMITTER_NAME="Tess Ter",
+        GIT_COMMITTER_EMAIL="tess@example.org",
+        GIT_CONFIG_NOSYSTEM="1",
+    )
+    env.pop("ANKIOPS_GIT_IN_HOOK", None)
+    return env
+
+
+def add_managed(col: Collection, deck: str, note_type: str, **fields: str) -> int:
+    model = col.models.by_name(note_type)
+    assert model is not None
+    note = col.new_note(model)
+    for name, value in fields.items():
+        note[name] = value
+    deck_id = col.decks.id(deck, create=True)
+    assert deck_id is not None
+    col.add_notes([AddNoteRequest(note=note, deck_id=DeckId(deck_id))])
+    return int(note.id)
+
+
+@dataclass
+class World:
+    root: Path
+    kind: str
+    col_path: Path
+    server: Any  # LoopbackAnkiConnect for "connect"
+    env: dict[str, str]
+    ids: dict[str, int]
+
+    @property
+    def spec(self) -> str:
+        return self.server.url if self.server is not None else str(self.col_path)
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            list(args), cwd=self.root, env=self.env, capture_output=True, text=True, check=False
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"{args} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run("git", *args, check=check)
+
+    def rev(self, ref: str) -> str:
+        return self.git("rev-parse", ref).stdout.strip()
+
+    def read(self, name: str) -> str:
+        return (self.root / name).read_text(encoding="utf-8")
+
+    def write(self, name: str, text: str) -> None:
+        (self.root / name).write_text(text, encoding="utf-8")
+
+    def deck_files(self) -> dict[str, str]:
+        return {p.name: p.read_text(encoding="utf-8") for p in deckfile.deck_files(self.root)}
+
+    @contextmanager
+    def anki(self) -> Iterator[Collection]:
+        """Anki's collection, for edits "in Anki" and checks (never during a git command)."""
+        if self.server is not None:
+            yield self.server.col
+            return
+        col = Collection(str(self.col_path))
+        try:
+            yield col
+        finally:
+            col.close()
+
+    def unmanaged(self) -> list[tuple[Any, ...]]:
+        """Every row of notes and cards that are not AnkiOps notes, and all deck names."""
+        with self.anki() as col:
+            assert col.db is not None
+            notes = col.db.all(
+                "select n.id, n.mid, n.flds, n.tags, n.mod from notes n join notetypes m "
+                "on m.id = n.mid where m.name not like 'AnkiOps%' order by n.id"
+            )
+            cards = col.db.all(
+                "select c.id, c.did, c.mod from cards c join notes n on n.id = c.nid join "
+                "notetypes m on m.id = n.mid where m.name not like 'AnkiOps%' order by c.id"
+            )
+            return [tuple(r) for r in notes + cards]
+
+    def managed_count(self, text: str) -> int:
+        with self.anki() as col:
+            assert col.db is not None
+            return int(
+                col.db.scalar(
+                    "select count() from notes n join notetypes m on m.id = n.mid "
+                    "where m.name like 'AnkiOps%' and n.flds like ?",
+                    f"%{text}%",
+                )
+            )
+
+    def note_deck(self, note_id: int) -> str:
+        with self.anki() as col:
+            card = col.get_note(note_id).cards()[0]  # type: ignore[arg-type]
+            return str(col.decks.name(card.did))
+
+
+def seed(col: Collection) -> dict[str, int]:
+    ids = {
+        "ser": add_managed(
+            col, "Spanish", "AnkiOpsQA", Question="What is <i>ser</i>?", Answer="To be"
+        ),
+        "estar": add_managed(
+            col, "Spanish", "AnkiOpsQA", Question="estar?", Answer="To be (state)"
+        ),
+        "tener": add_managed(col, "Spanish", "AnkiOpsQA", Question="tener?", Answer="To have"),
+        "paris": add_managed(
+            col, "Geo::Europe", "AnkiOpsCloze", Text="The capital of France is {{c1::Paris}}."
+        ),
+        "rome": add_managed(col, "Geo::Europe", "AnkiOpsReversed", Front="Italy", Back="Rome"),
+    }
+    for i in range(5):
+        ids[f"num{i}"] = add_managed(
+            col, "Numbers", "AnkiOpsQA", Question=f"{i} + 1?", Answer=str(i + 1)
+        )
+    ids["basic_spanish"] = add_basic_note(col, "Spanish", "unmanaged front", "unmanaged back")
+    ids["basic_other"] = add_basic_note(col, "Other", "other front", "other back")
+    # Made an hour ago: so a later edit always has a newer mod time than the last sync.
+    assert col.db is not None
+    col.db.execute("update notes set mod = mod - 3600")
+    col.db.execute("update cards set mod = mod - 3600")
+    return ids
+
+
+@pytest.fixture(params=BACKENDS)
+def world(
+    request: pytest.FixtureRequest, tmp_path: Path, anki_collection_path: Path
+) -> Iterator[World]:
+    server = None
+    if request.param == "connect":
+        server = request.getfixturevalue("ankiconnect_server")
+        ids = seed(server.col)
+    else:
+        col = Collection(str(anki_collection_path))
+        try:
+            ids = seed(col)
+        finally:
+            col.close()
+    root = tmp_path / "decks"
+    w = World(root, request.param, anki_collection_path, server, git_env(tmp_path), ids)
+    result = subprocess.run(
+        [str(VENV_BIN / "ankiops-git"), "init", str(root), "--anki", w.spec],
+        env=w.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    w.unmanaged_before = w.unmanaged()  # type: ignore[attr-defined]
+    yield w
+    # Invariant 4 / done-when 11: other note types and their decks are never touched.
+    assert w.unmanaged() == w.unmanaged_before  # type: ignore[attr-defined]
+
+
+def note_block(text: str, note_id: int) -> str:
+    for block in text.split("\n---\n"):
+        if f"<!-- note_id: {note_id} -->" in block:
+            return block
+    raise AssertionError(f"note {note_id} not in:\n{text}")
+
+
+# --- 1, 12: init, idle pull, push after pull --------------------------------------------
+
+
+def test_init_writes_deck_files_and_idle_pull_makes_no_commit(world: World) -> None:
+    files = world.deck_files()
+    assert set(files) == {"Spanish.md", "Geo__Europe.md", "Numbers.md"}
+    assert "<!-- deck_id: " in files["Spanish.md"].splitlines()[0]
+    assert "Q: What is *ser*?" in note_block(files["Spanish.md"], world.ids["ser"])
+    assert "{{c1::Paris}}" in files["Geo__Europe.md"]
+    assert "Other.md" not in files  # a deck with only unmanaged notes has no file
+    attributes = world.read(".gitattributes")
+    assert "*.md merge=ankiops" in attributes
+    assert world.git("config", "merge.ankiops.driver").stdout.strip().endswith("%O %A %B %P")
+    assert world.git("config", "remote.anki.fetch").stdout.strip() == (
+        "+refs/heads/main:refs/remotes/anki/main"
+    )
+    head = world.rev("HEAD")
+    assert world.rev("anki/main") in world.git("rev-list", "HEAD").stdout
+
+    pulled = world.git("pull", "anki")
+    assert "Already up to date" in pulled.stdout
+    assert world.rev("HEAD") == head
+    assert world.git("status", "--porcelain").stdout == ""
+
+    # Running init twice is harmless.
+    again = world.run(str(VENV_BIN / "ankiops-git"), "init", ".", "--anki", world.spec)
+    assert world.rev("HEAD") == head, again.stdout
+    assert world.deck_files() == files
+
+    # Push right after pull: nothing to send.
+    pushed = world.git("push", "anki", "main")
+    assert "Everything up-to-date" in pushed.stderr
+
+
+# --- 2, 12: new notes in Markdown ---------------------------------------------------------
+
+
+def test_new_notes_committed_appear_once_and_ids_come_back(world: World) -> None:
+    text = world.read("Spanish.md")
+    world.write("Spanish.md", text + "\n---\n\nQ: What is *comer*?\nA: To eat\n")
+    commit = world.git("commit", "-am", "comer")
+    assert "1 added" in commit.stderr, commit.stderr
+    assert world.managed_count("comer") == 1
+    after = world.read("Spanish.md")
+    block = after.split("\n---\n")[-1]
+    assert re.search(r"<!-- note_id: \d+ -->\nQ: What is \*comer\*\?\nA: To eat\n$", block)
+    assert after.startswith(text.rstrip("\n"))  # every other byte as before
+    assert world.rev("HEAD") == world.rev("anki/main")
+    assert world.git("status", "--porcelain").stdout == ""
+    head = world.rev("HEAD")
+    assert "Already up to date" in world.git("pull", "anki").stdout
+    assert world.rev("HEAD") == head
+    assert world.managed_count("comer") == 1
+
+
+# --- 3: an edit in Anki arrives -----------------------------------------------------------
+
+
+def test_anki_edit_arrives_and_nothing_else_changes(world: World) -> None:
+    before = world.deck_files()
+    with world.anki() as col:
+        note = col.get_note(world.ids["estar"])  # type: ignore[arg-type]
+        note["Answer"] = "To be (a <b>state</b>)"
+        col.update_note(note)
+    pulled = world.git("pull", "anki")
+    assert pulled.returncode == 0
+    after = world.deck_files()
+    assert {k: v for k, v in after.items() if k != "Spanish.md"} == {
+        k: v for k, v in before.items() if k != "Spanish.md"
+    }
+    old_lines = before["Spanish.md"].splitlines()
+    new_lines = after["Spanish.md"].splitlines()
+    assert len(old_lines) == len(new_lines)
+    changed = [(a, b) for a, b in zip(old_lines, new_lines, strict=True) if a != b]
+    assert changed == [("A: To be (state)", "A: To be (a **state**)")]
+    assert world.git("log", "-1", "--format=%an", "anki/main").stdout.strip() == "Anki"
+
+
+# --- 4: both sides edit different notes ----------------------------------------------------
+
+
+def test_edits_on_both_sides_merge_and_hook_pushes_the_result(world: World) -> None:
+    with world.anki() as col:
+        note = col.get_note(world.ids["tener"])  # type: ignore[arg-type]
+        note["Answer"] = "To have (edited in Anki)"
+        col.update_note(note)
+    text = world.read("Spanish.md").replace("A: To be\n", "A: To be (edited in git)\n")
+    world.write("Spanish.md", text)
+    commit = world.git("commit", "-am", "edit ser")
+    assert "run git pull anki; the merge pushes by itself" in commit.stderr
+    assert world.git("log", "-1", "--format=%s").stdout.strip() == "edit ser"  # commit stands
+
+    pulled = world.git("pull", "anki")
+    assert "1 updated" in pulled.stderr, pulled.stderr
+    merged = world.read("Spanish.md")
+    assert "A: To be (edited in git)" in merged
+    assert "A: To have (edited in Anki)" in merged
+    with world.anki() as col:
+        assert col.get_note(world.ids["ser"])["Answer"] == "To be (edited in git)"  # type: ignore[arg-type]
+        assert col.get_note(world.ids["tener"])["Answer"] == "To have (edited in Anki)"  # type: ignore[arg-type]
+    assert world.rev("HEAD") == world.rev("anki/main")
+    head = world.rev("HEAD")
+    assert "Already up to date" in world.git("pull", "anki").stdout
+    assert world.rev("HEAD") == head
+
+
+# --- 5: moves -----------------------------------------------------------------------------
+
+
+def test_moves_between_decks_on_both_sides(world: World) -> None:
+    rome = world.ids["rome"]
+    with world.anki() as col:
+        card_ids = col.get_note(rome).card_ids()  # type: ignore[arg-type]
+        col.set_deck(card_ids, col.decks.id("Spanish"))  # type: ignore[arg-type]
+    world.git("pull", "anki")
+    assert f"<!-- note_id: {rome} -->" in world.read("Spanish.md")
+    assert f"<!-- note_id: {rome} -->" not in world.read("Geo__Europe.md")
+
+    # Now move "tener" from Spanish.md to Numbers.md in Markdown.
+    tener = world.ids["tener"]
+    spanish = world.read("Spanish.md").split("\n---\n\n")
+    block = next(b for b in spanish if f"note_id: {tener} " in b)
+    rest = [b for b in spanish if b is not block]
+    world.write("Spanish.md", "\n---\n\n".join(rest))
+    world.write("Numbers.md", world.read("Numbers.md") + "\n---\n\n" + block.rstrip("\n") + "\n")
+    commit = world.git("commit", "-am", "move tener")
+    assert "1 moved" in commit.stderr, commit.stderr
+    assert world.note_deck(tener) == "Numbers"
+    assert world.managed_count("tener?") == 1
+
+
+# --- 6: deck renames ----------------------------------------------------------------------
+
+
+def test_deck_renames_on_both_sides(world: World) -> None:
+    with world.anki() as col:
+        deck_id = col.decks.id("Numbers")
+        col.decks.rename(deck_id, "Maths")  # type: ignore[arg-type]
+    world.git("pull", "anki")
+    assert not (world.root / "Numbers.md").exists()
+    assert f"<!-- deck_id: {deck_id} -->" in world.read("Maths.md")
+
+    world.git("mv", "Maths.md", "Arithmetic.md")
+    commit = world.git("commit", "-m", "rename deck")
+    assert "1 deck(s) renamed" in commit.stderr, commit.stderr
+    with world.anki() as col:
+        names = {d.name: d.id for d in col.decks.all_names_and_ids()}
+    assert "Arithmetic" in names and "Maths" not in names
+    if world.kind == "collection":
+        assert names["Arithmetic"] == deck_id
+    assert world.note_deck(world.ids["num0"]) == "Arithmetic"
+
+
+# --- 7: deletions and the guard -----------------------------------------------------------
+
+
+def test_deletions_both_ways_and_the_guard(world: World) -> None:
+    with world.anki() as col:
+        col.remove_notes([world.ids["paris"]])  # type: ignore[list-item]
+    world.git("pull", "anki")
+    assert "Paris" not in world.read("Geo__Europe.md")
+
+    text = world.read("Spanish.md")
+    world.write("Spanish.md", "\n---\n".join(b for b in text.split("\n---\n") if "estar?" not in b))
+    world.git("commit", "-am", "delete estar")
+    assert world.managed_count("estar?") == 0
+
+    # Deleting 3 of the 5 Numbers notes is refused until allowed.
+    blocks = world.read("Numbers.md").split("\n---\n")
+    world.write(
+        "Numbers.md", "\n---\n".join(blocks[:2]) + ("\n" if not blocks[1].endswith("\n") else "")
+    )
+    commit = world.git("commit", "-am", "delete three")
+    assert "would delete" in commit.stderr and "Numbers.md: Q: 2 + 1?" in commit.stderr
+    assert world.managed_count("+ 1?") == 5
+    pushed = world.run(str(VENV_BIN / "ankiops-git"), "push", "--allow-deletes")
+    assert "3 deleted" in pushed.stdout, pushed.stdout
+    assert world.managed_count("+ 1?") == 2
+
+
+# --- 8: Anki unreachable during a commit --------------------------------------------------
+
+
+def test_unreachable_anki_commit_stands_and_later_push_applies_once(world: World) -> None:
+    url = world.git("config", "remote.anki.url").stdout.strip()
+    dead = "anki::http://127.0.0.1:9" if world.kind == "connect" else "anki::/nonexistent/c.anki2"
+    world.git("config", "remote.anki.url", dead)
+    world.write("Spanish.md", world.read("Spanish.md") + "\n---\n\nQ: hablar?\nA: To speak\n")
+    commit = world.git("commit", "-am", "hablar")
+    assert commit.returncode == 0
+    assert "Anki is not reachable" in commit.stderr and "git push anki" in commit.stderr
+    assert world.git("log", "-1", "--format=%s").stdout.strip() == "hablar"
+    world.git("config", "remote.anki.url", url)
+    world.git("push", "anki", "main")
+    world.git("push", "anki", "main")  # again: nothing more
+    assert world.managed_count("hablar?") == 1
+    world.git("pull", "anki")
+    assert re.search(r"<!-- note_id: \d+ -->\nQ: hablar\?", world.read("Spanish.md"))
+    assert world.managed_count("hablar?") == 1
+
+
+# --- 9: a push interrupted after adding notes ---------------------------------------------
+
+
+def test_interrupted_push_run_again_makes_no_duplicates(world: World) -> None:
+    from ankiops_git import export, gitstore, push, sync
+    from ankiops_git.anki import open_backend
+
+    world.write("Spanish.md", world.read("Spanish.md") + "\n---\n\nQ: vivir?\nA: To live\n")
+    world.write("Numbers.md", world.read("Numbers.md") + "\n---\n\nQ: vivir?\nA: To live\n")
+    env = dict(world.env, ANKIOPS_GIT_IN_HOOK="1")  # hooks off: the commit is not pushed
+    subprocess.run(["git", "commit", "-qam", "vivir"], cwd=world.root, env=env, check=True)
+
+    # The push dies right after Anki added the notes, before any id was recorded.
+    repo = gitstore.open_repo(world.root)
+    config = sync.load_config(repo)
+    base = export.snapshot_of_commit(repo, gitstore.ref_target(repo, gitstore.ANKI_REF), config)
+    target = export.snapshot_of_commit(repo, repo.head.target, config)
+    backend = open_backend(world.spec)
+    try:
+        plan = push.plan_push(export.anki_view(backend, base, None), target)
+        assert len(plan.adds) == 2
+        push.apply_decks(backend, plan)
+        push.apply_adds(backend, plan)
+    finally:
+        backend.close()
+    assert world.managed_count("vivir?") == 2
+
+    pushed = world.git("push", "anki", "main")
+    assert "0 added" in pushed.stderr, pushed.stderr
+    world.git("pull", "anki")
+    assert world.managed_count("vivir?") == 2  # one per deck, as written
+    assert re.search(r"<!-- note_id: \d+ -->\nQ: vivir\?", world.read("Spanish.md"))
+    assert re.search(r"<!-- note_id: \d+ -->\nQ: vivir\?", world.read("Numbers.md"))
+
+
+# --- 10: wrong profile --------------------------------------------------------------------
+
+
+def test_wrong_profile_is_refused_and_nothing_is_written(world: World) -> None:
+    settings = world.read("ankiops.toml")
+    assert f'profile = "{PROFILE}"' in settings
+    world.write("ankiops.toml", settings.replace(PROFILE, "Someone Else"))
+    world.git("commit", "-qam", "profile", "--no-verify")
+    with world.anki() as col:
+        note = col.get_note(world.ids["ser"])  # type: ignore[arg-type]
+        note["Answer"] = "To be (Anki edit)"
+        col.update_note(note)
+        mod_before = col.db.scalar("select max(mod) from notes")  # type: ignore[union-attr]
+    anki_main = world.rev("anki/main")
+    pulled = world.git("pull", "anki", check=False)
+    assert pulled.returncode != 0
+    assert "Someone Else" in pulled.stderr and "nothing was changed" in pulled.stderr
+    assert world.rev("anki/main") == anki_main
+    world.write("Spanish.md", world.read("Spanish.md").replace("tener?", "tener (verb)?"))
+    commit = world.git("commit", "-am", "edit")
+    assert "Someone Else" in commit.stderr
+    pushed = world.git("push", "anki", "main", check=False)
+    assert pushed.returncode != 0
+    with world.anki() as col:
+        assert col.db.scalar("select max(mod) from notes") == mod_before  # type: ignore[union-attr]
+    assert world.rev("anki/main") == anki_main
