@@ -262,13 +262,15 @@ def test_add_notes_error_reply_changes_nothing(
     connect_backend: ConnectBackend, ankiconnect_server: LoopbackAnkiConnect
 ) -> None:
     # an empty first field: the add-on refuses the note, and addNotes rolls back
+    decks_before = connect_backend.decks()
     with pytest.raises(AnkiRejected) as err:
-        connect_backend.add_notes([_qa("fine"), _qa("")])
+        connect_backend.add_notes([_qa("fine", deck="New::Deck"), _qa("", deck="New::Deck")])
     message = str(err.value)
     assert "AnkiConnect refused addNotes" in message
     assert "cannot create note because it is empty" in message
     assert "nothing was added" in message
     assert ankiconnect_server.col.note_count() == 0
+    assert connect_backend.decks() == decks_before  # the decks it made are gone too
 
 
 def test_sync_asks_anki_and_reports_failure(

@@ -154,6 +154,11 @@ def test_media_store_and_read(backend: Backend) -> None:
     assert name == "diagram one.png"
     assert backend.read_media(name) == data
     assert backend.read_media("missing.png") is None
+    # the same name with new content replaces the file, under the same name
+    assert backend.store_media("diagram one.png", b"new") == "diagram one.png"
+    assert backend.read_media("diagram one.png") == b"new"
+    with pytest.raises(AnkiRejected, match="plain file name"):
+        backend.store_media("../escape.png", b"x")
 
 
 def test_decks_create_and_rename_keep_ids(backend: Backend, anki_col: Collection) -> None:
@@ -189,6 +194,16 @@ def test_rename_keeps_non_default_options(backend: Backend, anki_col: Collection
     backend.add_notes([_qa("Q", "A", deck="Exam")])
     new_id = backend.rename_deck(deck_id, "Exam 2026")
     assert anki_col.decks.get(new_id)["conf"] == conf  # type: ignore[index]
+
+
+def test_rename_into_own_subtree_keeps_every_card(backend: Backend) -> None:
+    deck_id = backend.create_deck("A")
+    ids = backend.add_notes([_qa("top", "1", deck="A"), _qa("sub", "2", deck="A::X")])
+    new_id = backend.rename_deck(deck_id, "A::Old")
+    decks = backend.decks()
+    assert decks["A::Old"] == new_id and "A::Old::X" in decks
+    notes = {n.note_id: n.deck for n in backend.read_notes()}
+    assert notes == {ids[0]: "A::Old", ids[1]: "A::Old::X"}
 
 
 def test_rename_onto_existing_deck_is_refused(backend: Backend) -> None:

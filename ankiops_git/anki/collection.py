@@ -24,7 +24,7 @@ from anki.utils import ids2str
 
 from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
 from ankiops_git.anki.templates import NoteTypeSpec, all_specs, field_mismatch
-from ankiops_git.anki.verify import check_managed, verify_updates
+from ankiops_git.anki.verify import check_managed, check_media_name, verify_updates
 from ankiops_git.errors import AnkiRejected, AnkiUnavailable, WrongProfile
 from ankiops_git.notetypes import BY_ANKI_NAME
 
@@ -233,6 +233,7 @@ class CollectionBackend:
                     f"not an AnkiOps note type present in Anki; nothing was added."
                 )
             _check_fields(f"Note {i + 1} of the batch", new.fields, model)
+        decks_before = set(self.decks())
         deck_ids = {name: self.create_deck(name) for name in {n.deck for n in notes}}
         requests = []
         for new in notes:
@@ -244,6 +245,8 @@ class CollectionBackend:
         try:
             self.col.add_notes(requests)  # one transaction: all or nothing
         except anki.errors.AnkiException as e:
+            created = [i for name, i in self.decks().items() if name not in decks_before]
+            self.col.decks.remove([DeckId(i) for i in created])  # empty: the add rolled back
             raise AnkiRejected(f"Anki refused to add the notes ({e}); nothing was added.") from e
         return [int(r.note.id) for r in requests]
 
@@ -292,11 +295,16 @@ class CollectionBackend:
     # -- media -----------------------------------------------------------------------
 
     def store_media(self, filename: str, data: bytes) -> str:
-        _check_media_name(filename)
+        """Store under `filename`, replacing a different file of that name (the old one
+        goes to Anki's media trash), as AnkiConnect's storeMediaFile does."""
+        check_media_name(filename)
+        existing = self.read_media(filename)
+        if existing is not None and existing != data:
+            self.col.media.trash_files([filename])
         return str(self.col.media.write_data(filename, data))
 
     def read_media(self, filename: str) -> bytes | None:
-        _check_media_name(filename)
+        check_media_name(filename)
         path = Path(self.col.media.dir()) / filename
         return path.read_bytes() if path.is_file() else None
 
@@ -310,8 +318,3 @@ def _check_fields(what: str, fields: dict[str, str], model: Any) -> None:
             f"{', '.join(repr(u) for u in unknown)} (its fields: {', '.join(known)}); "
             f"nothing was written."
         )
-
-
-def _check_media_name(filename: str) -> None:
-    if not filename or "/" in filename or "\\" in filename or filename in (".", ".."):
-        raise AnkiRejected(f"Invalid media file name {filename!r}: a plain file name is needed.")

@@ -28,7 +28,7 @@ import requests
 
 from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
 from ankiops_git.anki.templates import all_specs, field_mismatch
-from ankiops_git.anki.verify import check_managed, verify_updates
+from ankiops_git.anki.verify import check_managed, check_media_name, verify_updates
 from ankiops_git.errors import AnkiOpsError, AnkiRejected, AnkiUnavailable, WrongProfile
 from ankiops_git.notetypes import BY_ANKI_NAME
 
@@ -331,16 +331,31 @@ class ConnectBackend:
                 if cids
             ]
         )
-        # deleteDecks removes a deck with its cards and subdecks: remove only decks
-        # whose whole subtree is now empty, deepest first.
-        left = self._multi([("findCards", {"query": f"did:{decks[n]}"}, n) for n in tree])
-        busy = {n for n, cids in zip(tree, left, strict=True) if cids}
+        self._delete_empty_decks(tree)
+        return int(new_ids[0])
+
+    def _delete_empty_decks(self, candidates: Iterable[str]) -> None:
+        """Delete those of these decks in which, subdecks included, no card is left.
+
+        deleteDecks removes a deck with its cards and every subdeck, so each deck's
+        whole current subtree is checked, not just the decks named here.
+        """
+        current = {str(n): int(i) for n, i in self._call("deckNamesAndIds").items()}
+        wanted = [n for n in candidates if n in current and current[n] != 1]  # 1: Default
+
+        def subtree(name: str) -> list[str]:
+            return [m for m in current if m == name or m.startswith(name + "::")]
+
+        names = sorted({m for n in wanted for m in subtree(n)})
+        left = self._multi([("findCards", {"query": f"did:{current[n]}"}, n) for n in names])
+        busy = {n for n, cids in zip(names, left, strict=True) if cids}
         removable = [
-            n for n in reversed(tree) if not any(b == n or b.startswith(n + "::") for b in busy)
+            n
+            for n in sorted(wanted, key=lambda n: -n.count("::"))
+            if not busy.intersection(subtree(n))
         ]
         if removable:
             self._call("deleteDecks", decks=removable, cardsToo=True)
-        return int(new_ids[0])
 
     # -- notes: reads ----------------------------------------------------------------
 
@@ -422,8 +437,9 @@ class ConnectBackend:
                     f"{', '.join(map(repr, bad))} (its fields: "
                     f"{', '.join(known[new.note_type])}); nothing was added."
                 )
-        decks = sorted({n.deck for n in notes})
-        self._multi([("createDeck", {"deck": d}, d) for d in decks])
+        decks_before = set(self._call("deckNamesAndIds"))
+        missing = sorted({n.deck for n in notes} - decks_before)
+        self._multi([("createDeck", {"deck": d}, d) for d in missing])
         payload = [
             {
                 "deckName": n.deck,
@@ -440,17 +456,23 @@ class ConnectBackend:
         try:
             ids = self._call("addNotes", notes=payload)
         except AnkiRejected as e:
+            self._remove_new_decks(decks_before)
             raise AnkiRejected(f"{e}; nothing was added.") from e
         if not isinstance(ids, list) or len(ids) != len(notes) or None in ids:
             added = [int(i) for i in ids or [] if i is not None]
             if added:
                 self._call("deleteNotes", notes=added)
+            self._remove_new_decks(decks_before)
             failed = [str(i + 1) for i, v in enumerate(ids or []) if v is None]
             raise AnkiRejected(
                 f"AnkiConnect could not add note(s) {', '.join(failed) or '?'} of the batch; "
                 f"nothing was added."
             )
         return [int(i) for i in ids]
+
+    def _remove_new_decks(self, decks_before: set[str]) -> None:
+        """Undo the decks a failed add created (they are empty unless someone was quick)."""
+        self._delete_empty_decks(n for n in self._call("deckNamesAndIds") if n not in decks_before)
 
     def update_notes(self, updates: Sequence[NoteUpdate]) -> None:
         if not updates:
@@ -497,11 +519,15 @@ class ConnectBackend:
     # -- media -----------------------------------------------------------------------
 
     def store_media(self, filename: str, data: bytes) -> str:
+        """Store under `filename`, replacing a file of that name (storeMediaFile's
+        deleteExisting, the default, moves the old one to Anki's media trash)."""
+        check_media_name(filename)
         self._check_profile()
         encoded = base64.b64encode(data).decode("ascii")
         return str(self._call("storeMediaFile", filename=filename, data=encoded))
 
     def read_media(self, filename: str) -> bytes | None:
+        check_media_name(filename)
         self._check_profile()
         encoded = self._call("retrieveMediaFile", filename=filename)
         if not encoded:

@@ -1,4 +1,4 @@
-"""Checking that writes took effect, shared by both backends.
+"""Checks shared by both backends: writes took effect, ids are ours, names are sane.
 
 AnkiConnect can answer "ok" to a field update it silently dropped (the note was open
 in Anki's browser), so every update is read back and compared.
@@ -64,3 +64,9 @@ def check_managed(action: str, note_ids: Sequence[int], note_types: dict[int, st
         if foreign:
             parts.append(f"not AnkiOps notes: {', '.join(map(str, foreign))}")
         raise AnkiRejected(f"Cannot {action} notes ({'; '.join(parts)}); nothing changed.")
+
+
+def check_media_name(filename: str) -> None:
+    """A plain file name: media files live in one flat folder."""
+    if not filename or "/" in filename or "\\" in filename or filename in (".", ".."):
+        raise AnkiRejected(f"Invalid media file name {filename!r}: a plain file name is needed.")
