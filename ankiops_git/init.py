@@ -93,6 +93,7 @@ def shim_text(name: str) -> str:
         "# A hook that was here before is kept as NAME.local and runs first.\n"
         'hookdir=$(dirname "$0")\n'
         f'if [ -x "$hookdir/{name}.local" ]; then {chained}{on_fail}; fi\n'
+        f'[ -n "${sync.GUARD_ENV}" ] && exit 0  # our hook is running git: do not re-trigger\n'
         f"exec '{program('ankiops-hook')}' {name} \"$@\"\n"
     )
 
@@ -162,6 +163,15 @@ def merge_anki(repo: pygit2.Repository) -> list[str]:
     return files
 
 
+def existing_spec(root: Path) -> str | None:
+    if not (root / ".git").exists():
+        return None
+    try:
+        return sync.remote_spec(pygit2.Repository(str(root)))
+    except AnkiOpsError:
+        return None
+
+
 def init(
     directory: Path,
     anki: str | None = None,
@@ -172,18 +182,11 @@ def init(
     root = directory.expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     config = config_mod.load(root)
-    spec = anki or profile or config.anki
-    if spec is None and (root / ".git").exists():
-        try:
-            spec = sync.remote_spec(pygit2.Repository(str(root)))
-        except AnkiOpsError:
-            spec = None
+    spec = anki or profile or existing_spec(root) or config.anki
     if spec is None:
         from ankiops_git.anki import DEFAULT_CONNECT_URL
 
         spec = DEFAULT_CONNECT_URL
-    if anki is None and profile is None and spec == config.anki:
-        pass
     result = InitResult(root)
 
     with sync.open_anki(spec, config) as backend:
@@ -197,7 +200,9 @@ def init(
         repo = open_or_create_repo(root)
         if repo.head_is_unborn and gitstore.branch_name(repo) != "main":
             repo.set_head("refs/heads/main")
-        config.anki, config.profile = spec, actual
+        # The profile is shared by every clone; where Anki is (a URL, a file) is this
+        # machine's business and lives in the remote's URL (.git/config) only.
+        config.profile = actual
         config_mod.save(root, config)
         write_gitattributes(root)
         configure_git(repo, spec)
