@@ -121,3 +121,12 @@ def test_reading_10000_notes_takes_under_a_second(tmp_path: Path) -> None:
         seconds = time.perf_counter() - started
     assert len(notes) == 10_000 and notes[0].fields["Question"].startswith("<p>Question")
     assert seconds < 1.0
+
+
+def test_a_file_that_is_not_a_collection_is_reported_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "notes.anki2"
+    path.write_text("not sqlite\n")
+    with pytest.raises(AnkiUnavailable) as err:
+        CollectionBackend(path)
+    assert f"Cannot open {path} as an Anki collection (not a database file)" in str(err.value)
+    assert path.read_text() == "not sqlite\n"

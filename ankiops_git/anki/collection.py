@@ -88,10 +88,15 @@ class CollectionBackend:
         try:
             self.col = Collection(str(self.path))
         except anki.errors.DBError as e:
+            if "already open" in str(e):
+                raise AnkiUnavailable(
+                    f"The collection {self.path} is in use (Anki is probably open with it). "
+                    f"Close Anki and retry, or, with Anki running, use the AnkiConnect "
+                    f"remote instead: {CONNECT_HINT}"
+                ) from e
             raise AnkiUnavailable(
-                f"The collection {self.path} is in use (Anki is probably open with it: "
-                f"{e}). Close Anki and retry, or, with Anki running, use the AnkiConnect "
-                f"remote instead: {CONNECT_HINT}"
+                f"Cannot open {self.path} as an Anki collection ({_db_reason(e)}). Check the "
+                f"path points to a collection.anki2 file."
             ) from e
 
     # -- lifecycle -------------------------------------------------------------------
@@ -318,3 +323,10 @@ def _check_fields(what: str, fields: dict[str, str], model: Any) -> None:
             f"{', '.join(repr(u) for u in unknown)} (its fields: {', '.join(known)}); "
             f"nothing was written."
         )
+
+
+def _db_reason(e: Exception) -> str:
+    text = str(e)
+    if "file is not a database" in text:
+        return "not a database file"
+    return text if len(text) < 160 else text[:157] + "..."
