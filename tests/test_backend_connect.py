@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -281,3 +282,62 @@ def test_sync_asks_anki_and_reports_failure(
     ankiconnect_server.sync_configured = False
     with pytest.raises(AnkiRejected, match="refused sync: sync: auth not configured"):
         connect_backend.sync()
+
+
+class _RawServer:
+    """A socket on 127.0.0.1 that accepts connections and answers with `reply` (or never)."""
+
+    def __init__(self, reply: bytes | None) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.reply = reply
+        self.clients: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.clients.append(client)
+            if self.reply is not None:
+                client.recv(65536)
+                client.sendall(self.reply)
+                client.close()
+
+    def close(self) -> None:
+        self.sock.close()
+        for client in self.clients:
+            client.close()
+
+
+def test_anki_that_never_answers_times_out_with_advice() -> None:
+    server = _RawServer(None)
+    try:
+        with pytest.raises(AnkiUnavailable) as err:
+            ConnectBackend(server.url, timeout=0.5).decks()
+        assert "did not answer 'requestPermission' within 0.5 s" in str(err.value)
+        assert "Anki may be busy or showing a dialog" in str(err.value)
+    finally:
+        server.close()
+
+
+def test_something_else_on_the_port_is_named() -> None:
+    page = b"<html>hello</html>"
+    reply = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(page),
+        page,
+    )
+    server = _RawServer(reply)
+    try:
+        with pytest.raises(AnkiUnavailable, match="answered something that is not JSON"):
+            ConnectBackend(server.url).decks()
+    finally:
+        server.close()

@@ -95,7 +95,7 @@ class ConnectBackend:
             except requests.exceptions.Timeout as e:
                 raise AnkiUnavailable(
                     f"AnkiConnect at {self.url} did not answer {action!r} within "
-                    f"{self.timeout:.0f} s. Anki may be busy or showing a dialog: look at "
+                    f"{self.timeout:g} s. Anki may be busy or showing a dialog: look at "
                     f"Anki's window, then retry."
                 ) from e
             except requests.exceptions.ConnectionError as e:
