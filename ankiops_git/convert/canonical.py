@@ -18,6 +18,7 @@ the rendered card unchanged:
   space, none at line starts/ends or between blocks); `&nbsp;` is kept;
 - tables: `thead`/`tbody`/`tfoot` wrappers dropped (rows only);
 - a list directly inside a list moves into the preceding item (same rendering);
+  an empty list is dropped (it shows nothing);
 - in `<pre>`: `<br>` is a newline, a sole attribute-less `<code>` is unwrapped,
   one trailing newline is dropped (browsers don't show it).
 
@@ -72,7 +73,31 @@ def parse(html: str) -> Tag:
 
 def canonical_html(html: str) -> str:
     """The canonical spelling of `html` (see module docstring)."""
+    if is_plain_text(html):
+        return escape_text(plain_text_line(html))
+    image = lone_image_src(html)
+    if image is not None:
+        return f'<img src="{image}">'
     return serialise(normalised(html))
+
+
+_LONE_IMAGE = re.compile(r'[ \t\n\r\f]*<img src="([^"<>&\x00]+)"[ \t\n\r\f]*/?>[ \t\n\r\f]*')
+
+
+def lone_image_src(html: str) -> str | None:
+    """The src of a field that is one plain `<img src="...">` (a fast path), else None."""
+    match = _LONE_IMAGE.fullmatch(html)
+    return match.group(1) if match else None
+
+
+def is_plain_text(html: str) -> bool:
+    """Text with no markup at all, which needs no parser (a fast path: most fields)."""
+    return not any(c in html for c in "<&\x00")
+
+
+def plain_text_line(text: str) -> str:
+    """What the browser shows for markup-free text: whitespace collapsed and trimmed."""
+    return _WS.sub(" ", text).strip(" ")
 
 
 def html_equal(a: str, b: str) -> bool:
@@ -104,6 +129,9 @@ def _normalise(el: Tag) -> None:
                 child.unwrap()
     if el.name in ("ul", "ol"):
         _adopt_nested_lists(el)
+        if not any(isinstance(c, Tag) or str(c).strip(WHITESPACE) for c in el.children):
+            el.extract()  # an empty list shows nothing
+            return
     if el.name == "table":
         for section in el.find_all(["thead", "tbody", "tfoot"], recursive=False):
             section.unwrap()
@@ -180,6 +208,7 @@ def _flatten(el: Tag) -> Iterator[object]:
 
 def _layout(el: Tag) -> None:
     """Rewrite `el`'s children as blocks and runs of `<br>`-separated lines."""
+    _move_edges_out(el)  # first, so that <br>s moved out of <b>/<i> break lines
     items: list[tuple[str, object]] = []
     line: list[PageElement] = []
 

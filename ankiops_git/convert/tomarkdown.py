@@ -31,9 +31,13 @@ from markdownify import MarkdownConverter
 from ankiops_git.convert.canonical import (
     BLOCK,
     VOID,
+    canonical_html,
     escape_attr,
     escape_text,
+    is_plain_text,
+    lone_image_src,
     normalised,
+    plain_text_line,
     serialise,
 )
 from ankiops_git.convert.markdown import MATH_RE, md_to_html
@@ -51,21 +55,24 @@ _HTML_BLOCK_TAGS = {
 }  # fmt: skip
 
 _OPEN, _CLOSE = "\ue000", "\ue001"
+_NEWLINE = "\ue002"  # a newline inside a comment, kept verbatim
 _EMPHASIS = {"b": "**", "i": "*", "s": "~~"}
 _INNERMOST = re.compile(f"{_OPEN}([bis])([^{_OPEN}{_CLOSE}]*){_CLOSE}\\1")
 
 _DECK_PREFIX = re.compile(r"^(Q|A|F|B|T|I|E|M|C[1-7])(:(?: |$))")
 _ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _TAG_LIKE = re.compile(r"<(?=[A-Za-z/!?<])")
-_ESCAPE_ALWAYS = re.compile(r"([\\*`\[\]|])")
+_ESCAPE_ALWAYS = re.compile(r"([\\*`\]|])")  # not "[": "\\[" opens display math
 
 
 class AnkiMarkdownConverter(MarkdownConverter):
     """markdownify's converter, taught Anki's layout and our Markdown dialect."""
 
-    def __init__(self, emphasis_as_tags: bool = False) -> None:
+    def __init__(self, emphasis_as_tags: bool = False, raw_paragraphs: bool = False) -> None:
         super().__init__(escape_asterisks=False, escape_underscores=False)
         self.emphasis_as_tags = emphasis_as_tags
+        # <p> as HTML: for a lone <p>, which Markdown can only write as bare text
+        self.raw_paragraphs = raw_paragraphs
 
     # --- containers and blocks ---------------------------------------------------------
 
@@ -103,22 +110,34 @@ class AnkiMarkdownConverter(MarkdownConverter):
                 lines[-1].append(node)
         if nodes and isinstance(nodes[-1], Tag) and nodes[-1].name == "br":
             lines.pop()  # canonical form ends a run with <br> only after an empty line
-        text = "\n".join(self.resolve("".join(self.inline(n) for n in line)) for line in lines)
+        # A comment opening the paragraph is an HTML block of its own (it may hold
+        # blank lines); what follows it on that line starts the paragraph.
+        lead = ""
+        while lines[0] and isinstance(lines[0][0], Comment):
+            lead += f"<!--{lines[0].pop(0)}-->"
+        if lead and not lines[0]:
+            if len(lines) == 1:
+                return "block", lead
+            lines.pop(0)
         out: list[str] = []
-        split = text.split("\n")
-        for index, line in enumerate(split):
-            if line:
-                out.append(escape_line_start(line))
-            elif index < len(split) - 1:
+        for index, line in enumerate(lines):
+            text = self.resolve("".join(self.inline(n) for n in line))
+            if text:
+                # escape each physical line (an inline <br> makes one too), not
+                # the newlines kept verbatim inside comments
+                physical = [escape_line_start(p) for p in text.split("\n")]
+                out.append("\n".join(physical).replace(_NEWLINE, "\n"))
+            elif index < len(lines) - 1:
                 out.append("\\")  # hard line break: an empty line inside the paragraph
             else:
                 out.append("<br>")  # a hard break cannot end a paragraph
         kind = "blank" if out == ["<br>"] else "para"  # a lone <br> is an HTML block
-        return kind, "\n".join(out)
+        text = "\n".join(out)
+        return kind, (lead + "\n" + text if lead else text)
 
     def block(self, el: Tag, previous_list: str) -> tuple[str, str]:
         name = el.name
-        if name == "p" and not el.attrs:
+        if name == "p" and not el.attrs and not self.raw_paragraphs:
             return "para", self.paragraph(list(el.children))[1]
         if re.fullmatch(r"h[1-6]", name) and not el.attrs:
             return "block", self.heading(el)
@@ -244,7 +263,7 @@ class AnkiMarkdownConverter(MarkdownConverter):
 
     def inline(self, node: PageElement, in_cell: bool = False) -> str:
         if isinstance(node, Comment):
-            return f"<!--{node}-->"
+            return f"<!--{node}-->".replace("\n", _NEWLINE)
         if isinstance(node, NavigableString):
             return self.text(node)
         assert isinstance(node, Tag)
@@ -423,17 +442,28 @@ _PRE_TEXT = re.compile(r"<pre\b.*?</pre>", re.DOTALL)
 
 def html_to_md(html: str) -> str:
     """One field's HTML as Markdown for a deck file (no leading/trailing blank lines)."""
+    if is_plain_text(html):
+        text = plain_text_line(html)
+        md = escape_line_start(escape_markdown(text)) if text else ""
+        if _renders_to(md, escape_text(text)):
+            return md
+    src = lone_image_src(html)
+    if src is not None:
+        md = f"![]({link_target(src)})"
+        if _renders_to(md, f'<img src="{src}">'):
+            return md
     tree = normalised(html)
     target = serialise(tree)
-    for emphasis_as_tags in (False, True):
-        md = AnkiMarkdownConverter(emphasis_as_tags).container(tree).strip("\n")
+    for emphasis_as_tags, raw_paragraphs in ((False, False), (True, False), (False, True)):
+        converter = AnkiMarkdownConverter(emphasis_as_tags, raw_paragraphs)
+        md = converter.container(tree).strip("\n")
         if _renders_to(md, target):
             return md
     return _raw_field(tree)
 
 
 def _renders_to(md: str, target: str) -> bool:
-    return serialise(normalised(md_to_html(md))) == target
+    return canonical_html(md_to_html(md)) == target
 
 
 def _raw_field(tree: Tag) -> str:

@@ -1,0 +1,121 @@
+"""Round trips over the real corpora: html -> md -> html, per corpus.
+
+The corpora live beside the repository (../shared/corpus, see its README.md) and
+are read in place. Run with -s to see the measured rates.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pytest
+from corpus_util import CORPUS_DIR, corpus_fields, has_raw_html, visible_text
+
+from ankiops_git.convert import canonical_html, html_to_md, md_to_html
+
+CORPORA = ["omscs", "ultimate-geography"]
+
+
+@dataclass
+class Results:
+    name: str
+    total: int = 0
+    equal: int = 0
+    visible: int = 0
+    fixed: int = 0
+    readable: int = 0
+    seconds: float = 0.0
+    unequal: list[tuple[str, str]] = field(default_factory=list)
+    lost_text: list[tuple[str, str]] = field(default_factory=list)
+    not_fixed: list[tuple[str, str]] = field(default_factory=list)
+
+    def rate(self, count: int) -> float:
+        return 100.0 * count / self.total
+
+    def summary(self) -> str:
+        return (
+            f"{self.name}: {self.total} fields in {self.seconds:.1f}s; "
+            f"equal {self.rate(self.equal):.2f}%, visible text kept {self.rate(self.visible):.2f}%, "
+            f"fixed point {self.rate(self.fixed):.2f}%, no raw HTML {self.rate(self.readable):.2f}%"
+        )
+
+
+_CACHE: dict[str, Results] = {}
+
+
+def run_corpus(name: str) -> Results:
+    if name in _CACHE:
+        return _CACHE[name]
+    path = CORPUS_DIR / f"{name}.jsonl"
+    if not path.exists():
+        pytest.skip(f"corpus {path} not found (expected beside the repository in ../shared)")
+    results = Results(name)
+    start = time.perf_counter()
+    for html in corpus_fields(name):
+        md = html_to_md(html)
+        back = md_to_html(md)
+        results.total += 1
+        if canonical_html(back) == canonical_html(html):
+            results.equal += 1
+        else:
+            results.unequal.append((html, md))
+        if visible_text(back) == visible_text(html):
+            results.visible += 1
+        else:
+            results.lost_text.append((html, md))
+        if html_to_md(back) == md:
+            results.fixed += 1
+        else:
+            results.not_fixed.append((html, md))
+        if not has_raw_html(md):
+            results.readable += 1
+    results.seconds = time.perf_counter() - start
+    print("\n" + results.summary())
+    _CACHE[name] = results
+    return results
+
+
+@pytest.fixture(scope="module", params=CORPORA)
+def corpus(request: pytest.FixtureRequest) -> Results:
+    return run_corpus(request.param)
+
+
+def test_round_trip_is_canonically_equal(corpus: Results) -> None:
+    assert corpus.rate(corpus.equal) >= 99.5, corpus.unequal[:3]
+
+
+def test_every_visible_character_is_kept(corpus: Results) -> None:
+    assert corpus.visible == corpus.total, corpus.lost_text[:3]
+
+
+def test_markdown_is_a_fixed_point(corpus: Results) -> None:
+    assert corpus.fixed == corpus.total, corpus.not_fixed[:3]
+
+
+def test_readability_is_measured(corpus: Results) -> None:
+    # The plain-text corpus must come out with no HTML at all; the rich one keeps
+    # HTML only where Markdown cannot say it (see docs/conversion.md).
+    floor = 99.9 if corpus.name == "ultimate-geography" else 70.0
+    assert corpus.rate(corpus.readable) >= floor
+
+
+def test_markdown_has_no_deck_structure_lines(corpus: Results) -> None:
+    """html_to_md never writes a line the deck parser would read as structure."""
+    import re
+
+    structure = re.compile(
+        r"^((Q|A|F|B|T|I|E|M|C[1-7]):( |$)|---$|<!-- (note_id|tags|deck_id):|<{7}|={7}|>{7})"
+    )
+    bad = []
+    for html in corpus_fields(corpus.name)[:5000]:
+        md = html_to_md(html)
+        in_fence = False
+        for line in md.split("\n"):
+            if re.match(r"\s*(`{3,}|~{3,})", line):
+                in_fence = not in_fence
+            if not in_fence and structure.match(line):
+                bad.append(line)
+        if md != md.strip("\n") or md != md.strip():
+            bad.append(repr(md[:40]))
+    assert not bad, bad[:5]
