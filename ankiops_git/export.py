@@ -299,6 +299,7 @@ class ExportSummary:
     moved: int = 0
     deleted: int = 0
     decks_renamed: int = 0
+    ids: int = 0  # notes pushed without an id whose id Anki now gave
 
     def line(self) -> str:
         text = (
@@ -307,6 +308,8 @@ class ExportSummary:
         )
         if self.decks_renamed:
             text += f", {self.decks_renamed} deck(s) renamed"
+        if self.ids:
+            text += f", {self.ids} new note id(s)"
         return text
 
     def empty(self) -> bool:
@@ -364,7 +367,9 @@ def summarize(view: AnkiView, reference: Snapshot) -> ExportSummary:
     for note_id, v in view.notes.items():
         hit = by_id.get(note_id)
         if hit is None:
-            if not v.matched:
+            if v.matched:
+                summary.ids += 1
+            else:
                 summary.added += 1
             continue
         path, _, old = hit

@@ -235,7 +235,7 @@ def init(
             return result
         outcome = sync.push_commit(repo, backend, config, gitstore.head_commit(repo).id)  # type: ignore[union-attr]
         if not outcome.up_to_date:
-            result.lines.append("anki: " + outcome.plan.line())
+            result.lines.append("anki (pushed): " + outcome.plan.line())
             sync.fetch(repo, backend, config)
     if sync.fast_forward(repo):
         result.lines.append("init: new note ids written into your files")

@@ -107,7 +107,7 @@ class AnkiRemote:
         with sync.open_anki(self.spec, self.config) as backend:
             result = sync.fetch(self.repo, backend, self.config, update_ref=False)
         if result.created:
-            self.say("anki: " + result.summary.line())
+            self.say("anki (fetched): " + result.summary.line())
         return [
             (str(result.commit), gitstore.REMOTE_BRANCH),
             ("@" + gitstore.REMOTE_BRANCH, "HEAD"),
@@ -140,7 +140,7 @@ class AnkiRemote:
             self.say(f"anki: {e}")
             return "fetch first" if e.reason == "fetch first" else "too many deletions"
         if not result.up_to_date:
-            self.say("anki: " + result.plan.line())
+            self.say("anki (pushed): " + result.plan.line())
         if result.plan.adds:
             self.say("anki: run `git pull anki` to write the new notes' ids into your files")
         return None
