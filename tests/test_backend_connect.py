@@ -138,15 +138,26 @@ def test_server_addnotes_is_all_or_nothing(
     assert ankiconnect_server.col.note_count() == 0
 
 
-def test_read_notes_is_two_bulk_reads_and_never_renders_cards(
+def test_read_notes_is_three_bulk_requests_and_never_renders_cards(
     connect_backend: ConnectBackend, ankiconnect_server: LoopbackAnkiConnect
 ) -> None:
     ids = connect_backend.add_notes([_qa(f"q{i}", deck=f"D{i % 3}") for i in range(40)])
     ankiconnect_server.actions.clear()
+    requests_before = ankiconnect_server.requests
     notes = connect_backend.read_notes()
     assert sorted(n.note_id for n in notes) == sorted(ids)
     assert {n.deck for n in notes} == {"D0", "D1", "D2"}
-    assert ankiconnect_server.actions == ["findNotes", "notesInfo", "getDecks"]
+    # three requests: the ids, their notes, their first cards' decks (+ which of
+    # those cards sit in a filtered deck, in the same `multi`)
+    assert ankiconnect_server.actions == [
+        "findNotes",
+        "notesInfo",
+        "multi",
+        "getDecks",
+        "findCards",
+    ]
+    assert ankiconnect_server.requests - requests_before == 3
+    assert "cardsInfo" not in ankiconnect_server.actions
 
 
 def test_mod_times_fall_back_when_notesmodtime_is_missing(

@@ -141,6 +141,21 @@ def test_move_keeps_cards_and_history(backend: Backend, anki_col: Collection) ->
     assert notes[ids[2]].deck == "Geo"
 
 
+def test_note_in_a_filtered_deck_reads_in_its_home_deck(
+    backend: Backend, anki_col: Collection
+) -> None:
+    ids = backend.add_notes([_qa("q1", "a", deck="Home"), _qa("q2", "a", deck="Other")])
+    filtered = anki_col.decks.new_filtered("Filtered Deck 1")
+    deck = anki_col.decks.get(filtered)
+    assert deck is not None
+    deck["terms"][0][0] = "deck:Home"
+    anki_col.decks.save(deck)
+    anki_col.sched.rebuild_filtered_deck(filtered)
+    assert anki_col.db.scalar("select did from cards where nid = ?", ids[0]) == filtered
+    notes = {n.note_id: n.deck for n in backend.read_notes()}
+    assert notes == {ids[0]: "Home", ids[1]: "Other"}
+
+
 def test_delete(backend: Backend, anki_col: Collection) -> None:
     ids = backend.add_notes(_sample_notes())
     backend.delete_notes([ids[0], ids[1]])

@@ -388,10 +388,7 @@ class ConnectBackend:
         # `cards` lists the note's cards ordered by ord (plugin/__init__.py, notesInfo):
         # the first is the one whose deck is the note's deck.
         first_cards = {int(r["noteId"]): int(r["cards"][0]) for r in infos if r.get("cards")}
-        deck_of_card: dict[int, str] = {}
-        if first_cards:
-            groups = self._call("getDecks", cards=sorted(first_cards.values()))
-            deck_of_card = {int(c): name for name, cids in groups.items() for c in cids}
+        deck_of_card = self._home_decks(sorted(first_cards.values())) if first_cards else {}
         out = []
         for info in sorted(infos, key=lambda r: int(r["noteId"])):
             nid = int(info["noteId"])
@@ -407,6 +404,39 @@ class ConnectBackend:
                 )
             )
         return out
+
+    def _home_decks(self, cards: list[int]) -> dict[int, str]:
+        """Card id -> the deck the card belongs to, as the collection backend reads it.
+
+        getDecks names a card's current deck, which for a card in a filtered deck is
+        the filtered deck. Those cards (found in the same request) are looked up
+        again: `did:N` matches a card whose home deck is N too, so one findCards per
+        regular deck, restricted to those cards, finds each card's home deck.
+        """
+        groups, filtered = self._multi(
+            [
+                ("getDecks", {"cards": cards}, f"{len(cards)} cards"),
+                ("findCards", {"query": "deck:filtered"}, "cards in filtered decks"),
+            ]
+        )
+        deck_of_card = {int(c): str(name) for name, cids in groups.items() for c in cids}
+        borrowed = sorted(set(map(int, filtered)) & set(deck_of_card))
+        if not borrowed:
+            return deck_of_card
+        filtered_decks = {deck_of_card[c] for c in borrowed}
+        homes = [
+            (name, deck_id)
+            for name, deck_id in self._call("deckNamesAndIds").items()
+            if name not in filtered_decks
+        ]
+        cids = ",".join(map(str, borrowed))
+        found = self._multi(
+            [("findCards", {"query": f"did:{i} cid:{cids}"}, name) for name, i in homes]
+        )
+        for (name, _), in_home in zip(homes, found, strict=True):
+            for card in in_home:
+                deck_of_card[int(card)] = str(name)
+        return deck_of_card
 
     def _require_managed(self, note_ids: Sequence[int], action: str) -> list[dict[str, Any]]:
         infos = self._notes_info(note_ids)
