@@ -44,18 +44,21 @@ class NoteUpdate:
 
 class Backend(Protocol):
     def profile(self) -> str:
-        """Name of the open profile (collection backend: of the file's profile folder)."""
+        """Name of the open profile (collection backend: the file's folder name)."""
         ...
 
     def ensure_note_types(self) -> None:
-        """Create missing AnkiOps* note types; reuse existing ones whose fields match."""
+        """Create missing AnkiOps* note types; reuse existing ones whose fields match, as
+        they are. Different fields: AnkiRejected naming the type and the fields."""
         ...
 
     def decks(self) -> dict[str, int]:
         """All deck names -> deck ids."""
         ...
 
-    def create_deck(self, name: str) -> int: ...
+    def create_deck(self, name: str) -> int:
+        """The id of deck `name`, created (with missing parents) if needed."""
+        ...
 
     def rename_deck(self, deck_id: int, new_name: str) -> int:
         """Rename with options, cards and subdecks; returns the deck's id afterwards.
@@ -71,15 +74,21 @@ class Backend(Protocol):
         ...
 
     def read_notes(self, note_ids: Iterable[int] | None = None) -> list[AnkiNote]:
-        """The managed notes with these ids (all managed notes if None), in one batch."""
+        """The managed notes with these ids (all managed notes if None), in one batch,
+        sorted by id. Ids that are missing or not managed notes are left out. A card in
+        a filtered deck counts in its home deck."""
         ...
 
     def add_notes(self, notes: Sequence[NewNote]) -> list[int]:
-        """Add in one batch; returns the new ids in order. All or nothing."""
+        """Add in one batch; returns the new ids in order. All or nothing (AnkiRejected
+        naming the note and field if one is bad). Decks are created as needed; notes
+        that look like existing ones are added all the same."""
         ...
 
     def update_notes(self, updates: Sequence[NoteUpdate]) -> None:
-        """Change fields and/or tags; verified by reading back (AnkiRejected if not)."""
+        """Change fields and/or tags; verified by reading back (AnkiRejected naming the
+        notes whose change did not take effect). Ids that are missing or not managed
+        notes: AnkiRejected before anything is written. Same for move and delete."""
         ...
 
     def move_notes(self, note_ids: Sequence[int], deck: str) -> None:
@@ -89,13 +98,17 @@ class Backend(Protocol):
     def delete_notes(self, note_ids: Sequence[int]) -> None: ...
 
     def store_media(self, filename: str, data: bytes) -> str:
-        """Store a media file; returns the name Anki stored it under."""
+        """Store a media file under `filename` (a plain name), replacing a different file
+        of that name (Anki keeps the old one in its media trash). Returns the name Anki
+        stored it under: the same, unless Anki had to drop characters it does not allow."""
         ...
 
-    def read_media(self, filename: str) -> bytes | None: ...
+    def read_media(self, filename: str) -> bytes | None:
+        """The file's content, or None if there is no such media file."""
+        ...
 
     def sync(self) -> None:
-        """Ask Anki to sync with AnkiWeb, where the backend can."""
+        """Ask Anki to sync with AnkiWeb, where the backend can (collection file: no-op)."""
         ...
 
     def close(self) -> None: ...
