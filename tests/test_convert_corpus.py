@@ -36,7 +36,8 @@ class Results:
     def summary(self) -> str:
         return (
             f"{self.name}: {self.total} fields in {self.seconds:.1f}s; "
-            f"equal {self.rate(self.equal):.2f}%, visible text kept {self.rate(self.visible):.2f}%, "
+            f"equal {self.rate(self.equal):.2f}%, "
+            f"visible text kept {self.rate(self.visible):.2f}%, "
             f"fixed point {self.rate(self.fixed):.2f}%, no raw HTML {self.rate(self.readable):.2f}%"
         )
 

@@ -176,12 +176,15 @@ def _last_text(el: Tag) -> NavigableString | None:
 
 
 def _adopt_nested_lists(lst: Tag) -> None:
+    """Move a list that directly follows an item (Anki's indent) into that item."""
     previous_item: Tag | None = None
     for child in list(lst.children):
         if isinstance(child, Tag) and child.name == "li":
             previous_item = child
         elif isinstance(child, Tag) and child.name in ("ul", "ol") and previous_item is not None:
             previous_item.append(child.extract())
+        elif isinstance(child, Comment) or str(child).strip(WHITESPACE):
+            previous_item = None  # content in between: moving would reorder it
 
 
 def _is_block(node: PageElement) -> bool:

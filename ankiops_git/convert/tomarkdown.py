@@ -119,6 +119,10 @@ class AnkiMarkdownConverter(MarkdownConverter):
             if len(lines) == 1:
                 return "block", lead
             lines.pop(0)
+        # Likewise a comment closing the paragraph (it may hold blank lines).
+        trail = ""
+        while len(lines[-1]) > 1 and isinstance(lines[-1][-1], Comment):
+            trail = f"<!--{lines[-1].pop()}-->" + trail
         out: list[str] = []
         for index, line in enumerate(lines):
             text = self.resolve("".join(self.inline(n) for n in line))
@@ -133,7 +137,8 @@ class AnkiMarkdownConverter(MarkdownConverter):
                 out.append("<br>")  # a hard break cannot end a paragraph
         kind = "blank" if out == ["<br>"] else "para"  # a lone <br> is an HTML block
         text = "\n".join(out)
-        return kind, (lead + "\n" + text if lead else text)
+        text = lead + "\n" + text if lead else text
+        return kind, (text + "\n" + trail if trail else text)
 
     def block(self, el: Tag, previous_list: str) -> tuple[str, str]:
         name = el.name
