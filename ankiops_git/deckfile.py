@@ -9,6 +9,7 @@ finds and keeps the notes it could read.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -127,7 +128,11 @@ def note_type_for(prefixes: Iterable[str]) -> NoteType | str:
     T -> Cloze, F/B -> Reversed, I -> Input, C1..C7 -> Choice, otherwise QA. Every
     prefix must then be a field of that type.
     """
-    given = list(dict.fromkeys(prefixes))
+    return _note_type_for(tuple(dict.fromkeys(prefixes)))
+
+
+@functools.lru_cache(maxsize=512)
+def _note_type_for(given: tuple[str, ...]) -> NoteType | str:
     types = [t for t in NOTE_TYPES.values() if any(p in t.identifying for p in given)]
     if len(types) > 1:
         names = " and ".join(
