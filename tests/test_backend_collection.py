@@ -6,11 +6,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ankiops_git.anki import open_backend
+from ankiops_git.anki.base import NewNote
 from ankiops_git.anki.collection import CollectionBackend, profiles
+from ankiops_git.anki.verify import anki_stored_text
 from ankiops_git.errors import AnkiUnavailable, WrongProfile
 
 HOLD = """
@@ -130,3 +135,30 @@ def test_a_file_that_is_not_a_collection_is_reported_and_left_alone(tmp_path: Pa
         CollectionBackend(path)
     assert f"Cannot open {path} as an Anki collection (not a database file)" in str(err.value)
     assert path.read_text() == "not sqlite\n"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8")), min_size=1, max_size=8))
+def test_anki_stored_text_is_what_anki_stores(tmp_path_factory: Any, texts: list[str]) -> None:
+    """anki_stored_text() predicts Anki's own normalisation for any text."""
+    path = _shared_bench_collection(tmp_path_factory)
+    with CollectionBackend(path) as backend:
+        notes = [NewNote("AnkiOpsQA", "D", {"Question": "q", "Answer": t}) for t in texts]
+        ids = backend.add_notes(notes)
+        got = [n.fields["Answer"] for n in backend.read_notes(ids)]
+        backend.delete_notes(ids)
+    assert got == [anki_stored_text(t) for t in texts]
+
+
+_SHARED: dict[str, Path] = {}
+
+
+def _shared_bench_collection(factory: Any) -> Path:
+    # one collection for all examples: hypothesis cannot use function-scoped fixtures
+    if "path" not in _SHARED:
+        path = factory.mktemp("hypothesis") / "User 1" / "collection.anki2"
+        path.parent.mkdir()
+        with CollectionBackend(path, create=True) as backend:
+            backend.ensure_note_types()
+        _SHARED["path"] = path
+    return _SHARED["path"]

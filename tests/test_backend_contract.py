@@ -14,6 +14,7 @@ from conftest import PROFILE, add_basic_note
 
 from ankiops_git.anki.base import Backend, NewNote, NoteUpdate
 from ankiops_git.anki.collection import CollectionBackend
+from ankiops_git.anki.verify import anki_stored_text
 from ankiops_git.errors import AnkiRejected
 
 
@@ -286,3 +287,11 @@ def test_unmanaged_notes_and_decks_stay_byte_identical(
     assert basic not in backend.mod_times()
     assert _rows(anki_col, basic) == before
     assert anki_col.db.all("select * from decks where name = 'Other'") == other_deck
+
+
+def test_update_verification_allows_for_how_anki_stores_text(backend: Backend) -> None:
+    (nid,) = backend.add_notes([_qa("Q", "A")])
+    value = "line one\r\nline two\x00 and cafe\u0301"  # CRLF, NUL, decomposed é
+    backend.update_notes([NoteUpdate(nid, fields={"Answer": value})])  # no AnkiRejected
+    assert backend.read_notes([nid])[0].fields["Answer"] == anki_stored_text(value)
+    assert anki_stored_text(value) == "line one\nline two and café"

@@ -6,6 +6,7 @@ in Anki's browser), so every update is read back and compared.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 
@@ -13,10 +14,18 @@ from ankiops_git.anki.base import AnkiNote, NoteUpdate
 from ankiops_git.errors import AnkiRejected
 from ankiops_git.notetypes import BY_ANKI_NAME
 
+# Control characters Anki drops from field text (all C0 but tab and newline, and DEL).
+_DROPPED = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def anki_stored_text(text: str) -> str:
+    """`text` as Anki stores it in a field: NFC-normalised, `\r` and other control
+    characters but tab and newline removed. A value written and read back equals this."""
+    return _DROPPED.sub("", unicodedata.normalize("NFC", text))
+
 
 def _same_text(a: str, b: str) -> bool:
-    # Anki stores field text NFC-normalised; compare the way it stores.
-    return unicodedata.normalize("NFC", a) == unicodedata.normalize("NFC", b)
+    return anki_stored_text(a) == anki_stored_text(b)
 
 
 def verify_updates(updates: Sequence[NoteUpdate], after: Sequence[AnkiNote]) -> None:
