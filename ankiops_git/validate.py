@@ -13,7 +13,7 @@ import os
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,13 +162,19 @@ def _choice_answer_problems(note: Note, lines: Sequence[str]) -> list[deckfile.P
 # --- one file -------------------------------------------------------------------------
 
 
-def _anki_deck_key(name: str) -> str:
-    """The deck name as Anki compares it: NFC, trimmed components, no controls, any case."""
+def anki_deck_name(name: str) -> str:
+    """A deck name as Anki stores it: NFC, no control characters, components trimmed,
+    an empty component as `blank` (checked against the anki package)."""
     parts = []
     for part in unicodedata.normalize("NFC", name).split("::"):
         part = "".join(c for c in part if unicodedata.category(c) != "Cc").strip()
         parts.append(part or "blank")
-    return "::".join(parts).casefold()
+    return "::".join(parts)
+
+
+def _anki_deck_key(name: str) -> str:
+    """Deck names Anki treats as the same deck have the same key (it ignores case)."""
+    return anki_deck_name(name).casefold()
 
 
 @dataclass
@@ -204,15 +210,16 @@ def _check(text: str, path: str) -> _Checked:
     if path.endswith(deckfile.SUFFIX):
         name = deckfile.deck_name_for_path(path)
         result.deck.name = name
-        canonical = deckfile.filename_for_deck(name)
-        if canonical != Path(path).name:
+        stored = anki_deck_name(name)
+        if stored != name:
             problems.append(
                 deckfile.Problem(
                     1,
                     1,
                     deckfile.WARNING,
-                    f"ankiops-git names the file of deck `{name}` `{canonical}`; rename this "
-                    f"file with `git mv` so both sides agree on one file name",
+                    f"Anki stores the deck this file names (`{name}`) as `{stored}`; rename the "
+                    f"file to `{deckfile.filename_for_deck(stored)}` (git mv) so that syncing "
+                    "does not make a second file",
                 )
             )
     diagnostics = [Diagnostic(path, p.line, p.col, p.severity, p.message) for p in problems]
@@ -308,6 +315,16 @@ def check_tree(root: Path) -> list[Diagnostic]:
     checked = [_read(p) for p in files]
     out = [d for c in checked for d in c.diagnostics]
     out += _cross_file(checked, {c.path for c in checked})
+    return sorted(out)
+
+
+def check_texts(files: Mapping[str, str], report: Iterable[str] | None = None) -> list[Diagnostic]:
+    """Diagnostics for deck files given as texts (path -> text), e.g. the staged blobs of a
+    commit, with cross-file checks among them; only for the paths in `report` if given."""
+    wanted = set(files) if report is None else set(report)
+    checked = [_check(text, path) for path, text in files.items()]
+    out = [d for c in checked if c.path in wanted for d in c.diagnostics]
+    out += _cross_file(checked, wanted)
     return sorted(out)
 
 

@@ -247,12 +247,36 @@ def test_clean_file_has_no_diagnostics_and_diagnostic_prints_clickably() -> None
     assert str(d) == "a/b.md:3:7: error: what to do"
 
 
-def test_non_canonical_file_name_is_a_warning() -> None:
-    found = validate.check_text("Q: a\nA: b\n", "my_deck_.md")
+def test_file_name_anki_would_store_differently_is_a_warning() -> None:
+    found = validate.check_text("Q: a\nA: b\n", "Verbs%20__Irregular.md")
     assert [str(d) for d in found] == [
-        "my_deck_.md:1:1: warning: ankiops-git names the file of deck `my_deck_` "
-        "`my_deck%5F.md`; rename this file with `git mv` so both sides agree on one file name"
+        "Verbs%20__Irregular.md:1:1: warning: Anki stores the deck this file names "
+        "(`Verbs ::Irregular`) as `Verbs::Irregular`; rename the file to "
+        "`Verbs__Irregular.md` (git mv) so that syncing does not make a second file"
     ]
+    # Hand-made names that decode to a name Anki keeps as is are fine.
+    assert validate.check_text("Q: a\nA: b\n", "my_deck_.md") == []
+    assert validate.check_text("Q: a\nA: b\n", "50%.md") == []
+
+
+def test_anki_deck_name_matches_what_anki_stores() -> None:
+    assert validate.anki_deck_name(" a :: b ") == "a::b"
+    assert validate.anki_deck_name("x::::y") == "x::blank::y"
+    assert validate.anki_deck_name("a\tb") == "ab"
+    assert validate.anki_deck_name("Cafe\u0301") == "Caf\u00e9"
+
+
+def test_check_texts_checks_given_texts_across_files() -> None:
+    files = {
+        "A.md": "<!-- note_id: 4 -->\nQ: a\nA: b\n",
+        "B.md": "<!-- note_id: 4 -->\nQ: a\nA: b\n\n---\n\nT: no cloze\n",
+    }
+    assert [(d.path, d.line) for d in validate.check_texts(files)] == [
+        ("A.md", 1),
+        ("B.md", 1),
+        ("B.md", 7),
+    ]
+    assert [(d.path, d.line) for d in validate.check_texts(files, report=["A.md"])] == [("A.md", 1)]
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
