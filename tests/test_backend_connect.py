@@ -352,3 +352,14 @@ def test_something_else_on_the_port_is_named() -> None:
             ConnectBackend(server.url).decks()
     finally:
         server.close()
+
+
+def test_proxy_settings_do_not_capture_local_anki(
+    connect_backend: ConnectBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead_proxy = f"http://127.0.0.1:{_free_port()}"
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, dead_proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert "Default" in connect_backend.decks()

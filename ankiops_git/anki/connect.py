@@ -23,6 +23,7 @@ import binascii
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -74,6 +75,7 @@ class ConnectBackend:
         self.expected_profile = profile
         self.timeout = timeout
         self._handshake_done = False
+        self._loopback = urlsplit(self.url).hostname in ("127.0.0.1", "localhost", "::1")
 
     # -- transport -------------------------------------------------------------------
 
@@ -82,13 +84,17 @@ class ConnectBackend:
         attempts = 2 if action in _READ_ONLY else 1
         for attempt in range(attempts):
             try:
-                # A fresh connection per request: never a pooled, possibly closed socket.
-                reply = requests.post(
-                    self.url,
-                    data=body,
-                    headers={"Content-Type": "application/json", "Connection": "close"},
-                    timeout=self.timeout,
-                )
+                # A fresh connection per request (the session ends with it): never a
+                # pooled, possibly closed socket.
+                with requests.Session() as session:
+                    # Anki on this machine is never behind the user's HTTP proxy.
+                    session.trust_env = not self._loopback
+                    reply = session.post(
+                        self.url,
+                        data=body,
+                        headers={"Content-Type": "application/json", "Connection": "close"},
+                        timeout=self.timeout,
+                    )
                 break
             except requests.exceptions.ConnectTimeout as e:
                 raise self._unreachable(e) from e
