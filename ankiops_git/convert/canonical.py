@@ -20,7 +20,7 @@ the rendered card unchanged:
 - a list directly inside a list moves into the preceding item (same rendering);
   an empty list is dropped (it shows nothing);
 - in `<pre>`: `<br>` is a newline, a sole attribute-less `<code>` is unwrapped,
-  one trailing newline is dropped (browsers don't show it).
+  a newline ending a non-empty last line is dropped (browsers don't show it).
 
 Everything else -- text, comments, attributes, element structure -- is kept.
 """
@@ -161,7 +161,9 @@ def _normalise_pre(pre: Tag) -> None:
         kids[0].unwrap()
     pre.smooth()
     last = _last_text(pre)
-    if last is not None and str(last).endswith("\n"):
+    # a newline that ends a non-empty last line shows nothing; "x\n\n" and "\n" do
+    text = pre.get_text()
+    if last is not None and str(last).endswith("\n") and len(text) > 1 and text[-2] != "\n":
         last.replace_with(str(last)[:-1])
     pre.smooth()
 

@@ -117,7 +117,10 @@ def render_code_block(code: str, language: str) -> str:
 
 def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     token = tokens[idx]
-    code = token.content[:-1] if token.content.endswith("\n") else token.content
+    content = token.content
+    # markdown-it ends the code with a newline; it shows nothing after a non-empty
+    # last line, so drop it there (as Anki would store it) and keep it otherwise.
+    code = content[:-1] if len(content) > 1 and content[-2] != "\n" else content
     language = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
     return render_code_block(code, language)
 

@@ -200,7 +200,10 @@ class AnkiMarkdownConverter(MarkdownConverter):
         text = body.get_text()
         runs = [len(r) for r in re.findall(r"`+", text)]
         ticks = "`" * max(3, max(runs, default=0) + 1)
-        return f"{ticks}{language}\n{text}\n{ticks}"
+        if not text:
+            return f"{ticks}{language}\n{ticks}"
+        body = text[:-1] if text.endswith("\n") else text  # inverse of markdown.py's rule
+        return f"{ticks}{language}\n{body}\n{ticks}"
 
     def listing(self, el: Tag, alternate: bool) -> str | None:
         ordered = el.name == "ol"

@@ -1,0 +1,158 @@
+"""Focused tests of the Markdown <-> HTML field conversion, one construct at a time."""
+
+from __future__ import annotations
+
+import pytest
+
+from ankiops_git.convert import canonical_html, html_equal, html_to_md, md_to_html
+from ankiops_git.convert.highlight import stylesheet
+
+
+def cycle(md: str, times: int = 5) -> str:
+    for _ in range(times):
+        md = html_to_md(md_to_html(md))
+    return md
+
+
+CODE = "a = b * c + d\nx_1 = y_2 < 3 & 4 \\\\ q\n\n    indented\t*tab*\n`tick`"
+
+
+@pytest.mark.parametrize("language", ["", "python", "nosuchlanguage"])
+def test_code_block_converges_over_many_cycles(language: str) -> None:
+    md = f"```{language}\n{CODE}\n```"
+    assert cycle(md) == md
+    html = md_to_html(md)
+    assert "a = b * c + d" in html.replace('<span class="o">', "").replace("</span>", "") or (
+        language == "python"
+    )
+
+
+def test_highlighted_code_uses_css_classes_and_keeps_text() -> None:
+    html = md_to_html("```python\ndef f(x):\n    return x<1\n```")
+    assert html.startswith('<pre class="highlight"><code class="language-python">')
+    assert '<span class="k">def</span>' in html
+    assert "style=" not in html and "<script" not in html
+    assert ".highlight .k" in stylesheet()
+    assert html_to_md(html) == "```python\ndef f(x):\n    return x<1\n```"
+
+
+def test_cloze_in_code_is_not_split_by_highlighting() -> None:
+    md = "```python\nwhile({{c1::lock == busy}}):\n    pass\n```"
+    html = md_to_html(md)
+    assert "{{c1::lock == busy}}" in html
+    assert html_to_md(html) == md
+
+
+def test_cloze_inside_bold_and_inline_code_is_verbatim() -> None:
+    md = "**{{c1::Paris::city}}** and `{{c2::x_y}}`"
+    html = md_to_html(md)
+    assert html == "<b>{{c1::Paris::city}}</b> and <code>{{c2::x_y}}</code>"
+    assert html_to_md(html) == md
+
+
+def test_math_is_kept_verbatim() -> None:
+    md = r"Inline \(a_1 * b_2\) and display \[\sum_{i}^{n} x_i \\ y\]"
+    html = md_to_html(md)
+    assert r"\(a_1 * b_2\)" in html and r"\[\sum_{i}^{n} x_i \\ y\]" in html
+    assert html_to_md(html) == md
+
+
+def test_backslashes_outside_math_are_escaped() -> None:
+    html = r"C:\path\(not math and a \[ stray"
+    md = html_to_md(html)
+    assert html_equal(md_to_html(md), html)
+
+
+def test_image_width() -> None:
+    html = md_to_html("![a map](x.png){width=700}")
+    assert html_equal(html, '<img src="x.png" alt="a map" width="700">')
+    assert html_to_md('<img width="700" src="x.png">') == "![](x.png){width=700}"
+    assert html_to_md('<img src="my image.png">') == "![](<my image.png>)"
+    assert md_to_html("![](<my image.png>)") == '<img src="my image.png">'
+
+
+def test_coloured_span_stays_html_around_one_word_only() -> None:
+    html = 'The <span style="color: rgb(255, 0, 0);">red</span> word is <b>bold</b>'
+    md = html_to_md(html)
+    assert md == 'The <span style="color: rgb(255, 0, 0)">red</span> word is **bold**'
+    assert html_equal(md_to_html(md), html)
+
+
+def test_nbsp_sub_sup_font_underline_stay_inline_html() -> None:
+    html = 'H<sub>2</sub>O&nbsp;x<sup>2</sup> <font color="red">f</font> <u>u</u>'
+    md = html_to_md(html)
+    assert md == 'H<sub>2</sub>O&nbsp;x<sup>2</sup> <font color="red">f</font> <u>u</u>'
+    assert html_equal(md_to_html(md), html)
+
+
+def test_header_less_table_stays_html_and_header_table_is_markdown() -> None:
+    headless = "<table><tr><td>1</td><td>2</td></tr></table>"
+    md = html_to_md(headless)
+    assert md.startswith("<table>")
+    assert html_equal(md_to_html(md), headless)
+    gfm = "| a | b |\n| --- | --- |\n| 1 | *2* |"
+    assert html_to_md(md_to_html(gfm)) == gfm
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Q: not a field", "C3: nor this", "---", "<!-- note_id: 1 -->", "<<<<<<< HEAD", "=======",
+     ">>>>>>> theirs", "# not a heading", "- not a list", "1. not a list", "a | b", "*x*"],
+)  # fmt: skip
+def test_text_that_looks_like_structure_is_escaped(text: str) -> None:
+    md = html_to_md(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    assert md != text or text == "a | b"
+    assert not md.startswith(("Q:", "C3:", "<!--", "<<<<<<<", ">>>>>>>"))
+    assert md not in ("---", "=======")
+    assert canonical_html(md_to_html(md)) == canonical_html(
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    )
+
+
+def test_hr_is_written_as_stars_not_dashes() -> None:
+    assert html_to_md("a<hr>b") == "a\n***\nb"
+    assert html_equal(md_to_html("a\n***\nb"), "a<hr>b")
+
+
+def test_anki_editor_layout_maps_to_plain_lines() -> None:
+    html = "<div>one</div><div><br></div><div>two<br></div>"
+    md = html_to_md(html)
+    assert md == "one\n\\\ntwo"
+    assert md_to_html(md) == "one<br><br>two"
+    assert html_equal(md_to_html(md), html)
+
+
+def test_tight_and_loose_paragraphs() -> None:
+    assert md_to_html("# T\ntext") == "<h1>T</h1>text"
+    assert md_to_html("# T\n\ntext") == "<h1>T</h1><p>text</p>"
+    assert html_to_md("<h1>T</h1><p>text</p>") == "# T\n\ntext"
+    assert html_to_md("<h1>T</h1><div>text</div>") == "# T\ntext"
+
+
+def test_nested_list_written_by_anki_indent() -> None:
+    html = "<ul><li>a</li><ul><li>b</li></ul></ul>"
+    assert html_to_md(html) == "- a\n  - b"
+    assert html_equal(md_to_html("- a\n  - b"), html)
+
+
+def test_raw_html_passes_through_and_output_is_deterministic() -> None:
+    md = 'x <span class="k">y</span>\n<table border="1"><tr><td>z</td></tr></table>'
+    assert md_to_html(md) == md_to_html(md)
+    assert not md_to_html(md).endswith("\n")
+    assert '<table border="1">' in md_to_html(md)
+
+
+def test_canonical_html_normalises_whitespace_and_attribute_order() -> None:
+    a = '<img width="5" src="a.png">  <b>x </b>\n y'
+    b = '<img src="a.png" width="5"> <strong>x</strong> y'
+    assert html_equal(a, b)
+    assert not html_equal("<b>x</b>", "<i>x</i>")
+    assert not html_equal("<p>x</p>", "x")
+    assert canonical_html(canonical_html(a)) == canonical_html(a)
+
+
+def test_no_text_is_dropped_from_odd_html() -> None:
+    html = "<b><ul><li>bold list</li></ul></b>tail<!-- keep me --><input type=checkbox checked>"
+    md = html_to_md(html)
+    assert "bold list" in md and "tail" in md and "keep me" in md and "checkbox" in md
+    assert html_equal(md_to_html(md), html)
