@@ -13,7 +13,8 @@ Fixtures for other tests to use:
   on 127.0.0.1 with a random port, holding `anki_collection_path` open the way Anki
   desktop does (a `CollectionBackend` on the same file fails while it runs).
   `.url` is its address, `.col` its `anki.collection.Collection`.
-- `connect_backend`: a `ConnectBackend` talking to `ankiconnect_server`.
+- `connect_backend`: a `ConnectBackend` talking to `ankiconnect_server`, expecting
+  profile "User 1" (so every call also checks the active profile, as sync does).
 - `backend`: parametrised over ["collection", "connect"]: a test using it runs once
   against each backend, on the same kind of fresh collection.
 - `anki_col`: the `anki.collection.Collection` under `backend`, for checking Anki's
@@ -108,7 +109,7 @@ def ankiconnect_server(anki_collection_path: Path) -> Iterator[LoopbackAnkiConne
 def connect_backend(ankiconnect_server: LoopbackAnkiConnect) -> Iterator[ConnectBackend]:
     from ankiops_git.anki.connect import ConnectBackend
 
-    backend = ConnectBackend(ankiconnect_server.url)
+    backend = ConnectBackend(ankiconnect_server.url, profile=PROFILE)
     yield backend
     backend.close()
 

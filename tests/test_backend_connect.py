@@ -147,16 +147,17 @@ def test_read_notes_is_three_bulk_requests_and_never_renders_cards(
     notes = connect_backend.read_notes()
     assert sorted(n.note_id for n in notes) == sorted(ids)
     assert {n.deck for n in notes} == {"D0", "D1", "D2"}
-    # three requests: the ids, their notes, their first cards' decks (+ which of
-    # those cards sit in a filtered deck, in the same `multi`)
+    # the profile check, then three requests: the ids, their notes, their first
+    # cards' decks (+ which of those cards sit in a filtered deck, in the same `multi`)
     assert ankiconnect_server.actions == [
+        "getActiveProfile",
         "findNotes",
         "notesInfo",
         "multi",
         "getDecks",
         "findCards",
     ]
-    assert ankiconnect_server.requests - requests_before == 3
+    assert ankiconnect_server.requests - requests_before == 4
     assert "cardsInfo" not in ankiconnect_server.actions
 
 
