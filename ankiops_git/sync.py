@@ -270,6 +270,10 @@ def status(repo: pygit2.Repository) -> list[str]:
         elif base is not None and not gitstore.is_ancestor(repo, base, head.id):
             lines.append("push: anki/main has commits this branch lacks; run `git pull anki` first")
         else:
-            plan = push.plan_push(view, export.snapshot_of_commit(repo, head.id, config))
-            lines.append(f"push: a push would send {plan.line()}")
+            target = export.snapshot_of_commit(repo, head.id, config)
+            plan = push.plan_push(view, target)
+            if push.unfetched_changes(view, base_snap, target, plan):
+                lines.append("push: refused until `git pull anki` merges Anki's changes")
+            else:
+                lines.append(f"push: a push would send {plan.line()}")
     return lines

@@ -1,0 +1,56 @@
+"""Hooks in a real repository: pre-commit refuses broken deck files, the guard, status."""
+
+from __future__ import annotations
+
+from test_sync_e2e import VENV_BIN, World, templates, world  # noqa: F401 (fixtures)
+
+
+def test_pre_commit_refuses_conflict_markers_and_nothing_is_pushed(world: World) -> None:  # noqa: F811
+    text = world.read("Spanish.md").replace(
+        "A: To have\n", "<<<<<<< HEAD\nA: To have\n=======\nA: To hold\n>>>>>>> anki\n"
+    )
+    world.write("Spanish.md", text)
+    head = world.rev("HEAD")
+    commit = world.git("commit", "-am", "broken", check=False)
+    assert commit.returncode != 0
+    assert "Spanish.md:" in commit.stderr and "conflict" in commit.stderr.lower()
+    assert world.rev("HEAD") == head
+    assert world.managed_count("To hold") == 0
+
+
+def test_guard_skips_sync_and_status_shows_what_push_would_send(world: World) -> None:  # noqa: F811
+    world.write("Spanish.md", world.read("Spanish.md").replace("A: To have", "A: To own"))
+    env = dict(world.env, ANKIOPS_GIT_IN_HOOK="1")
+    world.env, saved = env, world.env
+    world.git("commit", "-qam", "quiet")
+    world.env = saved
+    assert world.managed_count("To own") == 0  # the guard kept the hook quiet
+    with world.anki() as col:
+        note = col.get_note(world.ids["ser"])  # type: ignore[arg-type]
+        note["Answer"] = "To be (Anki)"
+        col.update_note(note)
+    anki_main = world.rev("anki/main")
+    status = world.run(str(VENV_BIN / "ankiops-git"), "status").stdout
+    assert "a pull would bring 0 added, 1 updated" in status
+    assert "push: refused until `git pull anki`" in status
+    assert world.rev("anki/main") == anki_main
+    assert world.managed_count("To own") == 0
+    with world.anki() as col:
+        note = col.get_note(world.ids["ser"])  # type: ignore[arg-type]
+        note["Answer"] = "To be"
+        col.update_note(note)
+    status = world.run(str(VENV_BIN / "ankiops-git"), "status").stdout
+    assert "a push would send 0 added, 1 updated" in status  # the Anki edit was undone
+    with world.anki() as col:
+        note = col.get_note(world.ids["ser"])  # type: ignore[arg-type]
+        note["Answer"] = "To be (Anki)"
+        col.update_note(note)
+    # The explicit push is refused while Anki has the unmerged edit ...
+    pushed = world.run(str(VENV_BIN / "ankiops-git"), "push", check=False)
+    assert pushed.returncode == 1 and "git pull anki" in pushed.stderr
+    # ... and after the pull (whose merge hook pushes), both sides agree.
+    world.git("pull", "anki")
+    assert world.managed_count("To own") == 1
+    assert "A: To be (Anki)" in world.read("Spanish.md")
+    status = world.run(str(VENV_BIN / "ankiops-git"), "status").stdout
+    assert "no changes in Anki" in status and "nothing to push" in status
