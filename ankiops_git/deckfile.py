@@ -496,7 +496,7 @@ def parse(text: str, path: str = "") -> Deck:
     for problem in result.problems:
         if problem.severity == ERROR:
             raise DeckFileError(problem.message, path, problem.line, problem.col)
-    if path.endswith(SUFFIX):
+    if is_deck_file_name(Path(path).name):
         result.deck.name = deck_name_for_path(path)
     return result.deck
 
@@ -558,6 +558,8 @@ def write_note(note: Note) -> str:
         )
     out: list[str] = []
     if note.note_id is not None:
+        if note.note_id < 0:
+            raise AnkiOpsError(f"cannot write {which}: a note id is not negative")
         out.append(f"<!-- note_id: {note.note_id} -->")
     if note.tags:
         bad = [t for t in note.tags if not t or any(c.isspace() for c in t) or "-->" in t]
@@ -588,6 +590,8 @@ def write(deck: Deck) -> str:
     """The canonical text of a deck file: `\\n` line ends, one final newline."""
     parts: list[str] = []
     if deck.deck_id is not None:
+        if deck.deck_id < 0:
+            raise AnkiOpsError(f"cannot write deck {deck.name or ''}: deck id {deck.deck_id} < 0")
         parts.append(f"<!-- deck_id: {deck.deck_id} -->\n")
     notes = "\n---\n\n".join(write_note(n) for n in deck.notes)
     if notes:
@@ -649,6 +653,16 @@ def deck_name_for_path(filename: str | Path) -> str:
     return "::".join(unquote(p, errors="replace") for p in stem.split("__"))
 
 
+def is_deck_file_name(name: str, config: Config | None = None) -> bool:
+    """Whether a file name (in the collection root) is a deck file's: `*.md`, not
+    hidden, not excluded by `config` (when given)."""
+    return (
+        name.endswith(SUFFIX)
+        and not name.startswith(".")
+        and (config is None or not is_excluded(name, config))
+    )
+
+
 def is_excluded(name: str, config: Config) -> bool:
     """Whether a root-level *.md file is not a deck (README.md and the like)."""
     return name.casefold() in {x.casefold() for x in config.exclude}
@@ -660,5 +674,5 @@ def deck_files(root: Path, config: Config | None = None) -> list[Path]:
     return sorted(
         p
         for p in Path(root).glob("*" + SUFFIX)
-        if p.is_file() and not p.name.startswith(".") and not is_excluded(p.name, config)
+        if p.is_file() and is_deck_file_name(p.name, config)
     )

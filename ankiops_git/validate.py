@@ -358,7 +358,7 @@ def check_paths(paths: Sequence[Path]) -> list[Diagnostic]:
         root = collection_root(path)
         config = roots.setdefault(root, config_mod.load(root))
         in_root = path.absolute().parent == root
-        if in_root and not deckfile.is_excluded(path.name, config):
+        if in_root and deckfile.is_deck_file_name(path.name, config):
             named[os.path.normcase(str(path.absolute()))] = path
     checked = {key: _read(path) for key, path in named.items()}
     # Files of the same collections that were not named, for the cross-file checks.

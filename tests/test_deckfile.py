@@ -172,6 +172,8 @@ def test_empty_file_and_deck_id_only() -> None:
     assert deckfile.parse("") == Deck()
     assert deckfile.write(Deck()) == ""
     assert deckfile.parse("<!-- deck_id: 7 -->\n") == Deck(deck_id=7)
+    assert deckfile.parse("", ".md").name is None
+    assert deckfile.parse("", "dir/A__B.md").name == "A::B"
     assert deckfile.write(Deck(deck_id=7)) == "<!-- deck_id: 7 -->\n"
 
 
@@ -258,6 +260,7 @@ def test_note_type_for_prefix_sets() -> None:
         (Note("QA", {"Text": "x"}), "not a field of QA"),
         (Note("QA", {"Question": "x"}, tags=["a b"]), "has spaces"),
         (Note("Nope", {"Question": "x"}), "unknown type"),
+        (Note("QA", {"Question": "x"}, note_id=-1), "not negative"),
     ],
 )
 def test_write_refuses_what_it_cannot_write_faithfully(note: Note, fragment: str) -> None:
