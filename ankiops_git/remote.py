@@ -17,6 +17,8 @@ from typing import Protocol, TextIO
 from ankiops_git import gitstore, sync
 from ankiops_git.errors import AnkiOpsError
 
+PROGRESS_MIN = 300  # notes read in one export before a progress bar is worth showing
+
 
 class RemoteStore(Protocol):
     def list_refs(self, for_push: bool) -> list[tuple[str, str]]:
@@ -105,7 +107,9 @@ class AnkiRemote:
                 return []
             return [(str(current), gitstore.REMOTE_BRANCH)]
         with sync.open_anki(self.spec, self.config) as backend:
-            result = sync.fetch(self.repo, backend, self.config, update_ref=False)
+            result = sync.fetch(
+                self.repo, backend, self.config, update_ref=False, progress=progress_bar
+            )
         if result.created:
             self.say("anki (fetched): " + result.summary.line())
         return [
@@ -144,6 +148,19 @@ class AnkiRemote:
         if result.plan.adds:
             self.say("anki: run `git pull anki` to write the new notes' ids into your files")
         return None
+
+
+def progress_bar(done: int, total: int) -> None:
+    """A one-line bar on stderr, for exports of more than a few hundred notes, on a terminal."""
+    if total < PROGRESS_MIN or not sys.stderr.isatty():
+        return
+    width = 30
+    filled = width * done // total
+    end = "\n" if done >= total else ""
+    sys.stderr.write(
+        f"\ranki: converting notes [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}"
+    )
+    sys.stderr.flush()
 
 
 def main() -> None:
