@@ -202,8 +202,8 @@ class AnkiMarkdownConverter(MarkdownConverter):
         ticks = "`" * max(3, max(runs, default=0) + 1)
         if not text:
             return f"{ticks}{language}\n{ticks}"
-        body = text[:-1] if text.endswith("\n") else text  # inverse of markdown.py's rule
-        return f"{ticks}{language}\n{body}\n{ticks}"
+        lines = text[:-1] if text.endswith("\n") else text  # inverse of markdown.py's rule
+        return f"{ticks}{language}\n{lines}\n{ticks}"
 
     def listing(self, el: Tag, alternate: bool) -> str | None:
         ordered = el.name == "ol"
