@@ -493,6 +493,15 @@ class LoopbackAnkiConnect:
             raise Exception(f"model was not found: {modelName}")
         return [field["name"] for field in model["flds"]]
 
+    def action_findModelsByName(self, modelNames: list[str]) -> list[dict[str, Any]]:
+        models = []
+        for name in modelNames:
+            model = self.col.models.by_name(name)
+            if model is None:
+                raise Exception(f"model was not found: {name}")
+            models.append(dict(model))
+        return models
+
     def action_createModel(
         self,
         modelName: str,

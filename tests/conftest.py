@@ -21,6 +21,9 @@ Fixtures for other tests to use:
   state directly (raw rows, cards). Use it between backend calls, not during one.
 - `add_basic_note(col, deck, front, back) -> note id`: a plain function (not a fixture)
   adding an unmanaged "Basic" note, for tests that check such notes stay untouched.
+- `replace_cloze_type_with_a_standard_one(col)`: a plain function making the note
+  types unfit (AnkiOpsCloze not a cloze type), for note type checks.
+- Constants: `PROFILE` ("User 1"), `BACKENDS` (["collection", "connect"]).
 """
 
 from __future__ import annotations
@@ -141,3 +144,20 @@ def add_basic_note(col: Collection, deck: str, front: str, back: str) -> int:
     assert deck_id is not None
     col.add_notes([AddNoteRequest(note=note, deck_id=DeckId(deck_id))])
     return int(note.id)
+
+
+def replace_cloze_type_with_a_standard_one(col: Collection) -> None:
+    """Swap AnkiOpsCloze for a standard (non-cloze) type with its fields, and drop
+    AnkiOpsChoice: a collection ensure_note_types() must refuse."""
+    mm = col.models
+    for name in ("AnkiOpsCloze", "AnkiOpsChoice"):
+        model = mm.by_name(name)
+        assert model is not None
+        mm.remove(model["id"])
+    fake = mm.new("AnkiOpsCloze")  # the cloze type's fields, but not a cloze type
+    for name in ("Text", "Extra", "More"):
+        mm.add_field(fake, mm.new_field(name))
+    template = mm.new_template("Card 1")
+    template["qfmt"], template["afmt"] = "{{Text}}", "{{Text}}"
+    mm.add_template(fake, template)
+    mm.add(fake)

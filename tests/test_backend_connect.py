@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 from ankiconnect_server import LoopbackAnkiConnect
+from conftest import replace_cloze_type_with_a_standard_one
 
 from ankiops_git.anki import open_backend
 from ankiops_git.anki.base import NewNote, NoteUpdate
@@ -364,3 +365,13 @@ def test_proxy_settings_do_not_capture_local_anki(
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     assert "Default" in connect_backend.decks()
+
+
+def test_ensure_note_types_on_an_addon_without_findmodelsbyname(
+    connect_backend: ConnectBackend, ankiconnect_server: LoopbackAnkiConnect
+) -> None:
+    replace_cloze_type_with_a_standard_one(ankiconnect_server.col)
+    ankiconnect_server.unsupported.add("findModelsByName")
+    connect_backend.ensure_note_types()  # fields match; the kind cannot be seen there
+    assert ankiconnect_server.col.models.by_name("AnkiOpsChoice") is not None
+    assert "modelFieldNames" in ankiconnect_server.actions

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from anki.collection import Collection
-from conftest import PROFILE, add_basic_note
+from conftest import PROFILE, add_basic_note, replace_cloze_type_with_a_standard_one
 
 from ankiops_git.anki.base import Backend, NewNote, NoteUpdate
 from ankiops_git.anki.collection import CollectionBackend
@@ -260,6 +260,16 @@ def test_ensure_note_types_reports_field_mismatch(backend: Backend, anki_col: Co
     assert "AnkiOpsQA" in message and "'More'" in message and "'Notes'" in message
     fields = [f["name"] for f in anki_col.models.by_name("AnkiOpsQA")["flds"]]  # type: ignore[index]
     assert fields == ["Question", "Answer", "Extra", "Notes"]  # nothing added or removed
+
+
+def test_ensure_note_types_reports_wrong_kind_and_creates_nothing(
+    backend: Backend, anki_col: Collection
+) -> None:
+    replace_cloze_type_with_a_standard_one(anki_col)
+    with pytest.raises(AnkiRejected) as err:
+        backend.ensure_note_types()
+    assert "'AnkiOpsCloze' in Anki is not a cloze note type" in str(err.value)
+    assert anki_col.models.by_name("AnkiOpsChoice") is None  # checked before creating any
 
 
 def test_unmanaged_notes_and_decks_stay_byte_identical(

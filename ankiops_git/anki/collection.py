@@ -17,13 +17,14 @@ from typing import Any
 
 import anki.errors
 from anki.collection import AddNoteRequest, Collection
+from anki.consts import MODEL_CLOZE, MODEL_STD
 from anki.dbproxy import DBProxy
 from anki.decks import DeckId
 from anki.notes import NoteId
 from anki.utils import ids2str
 
 from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
-from ankiops_git.anki.templates import NoteTypeSpec, all_specs, field_mismatch
+from ankiops_git.anki.templates import NoteTypeSpec, all_specs, mismatch
 from ankiops_git.anki.verify import check_managed, check_media_name, verify_updates
 from ankiops_git.errors import AnkiRejected, AnkiUnavailable, WrongProfile
 from ankiops_git.notetypes import BY_ANKI_NAME
@@ -126,19 +127,22 @@ class CollectionBackend:
     # -- note types ------------------------------------------------------------------
 
     def ensure_note_types(self) -> None:
-        for spec in all_specs():
+        missing = []
+        for spec in all_specs():  # check every existing one before creating any
             existing = self.col.models.by_name(spec.name)
             if existing is None:
-                self._create_note_type(spec)
+                missing.append(spec)
                 continue
-            actual = [f["name"] for f in existing["flds"]]
-            if problem := field_mismatch(spec.name, spec.fields, actual):
+            fields = [f["name"] for f in existing["flds"]]
+            if problem := mismatch(spec, fields, existing["type"] == MODEL_CLOZE):
                 raise AnkiRejected(problem)
+        for spec in missing:
+            self._create_note_type(spec)
 
     def _create_note_type(self, spec: NoteTypeSpec) -> None:
         mm = self.col.models
         model = mm.new(spec.name)
-        model["type"] = 1 if spec.is_cloze else 0
+        model["type"] = MODEL_CLOZE if spec.is_cloze else MODEL_STD
         for name in spec.fields:
             mm.add_field(model, mm.new_field(name))
         for template in spec.templates:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
-from ankiops_git.anki.templates import all_specs, field_mismatch
+from ankiops_git.anki.templates import NoteTypeSpec, all_specs, mismatch
 from ankiops_git.anki.verify import check_managed, check_media_name, verify_updates
 from ankiops_git.errors import AnkiOpsError, AnkiRejected, AnkiUnavailable, WrongProfile
 from ankiops_git.notetypes import BY_ANKI_NAME
@@ -52,6 +52,7 @@ _READ_ONLY = {
     "getDeckConfig",
     "modelNames",
     "modelFieldNames",
+    "findModelsByName",
     "retrieveMediaFile",
 }
 
@@ -267,9 +268,8 @@ class ConnectBackend:
         specs = all_specs()
         existing = set(self._call("modelNames"))
         present = [s for s in specs if s.name in existing]
-        fields = self._multi([("modelFieldNames", {"modelName": s.name}, s.name) for s in present])
-        for spec, actual in zip(present, fields, strict=True):
-            if problem := field_mismatch(spec.name, spec.fields, list(actual)):
+        for spec, (fields, is_cloze) in zip(present, self._model_shapes(present), strict=True):
+            if problem := mismatch(spec, fields, is_cloze):
                 raise AnkiRejected(problem)
         self._multi(
             [
@@ -290,6 +290,20 @@ class ConnectBackend:
                 if s.name not in existing
             ]
         )
+
+    def _model_shapes(self, specs: list[NoteTypeSpec]) -> list[tuple[list[str], bool | None]]:
+        """(field names, is a cloze type) of existing note types. findModelsByName has
+        both; an add-on without it gives the fields (modelFieldNames) and no type."""
+        if not specs:
+            return []
+        try:
+            models = self._call("findModelsByName", modelNames=[s.name for s in specs])
+            return [([f["name"] for f in m["flds"]], m["type"] == 1) for m in models]
+        except AnkiUnavailable as e:
+            if "findModelsByName" not in str(e):
+                raise
+        names = self._multi([("modelFieldNames", {"modelName": s.name}, s.name) for s in specs])
+        return [(list(fields), None) for fields in names]
 
     # -- decks -----------------------------------------------------------------------
 

@@ -247,3 +247,20 @@ def field_mismatch(name: str, expected: tuple[str, ...], actual: list[str]) -> s
         f"ankiops-git never adds or removes fields itself: rename the note type in Anki "
         f"(Tools > Manage Note Types) so a fresh one can be created, or fix its fields."
     )
+
+
+def mismatch(spec: NoteTypeSpec, fields: list[str], is_cloze: bool | None) -> str | None:
+    """A clear message if an existing note type cannot serve as `spec`, else None.
+
+    `is_cloze`: whether the existing type is a cloze type (None: unknown, not checked).
+    """
+    if problem := field_mismatch(spec.name, spec.fields, fields):
+        return problem
+    if is_cloze is not None and is_cloze != spec.is_cloze:
+        kind = "a cloze" if spec.is_cloze else "a standard (non-cloze)"
+        return (
+            f"Note type {spec.name!r} in Anki is not {kind} note type, which ankiops-git "
+            f"needs. Rename that note type in Anki (Tools > Manage Note Types) so a fresh "
+            f"one can be created."
+        )
+    return None
