@@ -196,13 +196,21 @@ def merge_decks(
     return MergeResult("\n".join(p for p in (header, body) if p), conflicts)
 
 
+def _in_order(clusters: list[dict[int, int]], v: int, also: int) -> list[int]:
+    """Clusters version v shares with version `also`, in v's order."""
+    return [c for _, c in sorted((m[v], c) for c, m in enumerate(clusters) if v in m and also in m)]
+
+
 def _order(clusters: list[dict[int, int]], emitted: dict[int, Outcome]) -> list[int]:
-    """Ours' order; a note ours lacks goes after its predecessor in theirs' (else base's)
-    order, or first if it has none."""
-    placed = sorted((m[1], c) for c, m in enumerate(clusters) if 1 in m and c in emitted)
+    """Ours' order, unless only theirs reordered notes; a note that order lacks goes after
+    its predecessor in the other side's (else the base's) order, or first if none."""
+    ours_moved = _in_order(clusters, 1, 0) != _in_order(clusters, 0, 1)
+    theirs_moved = _in_order(clusters, 2, 0) != _in_order(clusters, 0, 2)
+    first, second = (2, 1) if theirs_moved and not ours_moved else (1, 2)
+    placed = sorted((m[first], c) for c, m in enumerate(clusters) if first in m and c in emitted)
     result = [c for _, c in placed]
     done = set(result)
-    for v in (2, 0):
+    for v in (second, 0):
         previous: int | None = None
         for _, c in sorted((m[v], c) for c, m in enumerate(clusters) if v in m):
             if c in emitted and c not in done:

@@ -8,6 +8,7 @@ content near the same position.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from difflib import SequenceMatcher
 
 from ankiops_git.errors import AnkiOpsError
@@ -79,7 +80,7 @@ def _pair(
     left: list[tuple[Node, Note]],
     right: list[tuple[Node, Note]],
     clusters: _Clusters,
-    fuzzy: bool = True,
+    fuzzy: Callable[[Note, Note], bool],
 ) -> None:
     """Join notes of two versions: equal content in order, then equal content anywhere,
     then similar content, closest positions first."""
@@ -107,8 +108,6 @@ def _pair(
             if node in free_left:
                 take(node, candidate)
 
-    if not fuzzy:
-        return
     rest_left = [(pos, x) for pos, x in enumerate(left) if x[0] in free_left]
     rest_right = [(pos, x) for pos, x in enumerate(right) if x[0] in free_right]
     nearby_only = len(rest_left) * len(rest_right) > FUZZY_LIMIT
@@ -118,7 +117,7 @@ def _pair(
             distance = abs(pl * len(right) - pr * len(left)) // max(len(left), 1)
             if nearby_only and distance > WINDOW:
                 continue
-            if na.note_type != nb.note_type:
+            if na.note_type != nb.note_type or not fuzzy(na, nb):
                 continue
             score = similarity(na, nb)
             if score >= SIMILAR:
@@ -162,16 +161,30 @@ def match(versions: tuple[list[Note], list[Note], list[Note]]) -> list[dict[int,
             (node, n) for node, n in cands if other not in clusters.members[clusters.root(node)]
         ]
 
+    def fuzzy(base_side: bool) -> Callable[[Note, Note], bool]:
+        # Similar, not equal, notes are one note edited only when that is the likely
+        # story: a new note (no id, or an id Anki just assigned, which the base lacks)
+        # against the base's new note or the other side's copy with its fresh id. Two
+        # new notes without ids, one on each side, are one note only if equal: both
+        # sides may add notes.
+        def allowed(x: Note, y: Note) -> bool:
+            with_id = [n.note_id for n in (x, y) if n.note_id is not None]
+            if not with_id:
+                return base_side
+            return len(with_id) == 1 and with_id[0] not in ids[0]
+
+        return allowed
+
     for a, b in ((0, 1), (0, 2), (1, 2)):
         left, right = candidates(a, b), candidates(b, a)
-        # Two notes that both carry (different) ids are never one note. Two new notes
-        # without ids, one on each side, are one note only if equal: both sides may add.
+        # Two notes that both carry (different) ids are never one note.
         left_idless = [x for x in left if x[1].note_id is None]
         right_idless = [x for x in right if x[1].note_id is None]
         left_ids = [x for x in left if x[1].note_id is not None]
         right_ids = [x for x in right if x[1].note_id is not None]
-        _pair(unpaired(left_idless, b), unpaired(right_idless, a), clusters, fuzzy=a == 0)
-        _pair(unpaired(left_idless, b), unpaired(right_ids, a), clusters)
-        _pair(unpaired(left_ids, b), unpaired(right_idless, a), clusters)
+        rule = fuzzy(a == 0)
+        _pair(unpaired(left_idless, b), unpaired(right_idless, a), clusters, rule)
+        _pair(unpaired(left_idless, b), unpaired(right_ids, a), clusters, rule)
+        _pair(unpaired(left_ids, b), unpaired(right_idless, a), clusters, rule)
 
     return [clusters.members[r] for r in clusters.members]

@@ -43,7 +43,12 @@ def merge_value(base: object, ours: object, theirs: object) -> tuple[object, boo
 
 
 def merge_tags(base: list[str], ours: list[str], theirs: list[str]) -> list[str]:
-    """Added on either side: added. Removed on either side: removed. Ours' order first."""
+    """Added on either side: added. Removed on either side: removed. Ours' order first
+    (a side that changed nothing yields to the other, order included)."""
+    if ours in (base, theirs):
+        return list(theirs)
+    if theirs == base:
+        return list(ours)
     removed = (set(base) - set(ours)) | (set(base) - set(theirs))
     return [t for t in dict.fromkeys(ours + theirs) if t not in removed]
 
