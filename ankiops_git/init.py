@@ -180,7 +180,6 @@ def init(
     hooks: bool = True,
 ) -> InitResult:
     root = directory.expanduser().resolve()
-    root.mkdir(parents=True, exist_ok=True)
     config = config_mod.load(root)
     spec = anki or profile or existing_spec(root) or config.anki
     if spec is None:
@@ -197,9 +196,11 @@ def init(
                 f"Anki has profile {actual!r}, but {'--profile' if profile else 'ankiops.toml'} "
                 f"says {expected!r}. Open the right profile (or fix the setting); nothing changed."
             )
+        root.mkdir(parents=True, exist_ok=True)
         repo = open_or_create_repo(root)
         if repo.head_is_unborn and gitstore.branch_name(repo) != "main":
             repo.set_head("refs/heads/main")
+        repo.config["ankiops.branch"] = gitstore.branch_name(repo) or "main"
         # The profile is shared by every clone; where Anki is (a URL, a file) is this
         # machine's business and lives in the remote's URL (.git/config) only.
         config.profile = actual

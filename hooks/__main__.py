@@ -26,6 +26,12 @@ def say(message: str) -> None:
     sys.stderr.write(message + "\n")
 
 
+def git_lines(*args: str) -> list[str]:
+    """NUL-separated output of a git command (it sees GIT_INDEX_FILE, as the commit does)."""
+    out = subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout
+    return [item for item in out.split("\0") if item]
+
+
 def pre_commit() -> int:
     """Validate the staged deck files (what the commit will hold, not the working tree)."""
     from ankiops_git import validate
@@ -33,29 +39,34 @@ def pre_commit() -> int:
 
     repo = gitstore.open_repo()
     config = sync.load_config(repo)
-    staged = subprocess.run(
-        ["git", "ls-files", "--stage", "-z"], capture_output=True, text=True, check=True
-    ).stdout
-    errors = 0
-    for entry in filter(None, staged.split("\0")):
+    staged = git_lines("ls-files", "--stage", "-z")
+    changed = set(git_lines("diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"))
+    texts = {}
+    for entry in staged:
         meta, _, path = entry.partition("\t")
-        if not is_deck_path(path, config):
-            continue
-        oid = meta.split()[1]
-        text = gitstore.blob_text(repo, gitstore.pygit2.Oid(hex=oid))
-        for diag in validate.check_text(text, path):
-            say(f"{diag.path}:{diag.line}:{diag.col}: {diag.severity}: {diag.message}")
-            errors += diag.severity == "error"
+        if is_deck_path(path, config):
+            texts[path] = gitstore.blob_text(repo, gitstore.pygit2.Oid(hex=meta.split()[1]))
+    errors = 0
+    # Cross-file checks (duplicate ids) see every staged deck; reports are for this commit's.
+    for diag in validate.check_texts(texts, report=changed & set(texts)):
+        say(f"{diag.path}:{diag.line}:{diag.col}: {diag.severity}: {diag.message}")
+        errors += diag.severity == "error"
     if errors:
         say(f"ankiops: commit refused: {errors} error(s) in deck files; fix them and commit again.")
         return 1
     return 0
 
 
+def synced_branch(repo: gitstore.pygit2.Repository) -> str:
+    """The branch `init` wired to Anki (git config ankiops.branch), main by default."""
+    config = repo.config
+    return str(config["ankiops.branch"]) if "ankiops.branch" in config else "main"
+
+
 def post_commit() -> int:
     """Push HEAD (on the synced branch) to Anki; never fails the commit."""
     repo = gitstore.open_repo()
-    if gitstore.branch_name(repo) != "main":
+    if gitstore.branch_name(repo) != synced_branch(repo):
         return 0
     if os.path.exists(os.path.join(repo.path, "rebase-merge")) or os.path.exists(
         os.path.join(repo.path, "rebase-apply")

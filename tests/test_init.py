@@ -111,3 +111,22 @@ def test_init_tutorial_on_empty_collection_once(
     assert len(managed_rows(empty_collection_path)) == len(deck.notes)
     status = run(root, env, str(VENV_BIN / "ankiops-git"), "status").stdout
     assert "no changes in Anki" in status and "nothing to push" in status
+
+
+def test_init_with_the_wrong_profile_writes_nothing(
+    tmp_path: Path, anki_collection_path: Path
+) -> None:
+    root = tmp_path / "decks"
+    before = anki_collection_path.read_bytes()
+    result = subprocess.run(
+        [str(VENV_BIN / "ankiops-git"), "init", str(root), "--anki", str(anki_collection_path)]
+        + ["--profile", "Someone Else"],
+        env=git_env(tmp_path),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "'User 1'" in result.stderr and "'Someone Else'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not root.exists()
+    assert anki_collection_path.read_bytes() == before
