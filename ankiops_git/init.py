@@ -235,7 +235,7 @@ def init(
         if result.conflicts:
             return result
         outcome = sync.push_commit(repo, backend, config, gitstore.head_commit(repo).id)  # type: ignore[union-attr]
-        if not outcome.up_to_date:
+        if not outcome.up_to_date and not outcome.plan.empty():
             result.lines.append("anki (pushed): " + outcome.plan.line())
             sync.fetch(repo, backend, config)
     if sync.fast_forward(repo):

@@ -143,7 +143,7 @@ class AnkiRemote:
         except sync.push.PushRejected as e:
             self.say(f"anki: {e}")
             return "fetch first" if e.reason == "fetch first" else "too many deletions"
-        if not result.up_to_date:
+        if not result.up_to_date and not result.plan.empty():
             self.say("anki (pushed): " + result.plan.line())
         if result.plan.adds:
             self.say("anki: run `git pull anki` to write the new notes' ids into your files")

@@ -223,7 +223,7 @@ class SyncOutcome:
 
     def lines(self) -> list[str]:
         out = []
-        if not self.pushed.up_to_date:
+        if not self.pushed.up_to_date and not self.pushed.plan.empty():
             out.append("anki (pushed): " + self.pushed.plan.line())
         if self.fast_forwarded:
             out.append(f"anki: {len(self.pushed.added_ids)} new note id(s) written into your files")

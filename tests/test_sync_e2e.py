@@ -345,6 +345,36 @@ def test_edits_on_both_sides_merge_and_hook_pushes_the_result(world: World) -> N
     assert world.rev("HEAD") == head
 
 
+def test_same_field_on_both_sides_is_a_conflict_then_the_resolution_is_pushed(
+    world: World,
+) -> None:
+    with world.anki() as col:
+        note = col.get_note(world.ids["tener"])  # type: ignore[arg-type]
+        note["Answer"] = "To have (Anki)"
+        col.update_note(note)
+    world.write("Spanish.md", world.read("Spanish.md").replace("A: To have\n", "A: To own\n"))
+    world.git("commit", "-am", "own")
+    pulled = world.git("pull", "anki", check=False)
+    assert pulled.returncode != 0 and "CONFLICT" in pulled.stdout
+    conflicted = world.read("Spanish.md")
+    assert "<<<<<<<" in conflicted and "To have (Anki)" in conflicted and "To own" in conflicted
+    refused = world.git("commit", "-am", "unresolved", check=False)  # pre-commit blocks it
+    assert refused.returncode != 0
+    with world.anki() as col:
+        assert col.get_note(world.ids["tener"])["Answer"] == "To have (Anki)"  # type: ignore[arg-type]
+
+    lines = conflicted.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("<<<<<<<"))
+    end = next(i for i, line in enumerate(lines) if line.startswith(">>>>>>>"))
+    lines[start : end + 1] = ["A: To own (and to have)"]
+    world.write("Spanish.md", "\n".join(lines) + "\n")
+    committed = world.git("commit", "-am", "resolved")
+    assert "1 updated" in committed.stderr, committed.stderr
+    with world.anki() as col:
+        assert col.get_note(world.ids["tener"])["Answer"] == "To own (and to have)"  # type: ignore[arg-type]
+    assert world.rev("HEAD") == world.rev("anki/main")
+
+
 # --- 5: moves -----------------------------------------------------------------------------
 
 
