@@ -385,13 +385,24 @@ def summarize(view: AnkiView, reference: Snapshot) -> ExportSummary:
 
 
 def export_tree(
-    repo: pygit2.Repository, view: AnkiView, reference: Snapshot, keep_other_files: bool = True
+    repo: pygit2.Repository,
+    view: AnkiView,
+    reference: Snapshot,
+    keep_other_files: bool = True,
+    config: Config | None = None,
 ) -> pygit2.Oid:
     """Write the tree for Anki's state: reference's other files plus the exported decks."""
     files: Files = {}
     if keep_other_files:
         files = {p: e for p, e in reference.files.items() if p not in reference.decks}
     for path, deck in export_decks(view, reference).items():
+        if config is not None and not is_deck_path(path, config):
+            # Written but then not read as a deck, its notes would look deleted to a push.
+            raise AnkiOpsError(
+                f"Anki's deck {deck.name!r} would be the file {path}, which ankiops.toml "
+                f"excludes from the decks. Rename the deck in Anki, or remove {path} from "
+                f"`exclude` in ankiops.toml; nothing was fetched."
+            )
         old = reference.decks.get(path)
         if (
             old is not None

@@ -89,7 +89,9 @@ def fetch(
     """Export Anki's state as a commit on top of anki/main (or anki/main itself if same)."""
     base = gitstore.ref_target(repo, gitstore.ANKI_REF)
     reference = export.snapshot_of_commit(repo, base, config)
-    return _export_commit(repo, backend, reference, base, update_ref, progress, keep_other=True)
+    return _export_commit(
+        repo, backend, config, reference, base, update_ref, progress, keep_other=True
+    )
 
 
 def fetch_root(
@@ -100,12 +102,13 @@ def fetch_root(
     `reference` (the user's deck files) supplies Markdown and file names for notes it
     already has, so a folder coming from AnkiOps merges with no difference.
     """
-    return _export_commit(repo, backend, reference, None, True, None, keep_other=False)
+    return _export_commit(repo, backend, config, reference, None, True, None, keep_other=False)
 
 
 def _export_commit(
     repo: pygit2.Repository,
     backend: Backend,
+    config: Config,
     reference: export.Snapshot,
     base: pygit2.Oid | None,
     update_ref: bool,
@@ -116,7 +119,7 @@ def _export_commit(
     if state is not None and (base is None or state.commit != str(base)):
         state = None
     view = export.anki_view(backend, reference, state, progress)
-    tree = export.export_tree(repo, view, reference, keep_other_files=keep_other)
+    tree = export.export_tree(repo, view, reference, keep_other_files=keep_other, config=config)
     summary = export.summarize(view, reference)
     if base is not None and gitstore.commit_of(repo, base).tree_id == tree:
         commit, created = base, False
