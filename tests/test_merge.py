@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ankiops_git import deckfile
@@ -354,3 +356,59 @@ def test_identical_or_one_sided_texts_are_returned_as_they_are() -> None:
     odd = BASE.replace("Q: one", "Q:   one  ")
     assert merge_texts(BASE, odd, BASE).text == odd
     assert merge_texts(BASE, BASE, odd).text == odd
+
+
+# --- the driver surface and speed ------------------------------------------------------
+
+
+def test_driver_writes_the_merge_over_ours_and_says_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from merge_driver.__main__ import run
+
+    files = {"O": BASE, "A": text(qa(1, "ONE", "eins"), N2, N3), "B": text(N1, N2)}
+    for name, content in files.items():
+        (tmp_path / name).write_text(content)
+    code = run([str(tmp_path / n) for n in "OAB"] + ["Deck.md"])
+    assert code == 0
+    assert deckfile.parse((tmp_path / "A").read_text()).notes == [qa(1, "ONE", "eins"), N2]
+
+
+def test_driver_exits_1_on_conflict_and_2_on_bad_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from merge_driver.__main__ import run
+
+    files = {
+        "O": BASE,
+        "A": text(qa(1, "x", "eins"), N2, N3),
+        "B": text(qa(1, "y", "eins"), N2, N3),
+    }
+    for name, content in files.items():
+        (tmp_path / name).write_text(content)
+    assert run([str(tmp_path / n) for n in "OAB"] + ["Deck.md"]) == 1
+    assert "<<<<<<< ours\nQ: x\n=======\nQ: y\n>>>>>>> theirs" in (tmp_path / "A").read_text()
+    assert "CONFLICT Deck.md: note 1: Question changed" in capsys.readouterr().err
+    assert run(["only-one"]) == 2
+    assert run([str(tmp_path / "missing"), str(tmp_path / "A"), str(tmp_path / "B")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_merging_1000_notes_with_50_edits_a_side_is_fast() -> None:
+    import importlib.util
+    import time
+
+    # bench/ is not a package of the project; load the benchmark's deck builder by path
+    where = Path(__file__).parents[1] / "bench" / "merge_deck.py"
+    spec = importlib.util.spec_from_file_location("merge_deck_bench", where)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    base, ours, theirs = bench.texts(1000)
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        result = merge_texts(base, ours, theirs, "Deck.md")
+        timings.append(time.perf_counter() - started)
+    assert result.clean
+    assert min(timings) < bench.LIMIT_SECONDS  # best of 3: the machine is shared

@@ -80,7 +80,7 @@ def _pair(
     left: list[tuple[Node, Note]],
     right: list[tuple[Node, Note]],
     clusters: _Clusters,
-    fuzzy: Callable[[Note, Note], bool],
+    fuzzy: Callable[[Node, Node], bool],
 ) -> None:
     """Join notes of two versions: equal content in order, then equal content anywhere,
     then similar content, closest positions first."""
@@ -117,7 +117,7 @@ def _pair(
             distance = abs(pl * len(right) - pr * len(left)) // max(len(left), 1)
             if nearby_only and distance > WINDOW:
                 continue
-            if na.note_type != nb.note_type or not fuzzy(na, nb):
+            if na.note_type != nb.note_type or not fuzzy(a, b):
                 continue
             score = similarity(na, nb)
             if score >= SIMILAR:
@@ -161,17 +161,34 @@ def match(versions: tuple[list[Note], list[Note], list[Note]]) -> list[dict[int,
             (node, n) for node, n in cands if other not in clusters.members[clusters.root(node)]
         ]
 
-    def fuzzy(base_side: bool) -> Callable[[Note, Note], bool]:
+    def gaps() -> dict[Node, Node | None]:
+        """For each note of ours and theirs: the nearest note before it that both sides
+        share (its cluster), so new notes can be compared within the same gap only."""
+        result: dict[Node, Node | None] = {}
+        for v, other in ((1, 2), (2, 1)):
+            anchor: Node | None = None
+            for i in range(len(versions[v])):
+                root = clusters.root((v, i))
+                if other in clusters.members[root]:
+                    anchor = root
+                result[(v, i)] = anchor
+        return result
+
+    def fuzzy(a: int, b: int) -> Callable[[Node, Node], bool]:
         # Similar, not equal, notes are one note edited only when that is the likely
         # story: a new note (no id, or an id Anki just assigned, which the base lacks)
-        # against the base's new note or the other side's copy with its fresh id. Two
-        # new notes without ids, one on each side, are one note only if equal: both
-        # sides may add notes.
-        def allowed(x: Note, y: Note) -> bool:
-            with_id = [n.note_id for n in (x, y) if n.note_id is not None]
+        # against the base's new note, or against the other side's copy with its fresh
+        # id in the same place. Two new notes without ids, one on each side, are one
+        # note only if equal: both sides may add notes.
+        gap = gaps() if a != 0 else {}
+
+        def allowed(x: Node, y: Node) -> bool:
+            notes = (versions[x[0]][x[1]], versions[y[0]][y[1]])
+            with_id = [n.note_id for n in notes if n.note_id is not None]
             if not with_id:
-                return base_side
-            return len(with_id) == 1 and with_id[0] not in ids[0]
+                return a == 0
+            fresh = len(with_id) == 1 and with_id[0] not in ids[0]
+            return fresh and (a == 0 or gap[x] == gap[y])
 
         return allowed
 
@@ -182,7 +199,7 @@ def match(versions: tuple[list[Note], list[Note], list[Note]]) -> list[dict[int,
         right_idless = [x for x in right if x[1].note_id is None]
         left_ids = [x for x in left if x[1].note_id is not None]
         right_ids = [x for x in right if x[1].note_id is not None]
-        rule = fuzzy(a == 0)
+        rule = fuzzy(a, b)
         _pair(unpaired(left_idless, b), unpaired(right_idless, a), clusters, rule)
         _pair(unpaired(left_idless, b), unpaired(right_ids, a), clusters, rule)
         _pair(unpaired(left_ids, b), unpaired(right_idless, a), clusters, rule)

@@ -78,6 +78,10 @@ def _field_order(note_type: str, names: set[str]) -> list[str]:
 
 def merge_present(base: Note | None, ours: Note, theirs: Note) -> Outcome:
     """Both sides have the note; `base` is None when neither had it at the merge base."""
+    if ours == theirs or (base is not None and theirs == base):
+        return Outcome(ours)  # most notes: nothing to merge
+    if base is not None and ours == base:
+        return Outcome(theirs)
     b = base if base is not None else Note(note_type="", fields={})
     note_id = next((n.note_id for n in (ours, theirs, b) if n.note_id is not None), None)
     note_type, type_conflict = merge_value(b.note_type, ours.note_type, theirs.note_type)
