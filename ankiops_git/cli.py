@@ -37,9 +37,12 @@ def init_command(
 
     from ankiops_git.errors import AnkiOpsError
     from ankiops_git.init import init
+    from ankiops_git.remote import progress_bar
 
     try:
-        result = init(Path(directory), anki_spec, profile, tutorial, hooks=not no_hooks)
+        result = init(
+            Path(directory), anki_spec, profile, tutorial, not no_hooks, progress=progress_bar
+        )
     except AnkiOpsError as e:
         _fail(e)
         return
@@ -88,9 +91,20 @@ def push_command(allow_deletes: bool) -> None:
 @cli.command("pull")
 def pull_command() -> None:
     """`git pull anki main`: bring Anki's edits in and merge them note by note."""
+    import os
     import subprocess
+    from pathlib import Path
 
-    raise SystemExit(subprocess.call(["git", "pull", "--no-rebase", "anki", "main"]))
+    from ankiops_git.errors import AnkiOpsError
+    from ankiops_git.init import program
+
+    try:  # git finds git-remote-anki on PATH: put ours first (GUI clients have a bare PATH)
+        helper_dir = str(Path(program("git-remote-anki")).parent)
+    except AnkiOpsError as e:
+        _fail(e)
+        return
+    env = dict(os.environ, PATH=helper_dir + os.pathsep + os.environ.get("PATH", ""))
+    raise SystemExit(subprocess.call(["git", "pull", "--no-rebase", "anki", "main"], env=env))
 
 
 # --- validate (also the pre-commit hook, see .pre-commit-hooks.yaml) -----------------

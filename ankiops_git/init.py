@@ -178,6 +178,7 @@ def init(
     profile: str | None = None,
     tutorial: bool = False,
     hooks: bool = True,
+    progress: export.Progress | None = None,
 ) -> InitResult:
     root = directory.expanduser().resolve()
     config = config_mod.load(root)
@@ -222,9 +223,9 @@ def init(
 
         if gitstore.ref_target(repo, gitstore.ANKI_REF) is None:
             reference = export.snapshot_of_commit(repo, gitstore.head_commit(repo).id, config)  # type: ignore[union-attr]
-            fetched = sync.fetch_root(repo, backend, config, reference)
+            fetched = sync.fetch_root(repo, backend, config, reference, progress)
         else:
-            fetched = sync.fetch(repo, backend, config)
+            fetched = sync.fetch(repo, backend, config, progress=progress)
         notes = sum(
             len(d.notes)
             for d in export.snapshot_of_commit(repo, fetched.commit, config).decks.values()

@@ -95,14 +95,18 @@ def fetch(
 
 
 def fetch_root(
-    repo: pygit2.Repository, backend: Backend, config: Config, reference: export.Snapshot
+    repo: pygit2.Repository,
+    backend: Backend,
+    config: Config,
+    reference: export.Snapshot,
+    progress: export.Progress | None = None,
 ) -> FetchResult:
     """The first export into a repository with no anki/main: a root commit.
 
     `reference` (the user's deck files) supplies Markdown and file names for notes it
     already has, so a folder coming from AnkiOps merges with no difference.
     """
-    return _export_commit(repo, backend, config, reference, None, True, None, keep_other=False)
+    return _export_commit(repo, backend, config, reference, None, True, progress, keep_other=False)
 
 
 def _export_commit(
