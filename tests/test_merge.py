@@ -412,3 +412,17 @@ def test_merging_1000_notes_with_50_edits_a_side_is_fast() -> None:
         timings.append(time.perf_counter() - started)
     assert result.clean
     assert min(timings) < bench.LIMIT_SECONDS  # best of 3: the machine is shared
+
+
+def test_similar_new_notes_in_different_places_are_different_notes() -> None:
+    # ours wrote a new note at the end; Anki (theirs) created a similar one at the top
+    base = text(N1, N2)
+    ours = text(N1, N2, qa(None, "What is ser?", "to be"))
+    theirs = text(qa(70, "What is estar?", "to be"), N1, N2)
+    deck = merged(base, ours, theirs)
+    assert fields(deck) == [
+        (70, "What is estar?", "to be"),
+        (1, "one", "eins"),
+        (2, "two", "zwei"),
+        (None, "What is ser?", "to be"),
+    ]

@@ -148,6 +148,19 @@ def test_move_on_the_other_branch_and_edit_here_when_both_files_change(repo: Rep
     assert repo.deck("French").notes == [qa(2, "two", "zwei, edited"), qa(3, "three", "trois")]
 
 
+def test_deck_file_renamed_on_one_branch_and_edited_on_the_other(repo: Repo) -> None:
+    repo.commit("base", Spanish=deck_text(N1, N2, N3))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "deux"), N3))
+    repo.git("checkout", "-q", "main")
+    repo.git("mv", "Spanish.md", "Languages__Spanish.md")
+    repo.commit("rename deck", Languages__Spanish=deck_text(qa(1, "one", "uno"), N2, N3))
+    done = repo.merge("anki")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (repo.root / "Spanish.md").exists()
+    assert repo.deck("Languages__Spanish").notes == [qa(1, "one", "uno"), qa(2, "two", "deux"), N3]
+
+
 def test_delete_against_edit_conflicts_under_git(repo: Repo) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2, N3))
     repo.git("checkout", "-q", "-b", "anki")
