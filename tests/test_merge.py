@@ -426,3 +426,21 @@ def test_similar_new_notes_in_different_places_are_different_notes() -> None:
         (2, "two", "zwei"),
         (None, "What is ser?", "to be"),
     ]
+
+
+def test_a_note_whose_id_line_was_dropped_keeps_its_id() -> None:
+    # ours lost the id comment of note 2 (fields unchanged); theirs did not touch it
+    ours = text(N1, qa(None, "two", "zwei"), N3)
+    theirs = text(N1, N2, qa(3, "three", "trois"))
+    assert [n.note_id for n in merged(BASE, ours, theirs).notes] == [1, 2, 3]
+
+
+def test_a_merge_that_is_not_a_valid_note_is_a_conflict_with_both_whole_notes() -> None:
+    # each side emptied a different field of a two-field note: nothing would be left
+    base = text(qa(1, "q", "a"))
+    ours = text(Note("QA", {"Question": "q"}, 1))
+    theirs = text(Note("QA", {"Answer": "a"}, 1))
+    result = merge_texts(base, ours, theirs, "Deck.md")
+    assert "not a valid note" in result.conflicts[0]
+    out = conflicted(base, ours, theirs)
+    assert "<<<<<<< ours\nQ: q\n=======\nA: a\n>>>>>>> theirs" in out

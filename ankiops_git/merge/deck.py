@@ -18,8 +18,6 @@ from ankiops_git.merge.match import DuplicateId, match
 from ankiops_git.merge.notes import Outcome, merge_note, merge_value, same_content
 from ankiops_git.model import Deck, Note
 
-SIDES = ("base", "ours", "theirs")
-
 
 @dataclass
 class Located:
@@ -119,8 +117,11 @@ def _base_from_history(ours: Note, theirs: Note, elsewhere: Elsewhere | None) ->
     return None
 
 
-def render_conflict(outcome: Outcome) -> str:
-    """A note in conflict: lines both sides share once, git markers around the rest."""
+def render(outcome: Outcome) -> str:
+    """A merged note's text; for a conflict, the lines both sides share once and git's
+    markers around the rest."""
+    if outcome.note is not None:
+        return deckfile.write_note(outcome.note)
     ours = deckfile.write_note(outcome.ours).rstrip("\n").split("\n") if outcome.ours else []
     theirs = deckfile.write_note(outcome.theirs).rstrip("\n").split("\n") if outcome.theirs else []
     parts = lines.two_way(ours, theirs)
@@ -175,8 +176,7 @@ def merge_decks(
         conflicts.insert(0, f"{path or 'deck'}: deck_id changed differently on both sides")
     if not conflicts:
         notes = [emitted[c].note for c in order]
-        deck = Deck(notes=[n for n in notes if n is not None], deck_id=deck_id)  # type: ignore[arg-type]
-        deck.name = ours.name
+        deck = Deck([n for n in notes if n is not None], deck_id, name=ours.name)
         return MergeResult(deckfile.write(deck), [], deck)
 
     header = ""
@@ -188,11 +188,7 @@ def merge_decks(
         header = "\n".join(lines.marked([lines.Conflict(*sides)])) + "\n"
     elif deck_id is not None:
         header = f"<!-- deck_id: {deck_id} -->\n"
-    chunks = [
-        render_conflict(emitted[c]) if emitted[c].conflict else deckfile.write_note(emitted[c].note)  # type: ignore[arg-type]
-        for c in order
-    ]
-    body = "\n---\n\n".join(chunks)
+    body = "\n---\n\n".join(render(emitted[c]) for c in order)
     return MergeResult("\n".join(p for p in (header, body) if p), conflicts)
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from ankiops_git import deckfile
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.merge import lines
 from ankiops_git.model import Note
 from ankiops_git.notetypes import NOTE_TYPES
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -33,7 +36,7 @@ def same_content(a: Note, b: Note) -> bool:
     )
 
 
-def merge_value(base: object, ours: object, theirs: object) -> tuple[object, bool]:
+def merge_value(base: T, ours: T, theirs: T) -> tuple[T, bool]:
     """(merged value, conflict?) for a scalar such as a note type or a deck id."""
     if ours == theirs or theirs == base:
         return ours, False
@@ -63,12 +66,13 @@ def merge_field(base: str, ours: str, theirs: str) -> list[lines.Part]:
     return lines.diff3(*split)
 
 
-def _writable(note: Note) -> bool:
+def _unwritable(note: Note) -> str | None:
+    """Why the note cannot be written as a deck file note, if it cannot."""
     try:
         deckfile.write_note(note)
-    except AnkiOpsError:
-        return False
-    return True
+    except AnkiOpsError as problem:
+        return str(problem)
+    return None
 
 
 def _field_order(note_type: str, names: set[str]) -> list[str]:
@@ -78,45 +82,45 @@ def _field_order(note_type: str, names: set[str]) -> list[str]:
 
 def merge_present(base: Note | None, ours: Note, theirs: Note) -> Outcome:
     """Both sides have the note; `base` is None when neither had it at the merge base."""
-    if ours == theirs or (base is not None and theirs == base):
-        return Outcome(ours)  # most notes: nothing to merge
-    if base is not None and ours == base:
-        return Outcome(theirs)
     b = base if base is not None else Note(note_type="", fields={})
+    # An id on any side is the note's id: one side may just have been given it by Anki.
     note_id = next((n.note_id for n in (ours, theirs, b) if n.note_id is not None), None)
+    if ours == theirs or theirs == b:
+        return Outcome(ours if ours.note_id == note_id else replace(ours, note_id=note_id))
+    if ours == b:
+        return Outcome(theirs if theirs.note_id == note_id else replace(theirs, note_id=note_id))
     note_type, type_conflict = merge_value(b.note_type, ours.note_type, theirs.note_type)
     tags = merge_tags(b.tags, ours.tags, theirs.tags)
     names = set(b.fields) | set(ours.fields) | set(theirs.fields)
     merged: dict[str, list[lines.Part]] = {
         n: merge_field(b.field(n), ours.field(n), theirs.field(n))
-        for n in _field_order(str(note_type), names)
+        for n in _field_order(note_type, names)
     }
-    conflict = type_conflict or any(lines.has_conflict(p) for p in merged.values())
+    clashing = [n for n, p in merged.items() if lines.has_conflict(p)]
 
     def build(kind: str, which: str) -> Note:
         fields = {n: "\n".join(lines.side(p, which)) for n, p in merged.items()}
-        return Note(
-            note_type=kind,
-            fields={n: v for n, v in fields.items() if v},
-            note_id=note_id,
-            tags=list(tags),
-        )
+        return Note(kind, {n: v for n, v in fields.items() if v}, note_id, list(tags))
 
-    if not conflict:
-        note = build(str(note_type), "ours")
-        if _writable(note):
+    if type_conflict or clashing:
+        reason = ("note type and " if type_conflict else "") + (
+            f"{', '.join(clashing)} changed differently on both sides"
+            if clashing
+            else "changed differently on both sides"
+        )
+    else:
+        note = build(note_type, "ours")
+        problem = _unwritable(note)
+        if problem is None:
             return Outcome(note)
-    clashing = [n for n, p in merged.items() if lines.has_conflict(p)]
-    reason = ("note type and " if type_conflict else "") + (
-        f"{', '.join(clashing)} changed differently on both sides" if clashing else "changed"
-    )
-    ours_note = build(ours.note_type if type_conflict else str(note_type), "ours")
-    theirs_note = build(theirs.note_type if type_conflict else str(note_type), "theirs")
-    if not (_writable(ours_note) and _writable(theirs_note)):
+        reason = f"the field-by-field merge is not a valid note ({problem})"
+    ours_note = build(ours.note_type if type_conflict else note_type, "ours")
+    theirs_note = build(theirs.note_type if type_conflict else note_type, "theirs")
+    if _unwritable(ours_note) or _unwritable(theirs_note):
         # The field-by-field result is not a valid note: show each side's whole note.
         ours_note = Note(ours.note_type, dict(ours.fields), note_id, list(ours.tags))
         theirs_note = Note(theirs.note_type, dict(theirs.fields), note_id, list(theirs.tags))
-    return Outcome(None, True, ours_note, theirs_note, reason=reason or "changed on both sides")
+    return Outcome(None, True, ours_note, theirs_note, reason=reason)
 
 
 def merge_note(
