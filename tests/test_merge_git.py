@@ -112,6 +112,23 @@ def test_move_on_one_branch_and_edit_on_the_other_when_both_files_change(repo: R
     assert repo.deck("French").notes == [qa(3, "three", "trois"), qa(2, "two", "zwei, edited")]
 
 
+def test_git_pull_carries_an_edit_to_a_note_that_moved(repo: Repo) -> None:
+    # the same as a merge, through `git pull` (which merges FETCH_HEAD)
+    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit(
+        "anki",
+        Spanish=deck_text(N1, qa(2, "two", "zwei, edited")),
+        French=deck_text(qa(3, "three", "trois"), deck_id=2),
+    )
+    repo.git("checkout", "-q", "main")
+    repo.commit("move note 2", Spanish=deck_text(N1), French=deck_text(N3, N2, deck_id=2))
+    done = repo.git("pull", "-q", "--no-rebase", "--no-edit", ".", "anki", check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.deck("Spanish").notes == [N1]
+    assert repo.deck("French").notes == [qa(3, "three", "trois"), qa(2, "two", "zwei, edited")]
+
+
 def test_move_edited_elsewhere_with_the_new_file_untouched_there_conflicts(repo: Repo) -> None:
     # git takes French.md from main without asking the driver, so the edit made on the
     # other branch cannot reach it: the driver must keep it visible, not drop it.

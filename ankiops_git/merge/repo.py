@@ -173,17 +173,18 @@ def _locate_ids(
     ids: set[int],
     elsewhere: Elsewhere,
 ) -> None:
-    needles = {i: str(i) for i in ids}
+    needles = [str(i) for i in ids]
+    others = [p for p in _deck_paths(repo, tree_list) if p != path]
     touched: set[str] = set()
     for side, tree in enumerate(tree_list):
         index = elsewhere.side(side)
-        for other in _deck_paths(repo, tree_list):
+        for other in others:
             oid = _blob_id(tree, other)
-            if other == path or oid is None:
+            if oid is None:
                 continue
             text = trees.text(oid)
-            if not any(needle in text for needle in needles.values()):
-                continue
+            if not any(needle in text for needle in needles):
+                continue  # cheap test first: most files hold none of the ids
             deck = trees.deck(oid, other)
             for note in deck.notes if deck is not None else []:
                 if note.note_id in ids and note.note_id not in index:
