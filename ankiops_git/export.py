@@ -62,10 +62,25 @@ def field_markdown(html: str, reference: str | None) -> str:
     return to_markdown(html)
 
 
-def same_content(markdown: Note, html_fields: dict[str, str]) -> bool:
-    """Whether a Markdown note renders to these Anki fields (every field compared)."""
-    names = set(markdown.fields) | set(html_fields)
-    return all(html_same(render(markdown.field(n)), html_fields.get(n, "")) for n in names)
+@functools.lru_cache(maxsize=65536)
+def canonical(html: str) -> str:
+    from ankiops_git.convert import canonical_html
+
+    return canonical_html(html)
+
+
+ContentKey = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def content_key(note_type_key: str, html_fields: dict[str, str]) -> ContentKey:
+    """Equal keys <=> same note type and every field html_equal: for matching by content
+    with a dict lookup instead of comparing every pair."""
+    fields = ((n, canonical(h)) for n, h in html_fields.items())
+    return note_type_key, tuple(sorted((n, c) for n, c in fields if c))
+
+
+def markdown_key(note: Note) -> ContentKey:
+    return content_key(note.note_type, {n: render(t) for n, t in note.fields.items()})
 
 
 # --- snapshots: a tree's deck files, parsed ---------------------------------------------
@@ -270,18 +285,19 @@ def anki_view(
 
     # Notes new to the reference: find the id-less reference note they came from, so
     # its Markdown and position are kept (the ids of a push coming back).
-    pool = unclaimed_notes(reference, set(mods), names) if unmatched else {}
+    pool: dict[tuple[str, ContentKey], list[tuple[str, int, Note]]] = {}
+    if unmatched:
+        for (deck_name, _), notes in unclaimed_notes(reference, set(mods), names).items():
+            for path, index, old in notes:
+                pool.setdefault((deck_name, markdown_key(old)), []).append((path, index, old))
     for anki in unmatched:
-        key = (anki.deck, BY_ANKI_NAME[anki.note_type].key)
-        candidates = pool.get(key, [])
-        found = next(
-            (i for i, (_, _, n) in enumerate(candidates) if same_content(n, anki.fields)), None
-        )
-        if found is None:
+        key = content_key(BY_ANKI_NAME[anki.note_type].key, anki.fields)
+        candidates = pool.get((anki.deck, key), [])
+        if not candidates:
             note = _markdown_note(anki, None)
             view.notes[anki.note_id] = ViewNote(note, anki.deck, dict(anki.fields), None)
             continue
-        path, index, old = candidates.pop(found)
+        path, index, old = candidates.pop(0)
         note = _markdown_note(anki, old)
         view.notes[anki.note_id] = ViewNote(
             note, anki.deck, dict(anki.fields), (path, index), matched=True

@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from ankiops_git import deckfile
 from ankiops_git.anki.base import Backend, NewNote, NoteUpdate
 from ankiops_git.errors import AnkiOpsError
-from ankiops_git.export import AnkiView, Snapshot, first_line, html_same, render
+from ankiops_git.export import (
+    AnkiView,
+    ContentKey,
+    Snapshot,
+    content_key,
+    first_line,
+    html_same,
+    markdown_key,
+    render,
+)
 from ankiops_git.model import Note
 from ankiops_git.notetypes import NOTE_TYPES
 
@@ -148,23 +157,21 @@ def plan_push(view: AnkiView, target: Snapshot) -> Plan:
             plan.moves.setdefault(want, []).append(note_id)
 
     # Notes without an id (or with one Anki does not know): adopt, else add.
-    pool: dict[tuple[object, str], list[int]] = {}
+    pool: dict[tuple[object, ContentKey], list[int]] = {}
     for note_id, have in sorted(view.notes.items()):
         if note_id not in claimed:
-            key = (_deck_key(view, have.deck, {}), have.note.note_type)
-            pool.setdefault(key, []).append(note_id)
+            key = content_key(have.note.note_type, have.fields_html())
+            pool.setdefault((_deck_key(view, have.deck, {}), key), []).append(note_id)
     for path, deck in sorted(target.decks.items()):
         for index, note in enumerate(deck.notes):
             if note.note_id is not None and note.note_id in claimed:
                 continue
             want = deck_of[path]
-            key = (_deck_key(view, want, renamed_to), note.note_type)
-            candidates = pool.get(key, [])
-            found = next((i for i in candidates if _same(note, view, i)), None)
-            if found is None:
+            candidates = pool.get((_deck_key(view, want, renamed_to), markdown_key(note)), [])
+            if not candidates:
                 plan.adds.append(Addition(path, want, note))
                 continue
-            candidates.remove(found)
+            found = candidates.pop(0)
             claimed.add(found)
             plan.adopted[found] = (path, index)
             if sorted(note.tags) != sorted(view.notes[found].note.tags):
@@ -186,13 +193,6 @@ def _changed_fields(note: Note, have: Note, have_html: dict[str, str]) -> dict[s
         if not html_same(want_html, have_html.get(name, "")):
             changed[name] = want_html
     return changed
-
-
-def _same(note: Note, view: AnkiView, note_id: int) -> bool:
-    have = view.notes[note_id]
-    if note.fields == have.note.fields:
-        return True
-    return not _changed_fields(note, have.note, have.fields_html())
 
 
 # --- safety checks --------------------------------------------------------------------
