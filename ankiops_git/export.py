@@ -331,6 +331,19 @@ class ExportSummary:
     def empty(self) -> bool:
         return not (self.added or self.updated or self.moved or self.deleted or self.decks_renamed)
 
+    def subject(self) -> str:
+        """A commit subject naming only what happened ("Anki: 2 updated, 1 deleted")."""
+        counts = [
+            (self.added, "added"),
+            (self.updated, "updated"),
+            (self.moved, "moved"),
+            (self.deleted, "deleted"),
+            (self.decks_renamed, "deck(s) renamed"),
+            (self.ids, "new note id(s)"),
+        ]
+        parts = [f"{n} {what}" for n, what in counts if n]
+        return "Anki: " + (", ".join(parts) if parts else "state of the notes")
+
 
 def _deck_paths(view: AnkiView, reference: Snapshot, deck_names: set[str]) -> dict[str, str]:
     """Deck name -> file path: the reference file of that deck (by id, then name), else new."""

@@ -128,7 +128,7 @@ def _export_commit(
     if base is not None and gitstore.commit_of(repo, base).tree_id == tree:
         commit, created = base, False
     else:
-        message = "Anki: " + summary.line() + "\n"
+        message = summary.subject() + "\n"
         parents = [base] if base is not None else []
         commit = gitstore.create_commit(repo, tree, parents, message, gitstore.anki_signature())
         created = True
