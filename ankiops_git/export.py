@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -443,10 +444,57 @@ def export_tree(
             continue
         try:
             text = deckfile.write(deck)
+            if old is not None and path in reference.files and old.deck_id == deck.deck_id:
+                original = gitstore.blob_text(repo, reference.files[path][0])
+                text = splice(original, old, deck) or text
         except AnkiOpsError as e:
             raise AnkiOpsError(f"{path}: cannot write the deck exported from Anki: {e}") from e
         files[path] = (gitstore.write_blob(repo, text), gitstore.FILE_MODE)
     return gitstore.build_tree(repo, files)
+
+
+LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def splice(original: str, old: Deck, new: Deck) -> str | None:
+    """`new` written into `original`'s bytes: notes that did not change keep their exact
+    text, and so do the header and separators; only changed notes are written anew.
+
+    For the common case of notes edited in place (same ids in the same order); None
+    otherwise, or if the result would not read back as `new` (then: canonical text).
+    """
+    ids = [n.note_id for n in old.notes]
+    if not old.notes or ids != [n.note_id for n in new.notes] or None in ids:
+        return None
+    lines = LINE_RE.findall(original)
+    starts = [n.line - 1 for n in old.notes] + [len(lines)]
+    if starts != sorted(starts) or starts[0] < 0:
+        return None
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    out = ["".join(lines[: starts[0]])]
+    for k, (was, now) in enumerate(zip(old.notes, new.notes, strict=True)):
+        chunk = lines[starts[k] : starts[k + 1]]
+        if was == now:
+            out.append("".join(chunk))
+            continue
+        body = len(chunk)  # the note's own lines end where its trailing glue begins
+        if k + 1 < len(old.notes):
+            separators = [
+                i
+                for i, line in enumerate(chunk)
+                if deckfile.SEPARATOR_RE.match(line.rstrip("\r\n"))
+            ]
+            body = separators[-1] if separators else len(chunk)
+        while body > 0 and not chunk[body - 1].strip():
+            body -= 1
+        written = deckfile.write_note(now).replace("\n", newline)
+        out.append(written + "".join(chunk[body:]))
+    text = "".join(out)
+    try:
+        back = deckfile.parse(text)
+    except AnkiOpsError:
+        return None
+    return text if back.notes == new.notes and back.deck_id == new.deck_id else None
 
 
 def note_type_key(anki_name: str) -> str:

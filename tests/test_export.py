@@ -76,3 +76,22 @@ def test_export_is_deterministic_incremental_and_keeps_markdown(
         assert kept[ids[7]].fields["Answer"] == "__a7__"
     finally:
         backend.close()
+
+
+def test_splice_keeps_every_byte_of_unchanged_notes_in_a_hand_formatted_file() -> None:
+    from ankiops_git import deckfile
+
+    original = (
+        "<!-- deck_id: 5 -->\r\n\r\n\r\n"
+        "<!-- note_id: 1 -->\r\nQ: one\r\nA: first\r\n\r\n---   \r\n\r\n\r\n"
+        "<!-- note_id: 2 -->\r\nQ: two\r\nA: second\r\n\r\n---\r\n\r\n"
+        "<!-- note_id: 3 -->\r\nQ: three\r\nA: third\r\n"
+    )
+    old = deckfile.parse(original, "D.md")
+    new = deckfile.parse(original, "D.md")
+    new.notes[1].fields["Answer"] = "changed in Anki"
+    spliced = export.splice(original, old, new)
+    assert spliced == original.replace("A: second", "A: changed in Anki")
+    # A structural change (a note removed) falls back to the canonical text.
+    new.notes.pop(0)
+    assert export.splice(original, old, new) is None
