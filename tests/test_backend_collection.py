@@ -113,19 +113,19 @@ def test_collection_of_another_profile_is_refused(anki_collection_path: Path) ->
     open_backend(str(anki_collection_path), profile="User 1").close()
 
 
-def test_reading_10000_notes_takes_under_a_second(tmp_path: Path) -> None:
-    # the figure docs/performance.md records (`python -m bench`), pinned with headroom
+def test_reading_10000_notes_returns_every_note_with_its_fields(tmp_path: Path) -> None:
+    # the benchmark's own collection; its speed is measured by `make bench`, not here
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root
     from bench.read_notes import build_collection
 
     path = tmp_path / "Bench" / "collection.anki2"
     build_collection(path, 10_000)
     with CollectionBackend(path) as backend:
-        started = time.perf_counter()
         notes = backend.read_notes()
-        seconds = time.perf_counter() - started
+        mods = backend.mod_times()
     assert len(notes) == 10_000 and notes[0].fields["Question"].startswith("<p>Question")
-    assert seconds < 1.0
+    assert sorted(mods) == [n.note_id for n in notes]
+    assert len({n.note_id for n in notes}) == 10_000
 
 
 def test_a_file_that_is_not_a_collection_is_reported_and_left_alone(tmp_path: Path) -> None:
