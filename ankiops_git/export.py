@@ -458,37 +458,64 @@ LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 def splice(original: str, old: Deck, new: Deck) -> str | None:
     """`new` written into `original`'s bytes: notes that did not change keep their exact
-    text, and so do the header and separators; only changed notes are written anew.
+    text, and so do the header and the separators between them; changed notes are
+    written anew in place, removed ones leave with their separator, new ones are
+    appended in canonical form.
 
-    For the common case of notes edited in place (same ids in the same order); None
-    otherwise, or if the result would not read back as `new` (then: canonical text).
+    Needs `new` to be `original`'s notes in their order (some edited, some removed)
+    followed by new notes, which is how export orders them; None otherwise, or if the
+    result would not read back as `new` (the caller then writes canonical text).
     """
-    ids = [n.note_id for n in old.notes]
-    if not old.notes or ids != [n.note_id for n in new.notes] or None in ids:
+    old_ids = [n.note_id for n in old.notes]
+    if not old.notes or None in old_ids:
+        return None
+    position = {note_id: k for k, note_id in enumerate(old_ids)}
+    kept = [position[n.note_id] for n in new.notes if n.note_id in position]
+    if kept != sorted(kept) or len(set(kept)) != len(kept):
+        return None
+    appended = new.notes[len(kept) :]
+    if any(n.note_id in position for n in appended):
         return None
     lines = LINE_RE.findall(original)
     starts = [n.line - 1 for n in old.notes] + [len(lines)]
     if starts != sorted(starts) or starts[0] < 0:
         return None
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-    out = ["".join(lines[: starts[0]])]
-    for k, (was, now) in enumerate(zip(old.notes, new.notes, strict=True)):
+    glue_between = f"{newline}---{newline}{newline}"
+
+    def body_and_glue(k: int) -> tuple[str, str]:
+        """Note k's own text, and what follows it up to the next note (separator, blanks)."""
         chunk = lines[starts[k] : starts[k + 1]]
-        if was == now:
-            out.append("".join(chunk))
-            continue
-        body = len(chunk)  # the note's own lines end where its trailing glue begins
+        end = len(chunk)
         if k + 1 < len(old.notes):
             separators = [
                 i
                 for i, line in enumerate(chunk)
                 if deckfile.SEPARATOR_RE.match(line.rstrip("\r\n"))
             ]
-            body = separators[-1] if separators else len(chunk)
-        while body > 0 and not chunk[body - 1].strip():
-            body -= 1
-        written = deckfile.write_note(now).replace("\n", newline)
-        out.append(written + "".join(chunk[body:]))
+            end = separators[-1] if separators else len(chunk)
+        while end > 0 and not chunk[end - 1].strip():
+            end -= 1
+        return "".join(chunk[:end]), "".join(chunk[end:])
+
+    out = ["".join(lines[: starts[0]])]
+    total = len(new.notes)
+    for i, note in enumerate(new.notes):
+        k = kept[i] if i < len(kept) else None
+        if k is not None:
+            body, glue = body_and_glue(k)
+            if old.notes[k] != note:
+                body = deckfile.write_note(note).replace("\n", newline).rstrip("\r\n")
+                body += newline
+            elif not body.endswith(("\n", "\r")):
+                body += newline
+        else:
+            body, glue = deckfile.write_note(note).replace("\n", newline), ""
+        last_in_old = k is not None and k + 1 == len(old.notes)
+        if i + 1 < total:
+            out.append(body + (glue if k is not None and not last_in_old else glue_between))
+        else:
+            out.append(body + (glue if last_in_old else ""))
     text = "".join(out)
     try:
         back = deckfile.parse(text)

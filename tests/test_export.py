@@ -92,6 +92,21 @@ def test_splice_keeps_every_byte_of_unchanged_notes_in_a_hand_formatted_file() -
     new.notes[1].fields["Answer"] = "changed in Anki"
     spliced = export.splice(original, old, new)
     assert spliced == original.replace("A: second", "A: changed in Anki")
-    # A structural change (a note removed) falls back to the canonical text.
+    # Removed in Anki: the note leaves with its separator; the rest stays byte for byte.
     new.notes.pop(0)
+    assert export.splice(original, old, new) == (
+        "<!-- deck_id: 5 -->\r\n\r\n\r\n"
+        "<!-- note_id: 2 -->\r\nQ: two\r\nA: changed in Anki\r\n\r\n---\r\n\r\n"
+        "<!-- note_id: 3 -->\r\nQ: three\r\nA: third\r\n"
+    )
+    # Added in Anki: appended after the last note, in canonical form.
+    new.notes.append(deckfile.parse("<!-- note_id: 9 -->\nQ: nine\nA: new\n").notes[0])
+    assert export.splice(original, old, new) == (
+        "<!-- deck_id: 5 -->\r\n\r\n\r\n"
+        "<!-- note_id: 2 -->\r\nQ: two\r\nA: changed in Anki\r\n\r\n---\r\n\r\n"
+        "<!-- note_id: 3 -->\r\nQ: three\r\nA: third\r\n\r\n---\r\n\r\n"
+        "<!-- note_id: 9 -->\r\nQ: nine\r\nA: new\r\n"
+    )
+    # Reordered: not a splice (the caller writes canonical text).
+    new.notes.reverse()
     assert export.splice(original, old, new) is None
