@@ -444,3 +444,73 @@ def test_a_merge_that_is_not_a_valid_note_is_a_conflict_with_both_whole_notes() 
     assert "not a valid note" in result.conflicts[0]
     out = conflicted(base, ours, theirs)
     assert "<<<<<<< ours\nQ: q\n=======\nA: a\n>>>>>>> theirs" in out
+
+
+def test_hand_written_files_merge_note_by_note() -> None:
+    base = """<!-- deck_id: 1700000000000 -->
+
+<!-- note_id: 1700000000001 -->
+<!-- tags: spanish verbs::irregular -->
+Q: What is *ser*?
+A: To be (permanent).
+E: Compare *estar*.
+
+---
+
+<!-- note_id: 1700000000002 -->
+T: The capital of France is {{c1::Paris}}.
+"""
+    ours = """<!-- deck_id: 1700000000000 -->
+
+<!-- note_id: 1700000000001 -->
+<!-- tags: spanish verbs::irregular -->
+Q: What is *ser*?
+A: To be (permanent, essential).
+E: Compare *estar*.
+
+---
+
+<!-- note_id: 1700000000002 -->
+T: The capital of France is {{c1::Paris}}.
+
+---
+
+Q: What is *estar*?
+A: To be (temporary).
+"""
+    theirs = """<!-- deck_id: 1700000000000 -->
+
+<!-- note_id: 1700000000001 -->
+<!-- tags: spanish verbs::irregular verbs::core -->
+Q: What is *ser*?
+A: To be (permanent).
+E: Compare *estar* (see the note on it).
+
+---
+
+<!-- note_id: 1700000000002 -->
+T: The capital of {{c2::France}} is {{c1::Paris}}.
+"""
+    result = merge_texts(base, ours, theirs, "Spanish.md")
+    assert result.clean
+    assert (
+        result.text
+        == """<!-- deck_id: 1700000000000 -->
+
+<!-- note_id: 1700000000001 -->
+<!-- tags: spanish verbs::irregular verbs::core -->
+Q: What is *ser*?
+A: To be (permanent, essential).
+E: Compare *estar* (see the note on it).
+
+---
+
+<!-- note_id: 1700000000002 -->
+T: The capital of {{c2::France}} is {{c1::Paris}}.
+
+---
+
+Q: What is *estar*?
+A: To be (temporary).
+"""
+    )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ankiops_git import deckfile
+from ankiops_git.errors import DeckFileError
 from ankiops_git.merge import merge_decks, merge_texts
 from ankiops_git.model import Deck, Note
 
@@ -207,3 +209,6 @@ def test_no_edit_is_lost(data: st.DataObject) -> None:
                     assert tag in result.text
     if result.clean:
         deckfile.parse(result.text)  # a clean result is a valid deck file
+    else:
+        with pytest.raises(DeckFileError):  # a conflict is seen by the validator and hook
+            deckfile.parse(result.text)
