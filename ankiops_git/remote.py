@@ -16,6 +16,7 @@ from typing import Protocol, TextIO
 
 from ankiops_git import gitstore, sync
 from ankiops_git.errors import AnkiOpsError
+from ankiops_git.push import PushRejected
 
 PROGRESS_MIN = 300  # notes read in one export before a progress bar is worth showing
 
@@ -140,9 +141,12 @@ class AnkiRemote:
                     dry_run=self.options.get("dry-run") == "true",
                     update_ref=False,
                 )
-        except sync.push.PushRejected as e:
+        except PushRejected as e:
             self.say(f"anki: {e}")
             return "fetch first" if e.reason == "fetch first" else "too many deletions"
+        except AnkiOpsError as e:  # git reports the ref as rejected; the reason is above
+            self.say(f"anki: {e}")
+            return "not applied to Anki (see above)"
         if not result.up_to_date and not result.plan.empty():
             self.say("anki (pushed): " + result.plan.line())
         if result.plan.adds:
