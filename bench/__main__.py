@@ -1,23 +1,31 @@
-"""Run benchmarks: `python -m bench` runs them all, `python -m bench read_notes` one."""
+"""Run benchmarks.
+
+python -m bench [--sizes 1000,10000 --backends collection,connect --runs 3 --quick]
+    the sync cases over generated collections; writes the table into
+    docs/performance.md (`make bench` runs this with the defaults);
+python -m bench read_notes [--notes=N]     reading every note, per backend;
+python -m bench merge_deck [--notes=N]     the three-way merge of one deck file.
+"""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-BENCHMARKS = ["read_notes"]  # modules in bench/ with a main(argv) -> None
+OTHER_BENCHMARKS = ["read_notes", "merge_deck"]  # modules in bench/ with a main(argv)
 
 
 def main(argv: list[str]) -> int:
-    names = [a for a in argv if not a.startswith("-")] or BENCHMARKS
-    options = [a for a in argv if a.startswith("-")]
-    unknown = [n for n in names if n not in BENCHMARKS]
-    if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    if argv and argv[0] in OTHER_BENCHMARKS:
+        importlib.import_module(f"bench.{argv[0]}").main(argv[1:])
+        return 0
+    if argv and not argv[0].startswith("-"):
+        print(f"unknown benchmark {argv[0]!r}; known: {', '.join(OTHER_BENCHMARKS)}")
+        print(__doc__)
         return 2
-    for name in names:
-        importlib.import_module(f"bench.{name}").main(options)
-    return 0
+    from bench import sync_cases
+
+    return sync_cases.main(argv)
 
 
 if __name__ == "__main__":

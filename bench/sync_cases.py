@@ -1,0 +1,623 @@
+"""Sync benchmarks: the real git commands over generated collections, both backends.
+
+For each size N (notes, across N / 50 decks; see bench/corpus.py) and each backend
+(the collection file, and the loopback AnkiConnect server of tests/), it times:
+
+- first_fetch: `git fetch anki` in an empty repository (everything is exported);
+- noop_pull:   `git pull anki` with nothing new in Anki;
+- commit_one:  `git commit -am` editing one note, pre-commit and post-commit hooks
+               included (the hook pushes the edit to Anki);
+- pull_100:    `git pull anki` after 100 notes were edited in Anki;
+- merge_deck:  `git merge` running the merge driver on a 1,000-note deck with 50 edits
+               a side (no Anki access: measured once, see bench/merge_deck.py).
+
+Every command runs as a child process (git, then git-remote-anki or the hooks under
+it); its wall time is taken around it and its peak memory from os.wait4's rusage
+(the largest resident set among it and the children it waited for). Each case
+reports the median wall time of its runs, the peak memory, and the floor: the time
+the backend itself needs to hand over the same data, measured in this process
+(collection opened + the read/write the case needs), so the ratio is our overhead.
+
+The loopback server runs in this process: its memory is Anki's, not ours, and is
+not in the figures. Collections and initialised repositories are cached under
+bench/out/ keyed by N.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import corpus, merge_deck
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "performance.md"
+BEGIN = "<!-- bench:sync-table:begin (written by `make bench`; edits here are replaced) -->"
+END = "<!-- bench:sync-table:end -->"
+
+CASES = {
+    "first_fetch": "first `git fetch anki`, empty repository",
+    "noop_pull": "`git pull anki`, nothing new",
+    "commit_one": "`git commit` editing one note (hooks included)",
+    "pull_100": "`git pull anki` after 100 notes edited in Anki",
+    "merge_deck": "`git merge` with the merge driver, 1,000-note deck",
+}
+FLOORS = {
+    "first_fetch": "open + read all notes",
+    "noop_pull": "open + mod times",
+    "commit_one": "open + mod times + update 1 note",
+    "pull_100": "open + mod times + read 100 notes",
+    "merge_deck": "`git merge` with git's own text merge",
+}
+EDITED_IN_ANKI = 100
+
+
+@dataclass
+class Row:
+    case: str
+    notes: int
+    decks: int
+    backend: str
+    runs: int = 0
+    wall: list[float] = field(default_factory=list)
+    peak_kb: int = 0
+    floor: list[float] = field(default_factory=list)
+    problem: str = ""  # set when a run did not do what the case expects
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.wall) if self.wall else float("nan")
+
+    @property
+    def floor_median(self) -> float:
+        return statistics.median(self.floor) if self.floor else float("nan")
+
+
+@dataclass
+class Options:
+    sizes: list[int]
+    backends: list[str]
+    runs: int
+    max_case_seconds: float  # stop repeating a case once its runs took this long
+    docs: Path | None
+    log: Callable[[str], None] = print
+
+
+# --- child processes ------------------------------------------------------------------
+
+
+def bench_env(home: Path) -> dict[str, str]:
+    """The venv's programs first; no user or system git config; hooks not suppressed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        HOME=str(home),
+        GIT_AUTHOR_NAME="Bench",
+        GIT_AUTHOR_EMAIL="bench@example.org",
+        GIT_COMMITTER_NAME="Bench",
+        GIT_COMMITTER_EMAIL="bench@example.org",
+        GIT_CONFIG_NOSYSTEM="1",
+    )
+    env.pop("ANKIOPS_GIT_IN_HOOK", None)
+    return env
+
+
+@dataclass
+class Done:
+    seconds: float
+    peak_kb: int
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str]) -> Done:
+    """Run a command; wall time and peak RSS of it and its descendants (os.wait4)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Done(
+            seconds,
+            int(usage.ru_maxrss),
+            child.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+        )
+
+
+def must(done: Done, what: str) -> Done:
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def git(repo: Path, env: dict[str, str], *args: str) -> str:
+    return must(run(["git", *args], repo, env), f"git {' '.join(args)}").stdout.strip()
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+# --- set-up: cached repositories, workspaces, backends ---------------------------------
+
+
+def empty_repo_fetch(repo: Path, spec: str, env: dict[str, str]) -> Done:
+    """`git init` + the `anki` remote at `repo`, then the timed first `git fetch anki`."""
+    repo.mkdir(parents=True)
+    git(repo, env, "init", "-q", "-b", "main")
+    git(repo, env, "remote", "add", "anki", "anki::" + spec)
+    return run(["git", "fetch", "anki"], repo, env)
+
+
+def initialised_repo(count: int, col: Path, log: Callable[[str], None]) -> tuple[Path, Done | None]:
+    """bench/out/repo-N/decks: a first `git fetch anki` then `ankiops-git init` on the
+    N-note collection. The fetch is the first_fetch case's first run on the collection
+    backend when the repository is built now (an export of 100,000 notes is too slow to
+    do twice), so it is returned along with the path (None when cached)."""
+    cached = corpus.OUT / f"repo-{count}"
+    if (cached / "decks" / ".git").is_dir():
+        return cached / "decks", None
+    partial = corpus.OUT / f"repo-{count}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    (partial / corpus.PROFILE).mkdir(parents=True)
+    copy = partial / corpus.PROFILE / "collection.anki2"
+    shutil.copyfile(col, copy)
+    env = bench_env(partial)
+    fetched = must(empty_repo_fetch(partial / "decks", str(copy), env), "git fetch anki")
+    log(f"  first fetch of {count} notes (collection) in {fetched.seconds:.1f} s")
+    init = [str(BIN / "ankiops-git"), "init", str(partial / "decks"), "--anki", str(copy)]
+    must(run(init, partial, env), "ankiops-git init")
+    shutil.rmtree(partial / corpus.PROFILE)
+    shutil.rmtree(cached, ignore_errors=True)
+    partial.rename(cached)
+    return cached / "decks", fetched
+
+
+@dataclass
+class Workspace:
+    root: Path
+    repo: Path
+    col: Path
+    spec: str
+    env: dict[str, str]
+    server: Any = None  # LoopbackAnkiConnect for "connect"
+    fetched: Done | None = None  # a first fetch made while setting up (see initialised_repo)
+
+    def edit_in_anki(self, note_ids: list[int], stamp: str) -> None:
+        """Edit the first field of these notes, as a user in Anki's editor would."""
+        with self.collection() as col:
+            notes = [col.get_note(nid) for nid in note_ids]
+            for note in notes:
+                note.fields[0] = note.fields[0] + f"<br>edited {stamp}"
+            col.update_notes(notes)
+
+    @contextmanager
+    def collection(self) -> Iterator[Any]:
+        if self.server is not None:
+            with self.server._lock:
+                yield self.server.col
+            return
+        from anki.collection import Collection
+
+        col = Collection(str(self.col))
+        try:
+            yield col
+        finally:
+            col.close()
+
+    def backend(self) -> Any:
+        from ankiops_git.anki import open_backend
+
+        return open_backend(self.spec)
+
+
+@contextmanager
+def workspace(count: int, backend: str, col: Path, repo: Path) -> Iterator[Workspace]:
+    root = corpus.OUT / f"work-{count}-{backend}"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / corpus.PROFILE).mkdir(parents=True)
+    col_copy = root / corpus.PROFILE / "collection.anki2"
+    shutil.copyfile(col, col_copy)
+    shutil.copytree(repo, root / "decks", symlinks=True)
+    env = bench_env(root)
+    server = None
+    spec = str(col_copy)
+    if backend == "connect":
+        sys.path.insert(0, str(ROOT / "tests"))
+        from ankiconnect_server import LoopbackAnkiConnect
+
+        server = LoopbackAnkiConnect(col_copy, profile=corpus.PROFILE)
+        server.start()
+        spec = server.url
+    git(root / "decks", env, "config", "remote.anki.url", "anki::" + spec)
+    try:
+        yield Workspace(root, root / "decks", col_copy, spec, env, server)
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- the cases ----------------------------------------------------------------------------
+
+
+def repeat(
+    row: Row, options: Options, once: Callable[[int], Done | None], first: Done | None = None
+) -> None:
+    """Run `once(run_index)` up to options.runs times (fewer if the case is slow);
+    `first`: a run made already (counted as run 0)."""
+    spent = 0.0
+    for index in range(options.runs):
+        done = first if index == 0 and first is not None else once(index)
+        if done is None:
+            return
+        row.runs += 1
+        row.wall.append(done.seconds)
+        row.peak_kb = max(row.peak_kb, done.peak_kb)
+        spent += done.seconds
+        if spent > options.max_case_seconds:
+            return
+
+
+def first_fetch(ws: Workspace, row: Row, options: Options) -> None:
+    def once(index: int) -> Done | None:
+        repo = ws.root / f"empty-{index}"
+        done = empty_repo_fetch(repo, ws.spec, ws.env)
+        if done.returncode != 0 or not git(repo, ws.env, "ls-tree", "--name-only", "anki/main"):
+            row.problem = f"fetch failed: {done.stderr.strip()[-300:]}"
+            return None
+        shutil.rmtree(repo)
+        return done
+
+    repeat(row, options, once, ws.fetched)
+
+    def floor() -> None:
+        backend = ws.backend()
+        try:
+            backend.decks()
+            notes = backend.read_notes()
+            assert len(notes) == row.notes, len(notes)
+        finally:
+            backend.close()
+
+    row.floor = [timed(floor) for _ in range(max(1, min(3, row.runs)))]
+
+
+def noop_pull(ws: Workspace, row: Row, options: Options) -> None:
+    head = git(ws.repo, ws.env, "rev-parse", "HEAD")
+
+    def once(index: int) -> Done | None:
+        done = run(["git", "pull", "anki"], ws.repo, ws.env)
+        if done.returncode != 0 or git(ws.repo, ws.env, "rev-parse", "HEAD") != head:
+            row.problem = f"pull changed something or failed: {done.stderr.strip()[-300:]}"
+            return None
+        return done
+
+    repeat(row, options, once)
+
+    def floor() -> None:
+        backend = ws.backend()
+        try:
+            backend.decks()
+            backend.mod_times()
+        finally:
+            backend.close()
+
+    row.floor = [timed(floor) for _ in range(3)]
+
+
+FIELD_LINE = re.compile(r"^(Q|F|T): .*$", re.MULTILINE)
+
+
+def edit_one_note(repo: Path, index: int) -> None:
+    """Append a word to the first Q/F/T line of the index-th deck file."""
+    files = sorted(p for p in repo.glob("*.md"))
+    path = files[index % len(files)]
+    text = path.read_text(encoding="utf-8")
+    match = FIELD_LINE.search(text)
+    assert match is not None, path
+    edited = text[: match.end()] + f" (edit {index})" + text[match.end() :]
+    path.write_text(edited, encoding="utf-8")
+
+
+def commit_one(ws: Workspace, row: Row, options: Options) -> None:
+    def once(index: int) -> Done | None:
+        edit_one_note(ws.repo, index)
+        done = run(["git", "commit", "-q", "-am", f"edit {index}"], ws.repo, ws.env)
+        head = git(ws.repo, ws.env, "rev-parse", "HEAD")
+        anki = git(ws.repo, ws.env, "rev-parse", "anki/main")
+        if done.returncode != 0 or head != anki or "1 updated" not in done.stderr:
+            row.problem = f"the hook did not push the edit: {done.stderr.strip()[-300:]}"
+            return None
+        return done
+
+    repeat(row, options, once)
+
+    def floor() -> None:
+        from ankiops_git.anki.base import NoteUpdate
+
+        backend = ws.backend()
+        try:
+            mods = backend.mod_times()
+            note = backend.read_notes([min(mods)])[0]
+            first = next(iter(note.fields))
+            value = note.fields[first] + " (floor)"
+            backend.update_notes([NoteUpdate(note.note_id, {first: value})])
+        finally:
+            backend.close()
+
+    # The floor writes to Anki outside git: it runs after the cases that need a clean state.
+    row.floor = [timed(floor) for _ in range(3)]
+
+
+def pull_edited(ws: Workspace, row: Row, options: Options) -> None:
+    with ws.collection() as col:
+        managed = sorted(
+            int(i)
+            for i in col.db.list(
+                "select n.id from notes n join notetypes m on m.id = n.mid "
+                "where m.name like 'AnkiOps%'"
+            )
+        )
+    step = max(1, len(managed) // (EDITED_IN_ANKI * max(1, options.runs)))
+    picked = managed[::step]
+
+    def chunk(index: int) -> list[int]:
+        return picked[index * EDITED_IN_ANKI : (index + 1) * EDITED_IN_ANKI] or picked[:100]
+
+    def once(index: int) -> Done | None:
+        before = git(ws.repo, ws.env, "rev-parse", "HEAD")
+        ws.edit_in_anki(chunk(index), f"run {index}")
+        done = run(["git", "pull", "anki"], ws.repo, ws.env)
+        subject = git(ws.repo, ws.env, "log", "-1", "--format=%s", "anki/main")
+        after = git(ws.repo, ws.env, "rev-parse", "HEAD")
+        expected = f"{min(EDITED_IN_ANKI, len(managed))} updated"
+        if done.returncode != 0 or after == before or expected not in subject:
+            row.problem = f"pull did not bring the {expected}: {subject}; {done.stderr[-300:]}"
+            return None
+        return done
+
+    repeat(row, options, once)
+
+    def floor() -> None:
+        backend = ws.backend()
+        try:
+            backend.mod_times()
+            backend.read_notes(chunk(0))
+        finally:
+            backend.close()
+
+    row.floor = [timed(floor) for _ in range(3)]
+
+
+def merge_case(options: Options) -> Row:
+    """The merge driver through `git merge`; floor: git's own text merge of the same."""
+    row = Row("merge_deck", 1000, 1, "none")
+    base, ours, theirs = merge_deck.texts(1000)
+    with tempfile.TemporaryDirectory(prefix="merge-bench-") as tmp:
+        env = bench_env(Path(tmp))
+        with_driver, head = merge_deck.merge_repo(Path(tmp) / "driver", base, ours, theirs, env)
+        plain, plain_head = merge_deck.merge_repo(
+            Path(tmp) / "plain", base, ours, theirs, env, driver=False
+        )
+
+        def once(index: int) -> Done | None:
+            git(with_driver, env, "reset", "-q", "--hard", head)
+            done = run(["git", "merge", "-q", "--no-edit", "anki"], with_driver, env)
+            if done.returncode != 0:
+                row.problem = f"merge failed: {done.stderr.strip()[-300:]}"
+                return None
+            return done
+
+        repeat(row, options, once)
+        for _ in range(max(1, min(3, options.runs))):
+            git(plain, env, "reset", "-q", "--hard", plain_head)
+            # Exit status 1 is a textual conflict: still the time git's own merge takes.
+            row.floor.append(run(["git", "merge", "-q", "--no-edit", "anki"], plain, env).seconds)
+    return row
+
+
+SYNC_CASES: dict[str, Callable[[Workspace, Row, Options], None]] = {
+    "first_fetch": first_fetch,
+    "noop_pull": noop_pull,
+    "commit_one": commit_one,
+    "pull_100": pull_edited,
+}
+
+
+def run_all(options: Options) -> list[Row]:
+    rows: list[Row] = []
+    for count in options.sizes:
+        decks = max(1, count // corpus.NOTES_PER_DECK)
+        options.log(f"{count} notes, {decks} decks")
+        col = corpus.build_collection(count, options.log)
+        repo, fetched = initialised_repo(count, col, options.log)
+        for backend in options.backends:
+            with workspace(count, backend, col, repo) as ws:
+                if backend == "collection":
+                    ws.fetched = fetched
+                for case, fn in SYNC_CASES.items():
+                    row = Row(case, count, decks, backend)
+                    fn(ws, row, options)
+                    options.log(f"  {backend:10} {case:12} {describe(row)}")
+                    rows.append(row)
+    options.log("merge driver, 1,000-note deck")
+    row = merge_case(options)
+    options.log(f"  {'-':10} {'merge_deck':12} {describe(row)}")
+    rows.append(row)
+    return rows
+
+
+# --- the table -------------------------------------------------------------------------
+
+
+def seconds(value: float) -> str:
+    if value != value:  # nan
+        return "-"
+    return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+
+
+def describe(row: Row) -> str:
+    if not row.wall:
+        return f"FAILED: {row.problem}"
+    ratio = row.median / row.floor_median if row.floor else float("nan")
+    return (
+        f"{seconds(row.median)} ({row.runs} run(s)), peak {row.peak_kb / 1024:.0f} MB, "
+        f"floor {seconds(row.floor_median)}, x{ratio:.1f}"
+        + (f" [{row.problem}]" if row.problem else "")
+    )
+
+
+def target(row: Row) -> str:
+    """The issue's targets, for the sizes they are set at ('' where none applies)."""
+    if not row.wall:
+        return "FAILED"
+    wall, mb = row.median, row.peak_kb / 1024
+    verdicts = []
+    if row.case == "noop_pull" and row.notes == 10_000:
+        verdicts.append(("< 0.5 s", wall < 0.5))
+    if row.case == "noop_pull" and row.notes == 100_000:
+        verdicts.append(("< 1.5 s", wall < 1.5))
+    if row.case == "commit_one" and row.notes in (1_000, 10_000, 100_000):
+        verdicts.append(("< 0.5 s", wall < 0.5))
+    if row.case == "first_fetch" and row.notes == 10_000:
+        verdicts.append(("< 6 s", wall < 6))
+    if row.case == "first_fetch" and row.notes == 100_000:
+        verdicts.append(("< 500 MB", mb < 500))
+    return ", ".join(f"{text} {'met' if ok else 'MISSED'}" for text, ok in verdicts)
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| case | notes | decks | backend | runs | median wall | peak memory "
+        "| floor | floor is | ratio | target |",
+        "|---|--:|--:|---|--:|--:|--:|--:|---|--:|---|",
+    ]
+    for row in rows:
+        ratio = row.median / row.floor_median if row.wall and row.floor else float("nan")
+        peak = f"{row.peak_kb / 1024:.0f} MB" if row.wall else "-"
+        lines.append(
+            f"| {CASES[row.case]} | {row.notes:,} | {row.decks:,} | {row.backend} | {row.runs} "
+            f"| {seconds(row.median)} | {peak} | {seconds(row.floor_median)} "
+            f"| {FLOORS[row.case]} | {'-' if ratio != ratio else f'{ratio:.1f}x'} "
+            f"| {target(row)} |"
+        )
+    problems = [r for r in rows if r.problem]
+    for row in problems:
+        lines.append("")
+        lines.append(f"- {row.case}, {row.notes:,} notes, {row.backend}: {row.problem}")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        total_kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {total_kb / 1024 / 1024:.0f} GB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    git_version = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout
+    import anki.buildinfo
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{os.cpu_count()} cores ({cpu}){memory}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, anki {anki.buildinfo.version}, "
+        f"{git_version.strip()}; load average at the start: {load}"
+    )
+
+
+def section(rows: list[Row], options: Options, command: str, about: str) -> str:
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return "\n".join(
+        [
+            BEGIN,
+            f"Measured {stamp} with `{command}`, median of up to {options.runs} run(s) per "
+            f"case (a case stops repeating once its runs took {options.max_case_seconds:.0f} s).",
+            f"Machine: {about}.",
+            "",
+            table(rows),
+            END,
+        ]
+    )
+
+
+def write_docs(path: Path, text: str) -> None:
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        new = head + text + tail
+    else:
+        new = old.rstrip("\n") + "\n\n" + text + "\n"
+    path.write_text(new, encoding="utf-8")
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="note counts, comma-separated")
+    parser.add_argument("--backends", default="collection,connect")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--max-case-seconds", type=float, default=60.0)
+    parser.add_argument("--quick", action="store_true", help="smoke test: 200 notes, 1 run")
+    parser.add_argument("--docs", default=str(DOCS), help="file to write the table into")
+    parser.add_argument("--no-docs", action="store_true", help="print only")
+    parser.add_argument("--json", default=str(corpus.OUT / "results.json"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.runs = "200", 1
+    options = Options(
+        sizes=[int(s) for s in args.sizes.split(",") if s],
+        backends=[b for b in args.backends.split(",") if b],
+        runs=args.runs,
+        max_case_seconds=args.max_case_seconds,
+        docs=None if args.no_docs else Path(args.docs),
+    )
+    unknown = set(options.backends) - {"collection", "connect"}
+    if unknown:
+        parser.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
+    about = machine()
+    started = time.perf_counter()
+    rows = run_all(options)
+    command = "python -m bench " + " ".join(argv) if argv else "make bench"
+    text = section(rows, options, command.strip(), about)
+    print(table(rows))
+    print(f"(all cases in {time.perf_counter() - started:.0f} s)")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps([asdict(r) for r in rows], indent=1), encoding="utf-8")
+    if options.docs is not None:
+        write_docs(options.docs, text)
+        print(f"table written to {options.docs}")
+    return 1 if any(r.problem for r in rows) else 0
