@@ -406,12 +406,13 @@ def test_merging_1000_notes_with_50_edits_a_side_is_fast() -> None:
     spec.loader.exec_module(bench)
     base, ours, theirs = bench.texts(1000)
     timings = []
-    for _ in range(3):
-        started = time.perf_counter()
+    for _ in range(5):
+        started = time.process_time()
         result = merge_texts(base, ours, theirs, "Deck.md")
-        timings.append(time.perf_counter() - started)
+        timings.append(time.process_time() - started)
     assert result.clean
-    assert min(timings) < bench.LIMIT_SECONDS  # best of 3: the machine is shared
+    # CPU time, best of 5: the machine is shared, and wall time counts the neighbours too
+    assert min(timings) < bench.LIMIT_SECONDS
 
 
 def test_similar_new_notes_in_different_places_are_different_notes() -> None:
