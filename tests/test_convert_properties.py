@@ -71,3 +71,54 @@ def test_tight_markdown_is_stable_after_one_cycle(md: str) -> None:
 def test_code_blocks_survive_unchanged(lines: list[str]) -> None:
     md = "```\n" + "\n".join(lines) + "\n```"
     assert html_to_md(md_to_html(md)) == md
+
+
+TEXT = st.text(alphabet=st.sampled_from("ab xyZ_*\\<>&#|-=.:()[]{}~`!1\u00a0\n\t"), max_size=8)
+
+
+def _html_nodes(depth: int, inline_only: bool = False) -> st.SearchStrategy[str]:
+    """Anki-like HTML: blocks nest in divs, list items and inline tags (as pasted
+    content does: <b><div>..</div></b>), but <p>, headings and <pre> hold inline
+    content only, as in any HTML a browser would keep."""
+    leaf = st.one_of(
+        TEXT.map(lambda t: t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")),
+        st.just("<br>"),
+        st.just("&nbsp;"),
+        st.just('<img src="a b.png">'),
+        st.just("{{c1::x}}"),
+        st.just("\\(a_1\\)"),
+    )
+    if depth == 0:
+        return leaf
+    inline = st.lists(_html_nodes(depth - 1, True), max_size=3).map("".join)
+    mixed = st.lists(_html_nodes(depth - 1, inline_only), max_size=3).map("".join)
+    inline_tag = st.sampled_from(["b", "i", "u", "span style='color:red'", "code", "sub"])
+    options = [leaf, st.tuples(inline_tag, mixed).map(lambda t: _element(*t))]
+    if not inline_only:
+        options.append(
+            st.tuples(st.sampled_from(["div", "li", "ul"]), mixed).map(lambda t: _element(*t))
+        )
+        options.append(
+            st.tuples(st.sampled_from(["p", "h2", "pre"]), inline).map(lambda t: _element(*t))
+        )
+    return st.one_of(*options)
+
+
+def _element(tag: str, inner: str) -> str:
+    return f"<{tag}>{inner}</{tag.split()[0]}>"
+
+
+ANKI_HTML = st.lists(_html_nodes(3), min_size=1, max_size=4).map("".join)
+
+
+@SETTINGS
+@given(ANKI_HTML)
+def test_any_html_round_trips_without_losing_text(html: str) -> None:
+    from corpus_util import visible_text
+
+    md = html_to_md(html)
+    back = md_to_html(md)
+    assert visible_text(back) == visible_text(html)
+    assert html_equal(back, html)
+    assert html_to_md(back) == md
+    assert md == md.strip()

@@ -4,7 +4,7 @@ Two fields are equal (`html_equal`) when their canonical forms are equal. The
 canonical form is the html5lib parse with these rewrites, each of which leaves
 the rendered card unchanged:
 
-- attributes sorted, `style` declarations spaced uniformly, empty `alt` dropped;
+- attributes sorted, `style` declarations spaced uniformly, empty `alt`/`style` dropped;
 - synonyms: `strong` -> `b`, `em` -> `i`, `strike`/`del` -> `s`;
 - attribute-less `span`/`font` unwrapped, empty inline elements dropped,
   adjacent identical inline elements merged, spaces and `<br>` at the edges of
@@ -18,7 +18,8 @@ the rendered card unchanged:
   space, none at line starts/ends or between blocks); `&nbsp;` is kept;
 - tables: `thead`/`tbody`/`tfoot` wrappers dropped (rows only);
 - a list directly inside a list moves into the preceding item (same rendering);
-  an empty list is dropped (it shows nothing);
+  an empty list or `<p>` right after a block with margins is dropped (its
+  margins collapse into that block's, so it shows nothing);
 - in `<pre>`: `<br>` is a newline, a sole attribute-less `<code>` is unwrapped,
   a newline ending a non-empty last line is dropped (browsers don't show it).
 
@@ -78,7 +79,24 @@ def canonical_html(html: str) -> str:
     image = lone_image_src(html)
     if image is not None:
         return f'<img src="{image}">'
-    return serialise(normalised(html))
+    cached = _CANONICAL_CACHE.get(html)
+    if cached is None:
+        cached = serialise(normalised(html))
+        remember_canonical(html, cached)
+    return cached
+
+
+# Parsing dominates the cost, and export/round trips ask for the same field's
+# canonical form several times in a row; a small cache of a pure function.
+_CANONICAL_CACHE: dict[str, str] = {}
+_CACHE_SIZE = 4096
+
+
+def remember_canonical(html: str, canonical: str) -> None:
+    """Record `canonical` as the canonical form of `html` (computed by the caller)."""
+    if len(_CANONICAL_CACHE) >= _CACHE_SIZE:
+        del _CANONICAL_CACHE[next(iter(_CANONICAL_CACHE))]  # oldest first
+    _CANONICAL_CACHE[html] = canonical
 
 
 _LONE_IMAGE = re.compile(r'[ \t\n\r\f]*<img src="([^"<>&\x00]+)"[ \t\n\r\f]*/?>[ \t\n\r\f]*')
@@ -129,16 +147,79 @@ def _normalise(el: Tag) -> None:
                 child.unwrap()
     if el.name in ("ul", "ol"):
         _adopt_nested_lists(el)
-        if not any(isinstance(c, Tag) or str(c).strip(WHITESPACE) for c in el.children):
-            el.extract()  # an empty list shows nothing
-            return
     if el.name == "table":
         for section in el.find_all(["thead", "tbody", "tfoot"], recursive=False):
             section.unwrap()
+    if el.name not in BLOCK and el.name != "[document]" and _split_around_blocks(el):
+        return  # replaced by its pieces, which are normalised already
     if el.name in EDGE_MOVABLE:
         return  # its parent moves its edges out and lays out its line
     if el.name in BLOCK or _has_block(el):
         _layout(el)
+
+
+# Blocks whose content is rows or items, not text: an inline wrapper goes further in.
+_STRUCTURAL = {"ul", "ol", "table", "tbody", "thead", "tfoot", "tr", "dl", "menu"}
+
+
+def _split_around_blocks(el: Tag) -> bool:
+    """Split an inline element around the blocks it holds, as CSS renders it.
+
+    `<b>A<div>B</div>C</b>` shows as `<b>A</b><div><b>B</b></div><b>C</b>`: the
+    block breaks the line, and its text keeps the inline formatting.
+    Returns whether `el` was replaced.
+    """
+    if not any(isinstance(c, Tag) and c.name in BLOCK for c in el.children):
+        return False
+    pieces: list[PageElement] = []
+    run: list[PageElement] = []
+    for child in list(el.children):
+        child.extract()
+        if isinstance(child, Tag) and child.name in BLOCK:
+            if run:
+                pieces.append(_wrapped(el, run))
+                run = []
+            _wrap_contents(child, el)
+            pieces.append(child)
+        else:
+            run.append(child)
+    if run:
+        pieces.append(_wrapped(el, run))
+    for piece in pieces:
+        el.insert_before(piece)
+    el.extract()
+    for piece in pieces:
+        if isinstance(piece, Tag) and piece.name in BLOCK:
+            _normalise(piece)  # lay it out again with its new inline wrappers
+    return True
+
+
+def _wrapped(template: Tag, nodes: list[PageElement]) -> Tag:
+    clone = Tag(name=template.name, attrs=dict(template.attrs))
+    for node in nodes:
+        clone.append(node)
+    return clone
+
+
+def _wrap_contents(block: Tag, template: Tag) -> None:
+    if block.name in RAW_TEXT and block.name != "pre":
+        return
+    if block.name in _STRUCTURAL:
+        for child in block.children:
+            if isinstance(child, Tag):
+                _wrap_contents(child, template)
+        return
+    run: list[PageElement] = []
+    for child in list(block.children):
+        if isinstance(child, Tag) and child.name in BLOCK:
+            if run:
+                child.insert_before(_wrapped(template, run))
+                run = []
+            _wrap_contents(child, template)
+        else:
+            run.append(child.extract())
+    if run:
+        block.append(_wrapped(template, run))
 
 
 def _normalise_attrs(el: Tag) -> None:
@@ -150,21 +231,32 @@ def _normalise_attrs(el: Tag) -> None:
         )
     if el.name == "img" and attrs.get("alt") == "":
         del attrs["alt"]
+    if attrs.get("style") == "":
+        del attrs["style"]  # an empty style changes nothing
     el.attrs = dict(sorted(attrs.items()))
 
 
 def _normalise_pre(pre: Tag) -> None:
     for br in pre.find_all("br"):
         br.replace_with("\n")
-    kids = [k for k in pre.children if not (isinstance(k, NavigableString) and not str(k))]
-    if len(kids) == 1 and isinstance(kids[0], Tag) and kids[0].name == "code" and not kids[0].attrs:
-        kids[0].unwrap()
     pre.smooth()
-    last = _last_text(pre)
     # a newline that ends a non-empty last line shows nothing; "x\n\n" and "\n" do
     text = pre.get_text()
+    last = _last_text(pre)
     if last is not None and str(last).endswith("\n") and len(text) > 1 and text[-2] != "\n":
         last.replace_with(str(last)[:-1])
+    for node in list(pre.descendants):
+        if type(node) is NavigableString and not str(node):
+            node.extract()
+    for inline in reversed(pre.find_all(list(DROP_WHEN_EMPTY))):
+        if not inline.contents:
+            inline.extract()
+    kids = list(pre.children)
+    while len(kids) == 1 and isinstance(kids[0], Tag) and kids[0].name == "code":
+        if kids[0].attrs:
+            break
+        kids[0].unwrap()
+        kids = list(pre.children)
     pre.smooth()
 
 
@@ -190,7 +282,9 @@ def _adopt_nested_lists(lst: Tag) -> None:
 
 
 def _is_block(node: PageElement) -> bool:
-    return isinstance(node, Tag) and (node.name in BLOCK or _has_block(node))
+    # An inline element holding a block (<b><div>..</div></b>) stays an inline node:
+    # its text before the inner block continues the current line.
+    return isinstance(node, Tag) and node.name in BLOCK
 
 
 def _has_block(el: Tag) -> bool:
@@ -202,8 +296,11 @@ _BOUNDARY = object()
 
 def _flatten(el: Tag) -> Iterator[object]:
     """Children, with attribute-less divs dissolved into boundaries."""
+    # Inside <p> or a heading a div stays: dissolving it could put a block there
+    # that the parser would not read back (a heading inside a heading).
+    dissolve = el.name not in _PHRASING_ONLY
     for child in list(el.children):
-        if isinstance(child, Tag) and child.name == "div" and not child.attrs:
+        if dissolve and isinstance(child, Tag) and child.name == "div" and not child.attrs:
             yield _BOUNDARY
             yield from _flatten(child)
             yield _BOUNDARY
@@ -211,8 +308,12 @@ def _flatten(el: Tag) -> Iterator[object]:
             yield child
 
 
+_PHRASING_ONLY = {"p", "h1", "h2", "h3", "h4", "h5", "h6"}
+
+
 def _layout(el: Tag) -> None:
     """Rewrite `el`'s children as blocks and runs of `<br>`-separated lines."""
+    _drop_empty_inline(el)
     _move_edges_out(el)  # first, so that <br>s moved out of <b>/<i> break lines
     items: list[tuple[str, object]] = []
     line: list[PageElement] = []
@@ -237,36 +338,52 @@ def _layout(el: Tag) -> None:
 
     for child in list(el.children):
         child.extract()
-    soup = _soup_of(el)
     run_open = False
     last_empty = False
+    previous_block: PageElement | None = None
     for kind, value in items:
         if kind == "block":
-            if run_open and last_empty:
-                el.append(soup.new_tag("br"))
-            run_open = False
             assert isinstance(value, PageElement)
+            if previous_block is not None and _hidden_by_margins(value, previous_block):
+                continue
+            if run_open and last_empty:
+                el.append(Tag(name="br"))
+            run_open = False
             el.append(value)
+            previous_block = value
             continue
+        previous_block = None
         assert isinstance(value, list)
         nodes = _clean_line(value)
         if run_open:
-            el.append(soup.new_tag("br"))
+            el.append(Tag(name="br"))
         for node in nodes:
             el.append(node)
         run_open = True
         last_empty = not nodes
     if run_open and last_empty:
-        el.append(soup.new_tag("br"))
+        el.append(Tag(name="br"))
     el.smooth()
 
 
-def _soup_of(el: Tag) -> BeautifulSoup:
-    node: PageElement = el
-    while node.parent is not None:
-        node = node.parent
-    assert isinstance(node, BeautifulSoup)
-    return node
+# Blocks whose default vertical margins are at least 1em.
+_MARGIN_BLOCKS = {"p", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "dl"}
+
+
+def _hidden_by_margins(block: PageElement, previous: PageElement) -> bool:
+    """An empty <p>/<ul>/<ol> right after a block with margins >= 1em shows nothing.
+
+    Its margins (1em) collapse into the previous block's; elsewhere it is a line
+    boundary with a gap, so it stays.
+    """
+    return (
+        isinstance(block, Tag)
+        and block.name in ("p", "ul", "ol")
+        and not block.contents
+        and not block.attrs
+        and isinstance(previous, Tag)
+        and previous.name in _MARGIN_BLOCKS
+    )
 
 
 def _has_content(node: PageElement) -> bool:
@@ -304,36 +421,42 @@ def _move_edges_out(el: Tag) -> None:
         if not isinstance(child, Tag) or child.name in RAW_TEXT:
             continue
         _move_edges_out(child)
-        if child.name not in EDGE_MOVABLE:
-            continue
-        while child.contents:
-            first = child.contents[0]
-            if isinstance(first, Tag) and first.name == "br":
-                child.insert_before(first.extract())
-            elif type(first) is NavigableString and str(first)[:1] in tuple(WHITESPACE):
-                text = str(first)
-                stripped = text.lstrip(WHITESPACE)
-                child.insert_before(NavigableString(" "))
-                if stripped:
-                    first.replace_with(stripped)
-                    break
-                first.extract()
-            else:
+        if child.name in EDGE_MOVABLE:
+            _move_own_edges_out(child)
+        if child.name in DROP_WHEN_EMPTY and not child.contents:
+            child.extract()  # emptied by moving its edges out
+
+
+def _move_own_edges_out(child: Tag) -> None:
+    """Move leading/trailing spaces and <br>s of one b/i element outside it."""
+    while child.contents:
+        first = child.contents[0]
+        if isinstance(first, Tag) and first.name == "br":
+            child.insert_before(first.extract())
+        elif type(first) is NavigableString and str(first)[:1] in tuple(WHITESPACE):
+            text = str(first)
+            stripped = text.lstrip(WHITESPACE)
+            child.insert_before(NavigableString(" "))
+            if stripped:
+                first.replace_with(stripped)
                 break
-        while child.contents:
-            last = child.contents[-1]
-            if isinstance(last, Tag) and last.name == "br":
-                child.insert_after(last.extract())
-            elif type(last) is NavigableString and str(last)[-1:] in tuple(WHITESPACE):
-                text = str(last)
-                stripped = text.rstrip(WHITESPACE)
-                child.insert_after(NavigableString(" "))
-                if stripped:
-                    last.replace_with(stripped)
-                    break
-                last.extract()
-            else:
+            first.extract()
+        else:
+            break
+    while child.contents:
+        last = child.contents[-1]
+        if isinstance(last, Tag) and last.name == "br":
+            child.insert_after(last.extract())
+        elif type(last) is NavigableString and str(last)[-1:] in tuple(WHITESPACE):
+            text = str(last)
+            stripped = text.rstrip(WHITESPACE)
+            child.insert_after(NavigableString(" "))
+            if stripped:
+                last.replace_with(stripped)
                 break
+            last.extract()
+        else:
+            break
 
 
 def _inline_walk(el: Tag) -> Iterator[PageElement]:
@@ -388,6 +511,8 @@ def _rstrip_texts(texts: list[NavigableString]) -> None:
 def _drop_empty_inline(el: Tag) -> None:
     for child in list(el.children):
         if isinstance(child, Tag):
+            if child.name in RAW_TEXT:
+                continue  # normalised on its own (_normalise_pre)
             _drop_empty_inline(child)
             if child.name in DROP_WHEN_EMPTY and not child.contents:
                 child.extract()
@@ -419,11 +544,15 @@ def _merge_adjacent(el: Tag) -> None:
 # --- serialisation ---------------------------------------------------------------------
 
 
-def serialise(el: Tag) -> str:
-    """Deterministic HTML of `el`'s children."""
+def serialise(el: Tag, pre_newlines_as_entities: bool = False) -> str:
+    """Deterministic HTML of `el`'s children.
+
+    With `pre_newlines_as_entities`, newlines inside <pre> are written `&#10;`, so
+    the HTML has no line breaks there (a Markdown HTML block ends at a blank line).
+    """
     out: list[str] = []
     for child in el.children:
-        _serialise(child, out)
+        _serialise(child, out, pre_newlines_as_entities)
     return "".join(out)
 
 
@@ -440,7 +569,7 @@ def escape_attr(value: str) -> str:
     return escape_text(value).replace('"', "&quot;")
 
 
-def _serialise(node: PageElement, out: list[str]) -> None:
+def _serialise(node: PageElement, out: list[str], pre_entities: bool = False) -> None:
     if isinstance(node, Comment):
         out.append(f"<!--{node}-->")
     elif isinstance(node, NavigableString):
@@ -449,7 +578,10 @@ def _serialise(node: PageElement, out: list[str]) -> None:
             if parent is not None and parent.name in ("script", "style"):
                 out.append(str(node))
             else:
-                out.append(escape_text(str(node)))
+                text = escape_text(str(node))
+                if pre_entities and node.find_parent("pre") is not None:
+                    text = text.replace("\n", "&#10;")
+                out.append(text)
     elif isinstance(node, Tag):
         attrs = "".join(f' {k}="{escape_attr(str(v))}"' for k, v in node.attrs.items())
         out.append(f"<{node.name}{attrs}>")
@@ -457,7 +589,8 @@ def _serialise(node: PageElement, out: list[str]) -> None:
             return
         first = node.contents[0] if node.contents else None
         if node.name in ("pre", "textarea", "listing") and str(first or "").startswith("\n"):
-            out.append("\n")  # the parser drops one newline right after <pre>
+            # the parser drops one newline right after <pre>
+            out.append("&#10;" if pre_entities and node.name == "pre" else "\n")
         for child in node.children:
-            _serialise(child, out)
+            _serialise(child, out, pre_entities)
         out.append(f"</{node.name}>")

@@ -125,6 +125,23 @@ def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
     return render_code_block(code, language)
 
 
+def _trailing_backslash_lines_are_empty_lines(tokens: list[Token]) -> None:
+    """A line holding only `\\` is an empty line, also as a paragraph's last line.
+
+    Inside a paragraph CommonMark already reads it so (a hard break); at the end it
+    would be a literal backslash. Our HTML -> Markdown side always escapes a literal
+    backslash, so the line is free to mean "empty line" everywhere.
+    """
+    for index, token in enumerate(tokens):
+        if token.type != "inline" or not index or tokens[index - 1].type != "paragraph_open":
+            continue
+        children = token.children or []
+        if not children or children[-1].type != "text" or children[-1].content != "\\":
+            continue
+        if len(children) == 1 or children[-2].type in ("softbreak", "hardbreak"):
+            children[-1] = Token("hardbreak", "br", 0)
+
+
 def _mark_tight_paragraphs(tokens: list[Token]) -> None:
     """Hide the <p> of paragraphs in tight containers (root and blockquotes).
 
@@ -198,4 +215,5 @@ def md_to_html(text: str) -> str:
     env: dict[str, Any] = {}
     tokens = md.parse(text, env)
     _mark_tight_paragraphs(tokens)
+    _trailing_backslash_lines_are_empty_lines(tokens)
     return md.renderer.render(tokens, md.options, env).strip("\n")

@@ -7,8 +7,7 @@ for every `md` this module writes. The converter then mirrors markdown.py:
 - a container (the field, a list item, a blockquote) with `<p>` children is
   written "loose" (blank lines between blocks), otherwise "tight" (one newline,
   a blank line only where Markdown needs one to end a list/table/HTML block);
-- lines are `<br>`-separated; an empty line is a lone `\\` (a hard break), or
-  `<br>` at the end of a paragraph where a hard break is not allowed;
+- lines are `<br>`-separated; an empty line is a lone `\\`;
 - whatever Markdown cannot say stays HTML, as small as possible: an inline
   element keeps its tags around converted Markdown content
   (`<span style="color: red">**x**</span>`); a block that cannot be Markdown is
@@ -38,6 +37,7 @@ from ankiops_git.convert.canonical import (
     lone_image_src,
     normalised,
     plain_text_line,
+    remember_canonical,
     serialise,
 )
 from ankiops_git.convert.markdown import MATH_RE, md_to_html
@@ -78,7 +78,9 @@ class AnkiMarkdownConverter(MarkdownConverter):
 
     def container(self, el: Tag) -> str:
         """Markdown for the children of a field, list item or blockquote."""
-        loose = any(isinstance(c, Tag) and c.name == "p" for c in el.children)
+        loose = not self.raw_paragraphs and any(
+            isinstance(c, Tag) and c.name == "p" for c in el.children
+        )
         parts: list[tuple[str, str]] = []  # (kind, markdown); kind "blank" needs a blank after
         run: list[PageElement] = []
         previous_list = ""
@@ -124,18 +126,16 @@ class AnkiMarkdownConverter(MarkdownConverter):
         while len(lines[-1]) > 1 and isinstance(lines[-1][-1], Comment):
             trail = f"<!--{lines[-1].pop()}-->" + trail
         out: list[str] = []
-        for index, line in enumerate(lines):
+        for line in lines:
             text = self.resolve("".join(self.inline(n) for n in line))
             if text:
                 # escape each physical line (an inline <br> makes one too), not
                 # the newlines kept verbatim inside comments
                 physical = [escape_line_start(p) for p in text.split("\n")]
                 out.append("\n".join(physical).replace(_NEWLINE, "\n"))
-            elif index < len(lines) - 1:
-                out.append("\\")  # hard line break: an empty line inside the paragraph
             else:
-                out.append("<br>")  # a hard break cannot end a paragraph
-        kind = "blank" if out == ["<br>"] else "para"  # a lone <br> is an HTML block
+                out.append("\\")  # an empty line (see markdown.py)
+        kind = "para"
         text = "\n".join(out)
         text = lead + "\n" + text if lead else text
         return kind, (text + "\n" + trail if trail else text)
@@ -384,7 +384,17 @@ def escape_plain(text: str) -> str:
     text = _ENTITY_LIKE.sub(r"\\&", text)
     text = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
     text = re.sub(r"~(?=~)|(?<=~)~|^~|~$", r"\\~", text)
-    return text.replace("\xa0", "&nbsp;")
+    return _ODD_SPACE.sub(_space_entity, text)
+
+
+# Whitespace other than space/tab/newline: invisible in an editor, and Markdown would
+# trim it at line ends, so it is written as an entity.
+_ODD_SPACE = re.compile(r"[^\S \t\n]")
+
+
+def _space_entity(match: re.Match[str]) -> str:
+    char = match.group()
+    return "&nbsp;" if char == "\xa0" else f"&#x{ord(char):X};"
 
 
 def escape_line_start(line: str) -> str:
@@ -438,11 +448,7 @@ def _serialise_one_block(el: Tag) -> str:
     """Serialise with newlines in <pre> as &#10;: an HTML block ends at a blank line."""
     holder = Tag(name="div")
     holder.append(el.__copy__())
-    html = serialise(holder)
-    return _PRE_TEXT.sub(lambda m: m.group().replace("\n", "&#10;"), html)
-
-
-_PRE_TEXT = re.compile(r"<pre\b.*?</pre>", re.DOTALL)
+    return serialise(holder, pre_newlines_as_entities=True)
 
 
 # --- entry point ---------------------------------------------------------------------------
@@ -462,6 +468,7 @@ def html_to_md(html: str) -> str:
             return md
     tree = normalised(html)
     target = serialise(tree)
+    remember_canonical(html, target)
     for emphasis_as_tags, raw_paragraphs in ((False, False), (True, False), (False, True)):
         converter = AnkiMarkdownConverter(emphasis_as_tags, raw_paragraphs)
         md = converter.container(tree).strip("\n")
@@ -476,7 +483,7 @@ def _renders_to(md: str, target: str) -> bool:
 
 def _raw_field(tree: Tag) -> str:
     """The last resort: the whole field as one HTML block."""
-    inner = _PRE_TEXT.sub(lambda m: m.group().replace("\n", "&#10;"), serialise(tree))
+    inner = serialise(tree, pre_newlines_as_entities=True)
     if not inner:
         return ""
     return f"<div>{inner}</div>"
