@@ -25,7 +25,10 @@ from ankiops_git.notetypes import NOTE_TYPES, NoteType
 
 # --- line grammar ---------------------------------------------------------------------
 
-PREFIX_RE = re.compile(r"^(Q|A|F|B|T|I|E|M|C[1-7]):(?: |$)")
+# A prefix is followed by a space, or by nothing but blanks (`A:` + tab is an empty A:):
+# every structural pattern reads a line the same with or without trailing blanks,
+# since a field's last line loses them.
+PREFIX_RE = re.compile(r"^(Q|A|F|B|T|I|E|M|C[1-7]):(?: |[ \t]*$)")
 SEPARATOR_RE = re.compile(r"^---[ \t]*$")
 DECK_ID_RE = re.compile(r"^<!--[ \t]*deck_id:[ \t]*(\d+)[ \t]*-->[ \t]*$")
 NOTE_ID_RE = re.compile(r"^<!--[ \t]*note_id:[ \t]*(\d+)[ \t]*-->[ \t]*$")
@@ -36,9 +39,10 @@ COMMENT_RE = re.compile(r"^<!--[ \t]*(deck_id|note_id|tags)\b")
 PREFIX_LIKE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,2}):")
 FENCE_OPEN_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 FENCE_CLOSE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*$")
-CONFLICT_START_RE = re.compile(r"^<{7}(?: |$)")
-CONFLICT_END_RE = re.compile(r"^>{7}(?: |$)")
+CONFLICT_START_RE = re.compile(r"^<{7}(?:[ \t]|$)")
+CONFLICT_END_RE = re.compile(r"^>{7}(?:[ \t]|$)")
 
+BLANKS = " \t"  # what trimming removes: never other characters, see PREFIX_RE
 PREFIX_LIST = ", ".join(f"{p}:" for p in notetypes.ALL_PREFIXES)
 
 Fence = tuple[str, int]  # (fence character, length) of the open code fence
@@ -163,9 +167,9 @@ def _note_type_for(given: tuple[str, ...]) -> NoteType | str:
 def normalize_field(text: str) -> str:
     """Field text as stored: no leading blank lines, no trailing whitespace."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    while lines and not lines[0].strip():
+    while lines and not lines[0].strip(BLANKS):
         lines.pop(0)
-    return "\n".join(lines).rstrip()
+    return "\n".join(lines).rstrip(BLANKS + "\n")
 
 
 @dataclass
@@ -206,7 +210,7 @@ def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
     while i < len(block) and not (block[i].structural and PREFIX_RE.match(block[i].text)):
         line = block[i]
         text = line.text
-        if not text.strip() or lost:
+        if not text.strip(BLANKS) or lost:
             pass
         elif NOTE_ID_RE.match(text):
             if note_id is not None:
@@ -437,7 +441,7 @@ def scan(text: str) -> Scan:
 
     deck = Deck()
     pos = 0
-    while pos < len(lines) and not lines[pos].text.strip():
+    while pos < len(lines) and not lines[pos].text.strip(BLANKS):
         pos += 1
     if pos < len(lines) and DECK_ID_RE.match(lines[pos].text):
         deck.deck_id = int(DECK_ID_RE.match(lines[pos].text).group(1))  # type: ignore[union-attr]
@@ -465,9 +469,9 @@ def scan(text: str) -> Scan:
             blocks[-1].append(line)
 
     for index, block in enumerate(blocks):
-        while block and not block[0].text.strip():
+        while block and not block[0].text.strip(BLANKS):
             block.pop(0)
-        while block and not block[-1].text.strip():
+        while block and not block[-1].text.strip(BLANKS):
             block.pop()
         if not block:
             if len(blocks) == 1:
@@ -509,9 +513,9 @@ def parse_note(text: str, path: str = "", first_line: int = 1) -> Note:
         line.number += first_line - 1
     for problem in problems:
         problem.line += first_line - 1
-    while lines and not lines[0].text.strip():
+    while lines and not lines[0].text.strip(BLANKS):
         lines.pop(0)
-    while lines and not lines[-1].text.strip():
+    while lines and not lines[-1].text.strip(BLANKS):
         lines.pop()
     if not lines:
         raise DeckFileError("empty note; write its fields", path, first_line, 1)
@@ -530,7 +534,7 @@ def _field_problem(text: str) -> str | None:
     """Why `text` cannot be written as a field without changing its meaning, if so."""
     fence: Fence | None = None
     for index, line in enumerate(text.split("\n")):
-        if is_conflict_marker(line):
+        if index > 0 and is_conflict_marker(line):  # the first line follows the prefix
             return f"line {index + 1} is a merge conflict marker ({line[:7]})"
         if fence is None and index > 0:
             if PREFIX_RE.match(line):
@@ -562,9 +566,9 @@ def write_note(note: Note) -> str:
             raise AnkiOpsError(f"cannot write {which}: a note id is not negative")
         out.append(f"<!-- note_id: {note.note_id} -->")
     if note.tags:
-        bad = [t for t in note.tags if not t or any(c.isspace() for c in t) or "-->" in t]
+        bad = [t for t in note.tags if not t or any(c.isspace() for c in t)]
         if bad:
-            raise AnkiOpsError(f"cannot write {which}: tag {bad[0]!r} has spaces or `-->`")
+            raise AnkiOpsError(f"cannot write {which}: tag {bad[0]!r} is empty or has spaces")
         out.append(f"<!-- tags: {' '.join(note.tags)} -->")
     written = 0
     for prefix, name in note_type.fields:

@@ -168,6 +168,18 @@ def test_backtick_fence_info_with_backtick_is_not_a_fence() -> None:
     assert deck.notes[0].fields == {"Question": "a\n``` x`y", "Answer": "b"}
 
 
+def test_trailing_blanks_never_change_what_a_line_is() -> None:
+    # A field's last line loses its trailing blanks, so `A:` + tab must already be a prefix.
+    note = deckfile.parse("Q: a\nA:\t\nE: x\n").notes[0]
+    assert note.fields == {"Question": "a", "Extra": "x"}
+    assert note.field_lines == {"Question": 1, "Answer": 2, "Extra": 3}
+    with pytest.raises(DeckFileError, match="merge conflict"):
+        deckfile.parse("Q: a\n<<<<<<<\t\n")
+    # Only spaces and tabs are trimmed: a no-break space is text.
+    note = deckfile.parse("Q: a\n\u00a0\nA: b \t\n").notes[0]
+    assert note.fields == {"Question": "a\n\u00a0", "Answer": "b"}
+
+
 def test_empty_file_and_deck_id_only() -> None:
     assert deckfile.parse("") == Deck()
     assert deckfile.write(Deck()) == ""
@@ -259,6 +271,7 @@ def test_note_type_for_prefix_sets() -> None:
         (Note("QA", {"Question": ""}, note_id=3), "all its fields are empty"),
         (Note("QA", {"Text": "x"}), "not a field of QA"),
         (Note("QA", {"Question": "x"}, tags=["a b"]), "has spaces"),
+        (Note("QA", {"Question": "x"}, tags=[""]), "is empty"),
         (Note("Nope", {"Question": "x"}), "unknown type"),
         (Note("QA", {"Question": "x"}, note_id=-1), "not negative"),
     ],
@@ -270,7 +283,7 @@ def test_write_refuses_what_it_cannot_write_faithfully(note: Note, fragment: str
 
 # --- property tests -------------------------------------------------------------------
 
-_ALPHABET = "abQATFBICEM17:-*_ `~<!>={}#\té"
+_ALPHABET = "abQATFBICEM17:-*_ `~<!>={}#\té\xa0\f"
 
 
 def _plain(line: str) -> bool:
@@ -309,16 +322,19 @@ def fenced_blocks(draw: st.DrawFn) -> str:
 
 @st.composite
 def field_texts(draw: st.DrawFn) -> str:
-    first = draw(st.one_of(plain_lines, st.sampled_from(["---", "A: z", "<!-- note_id: 1 -->"])))
+    first = draw(
+        st.one_of(
+            plain_lines,
+            st.sampled_from(["---", "A: z", "<!-- note_id: 1 -->", "<<<<<<< x", ">>>>>>>"]),
+        )
+    )
     chunks = draw(st.lists(st.one_of(plain_lines, fenced_blocks()), max_size=4))
     if draw(st.booleans()) and chunks and chunks[0].startswith(("```", "~~~")):
         first = ""  # a field that starts with a fence
     return deckfile.normalize_field("\n".join([first, *chunks]))
 
 
-tags = st.lists(
-    st.text("abc:_-é>", min_size=1, max_size=6).filter(lambda t: "-->" not in t), max_size=3
-)
+tags = st.lists(st.text("abc:_-é>", min_size=1, max_size=6), max_size=3)
 
 
 @st.composite
@@ -413,7 +429,8 @@ def loose_texts(draw: st.DrawFn) -> str:
         prefixes = draw(st.lists(st.sampled_from(note_type.prefixes), min_size=1, max_size=3))
         lines = []
         for prefix in prefixes:
-            lines.append(prefix + ":" + draw(st.sampled_from(["", " ", " x", " ```"])))
+            first = draw(st.sampled_from(["", " ", " x", " ```", " <<<<<<< a", " ---"]))
+            lines.append(prefix + ":" + first)
             lines += draw(st.lists(pool, max_size=3))
         notes_text.append("\n".join(lines))
     return draw(st.sampled_from(["", "<!-- deck_id: 3 -->\n"])) + "\n---\n".join(notes_text)
