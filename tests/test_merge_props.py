@@ -212,3 +212,29 @@ def test_no_edit_is_lost(data: st.DataObject) -> None:
     else:
         with pytest.raises(DeckFileError):  # a conflict is seen by the validator and hook
             deckfile.parse(result.text)
+
+
+lines_lists = st.lists(st.sampled_from(["a", "b", "c", "d", "e", "f"]), max_size=8)
+
+
+@SETTINGS
+@given(lines_lists, lines_lists, lines_lists)
+def test_line_merge_keeps_every_new_line_and_one_sided_changes(
+    base: list[str], ours: list[str], theirs: list[str]
+) -> None:
+    from ankiops_git.merge import lines
+
+    assert lines.marked(lines.diff3(base, ours, base)) == ours
+    assert lines.marked(lines.diff3(base, base, theirs)) == theirs
+    assert lines.marked(lines.diff3(base, ours, ours)) == ours
+    parts = lines.diff3(base, ours, theirs)
+    out = lines.marked(parts)
+    for line in set(ours + theirs) - set(base):
+        assert line in out
+    text, count = lines.merge_file_lines(
+        "".join(x + "\n" for x in base),
+        "".join(x + "\n" for x in ours),
+        "".join(x + "\n" for x in theirs),
+    )
+    assert count == sum(isinstance(p, lines.Conflict) for p in parts)
+    assert text == "".join(x + "\n" for x in out)
