@@ -328,10 +328,15 @@ def check_texts(files: Mapping[str, str], report: Iterable[str] | None = None) -
     return sorted(out)
 
 
+def _absolute(path: Path) -> Path:
+    """Absolute and with `..` resolved (symlinks kept), so one file has one spelling."""
+    return Path(os.path.abspath(path))
+
+
 def collection_root(path: Path) -> Path:
     """The collection a file belongs to: the nearest folder up with ankiops.toml,
     else the current folder if the file is inside it, else the file's own folder."""
-    folder = path.absolute().parent
+    folder = _absolute(path).parent
     for candidate in (folder, *folder.parents):
         if (candidate / config_mod.CONFIG_NAME).is_file():
             return candidate
@@ -357,14 +362,14 @@ def check_paths(paths: Sequence[Path]) -> list[Diagnostic]:
     for path in paths:
         root = collection_root(path)
         config = roots.setdefault(root, config_mod.load(root))
-        in_root = path.absolute().parent == root
+        in_root = _absolute(path).parent == root
         if in_root and deckfile.is_deck_file_name(path.name, config):
-            named[os.path.normcase(str(path.absolute()))] = path
+            named[os.path.normcase(_absolute(path))] = path
     checked = {key: _read(path) for key, path in named.items()}
     # Files of the same collections that were not named, for the cross-file checks.
     for root, config in roots.items():
         for path in deckfile.deck_files(root, config):
-            key = os.path.normcase(str(path.absolute()))
+            key = os.path.normcase(_absolute(path))
             if key not in checked:
                 checked[key] = _read_quietly(_display(path))
     out = [d for key in named for d in checked[key].diagnostics]
@@ -375,7 +380,7 @@ def check_paths(paths: Sequence[Path]) -> list[Diagnostic]:
 def _display(path: Path) -> Path:
     """A path as short as possible for messages: relative to the current folder if inside."""
     try:
-        return path.absolute().relative_to(Path.cwd())
+        return _absolute(path).relative_to(Path.cwd())
     except ValueError:
         return path
 

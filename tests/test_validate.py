@@ -416,3 +416,24 @@ def test_installed_console_script(collection: Path) -> None:
     (collection / "Bad.md").write_text(GOOD, encoding="utf-8")
     good = subprocess.run([script, "validate"], capture_output=True, text=True, check=False)
     assert (good.returncode, good.stdout, good.stderr) == (0, "", "")
+
+
+def test_cli_validate_bad_config_is_one_clear_line(collection: Path) -> None:
+    (collection / "ankiops.toml").write_text("exclude = [\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate"])
+    assert result.exit_code == 1
+    assert result.output.startswith("ankiops-git: ")
+    assert "ankiops.toml: not valid TOML" in result.output
+    assert len(result.output.splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_named_files_belong_to_the_folder_with_ankiops_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "ankiops.toml").write_text('exclude = ["Notes.md"]\n', encoding="utf-8")
+    _write(tmp_path, {"Notes.md": "free text\n", "Deck.md": BAD})
+    (tmp_path / "sub").mkdir()
+    _write(tmp_path / "sub", {"Other.md": "free text\n"})
+    monkeypatch.chdir(tmp_path / "sub")
+    found = validate.check_paths([Path("Other.md"), Path("../Notes.md"), Path("../Deck.md")])
+    assert [(d.path, d.line) for d in found] == [("../Deck.md", 6)]
