@@ -87,9 +87,7 @@ def _delivered(where: str, note_id: int, outcome: Outcome, elsewhere: Elsewhere)
     return found is not None and found.path == where and same_content(found.note, outcome.note)
 
 
-def _not_delivered(
-    outcome: Outcome, where: str, mover: int, here: list[Note | None], note_id: int
-) -> Outcome:
+def _not_delivered(outcome: Outcome, where: str, mover: int, here: list[Note | None]) -> Outcome:
     """A conflict in this file for a note that moved to `where`, whose merged content
     git will not put there: shows the content that would otherwise be lost."""
     movers = "ours" if mover == 1 else "theirs"
@@ -97,9 +95,7 @@ def _not_delivered(
     kept = outcome.note if outcome.note is not None else (here[1] or here[2])
     moved_label = f"{movers}: moved this note to {where}"
     kept_label = f"{stayers}: edited it; copy the edit to {where}, then delete it here"
-    reason = f"note {note_id} moved to {where} by {movers}, edited by {stayers}; " + (
-        f"the edit is not in {where}"
-    )
+    reason = f"moved to {where} by {movers}, edited by {stayers}; the edit is not in {where}"
     if mover == 1:
         return Outcome(None, True, None, kept, moved_label, kept_label, reason)
     return Outcome(None, True, kept, None, kept_label, moved_label, reason)
@@ -165,7 +161,7 @@ def merge_decks(
             if _delivered(destination, note_id, outcome, elsewhere):
                 continue
             mover = 1 if where[1] == destination else 2
-            outcome = _not_delivered(outcome, destination, mover, here, note_id)
+            outcome = _not_delivered(outcome, destination, mover, here)
         if outcome.conflict:
             conflicts.append(f"{path or 'deck'}: note {note_id or '(new)'}: {outcome.reason}")
         emitted[c] = outcome
