@@ -141,6 +141,12 @@ def test_added_on_one_side_goes_after_its_predecessor_there() -> None:
     assert [n.note_id for n in merged(BASE, ours, theirs).notes] == [11, 3, 1, 10, 2]
 
 
+def test_order_follows_theirs_when_only_theirs_reordered() -> None:
+    ours = text(N1, qa(2, "two", "zwei!"), N3, qa(10, "new", "neu"))
+    theirs = text(N3, N1, N2)
+    assert [n.note_id for n in merged(BASE, ours, theirs).notes] == [3, 10, 1, 2]
+
+
 def test_new_notes_without_ids_on_both_sides_are_both_kept() -> None:
     ours = text(N1, qa(None, "ours new", "x"), N2, N3)
     theirs = text(N1, N2, N3, qa(None, "theirs new", "y"))
