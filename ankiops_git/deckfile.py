@@ -563,14 +563,14 @@ def write_note(note: Note) -> str:
     out: list[str] = []
     if note.note_id is not None:
         if note.note_id < 0:
-            raise AnkiOpsError(f"cannot write {which}: a note id is not negative")
+            raise AnkiOpsError(f"cannot write {which}: a note id cannot be negative")
         out.append(f"<!-- note_id: {note.note_id} -->")
     if note.tags:
         bad = [t for t in note.tags if not t or any(c.isspace() for c in t)]
         if bad:
             raise AnkiOpsError(f"cannot write {which}: tag {bad[0]!r} is empty or has spaces")
         out.append(f"<!-- tags: {' '.join(note.tags)} -->")
-    written = 0
+    written: list[str] = []
     for prefix, name in note_type.fields:
         value = normalize_field(note.field(name))
         if not value:
@@ -578,15 +578,20 @@ def write_note(note: Note) -> str:
         why = _field_problem(value)
         if why:
             raise AnkiOpsError(f"cannot write field {name} of {which}: {why}")
-        first, _, rest = value.partition("\n")
-        if fence_opener(first):
+        if fence_opener(value.split("\n", 1)[0]):
             out.append(f"{prefix}:")
             out.append(value)
         else:
             out.append(f"{prefix}: {value}")
-        written += 1
+        written.append(prefix)
     if not written:
         raise AnkiOpsError(f"cannot write {which}: all its fields are empty")
+    if note_type_for(written) is not note_type:
+        raise AnkiOpsError(
+            f"cannot write {which}: its {note_type.key} fields "
+            f"{', '.join(p + ':' for p in note_type.identifying)} are all empty, so it would "
+            "read back as another note type"
+        )
     return "\n".join(out) + "\n"
 
 

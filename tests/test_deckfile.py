@@ -273,7 +273,9 @@ def test_note_type_for_prefix_sets() -> None:
         (Note("QA", {"Question": "x"}, tags=["a b"]), "has spaces"),
         (Note("QA", {"Question": "x"}, tags=[""]), "is empty"),
         (Note("Nope", {"Question": "x"}), "unknown type"),
-        (Note("QA", {"Question": "x"}, note_id=-1), "not negative"),
+        (Note("QA", {"Question": "x"}, note_id=-1), "cannot be negative"),
+        (Note("Input", {"Question": "x", "Input": ""}, note_id=5), "would read back as another"),
+        (Note("Reversed", {"Extra": "x"}), "F:, B: are all empty"),
     ],
 )
 def test_write_refuses_what_it_cannot_write_faithfully(note: Note, fragment: str) -> None:
