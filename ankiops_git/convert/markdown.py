@@ -209,6 +209,7 @@ def _parser() -> MarkdownIt:
     return md
 
 
+@lru_cache(maxsize=4096)  # a pure function; round trips render the same text repeatedly
 def md_to_html(text: str) -> str:
     """Render one field's Markdown as the HTML stored in Anki (deterministic)."""
     md = _parser()

@@ -41,6 +41,14 @@ from ankiops_git.convert.canonical import (
     serialise,
 )
 from ankiops_git.convert.markdown import MATH_RE, md_to_html
+from ankiops_git.deckfile import (
+    COMMENT_RE,
+    PREFIX_RE,
+    SEPARATOR_RE,
+    Fence,
+    is_conflict_marker,
+    step_fence,
+)
 
 # CommonMark HTML block type 6 tags: an HTML block that starts with one of these
 # may interrupt a paragraph and runs to the next blank line.
@@ -198,6 +206,8 @@ class AnkiMarkdownConverter(MarkdownConverter):
             ):
                 return None
         text = body.get_text()
+        if any(is_conflict_marker(line) for line in text.split("\n")):
+            return None  # the deck parser reads these even inside fences: keep it one line
         runs = [len(r) for r in re.findall(r"`+", text)]
         ticks = "`" * max(3, max(runs, default=0) + 1)
         if not text:
@@ -471,10 +481,28 @@ def html_to_md(html: str) -> str:
     remember_canonical(html, target)
     for emphasis_as_tags, raw_paragraphs in ((False, False), (True, False), (False, True)):
         converter = AnkiMarkdownConverter(emphasis_as_tags, raw_paragraphs)
-        md = converter.container(tree).strip("\n")
+        md = deck_safe(converter.container(tree).strip("\n"))
         if _renders_to(md, target):
             return md
-    return _raw_field(tree)
+    return deck_safe(_raw_field(tree))
+
+
+def deck_safe(md: str) -> str:
+    """`md` with no line the deck file parser would read as structure.
+
+    Text lines are escaped already; what can remain are lines inside HTML comments,
+    which cannot be escaped: those get a leading space (an invisible change).
+    """
+    lines = md.split("\n")
+    fence: Fence | None = None
+    for index, line in enumerate(lines):
+        structural = fence is None and (
+            PREFIX_RE.match(line) or SEPARATOR_RE.match(line) or COMMENT_RE.match(line)
+        )
+        if structural or is_conflict_marker(line):
+            lines[index] = " " + line
+        fence = step_fence(fence, line)
+    return "\n".join(lines)
 
 
 def _renders_to(md: str, target: str) -> bool:
