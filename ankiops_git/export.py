@@ -261,6 +261,12 @@ def anki_view(
             for i, m in mods.items()
             if i not in by_id or state.mods.get(i) != m or m >= state.high
         }
+        # A move to another deck in Anki changes the cards, not the note's mod time.
+        changed |= {
+            i
+            for i, deck in backend.note_decks().items()
+            if i in by_id and i not in changed and deck != reference.deck_name(by_id[i][0], names)
+        }
     read = backend.read_notes(sorted(changed)) if changed else []
     view = AnkiView(decks, {}, mods, read=len(read))
 

@@ -155,6 +155,23 @@ def test_note_in_a_filtered_deck_reads_in_its_home_deck(
     assert anki_col.db.scalar("select did from cards where nid = ?", ids[0]) == filtered
     notes = {n.note_id: n.deck for n in backend.read_notes()}
     assert notes == {ids[0]: "Home", ids[1]: "Other"}
+    assert backend.note_decks() == notes
+
+
+def test_note_decks_agree_with_read_notes_after_moves(
+    backend: Backend, anki_col: Collection
+) -> None:
+    ids = backend.add_notes(_sample_notes())  # decks Spanish::Verbs (a subdeck), Spanish, Geo
+    assert backend.note_decks() == {n.note_id: n.deck for n in backend.read_notes()}
+    assert backend.note_decks()[ids[0]] == "Spanish::Verbs"  # not its parent deck
+    rev = ids[1]
+    second = anki_col.db.scalar("select id from cards where nid = ? and ord = 1", rev)
+    # a Reversed note's second card moved alone: its deck is still the first card's
+    anki_col.set_deck([second], anki_col.decks.id("Geo"))
+    backend.move_notes([ids[2]], "Spanish")
+    decks = backend.note_decks()
+    assert decks == {n.note_id: n.deck for n in backend.read_notes()}
+    assert decks[rev] == "Spanish" and decks[ids[2]] == "Spanish"
 
 
 def test_delete(backend: Backend, anki_col: Collection) -> None:

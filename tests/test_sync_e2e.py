@@ -381,12 +381,6 @@ def test_same_field_on_both_sides_is_a_conflict_then_the_resolution_is_pushed(
 # --- 5: moves -----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Backend.mod_times() reports note mod times only; moving cards to another deck "
-    "(Anki's Change Deck) changes card mod times, so an incremental export does not see it. "
-    "Needs mod_times = max(note mod, its cards' mod) in both backends.",
-)
 def test_move_in_anki_moves_between_files(world: World) -> None:
     rome = world.ids["rome"]
     with world.anki() as col:

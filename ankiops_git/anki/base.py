@@ -73,6 +73,14 @@ class Backend(Protocol):
         """Managed note id -> modification time. Cheap: no fields are read."""
         ...
 
+    def note_decks(self) -> dict[int, str]:
+        """Managed note id -> deck name of its first card (home deck), as read_notes says.
+
+        Cheap: no fields are read. Needed beside mod_times because moving cards to
+        another deck changes the cards, not the note, so the note's mod time stays.
+        """
+        ...
+
     def read_notes(self, note_ids: Iterable[int] | None = None) -> list[AnkiNote]:
         """The managed notes with these ids (all managed notes if None), in one batch,
         sorted by id. Ids that are missing or not managed notes are left out. A card in

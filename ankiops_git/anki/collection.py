@@ -66,6 +66,14 @@ def profile_collection_path(name: str, base: Path | None = None) -> Path:
     )
 
 
+# The deck of a note's first card (lowest ord); a card in a filtered deck counts in its
+# home deck (odid). A correlated subquery over `notes n`.
+_FIRST_CARD_DECK = (
+    "(select case when c.odid != 0 then c.odid else c.did end "
+    "from cards c where c.nid = n.id order by c.ord limit 1)"
+)
+
+
 class CollectionBackend:
     """`base.Backend` over a collection file. Close it (or use `with`) to release the lock."""
 
@@ -194,6 +202,16 @@ class CollectionBackend:
         rows = self._db.all(f"select id, mod from notes where mid in {ids2str(models)}")
         return {int(nid): int(mod) for nid, mod in rows}
 
+    def note_decks(self) -> dict[int, str]:
+        models = self._managed_models()
+        if not models:
+            return {}
+        rows = self._db.all(
+            f"select n.id, {_FIRST_CARD_DECK} from notes n where n.mid in {ids2str(models)}"
+        )
+        deck_names = {int(d.id): d.name for d in self.col.decks.all_names_and_ids()}
+        return {int(nid): deck_names.get(int(did or 0), "") for nid, did in rows}
+
     def read_notes(self, note_ids: Iterable[int] | None = None) -> list[AnkiNote]:
         """Managed notes, sorted by id; ids that are not managed notes are left out."""
         models = self._managed_models()
@@ -202,12 +220,8 @@ class CollectionBackend:
         where = f"n.mid in {ids2str(models)}"
         if note_ids is not None:
             where += f" and n.id in {ids2str(list(note_ids))}"
-        # The deck of the note's first card (lowest ord); a card in a filtered deck
-        # counts in its home deck (odid).
         rows = self._db.all(
-            "select n.id, n.mid, n.flds, n.tags, n.mod, "
-            "(select case when c.odid != 0 then c.odid else c.did end "
-            " from cards c where c.nid = n.id order by c.ord limit 1) "
+            f"select n.id, n.mid, n.flds, n.tags, n.mod, {_FIRST_CARD_DECK} "
             f"from notes n where {where} order by n.id"
         )
         deck_names = {int(d.id): d.name for d in self.col.decks.all_names_and_ids()}

@@ -395,6 +395,29 @@ class ConnectBackend:
             rows = self._call("notesInfo", notes=ids)  # older add-on: the heavier read
         return {int(r["noteId"]): int(r["mod"]) for r in rows if r}
 
+    def note_decks(self) -> dict[int, str]:
+        """One findNotes per deck in one `multi`; exact lookups only where it is unclear.
+
+        `did:N` matches a card whose deck or home deck is N, and not subdecks. A note
+        found in one deck only has all its cards there. A note found in several (cards
+        split across decks, or a card in a filtered deck) is looked up exactly, as
+        read_notes does; those are few.
+        """
+        self._check_profile()
+        decks = sorted(self._call("deckNamesAndIds").items())
+        found = self._multi(
+            [("findNotes", {"query": f"did:{i} ({MANAGED_QUERY})"}, name) for name, i in decks]
+        )
+        seen: dict[int, set[str]] = {}
+        for (name, _), note_ids in zip(decks, found, strict=True):
+            for nid in note_ids:
+                seen.setdefault(int(nid), set()).add(str(name))
+        out = {nid: next(iter(names)) for nid, names in seen.items() if len(names) == 1}
+        unclear = sorted(nid for nid, names in seen.items() if len(names) > 1)
+        if unclear:
+            out.update({n.note_id: n.deck for n in self.read_notes(unclear)})
+        return out
+
     def _notes_info(self, note_ids: Sequence[int]) -> list[dict[str, Any]]:
         if not note_ids:
             return []
