@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ankiops_git import deckfile, validate
 from ankiops_git.cli import cli
+from ankiops_git.errors import DeckFileError
 from ankiops_git.validate import Diagnostic
 
 FIX_CONFLICT = (
@@ -224,6 +227,32 @@ def test_check_text_reports_exact_message_and_position(case: str) -> None:
     text, expected = CASES[case]
     found = validate.check_text(text, "Deck.md")
     assert sorted(str(d) for d in found) == sorted(f"Deck.md:{e}" for e in expected)
+
+
+LINES = st.one_of(
+    st.text(max_size=15),
+    st.sampled_from(
+        ["Q: q", "A: 1, 2", "T: {{c1::x}}", "C1: c", "I:", "---", "```", "~~~~", "<<<<<<< a"]
+        + ["=======", ">>>>>>> b", "<!-- note_id: 1 -->", "<!-- tags: a -->", "<!-- deck_id"]
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(LINES, max_size=12), st.sampled_from(["\n", "\r\n"]))
+def test_any_text_gives_diagnostics_or_a_deck_never_a_crash(lines: list[str], eol: str) -> None:
+    text = eol.join(lines)
+    found = validate.check_text(text, "Fuzz.md")
+    assert all(d.line >= 1 and d.col >= 1 and d.message for d in found)
+    errors = validate.has_errors(found)
+    try:
+        deck = deckfile.parse(text, "Fuzz.md")
+    except DeckFileError as e:
+        # What parse refuses, the validator reports at the same place.
+        assert (e.line, e.col, e.message) in {(d.line, d.col, d.message) for d in found}
+        return
+    if not errors:  # valid files are written and read back unchanged
+        assert deckfile.parse(deckfile.write(deck)) == deck
 
 
 def test_all_errors_of_a_file_are_reported_not_only_the_first() -> None:
