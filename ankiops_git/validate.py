@@ -207,7 +207,7 @@ def _check(text: str, path: str) -> _Checked:
                 )
             )
 
-    if path.endswith(deckfile.SUFFIX):
+    if deckfile.is_deck_file_name(Path(path).name):
         name = deckfile.deck_name_for_path(path)
         result.deck.name = name
         stored = anki_deck_name(name)

@@ -286,6 +286,7 @@ def test_file_name_anki_would_store_differently_is_a_warning() -> None:
     # Hand-made names that decode to a name Anki keeps as is are fine.
     assert validate.check_text("Q: a\nA: b\n", "my_deck_.md") == []
     assert validate.check_text("Q: a\nA: b\n", "50%.md") == []
+    assert validate.check_text("Q: a\nA: b\n", "dir/.md") == []
 
 
 def test_anki_deck_name_matches_what_anki_stores() -> None:
