@@ -156,3 +156,41 @@ def test_no_text_is_dropped_from_odd_html() -> None:
     md = html_to_md(html)
     assert "bold list" in md and "tail" in md and "keep me" in md and "checkbox" in md
     assert html_equal(md_to_html(md), html)
+
+
+def test_inline_element_around_a_block_is_split_as_the_browser_shows_it() -> None:
+    assert canonical_html("<b>A<div>B</div>C</b>") == "<b>A</b><br><b>B</b><br><b>C</b>"
+    assert html_equal("x<br><b>y<div></div></b>", "x<br><b>y</b>")
+    assert not html_equal("x<br><b>y<div></div></b>", "x<b>y</b>")
+
+
+def test_empty_block_is_dropped_only_where_margins_hide_it() -> None:
+    assert html_equal("<p>a</p><ol></ol>", "<p>a</p>")
+    assert not html_equal("a<p></p>b", "ab")
+
+
+def test_unusual_spaces_are_written_as_entities() -> None:
+    html = "a\u202fb\u2003"
+    md = html_to_md(html)
+    assert md == "a&#x202F;b&#x2003;"
+    assert html_equal(md_to_html(md), html)
+
+
+def test_code_with_conflict_markers_is_not_a_fence() -> None:
+    html = "<pre>a\n<<<<<<< HEAD\nb</pre>".replace("<<<<<<<", "&lt;" * 7)
+    md = html_to_md(html)
+    assert "\n" not in md  # one line: the deck parser sees markers even in fences
+    assert html_equal(md_to_html(md), html)
+
+
+def test_comment_lines_cannot_become_deck_structure() -> None:
+    md = html_to_md("<!--\nQ: x\n---\n-->text")
+    assert "\nQ: x" not in md and "\n---\n" not in md
+    assert "Q: x" in md
+
+
+def test_lone_backslash_line_is_an_empty_line_everywhere() -> None:
+    assert md_to_html("a\n\\\nb") == "a<br><br>b"
+    assert md_to_html("a\n\\") == "a<br><br>"
+    assert html_to_md("a<br><br>") == "a\n\\"
+    assert html_to_md("a\\") == "a\\\\"

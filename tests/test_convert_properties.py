@@ -44,7 +44,7 @@ TABLE = st.lists(st.tuples(PLAIN, PLAIN), min_size=2, max_size=4).map(
 HEADING = st.tuples(st.integers(1, 3), LINE).map(lambda t: "#" * t[0] + " " + t[1])
 BLOCK = st.one_of(PARAGRAPH, FENCE, LIST, TABLE, HEADING, st.just("***"))
 DOCUMENT = st.tuples(st.lists(BLOCK, min_size=1, max_size=4), st.booleans()).map(
-    lambda t: ("\n\n" if t[1] else "\n\n").join(t[0])
+    lambda t: ("\n\n" if t[1] else "\n").join(t[0])
 )
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
