@@ -400,25 +400,42 @@ def test_driver_exits_1_on_conflict_and_2_on_bad_arguments(
     assert "cannot read" in capsys.readouterr().err
 
 
-def test_merging_1000_notes_with_50_edits_a_side_is_fast() -> None:
+def test_merging_1000_notes_with_50_edits_a_side_keeps_every_edit() -> None:
     import importlib.util
-    import time
 
-    # bench/ is not a package of the project; load the benchmark's deck builder by path
+    from ankiops_git.merge.notes import same_content
+
+    # bench/ is not a package of the project; load the benchmark's deck builder by path.
+    # How fast this merge runs is measured by bench/merge_deck.py, not here.
     where = Path(__file__).parents[1] / "bench" / "merge_deck.py"
     spec = importlib.util.spec_from_file_location("merge_deck_bench", where)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    base, ours, theirs = bench.texts(1000)
-    timings = []
-    for _ in range(5):
-        started = time.process_time()
-        result = merge_texts(base, ours, theirs, "Deck.md")
-        timings.append(time.process_time() - started)
-    assert result.clean
-    # CPU time, best of 5: the machine is shared, and wall time counts the neighbours too
-    assert min(timings) < bench.LIMIT_SECONDS
+    texts = bench.texts(1000)
+    base, ours, theirs = (deckfile.parse(t) for t in texts)
+    result = merge_texts(*texts, "Deck.md")
+    assert result.clean, result.conflicts
+    notes = deckfile.parse(result.text).notes
+    by_id = {n.note_id: n for n in notes if n.note_id is not None}
+    base_ids = {n.note_id: n for n in base.notes}
+    expected_count = len(base.notes)
+    for side in (ours, theirs):
+        side_ids = {n.note_id for n in side.notes}
+        for note in side.notes:
+            if note.note_id in base_ids and note == base_ids[note.note_id]:
+                continue  # untouched here; the other side's version is checked there
+            if note.note_id is None:  # new, no id yet: there once, by content
+                assert sum(same_content(note, n) for n in notes) == 1, note
+            else:  # edited or new with an id: there, as this side wrote it
+                assert by_id.get(note.note_id) == note, note.note_id
+            expected_count += note.note_id not in base_ids
+        gone = [i for i in base_ids if i not in side_ids]
+        assert gone and not any(i in by_id for i in gone)  # deleted on one side: deleted
+        expected_count -= len(gone)
+    untouched = [n for n in base.notes if all(n in side.notes for side in (ours, theirs))]
+    assert len(untouched) >= 850 and all(by_id[n.note_id] == n for n in untouched)
+    assert len(notes) == expected_count
 
 
 def test_similar_new_notes_in_different_places_are_different_notes() -> None:
