@@ -530,8 +530,9 @@ def parse_note(text: str, path: str = "", first_line: int = 1) -> Note:
 # --- writing --------------------------------------------------------------------------
 
 
-def _field_problem(text: str) -> str | None:
-    """Why `text` cannot be written as a field without changing its meaning, if so."""
+def field_problem(text: str) -> str | None:
+    """Why `text` (normalized) cannot be written as a field without changing its
+    meaning, if so: a later line that would read as structure, or an unclosed fence."""
     fence: Fence | None = None
     for index, line in enumerate(text.split("\n")):
         if index > 0 and is_conflict_marker(line):  # the first line follows the prefix
@@ -575,7 +576,7 @@ def write_note(note: Note) -> str:
         value = normalize_field(note.field(name))
         if not value:
             continue
-        why = _field_problem(value)
+        why = field_problem(value)
         if why:
             raise AnkiOpsError(f"cannot write field {name} of {which}: {why}")
         if fence_opener(value.split("\n", 1)[0]):
