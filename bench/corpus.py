@@ -156,9 +156,11 @@ def build_collection(count: int, log: object = print) -> Path:
         backend.ensure_note_types()
         for start in range(0, count, BATCH):
             backend.add_notes(notes[start : start + BATCH])
-        # Made an hour ago, as a collection in use: a later edit always has a newer mod.
-        backend.col.db.execute("update notes set mod = mod - 3600")  # type: ignore[union-attr]
-        backend.col.db.execute("update cards set mod = mod - 3600")  # type: ignore[union-attr]
+        # Edited over the past year, as a collection in use (a bulk add would give every
+        # note the same second), and at least an hour ago: a later edit has a newer mod.
+        spread = "mod - 3600 - (id * 7919) % 31536000"
+        backend.col.db.execute(f"update notes set mod = {spread}")  # type: ignore[union-attr]
+        backend.col.db.execute(f"update cards set mod = {spread}")  # type: ignore[union-attr]
     shutil.rmtree(path.parent.parent, ignore_errors=True)
     partial.rename(path.parent.parent)
     if callable(log):

@@ -168,6 +168,8 @@ def empty_repo_fetch(repo: Path, spec: str, env: dict[str, str]) -> Done:
     repo.mkdir(parents=True)
     git(repo, env, "init", "-q", "-b", "main")
     git(repo, env, "remote", "add", "anki", "anki::" + spec)
+    # The refspec `ankiops-git init` sets: a plain `git pull anki` merges anki/main.
+    git(repo, env, "config", "remote.anki.fetch", "+refs/heads/main:refs/remotes/anki/main")
     return run(["git", "fetch", "anki"], repo, env)
 
 
@@ -594,8 +596,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke test: 200 notes, 1 run")
     parser.add_argument("--docs", default=str(DOCS), help="file to write the table into")
     parser.add_argument("--no-docs", action="store_true", help="print only")
-    parser.add_argument("--json", default=str(corpus.OUT / "results.json"))
+    parser.add_argument("--json", default=None, help="results file (default OUT/results.json)")
+    parser.add_argument("--out", default=str(corpus.OUT), help="cache and work folder")
     args = parser.parse_args(argv)
+    corpus.OUT = Path(args.out).resolve()
+    if args.json is None:
+        args.json = str(corpus.OUT / "results.json")
     if args.quick:
         args.sizes, args.runs = "200", 1
     options = Options(
