@@ -150,12 +150,29 @@ def _normalise(el: Tag) -> None:
     if el.name == "table":
         for section in el.find_all(["thead", "tbody", "tfoot"], recursive=False):
             section.unwrap()
+    if el.name in _SELF_NESTING_NO_OP and not el.attrs and _inside_same(el):
+        el.unwrap()  # italic inside italic is just italic
+        return
     if el.name not in BLOCK and el.name != "[document]" and _split_around_blocks(el):
         return  # replaced by its pieces, which are normalised already
     if el.name in EDGE_MOVABLE:
         return  # its parent moves its edges out and lays out its line
     if el.name in BLOCK or _has_block(el):
         _layout(el)
+
+
+_SELF_NESTING_NO_OP = {"i", "u", "s"}  # not b: "bolder" inside bold can show
+
+
+def _inside_same(el: Tag) -> bool:
+    parent = el.parent
+    while parent is not None:
+        if parent.name == el.name and not parent.attrs:
+            return True
+        if parent.name in BLOCK:
+            return False
+        parent = parent.parent
+    return False
 
 
 # Blocks whose content is rows or items, not text: an inline wrapper goes further in.
