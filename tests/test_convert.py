@@ -194,3 +194,10 @@ def test_lone_backslash_line_is_an_empty_line_everywhere() -> None:
     assert md_to_html("a\n\\") == "a<br><br>"
     assert html_to_md("a<br><br>") == "a\n\\"
     assert html_to_md("a\\") == "a\\\\"
+
+
+@pytest.mark.parametrize("html", ["<br>", "<div><br></div>", " <div></div>\n<br/> ", ""])
+def test_field_anki_treats_as_empty_is_empty(html: str) -> None:
+    assert html_to_md(html) == ""
+    assert html_equal(html, "")
+    assert not html_equal("&nbsp;", "")

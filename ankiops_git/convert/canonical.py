@@ -23,6 +23,9 @@ the rendered card unchanged:
 - in `<pre>`: `<br>` is a newline, a sole attribute-less `<code>` is unwrapped,
   a newline ending a non-empty last line is dropped (browsers don't show it).
 
+A field Anki itself treats as empty (only whitespace and bare `<br>`/`<div>` tags,
+as its editor leaves a cleared field) is the empty field.
+
 Everything else -- text, comments, attributes, element structure -- is kept.
 """
 
@@ -123,9 +126,20 @@ def html_equal(a: str, b: str) -> bool:
     return a == b or canonical_html(a) == canonical_html(b)
 
 
+# Anki's own test for an empty field (rslib `field_is_empty`): only whitespace and
+# bare <br>/<div> tags. Such a field is empty to Anki (card generation, {{#Field}}),
+# and what its editor leaves behind when a field is cleared.
+_ANKI_EMPTY = re.compile(r"(?:[ \t\n\r\f\v]|</?(?:br|div) ?/?>)*", re.IGNORECASE)
+
+
+def is_empty_field(html: str) -> bool:
+    """Whether Anki treats the field as empty."""
+    return _ANKI_EMPTY.fullmatch(html) is not None
+
+
 def normalised(html: str) -> Tag:
     """The parsed, canonicalised tree of `html` (its <body>)."""
-    body = parse(html)
+    body = parse("" if is_empty_field(html) else html)
     _normalise(body)
     return body
 
