@@ -5,6 +5,7 @@
 """
 
 from ankiops_git.merge.deck import (
+    Carried,
     Elsewhere,
     Located,
     Locator,
@@ -16,6 +17,7 @@ from ankiops_git.merge.deck import (
 )
 
 __all__ = [
+    "Carried",
     "Elsewhere",
     "Located",
     "Locator",

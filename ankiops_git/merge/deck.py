@@ -34,9 +34,13 @@ class Elsewhere:
     `base`/`ours`/`theirs`: notes by id in the other deck files of each side's tree
     (only the ids this merge asked about). `merged_by_driver`: other files git passes
     through this driver too, which will merge their notes the same way. `taken`: for
-    other files git resolves by itself, the side whose version it takes. `earlier`:
-    notes without an id in this file in each side's commits since the merge base (to
-    find the version a new note was pushed to Anki as).
+    other files git resolves by itself, the side whose version it takes (`one_sided`:
+    those of them only one side changed, so git takes that side's file as it is).
+    `earlier`: notes without an id in this file in each side's commits since the merge
+    base (to find the version a new note was pushed to Anki as). `carry`: a note moved
+    into a one-sided file and edited here on the other side leaves this file and its
+    edit is returned in `MergeResult.carried` (the `git-merge-ankiops` strategy applies
+    it after git's merge) instead of staying here as a conflict.
     """
 
     base: dict[int, Located] = field(default_factory=dict)
@@ -45,9 +49,30 @@ class Elsewhere:
     merged_by_driver: frozenset[str] = frozenset()
     taken: dict[str, str] = field(default_factory=dict)
     earlier: dict[str, list[Note]] = field(default_factory=dict)
+    one_sided: frozenset[str] = frozenset()
+    carry: bool = False
 
     def side(self, index: int) -> dict[int, Located]:
         return (self.base, self.ours, self.theirs)[index]
+
+
+@dataclass
+class Carried:
+    """An edit this file's merge could not place (see carry.py): note `note_id` moved
+    from `source` to `destination` by `mover` ("ours"/"theirs"), and git takes
+    `destination` from the mover without the driver; the other side edited the note in
+    `source`: `base` and `edited` are its versions there."""
+
+    source: str
+    destination: str
+    note_id: int
+    mover: str
+    base: Note
+    edited: Note
+
+    @property
+    def stayer(self) -> str:
+        return "theirs" if self.mover == "ours" else "ours"
 
 
 @dataclass
@@ -55,6 +80,7 @@ class MergeResult:
     text: str
     conflicts: list[str]  # one message per conflict left in `text`
     deck: Deck | None = None  # the merged deck, when clean and parsed
+    carried: list[Carried] = field(default_factory=list)  # edits to apply in other files
 
     @property
     def clean(self) -> bool:
@@ -85,6 +111,22 @@ def _delivered(where: str, note_id: int, outcome: Outcome, elsewhere: Elsewhere)
     side = elsewhere.theirs if elsewhere.taken.get(where) == "theirs" else elsewhere.ours
     found = side.get(note_id)
     return found is not None and found.path == where and same_content(found.note, outcome.note)
+
+
+def _can_carry(
+    elsewhere: Elsewhere, destination: str, mover: int, where: list[str | None], path: str
+) -> bool:
+    """Whether the strategy can apply this note's edit in `destination`: the note was
+    here in the base and stays here on the other side, and git takes `destination` as
+    the mover has it (the mover changed it, the other side did not)."""
+    stayer = 3 - mover
+    return (
+        elsewhere.carry
+        and where[0] == path
+        and where[stayer] == path
+        and destination in elsewhere.one_sided
+        and elsewhere.taken.get(destination) == ("ours" if mover == 1 else "theirs")
+    )
 
 
 def _not_delivered(outcome: Outcome, where: str, mover: int, here: list[Note | None]) -> Outcome:
@@ -133,6 +175,7 @@ def merge_decks(
     clusters = match(versions)
     emitted: dict[int, Outcome] = {}  # cluster index -> what this file shows
     conflicts: list[str] = []
+    carried: list[Carried] = []
 
     for c, members in enumerate(clusters):
         here: list[Note | None] = [
@@ -161,6 +204,12 @@ def merge_decks(
             if _delivered(destination, note_id, outcome, elsewhere):
                 continue
             mover = 1 if where[1] == destination else 2
+            if _can_carry(elsewhere, destination, mover, where, path):
+                edited = here[3 - mover]
+                assert b is not None and edited is not None
+                movers = "ours" if mover == 1 else "theirs"
+                carried.append(Carried(path, destination, note_id, movers, b, edited))
+                continue
             outcome = _not_delivered(outcome, destination, mover, here)
         if outcome.conflict:
             conflicts.append(f"{path or 'deck'}: note {note_id or '(new)'}: {outcome.reason}")
@@ -173,7 +222,7 @@ def merge_decks(
     if not conflicts:
         notes = [emitted[c].note for c in order]
         deck = Deck([n for n in notes if n is not None], deck_id, name=ours.name)
-        return MergeResult(deckfile.write(deck), [], deck)
+        return MergeResult(deckfile.write(deck), [], deck, carried)
 
     header = ""
     if id_conflict:
@@ -185,7 +234,7 @@ def merge_decks(
     elif deck_id is not None:
         header = f"<!-- deck_id: {deck_id} -->\n"
     body = "\n---\n\n".join(render(emitted[c]) for c in order)
-    return MergeResult("\n".join(p for p in (header, body) if p), conflicts)
+    return MergeResult("\n".join(p for p in (header, body) if p), conflicts, carried=carried)
 
 
 def _in_order(clusters: list[dict[int, int]], v: int, also: int) -> list[int]:

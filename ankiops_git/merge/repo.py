@@ -2,8 +2,11 @@
 
 git runs the driver once per file, with temporary copies of the three versions and
 no MERGE_HEAD yet; `git merge` does put the other side's commit in the environment
-as GITHEAD_<sha>. From HEAD, that commit and their merge base we read the other deck
-files, so a note that moved between files on one side keeps the other side's edits.
+as GITHEAD_<sha>, and the `git-merge-ankiops` strategy names both commits in
+ANKIOPS_MERGE_HEADS. From those two commits and their merge base we read the other
+deck files, so a note that moved between files on one side keeps the other side's
+edits. Under the strategy (ANKIOPS_MERGE_CARRY names its record file) an edit whose
+note moved into a file git takes without the driver is recorded for the strategy.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from ankiops_git.merge.deck import Elsewhere, Located, MergeResult, ids_to_locat
 from ankiops_git.model import Deck, Note
 
 HISTORY_LIMIT = 200  # commits per side searched for a new note's pushed version
+CARRY_ENV = "ANKIOPS_MERGE_CARRY"  # set by the strategy: where the driver records carries
+HEADS_ENV = "ANKIOPS_MERGE_HEADS"  # set by the strategy: "<ours sha> <theirs sha>"
 
 
 def _commit(repo: pygit2.Repository, rev: str) -> pygit2.Commit | None:
@@ -30,6 +35,21 @@ def _commit(repo: pygit2.Repository, rev: str) -> pygit2.Commit | None:
     except (KeyError, ValueError, pygit2.GitError):
         return None
     return commit if isinstance(commit, pygit2.Commit) else None
+
+
+def merge_heads(repo: pygit2.Repository) -> tuple[pygit2.Commit, pygit2.Commit] | None:
+    """(ours, theirs) of the merge under way: as the strategy names them, else HEAD and
+    `theirs_commit`."""
+    named = os.environ.get(HEADS_ENV, "").split()
+    if len(named) == 2:
+        ours, theirs = (_commit(repo, rev) for rev in named)
+        return (ours, theirs) if ours is not None and theirs is not None else None
+    try:
+        head = repo.head.peel(pygit2.Commit)
+    except (pygit2.GitError, KeyError, ValueError):
+        return None
+    other = theirs_commit(repo)
+    return (head, other) if isinstance(head, pygit2.Commit) and other is not None else None
 
 
 def theirs_commit(repo: pygit2.Repository) -> pygit2.Commit | None:
@@ -126,21 +146,22 @@ def _earlier_notes(
 
 
 def repo_locator(
-    path: str, texts: tuple[str, str, str], start: Path | None = None
+    path: str, texts: tuple[str, str, str], start: Path | None = None, carry: bool = False
 ) -> Callable[[Deck, Deck, Deck], Elsewhere | None] | None:
     """A locator for `merge_texts`, or None when not inside a two-headed `git merge` whose
-    trees hold exactly the three given versions of `path` (then the merge sees one file)."""
+    trees hold exactly the three given versions of `path` (then the merge sees one file).
+    `carry`: the merge may return edits for files git takes from one side (Elsewhere)."""
     try:
         found = pygit2.discover_repository(str(start or Path.cwd()))
         if found is None:
             return None
         repo = pygit2.Repository(found)
-        ours = repo.head.peel(pygit2.Commit)
     except (pygit2.GitError, KeyError, ValueError):
         return None
-    theirs = theirs_commit(repo)
-    if theirs is None:
+    heads = merge_heads(repo)
+    if heads is None:
         return None
+    ours, theirs = heads
     base_id = repo.merge_base(ours.id, theirs.id)
     if base_id is None:
         return None
@@ -154,7 +175,7 @@ def repo_locator(
 
     def locate(base_deck: Deck, ours_deck: Deck, theirs_deck: Deck) -> Elsewhere | None:
         ids = ids_to_locate(base_deck, ours_deck, theirs_deck)
-        elsewhere = Elsewhere()
+        elsewhere = Elsewhere(carry=carry)
         if ids:
             _locate_ids(repo, trees, tree_list, path, ids, elsewhere)
         if any(n.note_id is None for d in (ours_deck, theirs_deck) for n in d.notes):
@@ -192,6 +213,7 @@ def _locate_ids(
                     touched.add(other)
     attribute = repo.get_attr(path, "merge")
     driven: set[str] = set()
+    one_sided: set[str] = set()
     for other in touched:
         b, o, t = (_blob_id(tree, other) for tree in tree_list)
         both_changed = o is not None and t is not None and len({b, o, t}) == 3
@@ -199,11 +221,23 @@ def _locate_ids(
             driven.add(other)
         else:
             elsewhere.taken[other] = "theirs" if o == b else "ours"
+            if len({b, o, t}) < 3:
+                one_sided.add(other)
     elsewhere.merged_by_driver = frozenset(driven)
+    elsewhere.one_sided = frozenset(one_sided)
 
 
 def merge_in_repo(
     base: str, ours: str, theirs: str, path: str, start: Path | None = None
 ) -> MergeResult:
-    """What the merge driver does: merge one deck file, seeing the repository if it can."""
-    return merge_texts(base, ours, theirs, path, repo_locator(path, (base, ours, theirs), start))
+    """What the merge driver does: merge one deck file, seeing the repository if it can.
+    Under the strategy, edits for other files are recorded where it asked (carry.py)."""
+    record_to = os.environ.get(CARRY_ENV)
+    texts = (base, ours, theirs)
+    locate = repo_locator(path, texts, start, carry=bool(record_to))
+    result = merge_texts(base, ours, theirs, path, locate)
+    if record_to and result.carried:
+        from ankiops_git.merge.carry import record
+
+        record(Path(record_to), result.carried)
+    return result

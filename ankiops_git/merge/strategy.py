@@ -1,0 +1,142 @@
+"""The `git-merge-ankiops` merge strategy: git's own merge, then the carried edits.
+
+git runs a merge driver only on files both sides changed. A note moved on one side
+into a file the other side did not touch, and edited on the other side, needs both:
+git's merge (`git merge-recursive`, which runs the driver on the deck files through
+.gitattributes) and then the edit merged into the note's new file, which git took
+from the moving side. The driver records such edits (carry.py) when the strategy
+asks it to; the strategy applies them and stages the result, or leaves the file
+unmerged with the conflict inside the note.
+
+git calls a strategy as `git-merge-<name> [--<option>...] <base>... -- <head> <remote>`;
+it must leave index and working tree merged, exit 0 when clean, 1 when conflicts
+remain, 2 when it cannot handle the merge (git then restores the state).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ankiops_git.errors import AnkiOpsError
+from ankiops_git.merge import carry
+from ankiops_git.merge.deck import Carried
+from ankiops_git.merge.repo import CARRY_ENV, HEADS_ENV
+
+CLEAN, CONFLICTS, NOT_HANDLED = 0, 1, 2
+NO_OID = "0" * 40
+
+
+@dataclass
+class StrategyArgs:
+    options: list[str]  # -X options, as `--<option>`
+    bases: list[str]
+    head: str
+    remotes: list[str]
+
+
+@dataclass
+class StrategyResult:
+    status: int  # CLEAN, CONFLICTS or NOT_HANDLED
+    stdout: str = ""  # git merge-recursive's output, to pass on
+    stderr: str = ""
+    conflicts: list[str] = field(default_factory=list)  # conflicts in carried edits
+
+
+def parse_args(args: Sequence[str]) -> StrategyArgs:
+    """`[--<option>...] <base>... -- <head> <remote>...` as git passes them."""
+    if "--" not in args:
+        raise AnkiOpsError("usage: git-merge-ankiops [--OPTION...] BASE... -- HEAD REMOTE")
+    split = list(args).index("--")
+    before, after = list(args[:split]), list(args[split + 1 :])
+    if len(after) < 2:
+        raise AnkiOpsError("usage: git-merge-ankiops [--OPTION...] BASE... -- HEAD REMOTE")
+    options = [a for a in before if a.startswith("--")]
+    bases = [a for a in before if not a.startswith("--")]
+    return StrategyArgs(options, bases, after[0], after[1:])
+
+
+def _git(
+    root: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *args],
+        cwd=root,
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="surrogateescape",
+        check=False,
+    )
+
+
+def _out(root: Path, *args: str) -> str:
+    done = _git(root, *args)
+    if done.returncode != 0:
+        raise AnkiOpsError(f"`git {' '.join(args)}` failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def merge(args: StrategyArgs, cwd: Path) -> StrategyResult:
+    """Merge `args.remotes[0]` into the index and working tree at `cwd`."""
+    if len(args.remotes) != 1:
+        return StrategyResult(NOT_HANDLED, stderr="git-merge-ankiops: merges two heads only\n")
+    root = Path(_out(cwd, "rev-parse", "--show-toplevel"))
+    ours = _out(root, "rev-parse", "--verify", f"{args.head}^{{commit}}")
+    theirs = _out(root, "rev-parse", "--verify", f"{args.remotes[0]}^{{commit}}")
+    record = Path(_out(root, "rev-parse", "--git-path", f"ankiops/merge-carry-{os.getpid()}"))
+    record = record if record.is_absolute() else root / record
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.unlink(missing_ok=True)
+    env = {**os.environ, CARRY_ENV: str(record), HEADS_ENV: f"{ours} {theirs}"}
+    try:
+        done = _git(
+            root, "merge-recursive", *args.options, *args.bases, "--", args.head, theirs, env=env
+        )
+        carried = carry.read(record)
+    finally:
+        record.unlink(missing_ok=True)
+    if done.returncode not in (CLEAN, CONFLICTS):
+        return StrategyResult(NOT_HANDLED, done.stdout, done.stderr)
+    result = StrategyResult(done.returncode, done.stdout, done.stderr)
+    by_destination: dict[str, list[Carried]] = {}
+    for c in carried:
+        by_destination.setdefault(c.destination, []).append(c)
+    for destination, items in by_destination.items():
+        result.conflicts += _apply_to_file(root, destination, items)
+    if result.conflicts:
+        result.status = CONFLICTS
+    return result
+
+
+def _apply_to_file(root: Path, path: str, items: list[Carried]) -> list[str]:
+    """Merge the carried edits into `path` in the working tree and index; its conflicts."""
+    file = root / path
+    text = file.read_bytes().decode("utf-8", errors="surrogateescape") if file.exists() else ""
+    try:
+        applied = carry.apply(text, path, items)
+    except Exception as problem:  # a bug must not cost the user the edit: append it as is
+        applied = carry.appended(text, path, items, f"internal error: {problem!r}")
+    file.write_bytes(applied.result.text.encode("utf-8", errors="surrogateescape"))
+    listed = _out(root, "ls-files", "-s", "--", path).splitlines()
+    if any(line.split()[2] != "0" for line in listed):
+        return applied.result.conflicts  # git left it unmerged already: keep its stages
+    if applied.stages is None:
+        _out(root, "update-index", "--add", "--", path)
+        return []
+    mode = listed[0].split()[0] if listed else "100644"
+    entries = [f"0 {NO_OID}\t{path}"]
+    for stage, stage_text in enumerate(applied.stages, start=1):
+        done = _git(root, "hash-object", "-w", "--stdin", "--path", path, stdin=stage_text)
+        if done.returncode != 0:
+            raise AnkiOpsError(f"`git hash-object` failed: {done.stderr.strip()}")
+        entries.append(f"{mode} {done.stdout.strip()} {stage}\t{path}")
+    done = _git(root, "update-index", "--index-info", stdin="\n".join(entries) + "\n")
+    if done.returncode != 0:
+        raise AnkiOpsError(f"`git update-index` failed for {path}: {done.stderr.strip()}")
+    return applied.result.conflicts

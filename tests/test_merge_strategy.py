@@ -1,0 +1,271 @@
+"""The `git-merge-ankiops` strategy under real git: a note moved on one side into a file
+the other side did not touch, and edited on the other side, merges clean.
+
+Repositories are configured as `ankiops-git init` configures them (driver, attributes,
+`pull.twohead ankiops`); the driver and the strategy are found on PATH beside Python.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ankiops_git import deckfile
+from ankiops_git.model import Deck, Note
+
+BIN = Path(sys.executable).parent
+
+
+def qa(note_id: int | None, q: str, a: str, tags: list[str] | None = None) -> Note:
+    return Note("QA", {"Question": q, "Answer": a}, note_id, tags or [])
+
+
+def deck_text(*notes: Note, deck_id: int = 1) -> str:
+    return deckfile.write(Deck(list(notes), deck_id))
+
+
+class Repo:
+    def __init__(self, root: Path, strategy: bool = True) -> None:
+        self.root = root
+        root.mkdir(parents=True)
+        self.env = {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "HOME": str(root.parent),
+        }
+        self.git("init", "-q", "-b", "main")
+        self.git("config", "user.name", "Tester")
+        self.git("config", "user.email", "tester@example.com")
+        self.git("config", "merge.ankiops.driver", "ankiops-merge %O %A %B %P")
+        if strategy:
+            self.git("config", "pull.twohead", "ankiops")
+        (root / ".gitattributes").write_text("*.md merge=ankiops\n")
+
+    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", *args], cwd=self.root, env=self.env, text=True, capture_output=True, check=check
+        )
+
+    def commit(self, message: str, **files: str | None) -> None:
+        for name, content in files.items():
+            if content is None:
+                (self.root / f"{name}.md").unlink()
+            else:
+                (self.root / f"{name}.md").write_text(content)
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+
+    def text(self, name: str) -> str:
+        return (self.root / f"{name}.md").read_text()
+
+    def notes(self, name: str) -> list[Note]:
+        return deckfile.parse(self.text(name), f"{name}.md").notes
+
+    def merge(self, branch: str, *options: str) -> subprocess.CompletedProcess[str]:
+        return self.git("merge", "--no-edit", *options, branch, check=False)
+
+    def status(self) -> str:
+        return self.git("status", "--porcelain").stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return Repo(tmp_path / "decks")
+
+
+N1, N2, N3, N4 = qa(1, "one", "eins"), qa(2, "two", "zwei"), qa(3, "three", "drei"), qa(4, "4", "v")
+EDITED2 = qa(2, "two", "zwei, edited in Anki")
+
+
+def moved_on_main_edited_on_anki(repo: Repo) -> None:
+    """The issue's case: main moves note 2 Spanish -> French; Anki edits note 2 (and only
+    Spanish.md changes there), so git never passes French.md to the driver."""
+    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", Spanish=deck_text(N1, EDITED2))
+    repo.git("checkout", "-q", "main")
+    repo.commit("move", Spanish=deck_text(qa(1, "one", "uno")), French=deck_text(N3, N2, deck_id=2))
+
+
+def test_move_here_against_edit_there_merges_clean(repo: Repo) -> None:
+    moved_on_main_edited_on_anki(repo)
+    done = repo.merge("anki")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.notes("Spanish") == [qa(1, "one", "uno")]
+    assert repo.notes("French") == [N3, EDITED2]
+    assert repo.status() == ""  # committed: the index held the carried edit
+    assert repo.git("show", "HEAD:French.md").stdout == repo.text("French")
+    assert len(repo.git("log", "-1", "--format=%P").stdout.split()) == 2
+
+
+def test_explicit_strategy_option_merges_clean(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "decks", strategy=False)
+    moved_on_main_edited_on_anki(repo)
+    done = repo.merge("anki", "-s", "ankiops")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.notes("French") == [N3, EDITED2]
+    assert repo.notes("Spanish") == [qa(1, "one", "uno")]
+
+
+def test_without_the_strategy_the_driver_keeps_the_edit_as_a_conflict(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "decks", strategy=False)
+    moved_on_main_edited_on_anki(repo)
+    done = repo.merge("anki")
+    assert done.returncode != 0
+    spanish = repo.text("Spanish")
+    assert "zwei, edited in Anki" in spanish and "moved this note to French.md" in spanish
+    assert repo.notes("French") == [N3, N2]
+
+
+def test_git_pull_from_another_repository_merges_clean(tmp_path: Path) -> None:
+    # "anki" is a second repository here, pulled like the anki remote: `git pull anki`
+    anki = Repo(tmp_path / "anki")
+    anki.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
+    repo = Repo(tmp_path / "decks")
+    (repo.root / ".gitattributes").unlink()  # it comes with the first pull
+    repo.git("remote", "add", "anki", str(anki.root))
+    repo.git("pull", "-q", "anki", "main")
+    anki.commit("edit in Anki", Spanish=deck_text(N1, EDITED2))
+    repo.commit("move", Spanish=deck_text(N1), French=deck_text(N3, N2, deck_id=2))
+    done = repo.git("pull", "--no-rebase", "--no-edit", "anki", "main", check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.notes("Spanish") == [N1]
+    assert repo.notes("French") == [N3, EDITED2]
+    assert repo.status() == ""
+
+
+def test_moved_in_anki_edited_here_merges_clean(repo: Repo) -> None:
+    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki moves", Spanish=deck_text(N1), French=deck_text(N2, N3, deck_id=2))
+    repo.git("checkout", "-q", "main")
+    edited = qa(2, "two", "zwei, edited here", ["verbs"])
+    repo.commit("edit", Spanish=deck_text(N1, edited))
+    done = repo.merge("anki")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.notes("Spanish") == [N1]
+    assert repo.notes("French") == [edited, N3]
+    assert repo.status() == ""
+
+
+def test_several_notes_moved_to_several_files(repo: Repo) -> None:
+    repo.commit(
+        "base",
+        Spanish=deck_text(N1, N2, N3, N4),
+        French=deck_text(qa(5, "five", "cinq"), deck_id=2),
+        German=deck_text(qa(6, "six", "sechs"), deck_id=3),
+    )
+    repo.git("checkout", "-q", "-b", "anki")
+    e1, e2, e4 = qa(1, "one", "eins!"), qa(2, "two", "zwei!"), qa(4, "4", "v", ["tagged"])
+    repo.commit("anki edits", Spanish=deck_text(e1, e2, N3, e4))
+    repo.git("checkout", "-q", "main")
+    repo.commit(
+        "moves",
+        Spanish=deck_text(N3),
+        French=deck_text(qa(5, "five", "cinq"), N1, N2, deck_id=2),
+        German=deck_text(N4, qa(6, "six", "sechs"), deck_id=3),
+    )
+    done = repo.merge("anki")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.notes("Spanish") == [N3]
+    assert repo.notes("French") == [qa(5, "five", "cinq"), e1, e2]
+    assert repo.notes("German") == [e4, qa(6, "six", "sechs")]
+    assert repo.status() == ""
+
+
+def test_move_into_a_new_deck_file(repo: Repo) -> None:
+    repo.commit("base", Spanish=deck_text(N1, N2, N3))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", Spanish=deck_text(N1, EDITED2, qa(3, "three", "tres")))
+    repo.git("checkout", "-q", "main")
+    repo.commit("new deck", Spanish=deck_text(N1, N3), Verbs=deck_text(N2, deck_id=7))
+    done = repo.merge("anki")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.notes("Spanish") == [N1, qa(3, "three", "tres")]
+    assert repo.notes("Verbs") == [EDITED2]
+    assert repo.status() == ""
+
+
+def test_new_deck_file_made_in_anki_against_an_edit_here(repo: Repo) -> None:
+    repo.commit("base", Spanish=deck_text(N1, N2))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", Spanish=deck_text(N1), Verbs=deck_text(N2, deck_id=7))
+    repo.git("checkout", "-q", "main")
+    edited = qa(2, "two", "zwei", ["verbs"])
+    repo.commit("edit", Spanish=deck_text(N1, edited))
+    done = repo.merge("anki")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.notes("Spanish") == [N1]
+    assert repo.notes("Verbs") == [edited]
+
+
+def test_edit_clashing_with_the_movers_own_edit_conflicts_in_the_new_file(repo: Repo) -> None:
+    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "deux")))
+    repo.git("checkout", "-q", "main")
+    repo.commit("move", Spanish=deck_text(N1), French=deck_text(N3, qa(2, "TWO", "dos"), deck_id=2))
+    done = repo.merge("anki")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "French.md: note 2" in done.stdout
+    french = repo.text("French")
+    assert "Q: TWO" in french  # ours' edit to the other field is merged in
+    assert "<<<<<<< ours (moved it here from Spanish.md)\nA: dos\n=======\nA: deux\n" in french
+    assert repo.notes("Spanish") == [N1]  # left cleanly, no second copy
+    assert repo.status().splitlines() == ["UU French.md"]
+    unmerged = repo.git("ls-files", "-u", "--", "French.md").stdout.splitlines()
+    assert [line.split()[2] for line in unmerged] == ["1", "2", "3"]
+    theirs = repo.git("show", ":3:French.md").stdout
+    assert deckfile.parse(theirs).notes == [N3, qa(2, "two", "deux")]
+    # resolving it is the usual: edit the note, add, commit
+    (repo.root / "French.md").write_text(deck_text(N3, qa(2, "TWO", "dos, deux"), deck_id=2))
+    repo.git("add", "French.md")
+    repo.git("commit", "-q", "--no-edit")
+    assert len(repo.git("log", "-1", "--format=%P").stdout.split()) == 2
+
+
+def test_other_files_merge_as_git_merges_them(repo: Repo) -> None:
+    (repo.root / "README.txt").write_text("line 1\nline 2\nline 3\n")
+    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
+    repo.git("checkout", "-q", "-b", "anki")
+    (repo.root / "README.txt").write_text("line 1\nline 2\nline 3, theirs\n")
+    repo.commit("anki", Spanish=deck_text(N1, EDITED2))
+    repo.git("checkout", "-q", "main")
+    (repo.root / "README.txt").write_text("line 1, ours\nline 2\nline 3\n")
+    (repo.root / ".gitattributes").write_text("*.md merge=ankiops\n*.txt text\n")
+    repo.commit("move", Spanish=deck_text(N1), French=deck_text(N3, N2, deck_id=2))
+    done = repo.merge("anki")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (repo.root / "README.txt").read_text() == "line 1, ours\nline 2\nline 3, theirs\n"
+    assert (repo.root / ".gitattributes").read_text().endswith("*.txt text\n")
+    assert repo.notes("French") == [N3, EDITED2]
+
+
+def test_a_text_conflict_elsewhere_still_stops_the_merge(repo: Repo) -> None:
+    (repo.root / "README.txt").write_text("hello\n")
+    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
+    repo.git("checkout", "-q", "-b", "anki")
+    (repo.root / "README.txt").write_text("hello, theirs\n")
+    repo.commit("anki", Spanish=deck_text(N1, EDITED2))
+    repo.git("checkout", "-q", "main")
+    (repo.root / "README.txt").write_text("hello, ours\n")
+    repo.commit("move", Spanish=deck_text(N1), French=deck_text(N3, N2, deck_id=2))
+    done = repo.merge("anki")
+    assert done.returncode == 1
+    assert repo.notes("French") == [N3, EDITED2]  # the carried edit is applied regardless
+    assert sorted(repo.status().splitlines()) == ["M  French.md", "UU README.txt"]
+
+
+def test_local_changes_in_the_way_abort_cleanly(repo: Repo) -> None:
+    moved_on_main_edited_on_anki(repo)
+    (repo.root / "Spanish.md").write_text(deck_text(N1, qa(2, "two", "uncommitted")))
+    done = repo.merge("anki")
+    assert done.returncode != 0
+    assert "uncommitted" in repo.text("Spanish")  # nothing of the user's is touched
+    assert repo.notes("French") == [N3, N2]
+    assert not (Path(repo.git("rev-parse", "--git-dir").stdout.strip()) / "MERGE_HEAD").exists()
