@@ -63,6 +63,9 @@ def configure_git(repo: pygit2.Repository, spec: str) -> None:
     cfg = repo.config
     cfg["merge.ankiops.name"] = "ankiops-git: merge deck files note by note"
     cfg["merge.ankiops.driver"] = f"'{program('ankiops-merge')}' %O %A %B %P"
+    # Merges of two heads (`git pull anki`, `git merge`) use the git-merge-ankiops strategy,
+    # which carries an edit to a note moved into a file git does not pass to the driver.
+    cfg["pull.twohead"] = "ankiops"
     cfg["pull.rebase"] = "false"
     url = sync.URL_PREFIX + spec
     try:

@@ -269,3 +269,19 @@ def test_local_changes_in_the_way_abort_cleanly(repo: Repo) -> None:
     assert "uncommitted" in repo.text("Spanish")  # nothing of the user's is touched
     assert repo.notes("French") == [N3, N2]
     assert not (Path(repo.git("rev-parse", "--git-dir").stdout.strip()) / "MERGE_HEAD").exists()
+
+
+def test_the_configuration_init_writes_merges_clean(tmp_path: Path) -> None:
+    import pygit2
+
+    from ankiops_git import init
+
+    repo = Repo(tmp_path / "decks", strategy=False)
+    repo.git("config", "--unset", "merge.ankiops.driver")
+    init.configure_git(pygit2.Repository(str(repo.root)), "/nowhere/collection.anki2")
+    assert repo.git("config", "pull.twohead").stdout.strip() == "ankiops"
+    assert repo.git("config", "merge.ankiops.name").stdout.strip()
+    moved_on_main_edited_on_anki(repo)
+    done = repo.merge("anki")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.notes("French") == [N3, EDITED2]
