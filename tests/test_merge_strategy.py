@@ -285,3 +285,37 @@ def test_the_configuration_init_writes_merges_clean(tmp_path: Path) -> None:
     done = repo.merge("anki")
     assert done.returncode == 0, done.stdout + done.stderr
     assert repo.notes("French") == [N3, EDITED2]
+
+
+@pytest.mark.parametrize("mover", ["main", "anki"])
+def test_file_emptied_by_moves_and_deleted_against_an_edit(repo: Repo, mover: str) -> None:
+    # one side moves every note of Spanish.md into French.md and deletes Spanish.md;
+    # git sees modify/delete on Spanish.md and never runs the driver on it
+    french = [qa(5, "five", "cinq"), qa(6, "six", "six"), qa(7, "seven", "sept")]
+    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(*french, deck_id=2))
+    stayer = "anki" if mover == "main" else "main"
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.git("checkout", "-q", mover)
+    repo.commit("moves", Spanish=None, French=deck_text(*french, N1, N2, deck_id=2))
+    repo.git("checkout", "-q", stayer)
+    repo.commit("edit", Spanish=deck_text(N1, EDITED2))
+    repo.git("checkout", "-q", "main")
+    done = repo.merge("anki")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (repo.root / "Spanish.md").exists()
+    assert repo.notes("French") == [*french, N1, EDITED2]
+    assert repo.status() == ""
+
+
+def test_file_deleted_against_an_edit_of_a_note_it_did_not_move_stays_a_conflict(
+    repo: Repo,
+) -> None:
+    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", Spanish=deck_text(N1, EDITED2))
+    repo.git("checkout", "-q", "main")
+    repo.commit("move one, delete the rest", Spanish=None, French=deck_text(N3, N1, deck_id=2))
+    done = repo.merge("anki")
+    assert done.returncode == 1
+    assert "zwei, edited in Anki" in repo.text("Spanish")  # git's modify/delete keeps it
+    assert repo.status().splitlines() == ["DU Spanish.md"]

@@ -37,10 +37,12 @@ def _commit(repo: pygit2.Repository, rev: str) -> pygit2.Commit | None:
     return commit if isinstance(commit, pygit2.Commit) else None
 
 
-def merge_heads(repo: pygit2.Repository) -> tuple[pygit2.Commit, pygit2.Commit] | None:
-    """(ours, theirs) of the merge under way: as the strategy names them, else HEAD and
-    `theirs_commit`."""
-    named = os.environ.get(HEADS_ENV, "").split()
+def merge_heads(
+    repo: pygit2.Repository, named: list[str] | None = None
+) -> tuple[pygit2.Commit, pygit2.Commit] | None:
+    """(ours, theirs) of the merge under way: `named` (revisions), else as the strategy
+    names them in the environment, else HEAD and `theirs_commit`."""
+    named = named or os.environ.get(HEADS_ENV, "").split()
     if len(named) == 2:
         ours, theirs = (_commit(repo, rev) for rev in named)
         return (ours, theirs) if ours is not None and theirs is not None else None
@@ -146,11 +148,16 @@ def _earlier_notes(
 
 
 def repo_locator(
-    path: str, texts: tuple[str, str, str], start: Path | None = None, carry: bool = False
+    path: str,
+    texts: tuple[str, str, str],
+    start: Path | None = None,
+    carry: bool = False,
+    heads: list[str] | None = None,
 ) -> Callable[[Deck, Deck, Deck], Elsewhere | None] | None:
     """A locator for `merge_texts`, or None when not inside a two-headed `git merge` whose
     trees hold exactly the three given versions of `path` (then the merge sees one file).
-    `carry`: the merge may return edits for files git takes from one side (Elsewhere)."""
+    `carry`: the merge may return edits for files git takes from one side (Elsewhere).
+    `heads`: ours and theirs, if the caller knows them (see `merge_heads`)."""
     try:
         found = pygit2.discover_repository(str(start or Path.cwd()))
         if found is None:
@@ -158,10 +165,10 @@ def repo_locator(
         repo = pygit2.Repository(found)
     except (pygit2.GitError, KeyError, ValueError):
         return None
-    heads = merge_heads(repo)
-    if heads is None:
+    commits = merge_heads(repo, heads)
+    if commits is None:
         return None
-    ours, theirs = heads
+    ours, theirs = commits
     base_id = repo.merge_base(ours.id, theirs.id)
     if base_id is None:
         return None

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.merge import carry
-from ankiops_git.merge.deck import Carried
-from ankiops_git.merge.repo import CARRY_ENV, HEADS_ENV
+from ankiops_git.merge.deck import Carried, merge_texts
+from ankiops_git.merge.repo import CARRY_ENV, HEADS_ENV, repo_locator
 
 CLEAN, CONFLICTS, NOT_HANDLED = 0, 1, 2
 NO_OID = "0" * 40
@@ -104,6 +104,14 @@ def merge(args: StrategyArgs, cwd: Path) -> StrategyResult:
     if done.returncode not in (CLEAN, CONFLICTS):
         return StrategyResult(NOT_HANDLED, done.stdout, done.stderr)
     result = StrategyResult(done.returncode, done.stdout, done.stderr)
+    resolved, more = _emptied_files(root, [ours, theirs])
+    carried += more
+    if resolved:
+        result.stdout += "".join(
+            f"ankiops: {p}: every note moved out or deleted\n" for p in resolved
+        )
+        if not _unmerged(root):
+            result.status = CLEAN
     by_destination: dict[str, list[Carried]] = {}
     for c in carried:
         by_destination.setdefault(c.destination, []).append(c)
@@ -140,3 +148,51 @@ def _apply_to_file(root: Path, path: str, items: list[Carried]) -> list[str]:
     if done.returncode != 0:
         raise AnkiOpsError(f"`git update-index` failed for {path}: {done.stderr.strip()}")
     return applied.result.conflicts
+
+
+def _unmerged(root: Path) -> dict[str, dict[int, str]]:
+    """Paths git left unmerged: stage number -> blob id."""
+    found: dict[str, dict[int, str]] = {}
+    for entry in _out(root, "ls-files", "-u", "-z").split("\0"):
+        if not entry:
+            continue
+        info, path = entry.split("\t", 1)
+        _mode, oid, stage = info.split()
+        found.setdefault(path, {})[int(stage)] = oid
+    return found
+
+
+def _emptied_files(root: Path, heads: list[str]) -> tuple[list[str], list[Carried]]:
+    """Resolve git's modify/delete conflicts on deck files that one side deleted after
+    moving its notes elsewhere: when the note-by-note merge of the file (the deleted
+    side as an empty file) is clean and leaves no note, the file goes, and the other
+    side's edits to the moved notes go with them (returned, to be carried)."""
+    resolved: list[str] = []
+    carried: list[Carried] = []
+    for path, stages in _unmerged(root).items():
+        if 1 not in stages or (2 in stages) == (3 in stages):
+            continue  # not a modify/delete
+        attribute = _out(root, "check-attr", "merge", "--", path).rsplit(": ", 1)[-1]
+        if attribute != "ankiops":
+            continue
+        base, ours, theirs = (
+            _out_raw(root, "cat-file", "blob", stages[k]) if k in stages else "" for k in (1, 2, 3)
+        )
+        locate = repo_locator(path, (base, ours, theirs), root, carry=True, heads=heads)
+        if locate is None:
+            continue
+        merged = merge_texts(base, ours, theirs, path, locate)
+        if not merged.clean or merged.deck is None or merged.deck.notes:
+            continue  # an edit to a note that was deleted, or a new note: git's conflict stays
+        _out(root, "update-index", "--force-remove", "--", path)
+        (root / path).unlink(missing_ok=True)
+        resolved.append(path)
+        carried += merged.carried
+    return resolved, carried
+
+
+def _out_raw(root: Path, *args: str) -> str:
+    done = _git(root, *args)
+    if done.returncode != 0:
+        raise AnkiOpsError(f"`git {' '.join(args)}` failed: {done.stderr.strip()}")
+    return done.stdout
