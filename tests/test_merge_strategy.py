@@ -319,3 +319,34 @@ def test_file_deleted_against_an_edit_of_a_note_it_did_not_move_stays_a_conflict
     assert done.returncode == 1
     assert "zwei, edited in Anki" in repo.text("Spanish")  # git's modify/delete keeps it
     assert repo.status().splitlines() == ["DU Spanish.md"]
+
+
+def test_a_carried_edit_keeps_the_rest_of_the_destination_file_byte_for_byte(
+    tmp_path: Path,
+) -> None:
+    from ankiops_git.merge import Carried
+    from ankiops_git.merge.carry import apply, read, record
+
+    # a hand-formatted destination: CRLF line ends, extra blank lines, the moved note last
+    destination = (
+        "<!-- deck_id: 2 -->\r\n\r\n<!-- note_id: 3 -->\r\nQ: three\r\nA: drei\r\n\r\n\r\n"
+        "---\r\n\r\n<!-- note_id: 2 -->\r\nQ: two\r\nA: zwei\r\n"
+    )
+    carried = [Carried("Spanish.md", "French.md", 2, "ours", N2, EDITED2)]
+    record(tmp_path / "carry", carried)
+    assert read(tmp_path / "carry") == carried  # what the driver hands the strategy
+    applied = apply(destination, "French.md", read(tmp_path / "carry"))
+    assert applied.result.clean and applied.stages is None
+    assert applied.result.text == destination.replace("A: zwei", "A: zwei, edited in Anki")
+
+
+def test_a_carried_edit_whose_note_is_gone_is_kept_as_a_conflict() -> None:
+    from ankiops_git.merge import Carried
+    from ankiops_git.merge.carry import apply
+
+    carried = [Carried("Spanish.md", "French.md", 2, "theirs", N2, EDITED2)]
+    applied = apply(deck_text(N3, deck_id=2), "French.md", carried)
+    assert not applied.result.clean
+    text = applied.result.text
+    assert "<<<<<<< ours: edited it in Spanish.md" in text and "zwei, edited in Anki" in text
+    assert deckfile.parse(text.split("<<<<<<<")[0].rstrip("-\n") + "\n").notes == [N3]
