@@ -113,14 +113,8 @@ EMPTY = Snapshot({}, {})
 
 
 def is_deck_path(path: str, config: Config) -> bool:
-    """Deck files are *.md directly in the root, minus exclusions (as deckfile.deck_files)."""
-    return (
-        "/" not in path
-        and path.endswith(deckfile.SUFFIX)
-        and path != deckfile.SUFFIX
-        and not path.startswith(".")
-        and not deckfile.is_excluded(path, config)
-    )
+    """A tree path of a deck file: in the root (no folder), named as deckfile says."""
+    return "/" not in path and deckfile.is_deck_file_name(path, config)
 
 
 def read_snapshot(repo: pygit2.Repository, tree: pygit2.Tree | None, config: Config) -> Snapshot:
