@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_sync_e2e import World, note_block, templates, world  # noqa: F401 (fixtures)
 
 from ankiops_git import deckfile
 from ankiops_git.model import Deck, Note
@@ -350,3 +351,32 @@ def test_a_carried_edit_whose_note_is_gone_is_kept_as_a_conflict() -> None:
     text = applied.result.text
     assert "<<<<<<< ours: edited it in Spanish.md" in text and "zwei, edited in Anki" in text
     assert deckfile.parse(text.split("<<<<<<<")[0].rstrip("-\n") + "\n").notes == [N3]
+
+
+# --- end to end: `ankiops-git init`, the hooks, a real collection -------------------------
+
+
+@pytest.mark.parametrize("world", ["collection"], indirect=True)
+def test_pull_anki_merges_a_move_against_an_anki_edit_and_pushes_it(world: World) -> None:  # noqa: F811
+    tener = world.ids["tener"]
+    with world.anki() as col:
+        note = col.get_note(tener)  # type: ignore[arg-type]
+        note["Answer"] = "To have (edited in Anki)"
+        col.update_note(note)
+    spanish = world.read("Spanish.md").split("\n---\n\n")
+    block = next(b for b in spanish if f"note_id: {tener} " in b)
+    world.write("Spanish.md", "\n---\n\n".join(b for b in spanish if b is not block))
+    world.write("Numbers.md", world.read("Numbers.md") + "\n---\n\n" + block.rstrip("\n") + "\n")
+    world.git("commit", "-am", "move tener to Numbers")
+
+    pulled = world.git("pull", "anki", check=False)
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    assert "ankiops" in pulled.stdout  # merged by the strategy init configured
+    assert f"note_id: {tener} " not in world.read("Spanish.md")
+    assert "A: To have (edited in Anki)" in note_block(world.read("Numbers.md"), tener)
+    assert world.git("status", "--porcelain").stdout == ""
+    assert world.rev("HEAD") == world.rev("anki/main")  # the merge was pushed: in sync
+    assert world.note_deck(tener) == "Numbers"  # moved in Anki, the same note
+    assert world.managed_count("tener?") == 1
+    with world.anki() as col:
+        assert col.get_note(tener)["Answer"] == "To have (edited in Anki)"  # type: ignore[arg-type]
