@@ -24,6 +24,8 @@ def run(args: list[str]) -> int:
         return NOT_HANDLED
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
+    for notice in result.notices:
+        sys.stdout.write(f"ankiops: {notice}\n")
     for message in result.conflicts:
         sys.stdout.write(f"CONFLICT (ankiops, moved note): {message}\n")
     return result.status

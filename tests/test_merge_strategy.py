@@ -97,6 +97,7 @@ def test_move_here_against_edit_there_merges_clean(repo: Repo) -> None:
     moved_on_main_edited_on_anki(repo)
     done = repo.merge("anki")
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "French.md: note 2, moved here from Spanish.md by ours, with the edit" in done.stdout
     assert repo.notes("Spanish") == [qa(1, "one", "uno")]
     assert repo.notes("French") == [N3, EDITED2]
     assert repo.status() == ""  # committed: the index held the carried edit
@@ -304,6 +305,7 @@ def test_file_emptied_by_moves_and_deleted_against_an_edit(repo: Repo, mover: st
     done = repo.merge("anki")
     assert done.returncode == 0, done.stdout + done.stderr
     assert not (repo.root / "Spanish.md").exists()
+    assert "Spanish.md: removed" in done.stdout
     assert repo.notes("French") == [*french, N1, EDITED2]
     assert repo.status() == ""
 

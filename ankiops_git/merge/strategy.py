@@ -44,6 +44,7 @@ class StrategyResult:
     stdout: str = ""  # git merge-recursive's output, to pass on
     stderr: str = ""
     conflicts: list[str] = field(default_factory=list)  # conflicts in carried edits
+    notices: list[str] = field(default_factory=list)  # what the strategy did beyond git
 
 
 def parse_args(args: Sequence[str]) -> StrategyArgs:
@@ -107,16 +108,23 @@ def merge(args: StrategyArgs, cwd: Path) -> StrategyResult:
     resolved, more = _emptied_files(root, [ours, theirs])
     carried += more
     if resolved:
-        result.stdout += "".join(
-            f"ankiops: {p}: every note moved out or deleted\n" for p in resolved
-        )
+        result.notices += [
+            f"{p}: removed, as the side that deleted it moved its notes" for p in resolved
+        ]
         if not _unmerged(root):
             result.status = CLEAN
     by_destination: dict[str, list[Carried]] = {}
     for c in carried:
         by_destination.setdefault(c.destination, []).append(c)
     for destination, items in by_destination.items():
-        result.conflicts += _apply_to_file(root, destination, items)
+        conflicts = _apply_to_file(root, destination, items)
+        result.conflicts += conflicts
+        if not conflicts:
+            result.notices += [
+                f"{destination}: note {c.note_id}, moved here from {c.source} by {c.mover}, "
+                f"with the edit {c.stayer} made there"
+                for c in items
+            ]
     if result.conflicts:
         result.status = CONFLICTS
     return result
