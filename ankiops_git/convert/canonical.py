@@ -141,6 +141,8 @@ def normalised(html: str) -> Tag:
     """The parsed, canonicalised tree of `html` (its <body>)."""
     body = parse("" if is_empty_field(html) else html)
     _normalise(body)
+    if all(isinstance(c, Tag) and c.name == "br" for c in body.children):
+        body.clear()  # only line breaks left (`<br><b></b>`): as empty as `<br>`
     return body
 
 

@@ -70,7 +70,10 @@ _INNERMOST = re.compile(f"{_OPEN}([bis])([^{_OPEN}{_CLOSE}]*){_CLOSE}\\1")
 _DECK_PREFIX = re.compile(r"^(Q|A|F|B|T|I|E|M|C[1-7])(:(?: |$))")
 _ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _TAG_LIKE = re.compile(r"<(?=[A-Za-z/!?<])")
-_ESCAPE_ALWAYS = re.compile(r"([\\*`\]|])")  # not "[": "\\[" opens display math
+_ESCAPE_ALWAYS = re.compile(r"([\\*`|])")
+# "]" only where it could close a link, image or reference definition; never "[":
+# "\\[" would open display math.
+_LINK_CLOSE = re.compile(r"\](?=[(\[:]|$)")
 
 
 class AnkiMarkdownConverter(MarkdownConverter):
@@ -390,6 +393,7 @@ def escape_markdown(text: str) -> str:
 
 def escape_plain(text: str) -> str:
     text = _ESCAPE_ALWAYS.sub(r"\\\1", text)
+    text = _LINK_CLOSE.sub(r"\\]", text)
     text = _TAG_LIKE.sub(r"\\<", text)
     text = _ENTITY_LIKE.sub(r"\\&", text)
     text = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
@@ -409,7 +413,7 @@ def _space_entity(match: re.Match[str]) -> str:
 
 def escape_line_start(line: str) -> str:
     """Escape what would make a line start a block, or a deck-file structure line."""
-    if re.match(r"[#>]", line):
+    if re.match(r"#{1,6}(?:[ \t]|$)|>", line):
         return "\\" + line
     if re.match(r"[-+*](?:[ \t]|$)", line) or re.fullmatch(r"(=+|-+)[ \t]*", line):
         return "\\" + line
