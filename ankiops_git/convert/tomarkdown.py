@@ -453,9 +453,15 @@ def raw_open(el: Tag) -> str:
 def raw_block(el: Tag) -> str:
     """`el` as one HTML block that Markdown passes through untouched."""
     html = _serialise_one_block(el)
+    if el.name in ("table", "ul", "ol") and "<!--" not in html:
+        # one row or item per line: whitespace between them shows nothing
+        html = _ROW_START.sub(lambda m: "\n" + m.group(), html)
     if el.name in _HTML_BLOCK_TAGS:
         return html
     return f"<div>{html}</div>"  # attribute-less div: dissolves again in canonical form
+
+
+_ROW_START = re.compile(r"(?<!^)(?:<(?:tr|li)[ >]|</(?:table|ul|ol)>)")
 
 
 def _serialise_one_block(el: Tag) -> str:
