@@ -382,3 +382,16 @@ def test_pull_anki_merges_a_move_against_an_anki_edit_and_pushes_it(world: World
     assert world.managed_count("tener?") == 1
     with world.anki() as col:
         assert col.get_note(tener)["Answer"] == "To have (edited in Anki)"  # type: ignore[arg-type]
+
+
+def test_merge_abort_after_a_carried_conflict_restores_everything(repo: Repo) -> None:
+    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "deux")))
+    repo.git("checkout", "-q", "main")
+    repo.commit("move", Spanish=deck_text(N1), French=deck_text(N3, qa(2, "two", "dos"), deck_id=2))
+    before = {name: repo.text(name) for name in ("Spanish", "French")}
+    assert repo.merge("anki").returncode == 1
+    repo.git("merge", "--abort")
+    assert {name: repo.text(name) for name in ("Spanish", "French")} == before
+    assert repo.status() == ""
