@@ -203,3 +203,12 @@ def test_field_anki_treats_as_empty_is_empty(html: str) -> None:
     assert html_to_md(html) == ""
     assert html_equal(html, "")
     assert not html_equal("&nbsp;", "")
+
+
+def test_aligned_table_stays_markdown() -> None:
+    md = "| a | b | c |\n| :--- | :---: | ---: |\n| 1 | *2* | 3 |"
+    assert html_to_md(md_to_html(md)) == md
+    # a cell aligned unlike its column cannot be a GFM table, so it stays HTML
+    odd = '<table><tr><th>a</th></tr><tr><td style="text-align: right">1</td></tr></table>'
+    assert html_to_md(odd).startswith("<table>")
+    assert html_equal(md_to_html(html_to_md(odd)), odd)

@@ -257,14 +257,18 @@ class AnkiMarkdownConverter(MarkdownConverter):
         if not rows or not all(isinstance(r, Tag) and r.name == "tr" and not r.attrs for r in rows):
             return None
         grid: list[list[str]] = []
+        aligns: list[str] = []
         for index, row in enumerate(rows):
             assert isinstance(row, Tag)
             cells = list(row.children)
             want = "th" if index == 0 else "td"
-            if not cells or not all(
-                isinstance(c, Tag) and c.name == want and not c.attrs for c in cells
-            ):
+            if not cells or not all(isinstance(c, Tag) and c.name == want for c in cells):
                 return None
+            row_aligns = [_alignment(c) for c in cells if isinstance(c, Tag)]
+            if None in row_aligns or (index and row_aligns != aligns[: len(row_aligns)]):
+                return None
+            if not index:
+                aligns = [a or "" for a in row_aligns]
             line: list[str] = []
             for cell in cells:
                 assert isinstance(cell, Tag)
@@ -276,7 +280,9 @@ class AnkiMarkdownConverter(MarkdownConverter):
         width = len(grid[0])
         if any(len(line) != width for line in grid):
             return None
-        out = ["| " + " | ".join(grid[0]) + " |", "|" + " --- |" * width]
+        delimiters = {"": "---", "left": ":---", "center": ":---:", "right": "---:"}
+        out = ["| " + " | ".join(grid[0]) + " |"]
+        out.append("|" + "".join(f" {delimiters[a]} |" for a in aligns))
         out += ["| " + " | ".join(line) + " |" for line in grid[1:]]
         return "\n".join(line.replace("|  |", "| |") for line in out)
 
@@ -353,6 +359,14 @@ class AnkiMarkdownConverter(MarkdownConverter):
             else:
                 replacement = f"<{kind}>{inner}</{kind}>"
             text = text[: match.start()] + replacement + text[match.end() :]
+
+
+def _alignment(cell: Tag) -> str | None:
+    """A GFM column alignment from a cell's attributes ("" for none), or None."""
+    if not cell.attrs:
+        return ""
+    match = re.fullmatch(r"text-align: (left|center|right)", str(cell.attrs.get("style", "")))
+    return match.group(1) if match and len(cell.attrs) == 1 else None
 
 
 def _is_space(ch: str) -> bool:
