@@ -122,3 +122,17 @@ def test_markdown_has_no_deck_structure_lines(corpus: Results) -> None:
 STRUCTURE = re.compile(
     r"((Q|A|F|B|T|I|E|M|C[1-7]):( |[ \t]*$)|---[ \t]*$|<!--[ \t]*(note_id|tags|deck_id)\b)"
 )
+
+
+def test_canonical_form_is_idempotent_on_the_rich_corpus() -> None:
+    """html_to_md depends only on the canonical form, so it must be a fixed point."""
+    from ankiops_git.convert.canonical import normalised, serialise
+
+    if not (CORPUS_DIR / "omscs.jsonl").exists():
+        pytest.skip(f"corpus omscs not found in {CORPUS_DIR}")
+    changed = []
+    for html in corpus_fields("omscs"):
+        once = canonical_html(html)
+        if serialise(normalised(once)) != once:
+            changed.append(html)
+    assert not changed, changed[:3]
