@@ -14,8 +14,9 @@ for every `md` this module writes. The converter then mirrors markdown.py:
   written as one HTML block.
 
 Every result is checked: if the Markdown does not render back to the same
-canonical HTML, emphasis is retried as tags, and as the last resort the whole
-field is one HTML block. Nothing is dropped.
+canonical HTML, emphasis is retried as tags, then `<p>`s as HTML (a lone `<p>`),
+and as the last resort the whole field is one HTML block. Nothing is dropped, and
+no line of the result reads as deck-file structure (see `deck_safe`).
 """
 
 from __future__ import annotations
