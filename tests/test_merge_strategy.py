@@ -395,3 +395,65 @@ def test_merge_abort_after_a_carried_conflict_restores_everything(repo: Repo) ->
     repo.git("merge", "--abort")
     assert {name: repo.text(name) for name in ("Spanish", "French")} == before
     assert repo.status() == ""
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_moves_against_random_edits_lose_nothing_and_duplicate_nothing(
+    tmp_path: Path, seed: int
+) -> None:
+    import random
+
+    rng = random.Random(seed)
+    files = ["Spanish", "French", "German"]
+    notes = {i: qa(i, f"q{i}", f"a{i}", [f"t{i}"]) for i in range(1, 16)}
+    home = {i: files[i % 3] for i in notes}
+    repo = Repo(tmp_path / "decks")
+
+    def layout(where: dict[int, str], content: dict[int, Note]) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for k, name in enumerate([*files, "Verbs"]):
+            held = [content[i] for i in sorted(where) if where[i] == name]
+            out[name] = deck_text(*held, deck_id=k + 1) if held else None
+        return out
+
+    def commit(message: str, where: dict[int, str], content: dict[int, Note]) -> None:
+        wanted = layout(where, content)
+        repo.commit(
+            message,
+            **{
+                n: t for n, t in wanted.items() if (repo.root / f"{n}.md").exists() or t is not None
+            },
+        )
+
+    commit("base", home, notes)
+    mover = "main" if seed % 2 == 0 else "anki"
+    repo.git("checkout", "-q", "-b", "anki")
+    moved = dict(home)
+    movers = rng.sample(sorted(notes), 5)
+    for i in movers:
+        moved[i] = rng.choice([f for f in [*files, "Verbs"] if f != home[i]])
+    edited = dict(notes)
+    others = [i for i in notes if i not in movers]
+    for i in movers[:3] + rng.sample(others, 3):  # some moved notes are edited, some not
+        n = notes[i]
+        if rng.random() < 0.5:
+            edited[i] = qa(i, n.fields["Question"], n.fields["Answer"] + " (edited)", n.tags)
+        else:
+            edited[i] = qa(i, n.fields["Question"], n.fields["Answer"], [*n.tags, "new"])
+    for branch in ("anki", "main"):
+        repo.git("checkout", "-q", branch)
+        if branch == mover:
+            commit("moves", moved, notes)
+        else:
+            commit("edits", home, edited)
+    repo.git("checkout", "-q", "main")
+    done = repo.merge("anki")
+    assert done.returncode == 0, done.stdout + done.stderr
+    found: dict[int, tuple[str, Note]] = {}
+    for name in [*files, "Verbs"]:
+        if (repo.root / f"{name}.md").exists():
+            for note in repo.notes(name):
+                assert note.note_id not in found, f"note {note.note_id} twice"
+                found[note.note_id or 0] = (name, note)
+    assert found == {i: (moved[i], edited[i]) for i in notes}
+    assert repo.status() == ""
