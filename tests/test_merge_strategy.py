@@ -457,3 +457,17 @@ def test_random_moves_against_random_edits_lose_nothing_and_duplicate_nothing(
                 found[note.note_id or 0] = (name, note)
     assert found == {i: (moved[i], edited[i]) for i in notes}
     assert repo.status() == ""
+
+
+def test_the_mover_and_the_other_side_edit_different_fields(repo: Repo) -> None:
+    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "deux", ["anki"])))
+    repo.git("checkout", "-q", "main")
+    repo.commit(
+        "move", Spanish=deck_text(N1), French=deck_text(N3, qa(2, "TWO", "zwei"), deck_id=2)
+    )
+    done = repo.merge("anki")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.notes("French") == [N3, qa(2, "TWO", "deux", ["anki"])]
+    assert repo.notes("Spanish") == [N1]
