@@ -471,3 +471,23 @@ def test_the_mover_and_the_other_side_edit_different_fields(repo: Repo) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert repo.notes("French") == [N3, qa(2, "TWO", "deux", ["anki"])]
     assert repo.notes("Spanish") == [N1]
+
+
+@pytest.mark.parametrize("clash", [False, True])
+def test_deck_file_names_with_spaces_and_accents(repo: Repo, clash: bool) -> None:
+    source, destination = "Español básico", "Français avancé"
+    repo.commit("base", **{source: deck_text(N1, N2), destination: deck_text(N3, deck_id=2)})
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", **{source: deck_text(N1, EDITED2)})
+    repo.git("checkout", "-q", "main")
+    mine = qa(2, "two", "zwei, mine") if clash else N2
+    repo.commit("move", **{source: deck_text(N1), destination: deck_text(N3, mine, deck_id=2)})
+    done = repo.merge("anki")
+    assert done.returncode == (1 if clash else 0), done.stdout + done.stderr
+    if clash:
+        assert "zwei, edited in Anki" in repo.text(destination)
+        assert "zwei, mine" in repo.text(destination)
+        assert repo.git("diff", "--name-only", "--diff-filter=U").stdout.strip()
+    else:
+        assert repo.notes(destination) == [N3, EDITED2]
+    assert repo.notes(source) == [N1]
