@@ -22,6 +22,9 @@ def run(args: list[str]) -> int:
     except AnkiOpsError as problem:
         sys.stderr.write(f"git-merge-ankiops: {problem}\n")
         return NOT_HANDLED
+    except Exception as problem:  # before git's merge ran (after it, merge() reports it)
+        sys.stderr.write(f"git-merge-ankiops: internal error, nothing merged: {problem!r}\n")
+        return NOT_HANDLED
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     for notice in result.notices:

@@ -491,3 +491,16 @@ def test_deck_file_names_with_spaces_and_accents(repo: Repo, clash: bool) -> Non
     else:
         assert repo.notes(destination) == [N3, EDITED2]
     assert repo.notes(source) == [N1]
+
+
+def test_more_than_two_heads_are_refused_and_nothing_changes(repo: Repo) -> None:
+    repo.commit("base", Spanish=deck_text(N1, N2))
+    for branch, note in (("a", qa(1, "one", "A")), ("b", qa(2, "two", "B"))):
+        repo.git("checkout", "-q", "-b", branch, "main")
+        repo.commit(branch, Spanish=deck_text(note, N2) if branch == "a" else deck_text(N1, note))
+    repo.git("checkout", "-q", "main")
+    repo.commit("main", French=deck_text(N3, deck_id=2))
+    head = repo.git("rev-parse", "HEAD").stdout
+    done = repo.git("merge", "--no-edit", "-s", "ankiops", "a", "b", check=False)
+    assert done.returncode != 0 and "two heads only" in done.stderr
+    assert repo.git("rev-parse", "HEAD").stdout == head and repo.status() == ""

@@ -99,20 +99,37 @@ def merge(args: StrategyArgs, cwd: Path) -> StrategyResult:
         done = _git(
             root, "merge-recursive", *args.options, *args.bases, "--", args.head, theirs, env=env
         )
-        carried = carry.read(record)
+        if done.returncode not in (CLEAN, CONFLICTS):
+            return StrategyResult(NOT_HANDLED, done.stdout, done.stderr)
+        result = StrategyResult(done.returncode, done.stdout, done.stderr)
+        try:
+            _finish(root, carry.read(record), [ours, theirs], result)
+        except Exception as problem:  # git's merge is done: stop with what is there
+            result.conflicts.append(
+                f"internal error after git's merge ({problem!r}); edits to moved notes may "
+                "be missing: compare the result with both sides before committing"
+            )
     finally:
         record.unlink(missing_ok=True)
-    if done.returncode not in (CLEAN, CONFLICTS):
-        return StrategyResult(NOT_HANDLED, done.stdout, done.stderr)
-    result = StrategyResult(done.returncode, done.stdout, done.stderr)
-    resolved, more = _emptied_files(root, [ours, theirs])
-    carried += more
-    if resolved:
-        result.notices += [
-            f"{p}: removed, as the side that deleted it moved its notes" for p in resolved
-        ]
-        if not _unmerged(root):
-            result.status = CLEAN
+    if result.conflicts:
+        result.status = CONFLICTS
+    return result
+
+
+def _finish(root: Path, carried: list[Carried], heads: list[str], result: StrategyResult) -> None:
+    """After git's merge: carried edits, then deck files emptied by moves."""
+    _carry(root, carried, result)
+    resolved, more = _emptied_files(root, heads)
+    result.notices += [
+        f"{p}: removed, as the side that deleted it moved its notes" for p in resolved
+    ]
+    _carry(root, more, result)
+    if resolved and result.status == CONFLICTS and not _unmerged(root):
+        result.status = CLEAN
+
+
+def _carry(root: Path, carried: list[Carried], result: StrategyResult) -> None:
+    """Apply carried edits, file by file; conflicts and notices go into `result`."""
     by_destination: dict[str, list[Carried]] = {}
     for c in carried:
         by_destination.setdefault(c.destination, []).append(c)
@@ -125,9 +142,6 @@ def merge(args: StrategyArgs, cwd: Path) -> StrategyResult:
                 f"with the edit {c.stayer} made there"
                 for c in items
             ]
-    if result.conflicts:
-        result.status = CONFLICTS
-    return result
 
 
 def _apply_to_file(root: Path, path: str, items: list[Carried]) -> list[str]:
