@@ -25,6 +25,7 @@ bench/out/ keyed by N.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -94,7 +95,9 @@ class Options:
     runs: int
     max_case_seconds: float  # stop repeating a case once its runs took this long
     docs: Path | None
-    log: Callable[[str], None] = print
+    json: Path | None = None  # rows so far are saved here after each case
+    cases: list[str] = field(default_factory=lambda: list(CASES))
+    log: Callable[[str], None] = functools.partial(print, flush=True)
 
 
 # --- child processes ------------------------------------------------------------------
@@ -125,22 +128,32 @@ class Done:
     stderr: str
 
 
+_spawner: subprocess.Popen[str] | None = None
+
+
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> Done:
-    """Run a command; wall time and peak RSS of it and its descendants (os.wait4)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        child = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
+    """Run a command through bench/spawn.py: wall time and peak RSS of it and its
+    descendants (os.wait4), free of this process's own size."""
+    global _spawner
+    if _spawner is None or _spawner.poll() is not None:
+        spawn = Path(__file__).with_name("spawn.py")
+        _spawner = subprocess.Popen(
+            [sys.executable, "-S", str(spawn)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+    assert _spawner.stdin is not None and _spawner.stdout is not None
+    with tempfile.TemporaryDirectory(prefix="bench-io-") as tmp:
+        out, err = Path(tmp) / "out", Path(tmp) / "err"
+        request = {"args": args, "cwd": str(cwd), "env": env, "out": str(out), "err": str(err)}
+        _spawner.stdin.write(json.dumps(request) + "\n")
+        _spawner.stdin.flush()
+        reply = json.loads(_spawner.stdout.readline())
         return Done(
-            seconds,
-            int(usage.ru_maxrss),
-            child.returncode,
-            out.read().decode("utf-8", "replace"),
-            err.read().decode("utf-8", "replace"),
+            reply["seconds"],
+            int(reply["peak_kb"]),
+            reply["returncode"],
+            out.read_text(encoding="utf-8", errors="replace"),
+            err.read_text(encoding="utf-8", errors="replace"),
         )
 
 
@@ -449,6 +462,12 @@ SYNC_CASES: dict[str, Callable[[Workspace, Row, Options], None]] = {
 }
 
 
+def save_json(path: Path | None, rows: list[Row]) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps([asdict(r) for r in rows], indent=1), encoding="utf-8")
+
+
 def run_all(options: Options) -> list[Row]:
     rows: list[Row] = []
     for count in options.sizes:
@@ -461,14 +480,18 @@ def run_all(options: Options) -> list[Row]:
                 if backend == "collection":
                     ws.fetched = fetched
                 for case, fn in SYNC_CASES.items():
+                    if case not in options.cases:
+                        continue
                     row = Row(case, count, decks, backend)
                     fn(ws, row, options)
                     options.log(f"  {backend:10} {case:12} {describe(row)}")
                     rows.append(row)
-    options.log("merge driver, 1,000-note deck")
-    row = merge_case(options)
-    options.log(f"  {'-':10} {'merge_deck':12} {describe(row)}")
-    rows.append(row)
+                    save_json(options.json, rows)
+    if "merge_deck" in options.cases:
+        options.log("merge driver, 1,000-note deck")
+        row = merge_case(options)
+        options.log(f"  {'-':10} {'merge_deck':12} {describe(row)}")
+        rows.append(row)
     return rows
 
 
@@ -559,6 +582,14 @@ def machine() -> str:
     )
 
 
+def start_up() -> str:
+    """What every command pays before any work: Python with `anki` imported (median of 3)."""
+    env = bench_env(Path(tempfile.gettempdir()))
+    probe = [sys.executable, "-c", "import anki.collection"]
+    times = [must(run(probe, ROOT, env), "python").seconds for _ in range(3)]
+    return f"Python start-up with `import anki.collection`: {seconds(statistics.median(times))}"
+
+
 def section(rows: list[Row], options: Options, command: str, about: str) -> str:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     return "\n".join(
@@ -567,6 +598,7 @@ def section(rows: list[Row], options: Options, command: str, about: str) -> str:
             f"Measured {stamp} with `{command}`, median of up to {options.runs} run(s) per "
             f"case (a case stops repeating once its runs took {options.max_case_seconds:.0f} s).",
             f"Machine: {about}.",
+            f"{start_up()} (in every wall time below, not in the floors).",
             "",
             table(rows),
             END,
@@ -592,6 +624,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sizes", default="1000,10000,100000", help="note counts, comma-separated")
     parser.add_argument("--backends", default="collection,connect")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--cases", default=",".join(CASES), help="which cases to run")
     parser.add_argument("--max-case-seconds", type=float, default=60.0)
     parser.add_argument("--quick", action="store_true", help="smoke test: 200 notes, 1 run")
     parser.add_argument("--docs", default=str(DOCS), help="file to write the table into")
@@ -610,10 +643,13 @@ def main(argv: list[str]) -> int:
         runs=args.runs,
         max_case_seconds=args.max_case_seconds,
         docs=None if args.no_docs else Path(args.docs),
+        json=Path(args.json),
+        cases=[c for c in args.cases.split(",") if c],
     )
     unknown = set(options.backends) - {"collection", "connect"}
+    unknown |= set(options.cases) - set(CASES)
     if unknown:
-        parser.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
+        parser.error(f"unknown backend(s) or case(s): {', '.join(sorted(unknown))}")
     about = machine()
     started = time.perf_counter()
     rows = run_all(options)
@@ -621,8 +657,7 @@ def main(argv: list[str]) -> int:
     text = section(rows, options, command.strip(), about)
     print(table(rows))
     print(f"(all cases in {time.perf_counter() - started:.0f} s)")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps([asdict(r) for r in rows], indent=1), encoding="utf-8")
+    save_json(options.json, rows)
     if options.docs is not None:
         write_docs(options.docs, text)
         print(f"table written to {options.docs}")
