@@ -68,7 +68,6 @@ _NEWLINE = "\ue002"  # a newline inside a comment, kept verbatim
 _EMPHASIS = {"b": "**", "i": "*", "s": "~~"}
 _INNERMOST = re.compile(f"{_OPEN}([bis])([^{_OPEN}{_CLOSE}]*){_CLOSE}\\1")
 
-_DECK_PREFIX = re.compile(r"^(Q|A|F|B|T|I|E|M|C[1-7])(:(?: |$))")
 _ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _TAG_LIKE = re.compile(r"<(?=[A-Za-z/!?<])")
 _ESCAPE_ALWAYS = re.compile(r"([\\*`|])")
@@ -435,7 +434,11 @@ def escape_line_start(line: str) -> str:
     match = re.match(r"(\d{1,9})([.)])(?=[ \t]|$)", line)
     if match:
         return match.group(1) + "\\" + line[len(match.group(1)) :]
-    return _DECK_PREFIX.sub(r"\1\\\2", line)
+    prefix = PREFIX_RE.match(line)  # the deck parser's own pattern: `Q\:` reads as text
+    if prefix:
+        cut = len(prefix.group(1))
+        return line[:cut] + "\\" + line[cut:]
+    return line
 
 
 def code_span(code: str) -> str:
