@@ -91,19 +91,16 @@ def push_command(allow_deletes: bool) -> None:
 @cli.command("pull")
 def pull_command() -> None:
     """`git pull anki main`: bring Anki's edits in and merge them note by note."""
-    import os
     import subprocess
-    from pathlib import Path
 
     from ankiops_git.errors import AnkiOpsError
-    from ankiops_git.init import program
+    from ankiops_git.programs import git_env
 
-    try:  # git finds git-remote-anki on PATH: put ours first (GUI clients have a bare PATH)
-        helper_dir = str(Path(program("git-remote-anki")).parent)
+    try:  # git finds git-remote-anki and the merge strategy on PATH: put ours first
+        env = git_env()
     except AnkiOpsError as e:
         _fail(e)
         return
-    env = dict(os.environ, PATH=helper_dir + os.pathsep + os.environ.get("PATH", ""))
     raise SystemExit(subprocess.call(["git", "pull", "--no-rebase", "anki", "main"], env=env))
 
 

@@ -7,8 +7,6 @@ opened and the profile checked before the repository is touched.
 
 from __future__ import annotations
 
-import shutil
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pygit2
 from ankiops_git import config as config_mod
 from ankiops_git import export, gitstore, sync
 from ankiops_git.errors import AnkiOpsError
+from ankiops_git.programs import bin_dir, program
 
 ATTRIBUTES_LINE = "*.md merge=ankiops"
 FETCH_REFSPEC = f"+{gitstore.REMOTE_BRANCH}:{gitstore.ANKI_REF}"
@@ -29,17 +28,6 @@ class InitResult:
     root: Path
     lines: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
-
-
-def program(name: str) -> str:
-    """Absolute path of an installed program: beside this Python first (the venv)."""
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return str(beside)
-    found = shutil.which(name)
-    if found is None:
-        raise AnkiOpsError(f"`{name}` is not installed; reinstall ankiops-git (pip install -e .).")
-    return str(Path(found).resolve())
 
 
 def open_or_create_repo(root: Path) -> pygit2.Repository:
@@ -97,6 +85,7 @@ def shim_text(name: str) -> str:
         'hookdir=$(dirname "$0")\n'
         f'if [ -x "$hookdir/{name}.local" ]; then {chained}{on_fail}; fi\n'
         f'[ -n "${sync.GUARD_ENV}" ] && exit 0  # our hook is running git: do not re-trigger\n'
+        f"PATH='{bin_dir()}':\"$PATH\"; export PATH  # git finds git-remote-anki & strategy\n"
         f"exec '{program('ankiops-hook')}' {name} \"$@\"\n"
     )
 

@@ -7,7 +7,6 @@ Neither touches the working tree; `fast_forward` does, through git itself.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from ankiops_git import export, gitstore, push
 from ankiops_git.anki.base import Backend
 from ankiops_git.config import Config
 from ankiops_git.errors import AnkiOpsError, WrongProfile
+from ankiops_git.programs import git_env
 
 REMOTE = "anki"
 URL_PREFIX = "anki::"
@@ -200,7 +200,7 @@ def push_commit(
 
 def git(repo_root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run git with the hook guard set, so our own hooks stay quiet during it."""
-    env = dict(os.environ, **{GUARD_ENV: "1"})
+    env = git_env(**{GUARD_ENV: "1"})  # our programs first: hooks may have a bare PATH
     result = subprocess.run(
         ["git", *args], cwd=repo_root, env=env, capture_output=True, text=True, check=False
     )

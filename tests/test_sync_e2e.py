@@ -297,6 +297,21 @@ def test_new_notes_committed_appear_once_and_ids_come_back(world: World) -> None
     assert world.managed_count("comer") == 1
 
 
+def test_hooks_work_from_a_gui_client_with_a_bare_path(world: World) -> None:
+    # GUI clients run git with a bare PATH: no venv, so no git-remote-anki and no merge
+    # strategy on it. The hook must still push, and fast-forward to the new ids.
+    shutil.rmtree(world.root / ".git" / "ankiops", ignore_errors=True)  # no cached state
+    bare = dict(world.env, PATH=os.pathsep.join(("/usr/bin", "/bin")))
+    assert shutil.which("git-remote-anki", path=bare["PATH"]) is None
+    world.write(
+        "Spanish.md", world.read("Spanish.md") + "\n---\n\nQ: What is *vivir*?\nA: To live\n"
+    )
+    subprocess.run(["git", "commit", "-qam", "vivir"], cwd=world.root, env=bare, check=True)
+    assert world.managed_count("vivir") == 1
+    assert world.rev("HEAD") == world.rev("anki/main")
+    assert re.search(r"<!-- note_id: \d+ -->\nQ: What is \*vivir\*\?", world.read("Spanish.md"))
+
+
 # --- 3: an edit in Anki arrives -----------------------------------------------------------
 
 
