@@ -309,6 +309,14 @@ def anki_view(
 # --- laying the view out as files --------------------------------------------------------
 
 
+def change_line(
+    added: int, updated: int, moved: int, deleted: int, extras: list[tuple[int, str]]
+) -> str:
+    """One line per sync direction: "3 added, 1 updated, 0 moved, 0 deleted" (+ extras)."""
+    counts = f"{added} added, {updated} updated, {moved} moved, {deleted} deleted"
+    return counts + "".join(f", {n} {what}" for n, what in extras if n)
+
+
 @dataclass
 class ExportSummary:
     added: int = 0
@@ -319,15 +327,13 @@ class ExportSummary:
     ids: int = 0  # notes pushed without an id whose id Anki now gave
 
     def line(self) -> str:
-        text = (
-            f"{self.added} added, {self.updated} updated, {self.moved} moved, "
-            f"{self.deleted} deleted"
+        return change_line(
+            self.added,
+            self.updated,
+            self.moved,
+            self.deleted,
+            [(self.decks_renamed, "deck(s) renamed"), (self.ids, "new note id(s)")],
         )
-        if self.decks_renamed:
-            text += f", {self.decks_renamed} deck(s) renamed"
-        if self.ids:
-            text += f", {self.ids} new note id(s)"
-        return text
 
     def empty(self) -> bool:
         return not (self.added or self.updated or self.moved or self.deleted or self.decks_renamed)

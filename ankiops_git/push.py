@@ -19,6 +19,7 @@ from ankiops_git.export import (
     AnkiView,
     ContentKey,
     Snapshot,
+    change_line,
     content_key,
     first_line,
     html_same,
@@ -65,15 +66,13 @@ class Plan:
         )
 
     def line(self) -> str:
-        text = (
-            f"{len(self.adds)} added, {len(self.updates)} updated, "
-            f"{sum(len(v) for v in self.moves.values())} moved, {len(self.deletes)} deleted"
+        return change_line(
+            len(self.adds),
+            len(self.updates),
+            sum(len(v) for v in self.moves.values()),
+            len(self.deletes),
+            [(len(self.renames), "deck(s) renamed"), (len(self.creates), "deck(s) created")],
         )
-        if self.renames:
-            text += f", {len(self.renames)} deck(s) renamed"
-        if self.creates:
-            text += f", {len(self.creates)} deck(s) created"
-        return text
 
 
 def _target_index(target: Snapshot) -> dict[int, tuple[str, int, Note]]:
