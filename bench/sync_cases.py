@@ -631,6 +631,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-docs", action="store_true", help="print only")
     parser.add_argument("--json", default=None, help="results file (default OUT/results.json)")
     parser.add_argument("--out", default=str(corpus.OUT), help="cache and work folder")
+    parser.add_argument(
+        "--table-from",
+        default=None,
+        help="write the table from saved results files (comma-separated), running nothing",
+    )
     args = parser.parse_args(argv)
     corpus.OUT = Path(args.out).resolve()
     if args.json is None:
@@ -652,7 +657,15 @@ def main(argv: list[str]) -> int:
         parser.error(f"unknown backend(s) or case(s): {', '.join(sorted(unknown))}")
     about = machine()
     started = time.perf_counter()
-    rows = run_all(options)
+    if args.table_from:
+        rows = [
+            Row(**data)
+            for name in args.table_from.split(",")
+            for data in json.loads(Path(name).read_text(encoding="utf-8"))
+        ]
+        rows = [r for r in rows if r.case in options.cases]
+    else:
+        rows = run_all(options)
     command = "python -m bench " + " ".join(argv) if argv else "make bench"
     text = section(rows, options, command.strip(), about)
     print(table(rows))
