@@ -462,6 +462,18 @@ SYNC_CASES: dict[str, Callable[[Workspace, Row, Options], None]] = {
 }
 
 
+def combined(rows: list[Row]) -> list[Row]:
+    """Rows of several result files in table order; the first of duplicates is kept."""
+    seen: dict[tuple[str, int, str], Row] = {}
+    for row in rows:
+        seen.setdefault((row.case, row.notes, row.backend), row)
+    order = list(CASES)
+    return sorted(
+        seen.values(),
+        key=lambda r: (r.case == "merge_deck", r.notes, r.backend, order.index(r.case)),
+    )
+
+
 def save_json(path: Path | None, rows: list[Row]) -> None:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -663,7 +675,7 @@ def main(argv: list[str]) -> int:
             for name in args.table_from.split(",")
             for data in json.loads(Path(name).read_text(encoding="utf-8"))
         ]
-        rows = [r for r in rows if r.case in options.cases]
+        rows = combined([r for r in rows if r.case in options.cases])
     else:
         rows = run_all(options)
     command = "python -m bench " + " ".join(argv) if argv else "make bench"
