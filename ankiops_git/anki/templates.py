@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ankiops_git.convert.highlight import stylesheet
 from ankiops_git.notetypes import CHOICE, CHOICE_COUNT, CLOZE, INPUT, NOTE_TYPES, QA, REVERSED
 from ankiops_git.notetypes import NoteType as ModelNoteType
 
@@ -78,6 +77,10 @@ td, th { border: 1px solid #d0d7de; padding: 0.2em 0.5em; }
 
 def css() -> str:
     """The CSS every AnkiOps note type carries: card styles plus code highlighting."""
+    # Imported here: the converter package (pygments, html5lib, ...) costs ~0.4 s, and
+    # only the commands that create or check note types need the CSS.
+    from ankiops_git.convert.highlight import stylesheet
+
     return _BASE_CSS + "\n/* code highlighting (Pygments) */\n" + stylesheet() + "\n"
 
 
