@@ -10,6 +10,7 @@ instead: a retried push never duplicates a note.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ankiops_git import deckfile
@@ -147,7 +148,7 @@ def plan_push(view: AnkiView, target: Snapshot) -> Plan:
                 f"cannot change its type to {note.note_type}. Keep its fields, or delete the "
                 f"note_id line to make a new note (the old one is then deleted)."
             )
-        changed = _changed_fields(note, have.note, have.fields_html())
+        changed = _changed_fields(note, have.note, have.fields_html)
         tags = None if sorted(note.tags) == sorted(have.note.tags) else tuple(note.tags)
         if changed or tags is not None:
             plan.updates.append(NoteUpdate(note_id, changed or None, tags))
@@ -156,25 +157,30 @@ def plan_push(view: AnkiView, target: Snapshot) -> Plan:
             plan.moves.setdefault(want, []).append(note_id)
 
     # Notes without an id (or with one Anki does not know): adopt, else add.
+    unclaimed = [
+        (path, index, note)
+        for path, deck in sorted(target.decks.items())
+        for index, note in enumerate(deck.notes)
+        if note.note_id is None or note.note_id not in claimed
+    ]
     pool: dict[tuple[object, ContentKey], list[int]] = {}
-    for note_id, have in sorted(view.notes.items()):
+    for note_id, have in sorted(view.notes.items()) if unclaimed else []:
         if note_id not in claimed:
             key = content_key(have.note.note_type, have.fields_html())
             pool.setdefault((_deck_key(view, have.deck, {}), key), []).append(note_id)
-    for path, deck in sorted(target.decks.items()):
-        for index, note in enumerate(deck.notes):
-            if note.note_id is not None and note.note_id in claimed:
-                continue
-            want = deck_of[path]
+    for path, index, note in unclaimed:
+        want = deck_of[path]
+        candidates: list[int] = []
+        if pool:  # nothing to adopt: skip rendering the note for its key
             candidates = pool.get((_deck_key(view, want, renamed_to), markdown_key(note)), [])
-            if not candidates:
-                plan.adds.append(Addition(path, want, note))
-                continue
-            found = candidates.pop(0)
-            claimed.add(found)
-            plan.adopted[found] = (path, index)
-            if sorted(note.tags) != sorted(view.notes[found].note.tags):
-                plan.updates.append(NoteUpdate(found, None, tuple(note.tags)))
+        if not candidates:
+            plan.adds.append(Addition(path, want, note))
+            continue
+        found = candidates.pop(0)
+        claimed.add(found)
+        plan.adopted[found] = (path, index)
+        if sorted(note.tags) != sorted(view.notes[found].note.tags):
+            plan.updates.append(NoteUpdate(found, None, tuple(note.tags)))
 
     for note_id, have in sorted(view.notes.items()):
         if note_id not in claimed:
@@ -182,14 +188,21 @@ def plan_push(view: AnkiView, target: Snapshot) -> Plan:
     return plan
 
 
-def _changed_fields(note: Note, have: Note, have_html: dict[str, str]) -> dict[str, str]:
+def _changed_fields(
+    note: Note, have: Note, have_html: Callable[[], dict[str, str]]
+) -> dict[str, str]:
+    """Fields whose HTML would change; `have_html` (Anki's fields, which may need
+    rendering) is asked for only if some field's Markdown differs."""
     changed: dict[str, str] = {}
+    html: dict[str, str] | None = None
     for name in NOTE_TYPES[note.note_type].field_names:
         want_md = note.field(name)
         if want_md == have.field(name):
             continue
+        if html is None:
+            html = have_html()
         want_html = render(want_md)
-        if not html_same(want_html, have_html.get(name, "")):
+        if not html_same(want_html, html.get(name, "")):
             changed[name] = want_html
     return changed
 
@@ -252,7 +265,7 @@ def unfetched_changes(view: AnkiView, base: Snapshot, target: Snapshot, plan: Pl
             t_path, _, t_note = wanted
             deck_ok = same_deck or deck_of[t_path] == have.deck
             note_ok = same_note or (
-                not _changed_fields(t_note, have.note, have.fields_html())
+                not _changed_fields(t_note, have.note, have.fields_html)
                 and sorted(t_note.tags) == sorted(have.note.tags)
             )
             if deck_ok and note_ok:
