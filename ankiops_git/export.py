@@ -12,6 +12,7 @@ keep their blobs.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 import time
@@ -117,10 +118,24 @@ def is_deck_path(path: str, config: Config) -> bool:
     return "/" not in path and deckfile.is_deck_file_name(path, config)
 
 
+# (blob id, path) -> parsed deck: a blob is parsed once per process, however many
+# snapshots hold it (a push reads base and target, which share all but a few blobs).
+# Parsed decks are shared between snapshots, so nothing may modify them in place.
+_PARSED: dict[tuple[str, str], Deck] = {}
+
+
+def parse_blob(repo: pygit2.Repository, oid: pygit2.Oid, path: str) -> Deck:
+    key = (str(oid), path)
+    deck = _PARSED.get(key)
+    if deck is None:
+        deck = _PARSED[key] = deckfile.parse(gitstore.blob_text(repo, oid), path)
+    return deck
+
+
 def read_snapshot(repo: pygit2.Repository, tree: pygit2.Tree | None, config: Config) -> Snapshot:
     files = gitstore.tree_files(repo, tree)
     decks = {
-        path: deckfile.parse(gitstore.blob_text(repo, oid), path)
+        path: parse_blob(repo, oid, path)
         for path, (oid, _) in files.items()
         if is_deck_path(path, config)
     }
@@ -152,6 +167,25 @@ class SyncState:
     # Notes with a mod time at or after this are read again: an edit in the same second
     # as the snapshot would otherwise keep its old mod time.
     high: int = 0
+    # decks_digest(decks, note decks) when `commit`'s tree is exactly the export of that
+    # Anki state (saved by a fetch); None after a push, whose tree may lack what an
+    # export adds (new note ids, deck ids). Lets a fetch with nothing new skip the tree.
+    decks: str | None = None
+
+    def unchanged(self, mods: dict[int, int], decks: str) -> bool:
+        """Anki is still exactly this state's commit (needs `decks` and mods to agree)."""
+        return (
+            self.decks is not None
+            and self.decks == decks
+            and mods == self.mods
+            and all(m < self.high for m in mods.values())
+        )
+
+
+def decks_digest(decks: dict[str, int], note_decks: dict[int, str]) -> str:
+    """A short fingerprint of Anki's decks and of which deck each note is in."""
+    data = json.dumps([sorted(decks.items()), sorted(note_decks.items())], ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
 def state_path(repo: pygit2.Repository) -> Path:
@@ -162,18 +196,37 @@ def load_state(repo: pygit2.Repository) -> SyncState | None:
     path = Path(repo.path) / "ankiops" / "state.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        decks = data.get("decks")
         return SyncState(
             str(data["commit"]),
             {int(k): int(v) for k, v in data["mods"].items()},
             int(data.get("high", 0)),
+            str(decks) if decks is not None else None,
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None  # no usable state: the next export reads every note
 
 
-def save_state(repo: pygit2.Repository, commit: pygit2.Oid | str, mods: dict[int, int]) -> None:
-    high = min(max(mods.values(), default=0), int(time.time()))
-    data = {"commit": str(commit), "high": high, "mods": {str(k): v for k, v in mods.items()}}
+def save_state(
+    repo: pygit2.Repository,
+    commit: pygit2.Oid | str,
+    mods: dict[int, int],
+    taken: int,
+    decks: str | None = None,
+) -> None:
+    """Remember Anki's mod times as read at second `taken` (read just before them).
+
+    An edit after the read moves a note's mod time to `taken` or later, so notes with
+    an older mod time are known unchanged while it stays; those at `taken` or later
+    are read again next time. `decks`: see SyncState.decks.
+    """
+    data: dict[str, object] = {
+        "commit": str(commit),
+        "high": taken,
+        "mods": {str(k): v for k, v in mods.items()},
+    }
+    if decks is not None:
+        data["decks"] = decks
     path = state_path(repo)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
@@ -204,6 +257,8 @@ class AnkiView:
     mods: dict[int, int]
     read: int = 0  # how many notes were read from Anki this time
     names: dict[int, str] = field(default_factory=dict)  # deck id -> name
+    taken: int = 0  # the second just before `mods` was read
+    decks_digest: str = ""  # decks_digest of Anki when this view was read
 
     def __post_init__(self) -> None:
         self.names = {i: n for n, i in self.decks.items()}
@@ -245,7 +300,9 @@ def anki_view(
     """Anki's managed notes as Markdown, reading only what changed since `state`."""
     decks = backend.decks()
     names = {i: n for n, i in decks.items()}
+    taken = int(time.time())
     mods = backend.mod_times()
+    note_decks = backend.note_decks()
     by_id = reference.notes_by_id()
     if state is None:
         changed = set(mods)
@@ -258,11 +315,12 @@ def anki_view(
         # A move to another deck in Anki changes the cards, not the note's mod time.
         changed |= {
             i
-            for i, deck in backend.note_decks().items()
+            for i, deck in note_decks.items()
             if i in by_id and i not in changed and deck != reference.deck_name(by_id[i][0], names)
         }
     read = backend.read_notes(sorted(changed)) if changed else []
-    view = AnkiView(decks, {}, mods, read=len(read))
+    view = AnkiView(decks, {}, mods, read=len(read), taken=taken)
+    view.decks_digest = decks_digest(decks, note_decks)
 
     for note_id in sorted(set(mods) - changed):
         path, index, note = by_id[note_id]
@@ -292,8 +350,10 @@ def anki_view(
             for path, index, old in notes:
                 pool.setdefault((deck_name, markdown_key(old)), []).append((path, index, old))
     for anki in unmatched:
-        key = content_key(BY_ANKI_NAME[anki.note_type].key, anki.fields)
-        candidates = pool.get((anki.deck, key), [])
+        candidates: list[tuple[str, int, Note]] = []
+        if pool:  # a first fetch into an empty folder has nothing to match against
+            key = content_key(BY_ANKI_NAME[anki.note_type].key, anki.fields)
+            candidates = pool.get((anki.deck, key), [])
         if not candidates:
             note = _markdown_note(anki, None)
             view.notes[anki.note_id] = ViewNote(note, anki.deck, dict(anki.fields), None)

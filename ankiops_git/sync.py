@@ -8,6 +8,7 @@ Neither touches the working tree; `fast_forward` does, through git itself.
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,10 +89,26 @@ def fetch(
 ) -> FetchResult:
     """Export Anki's state as a commit on top of anki/main (or anki/main itself if same)."""
     base = gitstore.ref_target(repo, gitstore.ANKI_REF)
+    if base is not None and unchanged_since_fetch(repo, backend, base):
+        return FetchResult(base, False, export.ExportSummary(), 0)
     reference = export.snapshot_of_commit(repo, base, config)
     return _export_commit(
         repo, backend, config, reference, base, update_ref, progress, keep_other=True
     )
+
+
+def unchanged_since_fetch(repo: pygit2.Repository, backend: Backend, base: pygit2.Oid) -> bool:
+    """True if Anki is exactly what the fetch that made `base` saw: same mod times (none in
+    the last second of that fetch), same decks, every note in the same deck. Then the
+    export would give `base`'s tree again, so nothing needs to be read or parsed."""
+    state = export.load_state(repo)
+    if state is None or state.decks is None or state.commit != str(base):
+        return False
+    decks = backend.decks()
+    mods = backend.mod_times()
+    if mods != state.mods or any(m >= state.high for m in mods.values()):
+        return False  # cheapest test first: note_decks costs more than mod_times
+    return state.unchanged(mods, export.decks_digest(decks, backend.note_decks()))
 
 
 def fetch_root(
@@ -132,7 +149,8 @@ def _export_commit(
         parents = [base] if base is not None else []
         commit = gitstore.create_commit(repo, tree, parents, message, gitstore.anki_signature())
         created = True
-    export.save_state(repo, commit, view.mods)
+    # The tree is the export of exactly this view: a later fetch may trust the digest.
+    export.save_state(repo, commit, view.mods, view.taken, view.decks_digest)
     if update_ref and (created or base is None):
         gitstore.set_ref(repo, gitstore.ANKI_REF, commit, "fetch: Anki state")
     return FetchResult(commit, created, summary, view.read)
@@ -189,7 +207,8 @@ def push_commit(
     if dry_run:
         return PushResult(plan, [], False)
     added = push.apply_plan(backend, plan)
-    export.save_state(repo, target, backend.mod_times())
+    taken = int(time.time())
+    export.save_state(repo, target, backend.mod_times(), taken)  # no digest: not an export
     if update_ref:
         gitstore.set_ref(repo, gitstore.ANKI_REF, target, "push: applied to Anki")
     return PushResult(plan, added, False)

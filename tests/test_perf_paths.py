@@ -1,0 +1,183 @@
+"""The fast paths of everyday sync lose nothing: each test makes a change in Anki after a
+fetch that found nothing new (the no-op fast path armed), and checks the next fetch
+brings it. Behaviour only; the timings are in the benchmarks (bench/)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pygit2
+import pytest
+from anki.collection import Collection
+from test_sync_e2e import add_managed
+
+from ankiops_git import export, gitstore, sync
+from ankiops_git.anki.base import NoteUpdate
+from ankiops_git.anki.collection import CollectionBackend
+from ankiops_git.config import Config
+
+
+@pytest.fixture
+def world(tmp_path: Path, anki_collection_path: Path) -> Iterator[tuple]:
+    col = Collection(str(anki_collection_path))
+    try:
+        ids = [
+            add_managed(col, "Lang::Spanish", "AnkiOpsQA", Question=f"q{i}", Answer=f"a{i}")
+            for i in range(6)
+        ]
+        ids += [add_managed(col, "Lang::French", "AnkiOpsQA", Question="fq", Answer="fa")]
+        assert col.db is not None
+        col.db.execute("update notes set mod = mod - 7200")  # edited two hours ago
+    finally:
+        col.close()
+    repo = pygit2.init_repository(str(tmp_path / "repo"), initial_head="main")
+    backend = CollectionBackend(anki_collection_path)
+    try:
+        first = sync.fetch(repo, backend, Config())
+        assert first.created and first.read == 7
+        yield repo, backend, ids
+    finally:
+        backend.close()
+
+
+def noop(repo: pygit2.Repository, backend: CollectionBackend) -> sync.FetchResult:
+    """A fetch with nothing new in Anki: anki/main itself, nothing read.
+
+    Notes edited in the second of the last read are read again (an edit in that second
+    could keep its mod time), so first let that second pass."""
+    time.sleep(1.02 - time.time() % 1)
+    assert not sync.fetch(repo, backend, Config()).created  # may re-read that second
+    before = gitstore.ref_target(repo, gitstore.ANKI_REF)
+    result = sync.fetch(repo, backend, Config())
+    assert not result.created and result.read == 0
+    assert result.commit == before == gitstore.ref_target(repo, gitstore.ANKI_REF)
+    return result
+
+
+def anki_tree_text(repo: pygit2.Repository, path: str) -> str | None:
+    commit = gitstore.commit_of(repo, gitstore.ref_target(repo, gitstore.ANKI_REF))  # type: ignore[arg-type]
+    files = gitstore.tree_files(repo, commit.tree)
+    return gitstore.blob_text(repo, files[path][0]) if path in files else None
+
+
+def test_many_notes_sharing_the_newest_mod_time_are_not_read_again(
+    tmp_path: Path, anki_collection_path: Path
+) -> None:
+    """After a bulk add (every note in the same second), the next export reads nothing."""
+    col = Collection(str(anki_collection_path))
+    try:
+        for i in range(40):
+            add_managed(col, "Bulk", "AnkiOpsQA", Question=f"q{i}", Answer=f"a{i}")
+        assert col.db is not None
+        col.db.execute("update notes set mod = ?", int(time.time()) - 600)
+    finally:
+        col.close()
+    repo = pygit2.init_repository(str(tmp_path / "repo"), initial_head="main")
+    backend = CollectionBackend(anki_collection_path)
+    try:
+        view = export.anki_view(backend, export.EMPTY, None)
+        assert view.read == 40
+        tree = export.export_tree(repo, view, export.EMPTY)
+        commit = gitstore.create_commit(repo, tree, [], "x", gitstore.anki_signature())
+        export.save_state(repo, commit, view.mods, view.taken)
+        state = export.load_state(repo)
+        reference = export.snapshot_of_commit(repo, commit, Config())
+        again = export.anki_view(backend, reference, state)
+        assert again.read == 0
+        assert export.export_tree(repo, again, reference) == tree
+    finally:
+        backend.close()
+
+
+def test_second_fetch_is_anki_main_itself(world: tuple) -> None:
+    repo, backend, _ = world
+    noop(repo, backend)
+    noop(repo, backend)
+
+
+def test_deck_move_in_anki_after_a_noop_fetch_is_fetched(world: tuple) -> None:
+    repo, backend, ids = world
+    noop(repo, backend)
+    backend.move_notes([ids[2]], "Lang::French")  # cards move; the note's mod time stays
+    result = sync.fetch(repo, backend, Config())
+    assert result.created and result.summary.moved == 1
+    assert f"note_id: {ids[2]}" in (anki_tree_text(repo, "Lang__French.md") or "")
+    assert f"note_id: {ids[2]}" not in (anki_tree_text(repo, "Lang__Spanish.md") or "")
+    noop(repo, backend)
+
+
+def test_tag_only_edit_in_anki_after_a_noop_fetch_is_fetched(world: tuple) -> None:
+    repo, backend, ids = world
+    noop(repo, backend)
+    backend.update_notes([NoteUpdate(ids[1], None, ("verbs",))])
+    result = sync.fetch(repo, backend, Config())
+    assert result.created and result.summary.updated == 1
+    assert "<!-- tags: verbs -->" in (anki_tree_text(repo, "Lang__Spanish.md") or "")
+    noop(repo, backend)
+
+
+def test_deck_rename_in_anki_after_a_noop_fetch_is_fetched(world: tuple) -> None:
+    repo, backend, _ = world
+    noop(repo, backend)
+    backend.rename_deck(backend.decks()["Lang::French"], "Lang::Francais")
+    result = sync.fetch(repo, backend, Config())
+    assert result.created
+    assert anki_tree_text(repo, "Lang__French.md") is None
+    assert "Q: fq" in (anki_tree_text(repo, "Lang__Francais.md") or "")
+    noop(repo, backend)
+
+
+def test_note_deleted_and_added_in_anki_after_a_noop_fetch_are_fetched(world: tuple) -> None:
+    repo, backend, ids = world
+    noop(repo, backend)
+    backend.delete_notes([ids[4]])
+    result = sync.fetch(repo, backend, Config())
+    assert result.created and result.summary.deleted == 1
+    assert f"note_id: {ids[4]}" not in (anki_tree_text(repo, "Lang__Spanish.md") or "")
+    noop(repo, backend)
+
+
+def test_edit_hidden_behind_an_unchanged_mod_time_in_the_fetch_second_is_fetched(
+    world: tuple,
+) -> None:
+    """An edit in the very second the mod times were read can keep the note's mod time:
+    notes at or after that second are read again, never trusted."""
+    repo, backend, ids = world
+    noop(repo, backend)
+    state_file = export.state_path(repo)
+    data = json.loads(state_file.read_text(encoding="utf-8"))
+    mod = data["mods"][str(ids[0])]
+    data["high"] = mod  # as if the fetch had read the mod times in the note's second
+    state_file.write_text(json.dumps(data), encoding="utf-8")
+    note = backend.col.get_note(ids[0])  # type: ignore[arg-type]
+    note["Question"] = "edited in the same second"
+    backend.col.update_note(note)
+    assert backend.col.db is not None
+    backend.col.db.execute("update notes set mod = ? where id = ?", mod, ids[0])
+    result = sync.fetch(repo, backend, Config())
+    assert result.created and result.summary.updated == 1
+    assert "Q: edited in the same second" in (anki_tree_text(repo, "Lang__Spanish.md") or "")
+
+
+def test_push_after_a_noop_fetch_then_fetch_brings_new_ids(tmp_path: Path, world: tuple) -> None:
+    """A push leaves a state that is not an export (new notes have no id in the tree):
+    the fetch after it must read Anki, not take the fast path."""
+    repo, backend, _ = world
+    noop(repo, backend)
+    config = Config()
+    base = gitstore.ref_target(repo, gitstore.ANKI_REF)
+    assert base is not None
+    files = gitstore.tree_files(repo, gitstore.commit_of(repo, base).tree)
+    text = gitstore.blob_text(repo, files["Lang__French.md"][0]) + "\n---\n\nQ: brand new\nA: yes\n"
+    files["Lang__French.md"] = (gitstore.write_blob(repo, text), gitstore.FILE_MODE)
+    tree = gitstore.build_tree(repo, files)
+    target = gitstore.create_commit(repo, tree, [base], "add", gitstore.anki_signature())
+    pushed = sync.push_commit(repo, backend, config, target)
+    assert len(pushed.added_ids) == 1
+    fetched = sync.fetch(repo, backend, config)
+    assert fetched.created and fetched.summary.ids == 1
+    assert f"note_id: {pushed.added_ids[0]}" in (anki_tree_text(repo, "Lang__French.md") or "")
+    noop(repo, backend)
