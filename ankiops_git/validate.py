@@ -318,11 +318,63 @@ def check_tree(root: Path) -> list[Diagnostic]:
     return sorted(out)
 
 
+# A note_id line, or a line that may open or close a code fence (checked exactly below).
+_IDS_OR_FENCES_RE = re.compile(
+    r"^(?:(?P<id><!--[ \t]*note_id:[ \t]*(?P<n>\d+)[ \t]*-->[ \t]*$)"
+    r"|(?P<fence>(?:[A-Z][1-7]?: )? {0,3}(?:`{3,}|~{3,}).*$))",
+    re.MULTILINE,
+)
+_CONFLICT_RE = re.compile(r"^(?:<{7}|>{7})(?:[ \t]|$)", re.MULTILINE)
+_FIRST_LINE_RE = re.compile(r"(?:[ \t]*\n)*([^\n]*)")  # the first line not blank
+
+
+def _identities(text: str, path: str) -> _Checked:
+    """What the cross-file checks need of a file (deck id, each note id's first line, the
+    deck name), found without parsing it: note_id lines outside code fences. Fence state
+    changes only on lines the regex finds, and is followed there as the parser does.
+    Falls back to the full check where that shortcut could differ (CR line ends,
+    conflict markers, a fence never closed)."""
+    body = text.removeprefix("\ufeff")
+    if "\r" in body or _CONFLICT_RE.search(body):
+        return _check(text, path)
+    deck = Deck()
+    first = _FIRST_LINE_RE.match(body)
+    if first is not None and (m := deckfile.DECK_ID_RE.match(first.group(1))):
+        deck.deck_id = int(m.group(1))
+    fence: deckfile.Fence | None = None
+    line, counted = 1, 0
+    seen: set[int] = set()
+    for match in _IDS_OR_FENCES_RE.finditer(body):
+        line += body.count("\n", counted, match.start())
+        counted = match.start()
+        if match.group("id") is not None:
+            note_id = int(match.group("n"))
+            if fence is None and note_id not in seen:
+                seen.add(note_id)
+                deck.notes.append(Note("QA", {}, note_id, line=line))
+            continue
+        fenced = match.group("fence")
+        if fence is None:
+            prefix = deckfile.PREFIX_RE.match(fenced)
+            fenced = fenced[len(prefix.group(0)) :] if prefix else fenced
+        fence = deckfile.step_fence(fence, fenced)
+    if fence is not None:
+        return _check(text, path)
+    if deckfile.is_deck_file_name(Path(path).name):
+        deck.name = deckfile.deck_name_for_path(path)
+    return _Checked(path, deck, [])
+
+
 def check_texts(files: Mapping[str, str], report: Iterable[str] | None = None) -> list[Diagnostic]:
     """Diagnostics for deck files given as texts (path -> text), e.g. the staged blobs of a
-    commit, with cross-file checks among them; only for the paths in `report` if given."""
+    commit, with cross-file checks among them; only for the paths in `report` if given.
+    Files not reported on are only scanned for their ids (a commit of one edited file
+    costs little more in a large collection)."""
     wanted = set(files) if report is None else set(report)
-    checked = [_check(text, path) for path, text in files.items()]
+    checked = [
+        _check(text, path) if path in wanted else _identities(text, path)
+        for path, text in files.items()
+    ]
     out = [d for c in checked if c.path in wanted for d in c.diagnostics]
     out += _cross_file(checked, wanted)
     return sorted(out)

@@ -12,12 +12,15 @@ from pathlib import Path
 import pygit2
 import pytest
 from anki.collection import Collection
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_sync_e2e import add_managed
 
 from ankiops_git import export, gitstore, sync
 from ankiops_git.anki.base import NoteUpdate
 from ankiops_git.anki.collection import CollectionBackend
 from ankiops_git.config import Config
+from ankiops_git.model import Deck
 
 
 @pytest.fixture
@@ -181,3 +184,91 @@ def test_push_after_a_noop_fetch_then_fetch_brings_new_ids(tmp_path: Path, world
     assert fetched.created and fetched.summary.ids == 1
     assert f"note_id: {pushed.added_ids[0]}" in (anki_tree_text(repo, "Lang__French.md") or "")
     noop(repo, backend)
+
+
+# --- pre-commit: files not in the commit are scanned for ids, not parsed ------------------
+
+BODY_LINES = [
+    "plain text",
+    "```",
+    "```python",
+    "````",
+    "~~~",
+    "~~~~ tilde",
+    "   ```",
+    "``` a`b",
+    "<!-- note_id: 4242 -->",
+    "<!-- note_id: 7 -->",
+    "Q: ```",
+    "E: ~~~",
+    "E: more",
+    "",
+    "  indented",
+]
+
+
+def scanned_and_parsed(text: str, path: str = "Deck.md") -> tuple[object, object] | None:
+    from ankiops_git import validate
+
+    full = validate._check(text, path)
+    if validate.has_errors(full.diagnostics):
+        return None  # files with errors are always checked in full when committed
+
+    def ids(deck: Deck) -> tuple[int | None, list[tuple[int, int]]]:
+        first: dict[int, int] = {}
+        for n in deck.notes:
+            if n.note_id is not None:
+                first.setdefault(n.note_id, n.line)
+        return deck.deck_id, sorted(first.items())
+
+    return ids(validate._identities(text, path).deck), ids(full.deck)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 99),
+            st.lists(st.sampled_from(BODY_LINES), max_size=6),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.booleans(),
+    st.sampled_from(["", "\n", " \n\n"]),
+)
+def test_id_scan_finds_what_the_parser_finds(
+    notes: list[tuple[int, list[str]]], with_deck_id: bool, lead: str
+) -> None:
+    parts = []
+    for note_id, body in notes:
+        parts.append("\n".join([f"<!-- note_id: {note_id} -->", "Q: question", *body, "A: x"]))
+    text = lead + ("<!-- deck_id: 55 -->\n\n" if with_deck_id else "") + "\n\n---\n\n".join(parts)
+    pair = scanned_and_parsed(text + "\n")
+    if pair is not None:
+        assert pair[0] == pair[1]
+
+
+def test_id_scan_ignores_note_ids_inside_code_fences() -> None:
+    text = (
+        "<!-- deck_id: 9 -->\n\n<!-- note_id: 1 -->\nQ: ```\n<!-- note_id: 2 -->\n```\nA: x\n\n"
+        "---\n\n<!-- note_id: 3 -->\nQ: q\nA: ~~~~\n<!-- note_id: 4 -->\n~~~\n~~~~\n"
+    )
+    pair = scanned_and_parsed(text)
+    assert pair is not None and pair[0] == pair[1] == (9, [(1, 3), (3, 11)])
+
+
+def test_duplicate_note_id_in_a_file_outside_the_commit_is_reported() -> None:
+    from ankiops_git import validate
+
+    files = {
+        "A.md": "<!-- deck_id: 1 -->\n\n<!-- note_id: 5 -->\nQ: a\nA: b\n",
+        "B.md": "<!-- deck_id: 2 -->\n\n<!-- note_id: 6 -->\nQ: ```\n<!-- note_id: 5 -->\n```\n"
+        "A: b\n\n---\n\n<!-- note_id: 5 -->\nQ: c\nA: d\n",
+        "C.md": "<!-- deck_id: 1 -->\n\n<!-- note_id: 8 -->\nQ: e\nA: f\n",
+    }
+    found = validate.check_texts(files, report={"A.md"})
+    assert {(d.path, d.line) for d in found} == {("A.md", 3), ("A.md", 1)}
+    note_clash = next(d for d in found if d.line == 3)
+    assert "B.md:11" in note_clash.message  # the real note, not the line in the code block
+    assert "C.md" in next(d for d in found if d.line == 1).message
