@@ -250,8 +250,9 @@ class Workspace:
 
 @contextmanager
 def workspace(count: int, backend: str, col: Path, repo: Path) -> Iterator[Workspace]:
-    root = corpus.OUT / f"work-{count}-{backend}"
-    shutil.rmtree(root, ignore_errors=True)
+    # Unique per run: two benchmark runs sharing bench/out must not share a workspace.
+    corpus.OUT.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix=f"work-{count}-{backend}-", dir=corpus.OUT))
     (root / corpus.PROFILE).mkdir(parents=True)
     col_copy = root / corpus.PROFILE / "collection.anki2"
     shutil.copyfile(col, col_copy)
