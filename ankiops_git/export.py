@@ -12,11 +12,10 @@ keep their blobs.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import pygit2
 
 from ankiops_git import deckfile, gitstore
 from ankiops_git.anki.base import AnkiNote, Backend
-from ankiops_git.config import Config
+from ankiops_git.config import CONFIG_NAME, Config
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.gitstore import Files
 from ankiops_git.model import Deck, Note
@@ -167,25 +166,30 @@ class SyncState:
     # Notes with a mod time at or after this are read again: an edit in the same second
     # as the snapshot would otherwise keep its old mod time.
     high: int = 0
-    # decks_digest(decks, note decks) when `commit`'s tree is exactly the export of that
-    # Anki state (saved by a fetch); None after a push, whose tree may lack what an
-    # export adds (new note ids, deck ids). Lets a fetch with nothing new skip the tree.
-    decks: str | None = None
-
-    def unchanged(self, mods: dict[int, int], decks: str) -> bool:
-        """Anki is still exactly this state's commit (needs `decks` and mods to agree)."""
-        return (
-            self.decks is not None
-            and self.decks == decks
-            and mods == self.mods
-            and all(m < self.high for m in mods.values())
-        )
+    # Anki's decks and each note's deck when `mods` was taken; set only when `commit`'s
+    # tree is what an export of that state gives, except in the files `dirty` (which a
+    # push changed: they may lack new note ids). Then a sync reads and writes only the
+    # deck files that can differ (see scope_of_changes). None: every file may differ.
+    decks: dict[str, int] | None = None
+    note_decks: dict[int, str] | None = None
+    dirty: list[str] = field(default_factory=list)
 
 
-def decks_digest(decks: dict[str, int], note_decks: dict[int, str]) -> str:
-    """A short fingerprint of Anki's decks and of which deck each note is in."""
-    data = json.dumps([sorted(decks.items()), sorted(note_decks.items())], ensure_ascii=False)
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+@dataclass
+class AnkiRead:
+    """What a sync reads of Anki first, cheaply (no fields)."""
+
+    decks: dict[str, int]  # name -> id
+    taken: int  # the second just before the mod times were read
+    mods: dict[int, int]
+    note_decks: dict[int, str]
+
+
+def read_anki(backend: Backend) -> AnkiRead:
+    decks = backend.decks()
+    taken = int(time.time())
+    mods = backend.mod_times()
+    return AnkiRead(decks, taken, mods, backend.note_decks())
 
 
 def state_path(repo: pygit2.Repository) -> Path:
@@ -196,14 +200,19 @@ def load_state(repo: pygit2.Repository) -> SyncState | None:
     path = Path(repo.path) / "ankiops" / "state.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        decks = data.get("decks")
-        return SyncState(
+        state = SyncState(
             str(data["commit"]),
             {int(k): int(v) for k, v in data["mods"].items()},
             int(data.get("high", 0)),
-            str(decks) if decks is not None else None,
         )
-    except (OSError, ValueError, KeyError, TypeError):
+        if "decks" in data and "note_decks" in data:
+            state.decks = {str(k): int(v) for k, v in data["decks"].items()}
+            state.note_decks = {
+                int(i): str(deck) for deck, ids in data["note_decks"].items() for i in ids
+            }
+            state.dirty = [str(p) for p in data.get("dirty", [])]
+        return state
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # no usable state: the next export reads every note
 
 
@@ -212,25 +221,101 @@ def save_state(
     commit: pygit2.Oid | str,
     mods: dict[int, int],
     taken: int,
-    decks: str | None = None,
+    decks: dict[str, int] | None = None,
+    note_decks: dict[int, str] | None = None,
+    dirty: Iterable[str] = (),
 ) -> None:
     """Remember Anki's mod times as read at second `taken` (read just before them).
 
     An edit after the read moves a note's mod time to `taken` or later, so notes with
     an older mod time are known unchanged while it stays; those at `taken` or later
-    are read again next time. `decks`: see SyncState.decks.
+    are read again next time. `decks`, `note_decks`, `dirty`: see SyncState.
     """
     data: dict[str, object] = {
         "commit": str(commit),
         "high": taken,
         "mods": {str(k): v for k, v in mods.items()},
     }
-    if decks is not None:
-        data["decks"] = decks
+    if decks is not None and note_decks is not None:
+        by_deck: dict[str, list[int]] = {}
+        for note_id, deck in sorted(note_decks.items()):
+            by_deck.setdefault(deck, []).append(note_id)
+        data.update(decks=decks, note_decks=by_deck, dirty=sorted(set(dirty)))
     path = state_path(repo)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
     tmp.replace(path)
+
+
+@dataclass
+class Scope:
+    """The deck files whose export may differ from the base tree, and the notes in them."""
+
+    paths: set[str]
+    note_ids: set[int]
+
+
+def scope_of_changes(
+    read: AnkiRead,
+    state: SyncState | None,
+    base_files: Files,
+    config: Config,
+    also: Iterable[str] = (),
+) -> Scope | None:
+    """Which deck files of the base tree (`state.commit`) Anki's changes since `state`
+    touch, with `also` (files a push changes); None if that cannot be told (no state
+    from a fetch, decks created, renamed or deleted in Anki, ...): then all of them.
+
+    Every other deck file is what an export gives: none of its notes changed (mod time,
+    deck), none was deleted, none arrived in its deck, and its deck kept its name.
+    """
+    if state is None or state.decks is None or state.note_decks is None:
+        return None
+    if read.decks != state.decks or set(read.note_decks) != set(read.mods):
+        return None
+    path_of: dict[str, str] = {}
+    for path in base_files:
+        if is_deck_path(path, config):
+            name = deckfile.deck_name_for_path(path)
+            if name in path_of:
+                return None  # two files for one deck name: let the full export sort it out
+            path_of[name] = path
+    was_in = state.note_decks
+    changed = {
+        i
+        for i, m in read.mods.items()
+        if state.mods.get(i) != m or m >= state.high or was_in.get(i) != read.note_decks[i]
+    }
+    gone = set(state.mods) - set(read.mods)
+    decks = {read.note_decks[i] for i in changed} | {
+        state.note_decks[i] for i in changed | gone if i in state.note_decks
+    }
+    if "" in decks:
+        return None
+    also = set(also)
+    if CONFIG_NAME in also:
+        return None  # which files are decks may have changed
+    paths = set(state.dirty) | {p for p in also if is_deck_path(p, config)}
+    paths |= {path_of.get(name) or deckfile.filename_for_deck(name) for name in decks}
+    names = {deckfile.deck_name_for_path(p) for p in paths}
+    return Scope(paths, {i for i, deck in read.note_decks.items() if deck in names})
+
+
+def snapshot_in_scope(
+    repo: pygit2.Repository, files: Files, config: Config, paths: Iterable[str]
+) -> Snapshot:
+    """A tree's snapshot (`files`: its blobs) with only the deck files in `paths` parsed;
+    the other deck files count as other files (export_tree keeps them as they are)."""
+    decks = {
+        path: parse_blob(repo, files[path][0], path)
+        for path in sorted(paths)
+        if path in files and is_deck_path(path, config)
+    }
+    return Snapshot(files, decks)
+
+
+def commit_files(repo: pygit2.Repository, oid: pygit2.Oid | None) -> Files:
+    return {} if oid is None else gitstore.tree_files(repo, gitstore.commit_of(repo, oid).tree)
 
 
 # --- the view of Anki ---------------------------------------------------------------------
@@ -258,7 +343,7 @@ class AnkiView:
     read: int = 0  # how many notes were read from Anki this time
     names: dict[int, str] = field(default_factory=dict)  # deck id -> name
     taken: int = 0  # the second just before `mods` was read
-    decks_digest: str = ""  # decks_digest of Anki when this view was read
+    note_decks: dict[int, str] = field(default_factory=dict)  # every managed note's deck
 
     def __post_init__(self) -> None:
         self.names = {i: n for n, i in self.decks.items()}
@@ -296,33 +381,40 @@ def anki_view(
     reference: Snapshot,
     state: SyncState | None,
     progress: Progress | None = None,
+    first: AnkiRead | None = None,
+    only: set[int] | None = None,
 ) -> AnkiView:
-    """Anki's managed notes as Markdown, reading only what changed since `state`."""
-    decks = backend.decks()
+    """Anki's managed notes as Markdown, reading only what changed since `state`.
+
+    `first`: Anki's decks and mod times if read already. `only`: the notes to view (those
+    of a Scope, whose files `reference` holds); all managed notes if None.
+    """
+    read_first = first if first is not None else read_anki(backend)
+    decks, mods, note_decks = read_first.decks, read_first.mods, read_first.note_decks
     names = {i: n for n, i in decks.items()}
-    taken = int(time.time())
-    mods = backend.mod_times()
-    note_decks = backend.note_decks()
+    wanted = set(mods) if only is None else set(mods) & only
     by_id = reference.notes_by_id()
     if state is None:
-        changed = set(mods)
+        changed = set(wanted)
     else:
         changed = {
             i
-            for i, m in mods.items()
-            if i not in by_id or state.mods.get(i) != m or m >= state.high
+            for i in wanted
+            if i not in by_id or state.mods.get(i) != mods[i] or mods[i] >= state.high
         }
         # A move to another deck in Anki changes the cards, not the note's mod time.
         changed |= {
             i
-            for i, deck in note_decks.items()
-            if i in by_id and i not in changed and deck != reference.deck_name(by_id[i][0], names)
+            for i in wanted
+            if i in by_id
+            and i not in changed
+            and note_decks.get(i) != reference.deck_name(by_id[i][0], names)
         }
     read = backend.read_notes(sorted(changed)) if changed else []
-    view = AnkiView(decks, {}, mods, read=len(read), taken=taken)
-    view.decks_digest = decks_digest(decks, note_decks)
+    view = AnkiView(decks, {}, mods, read=len(read), taken=read_first.taken)
+    view.note_decks = note_decks
 
-    for note_id in sorted(set(mods) - changed):
+    for note_id in sorted(wanted - changed):
         path, index, note = by_id[note_id]
         view.notes[note_id] = ViewNote(note, reference.deck_name(path, names), None, (path, index))
 

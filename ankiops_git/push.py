@@ -15,18 +15,23 @@ from dataclasses import dataclass, field
 
 from ankiops_git import deckfile
 from ankiops_git.anki.base import Backend, NewNote, NoteUpdate
+from ankiops_git.config import Config
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.export import (
+    AnkiRead,
     AnkiView,
     ContentKey,
+    Scope,
     Snapshot,
     change_line,
     content_key,
     first_line,
     html_same,
+    is_deck_path,
     markdown_key,
     render,
 )
+from ankiops_git.gitstore import Files
 from ankiops_git.model import Note
 from ankiops_git.notetypes import NOTE_TYPES
 
@@ -129,6 +134,36 @@ def _deck_key(view: AnkiView, name: str, renames: dict[str, int]) -> object:
     return view.decks.get(name, name)
 
 
+def check_outside_scope(
+    read: AnkiRead, scope: Scope, target: Snapshot, target_files: Files, config: Config
+) -> None:
+    """The clashes plan_push finds within the files it sees, between those files and the
+    rest: a note id or a deck id that an unchanged file outside the scope also holds.
+
+    Outside the scope each file is its deck's export: it holds exactly the notes Anki
+    has in that deck, and the deck's id."""
+    outside = {
+        deckfile.deck_name_for_path(p): p
+        for p in target_files
+        if p not in scope.paths and is_deck_path(p, config)
+    }
+    names = {i: n for n, i in read.decks.items()}
+    for path, deck in sorted(target.decks.items()):
+        if deck.deck_id is not None and names.get(deck.deck_id) in outside:
+            raise AnkiOpsError(
+                f"{path}:1: deck_id {deck.deck_id} is also in "
+                f"{outside[names[deck.deck_id]]}; each deck file needs its own deck. "
+                f"Remove one of the deck_id lines."
+            )
+        for note in deck.notes:
+            if note.note_id in read.mods and note.note_id not in scope.note_ids:
+                other = outside.get(read.note_decks.get(note.note_id, ""), "another file")
+                raise AnkiOpsError(
+                    f"{path}:{note.line}: note_id {note.note_id} is also in {other}; "
+                    f"a note can be in one place only. Remove one of them and commit again."
+                )
+
+
 def plan_push(view: AnkiView, target: Snapshot) -> Plan:
     """What to change in Anki so it holds `target` (Anki's state is `view`)."""
     plan = Plan()
@@ -214,7 +249,8 @@ def check_deletions(plan: Plan, view: AnkiView, allow: bool) -> None:
     """Refuse mass deletions (MAX_DELETES, MAX_DECK_SHARE) unless allowed."""
     if allow or not plan.deletes:
         return
-    sizes = Counter(v.deck for v in view.notes.values())
+    # Every managed note's deck (a view scoped to some files holds only their notes).
+    sizes = Counter(view.note_decks.values() or (v.deck for v in view.notes.values()))
     per_deck = Counter(deck for _, deck, _ in plan.deletes)
     heavy = [
         d for d, n in per_deck.items() if n >= MIN_DECK_DELETES and n > MAX_DECK_SHARE * sizes[d]

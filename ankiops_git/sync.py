@@ -8,7 +8,6 @@ Neither touches the working tree; `fast_forward` does, through git itself.
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -87,28 +86,34 @@ def fetch(
     update_ref: bool = True,
     progress: export.Progress | None = None,
 ) -> FetchResult:
-    """Export Anki's state as a commit on top of anki/main (or anki/main itself if same)."""
+    """Export Anki's state as a commit on top of anki/main (or anki/main itself if same).
+
+    Only the deck files Anki's changes touch are read and written (export.Scope); with
+    nothing changed, anki/main is returned without reading any deck file.
+    """
     base = gitstore.ref_target(repo, gitstore.ANKI_REF)
-    if base is not None and unchanged_since_fetch(repo, backend, base):
-        return FetchResult(base, False, export.ExportSummary(), 0)
-    reference = export.snapshot_of_commit(repo, base, config)
+    state = state_for(repo, base)
+    first = export.read_anki(backend)
+    files = export.commit_files(repo, base)
+    scope = export.scope_of_changes(first, state, files, config) if base is not None else None
+    if base is not None and scope is not None and not scope.paths:
+        return FetchResult(base, False, export.ExportSummary(), 0)  # state stays as it is
+    if scope is None:
+        reference = export.snapshot_of_commit(repo, base, config)
+    else:
+        reference = export.snapshot_in_scope(repo, files, config, scope.paths)
+    only = scope.note_ids if scope is not None else None
     return _export_commit(
-        repo, backend, config, reference, base, update_ref, progress, keep_other=True
+        repo, backend, config, reference, base, update_ref, progress, True, first, only
     )
 
 
-def unchanged_since_fetch(repo: pygit2.Repository, backend: Backend, base: pygit2.Oid) -> bool:
-    """True if Anki is exactly what the fetch that made `base` saw: same mod times (none in
-    the last second of that fetch), same decks, every note in the same deck. Then the
-    export would give `base`'s tree again, so nothing needs to be read or parsed."""
+def state_for(repo: pygit2.Repository, base: pygit2.Oid | None) -> export.SyncState | None:
+    """The saved state if it describes `base` (anki/main), else None."""
     state = export.load_state(repo)
-    if state is None or state.decks is None or state.commit != str(base):
-        return False
-    decks = backend.decks()
-    mods = backend.mod_times()
-    if mods != state.mods or any(m >= state.high for m in mods.values()):
-        return False  # cheapest test first: note_decks costs more than mod_times
-    return state.unchanged(mods, export.decks_digest(decks, backend.note_decks()))
+    if state is None or base is None or state.commit != str(base):
+        return None
+    return state
 
 
 def fetch_root(
@@ -123,7 +128,8 @@ def fetch_root(
     `reference` (the user's deck files) supplies Markdown and file names for notes it
     already has, so a folder coming from AnkiOps merges with no difference.
     """
-    return _export_commit(repo, backend, config, reference, None, True, progress, keep_other=False)
+    first = export.read_anki(backend)
+    return _export_commit(repo, backend, config, reference, None, True, progress, False, first)
 
 
 def _export_commit(
@@ -135,11 +141,11 @@ def _export_commit(
     update_ref: bool,
     progress: export.Progress | None,
     keep_other: bool,
+    first: export.AnkiRead,
+    only: set[int] | None = None,
 ) -> FetchResult:
-    state = export.load_state(repo)
-    if state is not None and (base is None or state.commit != str(base)):
-        state = None
-    view = export.anki_view(backend, reference, state, progress)
+    state = state_for(repo, base)
+    view = export.anki_view(backend, reference, state, progress, first=first, only=only)
     tree = export.export_tree(repo, view, reference, keep_other_files=keep_other, config=config)
     summary = export.summarize(view, reference)
     if base is not None and gitstore.commit_of(repo, base).tree_id == tree:
@@ -149,8 +155,8 @@ def _export_commit(
         parents = [base] if base is not None else []
         commit = gitstore.create_commit(repo, tree, parents, message, gitstore.anki_signature())
         created = True
-    # The tree is the export of exactly this view: a later fetch may trust the digest.
-    export.save_state(repo, commit, view.mods, view.taken, view.decks_digest)
+    # The tree is what an export of `first` gives: the next sync may scope to changes.
+    export.save_state(repo, commit, first.mods, first.taken, first.decks, first.note_decks)
     if update_ref and (created or base is None):
         gitstore.set_ref(repo, gitstore.ANKI_REF, commit, "fetch: Anki state")
     return FetchResult(commit, created, summary, view.read)
@@ -188,12 +194,22 @@ def push_commit(
         )
     if backend is None:
         raise AnkiOpsError("internal: a push that changes Anki needs a backend")
-    base_snap = export.snapshot_of_commit(repo, base, config)
-    target_snap = export.snapshot_of_commit(repo, target, config)
-    state = export.load_state(repo)
-    if state is not None and (base is None or state.commit != str(base)):
-        state = None
-    view = export.anki_view(backend, base_snap, state)
+    state = state_for(repo, base)
+    first = export.read_anki(backend)
+    base_files = export.commit_files(repo, base)
+    target_files = export.commit_files(repo, target)
+    paths = base_files.keys() | target_files.keys()
+    changed = {p for p in paths if base_files.get(p) != target_files.get(p)}
+    scope = export.scope_of_changes(first, state, base_files, config, also=changed)
+    if scope is None:
+        base_snap = export.snapshot_of_commit(repo, base, config)
+        target_snap = export.snapshot_of_commit(repo, target, config)
+    else:
+        base_snap = export.snapshot_in_scope(repo, base_files, config, scope.paths)
+        target_snap = export.snapshot_in_scope(repo, target_files, config, scope.paths)
+        push.check_outside_scope(first, scope, target_snap, target_files, config)
+    only = scope.note_ids if scope is not None else None
+    view = export.anki_view(backend, base_snap, state, first=first, only=only)
     plan = push.plan_push(view, target_snap)
     problems = push.unfetched_changes(view, base_snap, target_snap, plan)
     if problems:
@@ -207,11 +223,31 @@ def push_commit(
     if dry_run:
         return PushResult(plan, [], False)
     added = push.apply_plan(backend, plan)
-    taken = int(time.time())
-    export.save_state(repo, target, backend.mod_times(), taken)  # no digest: not an export
+    save_pushed_state(repo, backend, target, first, scope, plan)
     if update_ref:
         gitstore.set_ref(repo, gitstore.ANKI_REF, target, "push: applied to Anki")
     return PushResult(plan, added, False)
+
+
+def save_pushed_state(
+    repo: pygit2.Repository,
+    backend: Backend,
+    target: pygit2.Oid,
+    first: export.AnkiRead,
+    scope: export.Scope | None,
+    plan: push.Plan,
+) -> None:
+    """State for `target` after a push: the files in scope are `dirty` (they may lack the
+    new note ids an export would write); notes outside it keep the values read before
+    the push, so an edit made in Anki meanwhile still shows as a change."""
+    after = export.read_anki(backend)
+    if scope is None or plan.renames or plan.creates or after.decks != first.decks:
+        export.save_state(repo, target, after.mods, after.taken)  # next fetch: every file
+        return
+    outside = set(first.mods) - scope.note_ids
+    mods = {**after.mods, **{i: first.mods[i] for i in outside}}
+    note_decks = {**after.note_decks, **{i: first.note_decks[i] for i in outside}}
+    export.save_state(repo, target, mods, after.taken, after.decks, note_decks, scope.paths)
 
 
 # --- working tree ---------------------------------------------------------------------

@@ -256,9 +256,12 @@ def _cross_file(checked: Sequence[_Checked], report: set[str]) -> list[Diagnosti
     deck_ids: dict[int, list[str]] = defaultdict(list)
     names: dict[str, list[str]] = defaultdict(list)
     for c in checked:
-        for note_id in dict.fromkeys(n.note_id for n in c.deck.notes if n.note_id is not None):
-            first = next(n for n in c.deck.notes if n.note_id == note_id)
-            notes[note_id].append((c.path, first.line))
+        first_line: dict[int, int] = {}  # note id -> its first line in this file
+        for note in c.deck.notes:
+            if note.note_id is not None:
+                first_line.setdefault(note.note_id, note.line)
+        for note_id, line in first_line.items():
+            notes[note_id].append((c.path, line))
         if c.deck.deck_id is not None:
             deck_ids[c.deck.deck_id].append(c.path)
         if c.deck.name is not None:

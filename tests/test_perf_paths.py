@@ -20,7 +20,9 @@ from ankiops_git import export, gitstore, sync
 from ankiops_git.anki.base import NoteUpdate
 from ankiops_git.anki.collection import CollectionBackend
 from ankiops_git.config import Config
+from ankiops_git.errors import AnkiOpsError
 from ankiops_git.model import Deck
+from ankiops_git.push import PushRejected
 
 
 @pytest.fixture
@@ -272,3 +274,86 @@ def test_duplicate_note_id_in_a_file_outside_the_commit_is_reported() -> None:
     note_clash = next(d for d in found if d.line == 3)
     assert "B.md:11" in note_clash.message  # the real note, not the line in the code block
     assert "C.md" in next(d for d in found if d.line == 1).message
+
+
+# --- a push touches only the files it changes, and still sees the others -------------------
+
+
+def commit_edit(repo: pygit2.Repository, edits: dict[str, str | None]) -> pygit2.Oid:
+    """A commit on anki/main with these files replaced (None: removed)."""
+    base = gitstore.ref_target(repo, gitstore.ANKI_REF)
+    assert base is not None
+    files = gitstore.tree_files(repo, gitstore.commit_of(repo, base).tree)
+    for path, text in edits.items():
+        if text is None:
+            files.pop(path)
+        else:
+            files[path] = (gitstore.write_blob(repo, text), gitstore.FILE_MODE)
+    tree = gitstore.build_tree(repo, files)
+    return gitstore.create_commit(repo, tree, [base], "edit", gitstore.anki_signature())
+
+
+def test_scoped_push_refuses_a_note_id_also_in_an_unchanged_file(world: tuple) -> None:
+    repo, backend, ids = world
+    noop(repo, backend)
+    french = anki_tree_text(repo, "Lang__French.md") or ""
+    copy = f"<!-- note_id: {ids[0]} -->\nQ: copied\nA: a0\n"
+    target = commit_edit(repo, {"Lang__French.md": french + "\n---\n\n" + copy})
+    with pytest.raises(AnkiOpsError, match=f"note_id {ids[0]} is also in Lang__Spanish.md"):
+        sync.push_commit(repo, backend, Config(), target)
+    assert backend.read_notes([ids[0]])[0].fields["Question"] == "q0"  # nothing written
+
+
+def test_scoped_push_refuses_a_deck_id_also_in_an_unchanged_file(world: tuple) -> None:
+    repo, backend, _ = world
+    noop(repo, backend)
+    spanish_id = backend.decks()["Lang::Spanish"]
+    text = f"<!-- deck_id: {spanish_id} -->\n\nQ: new\nA: note\n"
+    target = commit_edit(repo, {"Other.md": text})
+    with pytest.raises(AnkiOpsError, match=f"deck_id {spanish_id} is also in Lang__Spanish.md"):
+        sync.push_commit(repo, backend, Config(), target)
+    assert "Other" not in backend.decks()
+
+
+def test_scoped_push_moves_a_note_between_files_as_a_deck_change(world: tuple) -> None:
+    repo, backend, ids = world
+    noop(repo, backend)
+    spanish = anki_tree_text(repo, "Lang__Spanish.md") or ""
+    french = anki_tree_text(repo, "Lang__French.md") or ""
+    block = f"<!-- note_id: {ids[5]} -->\nQ: q5\nA: a5\n"
+    assert block in spanish
+    target = commit_edit(
+        repo,
+        {
+            "Lang__Spanish.md": spanish.replace("\n---\n\n" + block, "\n"),
+            "Lang__French.md": french + "\n---\n\n" + block,
+        },
+    )
+    pushed = sync.push_commit(repo, backend, Config(), target)
+    assert pushed.plan.moves == {"Lang::French": [ids[5]]} and not pushed.plan.deletes
+    assert backend.note_decks()[ids[5]] == "Lang::French"
+    assert not sync.fetch(repo, backend, Config()).summary.line().startswith("1 added")
+    noop(repo, backend)
+
+
+def test_scoped_push_sees_a_deletion_in_anki_in_a_file_it_does_not_change(world: tuple) -> None:
+    repo, backend, ids = world
+    noop(repo, backend)
+    backend.delete_notes([ids[3]])  # Spanish, in Anki
+    french = anki_tree_text(repo, "Lang__French.md") or ""
+    target = commit_edit(repo, {"Lang__French.md": french.replace("Q: fq", "Q: fq2")})
+    with pytest.raises(PushRejected, match="deleted in Anki"):
+        sync.push_commit(repo, backend, Config(), target)
+
+
+def test_scoped_push_counts_the_whole_deck_for_the_deletion_guard(world: tuple) -> None:
+    repo, backend, ids = world
+    noop(repo, backend)
+    spanish = anki_tree_text(repo, "Lang__Spanish.md") or ""
+    kept = "\n\n---\n\n".join(
+        part for part in spanish.split("\n\n---\n\n") if str(ids[0]) in part or str(ids[1]) in part
+    )
+    target = commit_edit(repo, {"Lang__Spanish.md": kept})
+    with pytest.raises(PushRejected, match="delete more than 10% of deck 'Lang::Spanish'"):
+        sync.push_commit(repo, backend, Config(), target)
+    assert len(backend.mod_times()) == 7
