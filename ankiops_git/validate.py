@@ -328,22 +328,28 @@ _IDS_OR_FENCES_RE = re.compile(
     re.MULTILINE,
 )
 _CONFLICT_RE = re.compile(r"^(?:<{7}|>{7})(?:[ \t]|$)", re.MULTILINE)
+_ANY_NOTE_ID_RE = re.compile(r"note_id:[ \t]*(\d+)")  # wherever it is, for a first filter
 _FIRST_LINE_RE = re.compile(r"(?:[ \t]*\n)*([^\n]*)")  # the first line not blank
 
 
-def _identities(text: str, path: str) -> _Checked:
+def _identities(text: str, path: str, relevant: set[int] | None = None) -> _Checked:
     """What the cross-file checks need of a file (deck id, each note id's first line, the
     deck name), found without parsing it: note_id lines outside code fences. Fence state
     changes only on lines the regex finds, and is followed there as the parser does.
     Falls back to the full check where that shortcut could differ (CR line ends,
-    conflict markers, a fence never closed)."""
+    conflict markers, a fence never closed). `relevant`: the note ids that
+    can clash; a file with none of them on any line gets no notes, only its deck id."""
     body = text.removeprefix("\ufeff")
-    if "\r" in body or _CONFLICT_RE.search(body):
-        return _check(text, path)
     deck = Deck()
     first = _FIRST_LINE_RE.match(body)
     if first is not None and (m := deckfile.DECK_ID_RE.match(first.group(1))):
         deck.deck_id = int(m.group(1))
+    if deckfile.is_deck_file_name(Path(path).name):
+        deck.name = deckfile.deck_name_for_path(path)
+    if relevant is not None and relevant.isdisjoint(map(int, _ANY_NOTE_ID_RE.findall(body))):
+        return _Checked(path, deck, [])
+    if "\r" in body or _CONFLICT_RE.search(body):
+        return _check(text, path)
     fence: deckfile.Fence | None = None
     line, counted = 1, 0
     seen: set[int] = set()
@@ -363,8 +369,6 @@ def _identities(text: str, path: str) -> _Checked:
         fence = deckfile.step_fence(fence, fenced)
     if fence is not None:
         return _check(text, path)
-    if deckfile.is_deck_file_name(Path(path).name):
-        deck.name = deckfile.deck_name_for_path(path)
     return _Checked(path, deck, [])
 
 
@@ -374,9 +378,10 @@ def check_texts(files: Mapping[str, str], report: Iterable[str] | None = None) -
     Files not reported on are only scanned for their ids (a commit of one edited file
     costs little more in a large collection)."""
     wanted = set(files) if report is None else set(report)
+    full = {path: _check(text, path) for path, text in files.items() if path in wanted}
+    ids = {n.note_id for c in full.values() for n in c.deck.notes if n.note_id is not None}
     checked = [
-        _check(text, path) if path in wanted else _identities(text, path)
-        for path, text in files.items()
+        full[path] if path in full else _identities(text, path, ids) for path, text in files.items()
     ]
     out = [d for c in checked if c.path in wanted for d in c.diagnostics]
     out += _cross_file(checked, wanted)

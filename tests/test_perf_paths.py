@@ -357,3 +357,16 @@ def test_scoped_push_counts_the_whole_deck_for_the_deletion_guard(world: tuple) 
     with pytest.raises(PushRejected, match="delete more than 10% of deck 'Lang::Spanish'"):
         sync.push_commit(repo, backend, Config(), target)
     assert len(backend.mod_times()) == 7
+
+
+def test_note_id_written_with_leading_zeros_in_a_file_outside_the_commit_is_a_clash() -> None:
+    from ankiops_git import validate
+
+    files = {
+        "A.md": "<!-- note_id: 5 -->\nQ: a\nA: b\n",
+        "B.md": "<!-- note_id: 0005 -->\nQ: c\nA: d\n",
+        "C.md": "<!-- note_id: 6 -->\nQ: c\nA: d\n",
+    }
+    found = validate.check_texts(files, report={"A.md"})
+    assert [(d.path, d.line) for d in found] == [("A.md", 1)]
+    assert "B.md:1" in found[0].message and "C.md" not in found[0].message
