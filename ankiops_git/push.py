@@ -274,6 +274,10 @@ def check_deletions(plan: Plan, view: AnkiView, allow: bool) -> None:
     )
 
 
+def _label(deck: str, note: Note) -> str:
+    return f"{deckfile.filename_for_deck(deck)}: {first_line(note)}"
+
+
 def unfetched_changes(view: AnkiView, base: Snapshot, target: Snapshot, plan: Plan) -> list[str]:
     """Changes made in Anki since `base` that `target` does not already hold.
 
@@ -285,11 +289,10 @@ def unfetched_changes(view: AnkiView, base: Snapshot, target: Snapshot, plan: Pl
     target_by_id = _target_index(target)
     deck_of = {p: deckfile.deck_name_for_path(p) for p in target.decks}
     for note_id, have in sorted(view.notes.items()):
-        label = f"{deckfile.filename_for_deck(have.deck)}: {first_line(have.note)}"
         hit = base_by_id.get(note_id)
         if hit is None:
             if not have.matched and note_id not in target_by_id and note_id not in plan.adopted:
-                out.append(f"added in Anki: {label}")
+                out.append(f"added in Anki: {_label(have.deck, have.note)}")
             continue
         path, _, old = hit
         same_deck = base.deck_name(path, view.names) == have.deck
@@ -306,7 +309,8 @@ def unfetched_changes(view: AnkiView, base: Snapshot, target: Snapshot, plan: Pl
             )
             if deck_ok and note_ok:
                 continue
-        out.append(f"{'edited' if not same_note else 'moved'} in Anki: {label}")
+        what = "edited" if not same_note else "moved"
+        out.append(f"{what} in Anki: {_label(have.deck, have.note)}")
     for note_id, (base_path, _, old) in sorted(base_by_id.items()):
         if note_id not in view.notes and note_id in target_by_id:
             out.append(f"deleted in Anki: {base_path}: {first_line(old)}")
