@@ -268,6 +268,9 @@ def workspace(count: int, backend: str, col: Path, repo: Path) -> Iterator[Works
         server.start()
         spec = server.url
     git(root / "decks", env, "config", "remote.anki.url", "anki::" + spec)
+    # One untimed pull: the cases measure a repository in use (synced at least once),
+    # not the first sync after `ankiops-git init`.
+    git(root / "decks", env, "pull", "-q", "anki")
     try:
         yield Workspace(root, root / "decks", col_copy, spec, env, server)
     finally:
