@@ -85,15 +85,18 @@ def fetch(
     *,
     update_ref: bool = True,
     progress: export.Progress | None = None,
+    first: export.AnkiRead | None = None,
 ) -> FetchResult:
     """Export Anki's state as a commit on top of anki/main (or anki/main itself if same).
 
     Only the deck files Anki's changes touch are read and written (export.Scope); with
-    nothing changed, anki/main is returned without reading any deck file.
+    nothing changed, anki/main is returned without reading any deck file. `first`:
+    Anki's decks and mod times if just read (by the push before this fetch).
     """
     base = gitstore.ref_target(repo, gitstore.ANKI_REF)
     state = state_for(repo, base)
-    first = export.read_anki(backend)
+    if first is None:
+        first = export.read_anki(backend)
     files = export.commit_files(repo, base)
     scope = export.scope_of_changes(first, state, files, config) if base is not None else None
     if base is not None and scope is not None and not scope.paths:
@@ -170,6 +173,7 @@ class PushResult:
     plan: push.Plan
     added_ids: list[int]
     up_to_date: bool  # the pushed commit is anki/main already: Anki was not touched
+    after: export.AnkiRead | None = None  # Anki's decks and mod times once pushed
 
 
 def push_commit(
@@ -223,10 +227,10 @@ def push_commit(
     if dry_run:
         return PushResult(plan, [], False)
     added = push.apply_plan(backend, plan)
-    save_pushed_state(repo, backend, target, first, scope, plan)
+    after = save_pushed_state(repo, backend, target, first, scope, plan)
     if update_ref:
         gitstore.set_ref(repo, gitstore.ANKI_REF, target, "push: applied to Anki")
-    return PushResult(plan, added, False)
+    return PushResult(plan, added, False, after)
 
 
 def save_pushed_state(
@@ -236,18 +240,19 @@ def save_pushed_state(
     first: export.AnkiRead,
     scope: export.Scope | None,
     plan: push.Plan,
-) -> None:
+) -> export.AnkiRead:
     """State for `target` after a push: the files in scope are `dirty` (they may lack the
     new note ids an export would write); notes outside it keep the values read before
     the push, so an edit made in Anki meanwhile still shows as a change."""
     after = export.read_anki(backend)
     if scope is None or plan.renames or plan.creates or after.decks != first.decks:
         export.save_state(repo, target, after.mods, after.taken)  # next fetch: every file
-        return
+        return after
     outside = set(first.mods) - scope.note_ids
     mods = {**after.mods, **{i: first.mods[i] for i in outside}}
     note_decks = {**after.note_decks, **{i: first.note_decks[i] for i in outside}}
     export.save_state(repo, target, mods, after.taken, after.decks, note_decks, scope.paths)
+    return after
 
 
 # --- working tree ---------------------------------------------------------------------
@@ -305,7 +310,7 @@ def push_head(
         return SyncOutcome(PushResult(push.Plan(), [], True), None, False)
     with open_anki(spec or remote_spec(repo), config) as backend:
         pushed = push_commit(repo, backend, config, head.id, allow_deletes=allow_deletes)
-        fetched = fetch(repo, backend, config)
+        fetched = fetch(repo, backend, config, first=pushed.after)
     moved = fast_forward(repo)
     return SyncOutcome(pushed, fetched, moved)
 
