@@ -276,16 +276,17 @@ def load_state(repo: pygit2.Repository) -> SyncState | None:
     path = Path(repo.path) / "ankiops" / "state.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        state = SyncState(
-            str(data["commit"]),
-            {int(k): int(v) for k, v in data["mods"].items()},
-            int(data.get("high", 0)),
-        )
+        if isinstance(data["mods"], dict):  # written by an earlier version
+            mods = {int(k): int(v) for k, v in data["mods"].items()}
+        else:  # note ids and mod times as two lists: quick to read at 100,000 notes
+            mods = dict(zip(data["note_ids"], data["mods"], strict=True))
+        state = SyncState(str(data["commit"]), mods, int(data.get("high", 0)))
         if "decks" in data and "note_decks" in data:
-            state.decks = {str(k): int(v) for k, v in data["decks"].items()}
-            state.note_decks = {
-                int(i): str(deck) for deck, ids in data["note_decks"].items() for i in ids
-            }
+            state.decks = dict(data["decks"])
+            note_decks: dict[int, str] = {}
+            for deck, ids in data["note_decks"].items():
+                note_decks.update(dict.fromkeys(ids, deck))
+            state.note_decks = note_decks
             state.dirty = [str(p) for p in data.get("dirty", [])]
         return state
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -310,16 +311,17 @@ def save_state(
     data: dict[str, object] = {
         "commit": str(commit),
         "high": taken,
-        "mods": {str(k): v for k, v in mods.items()},
+        "note_ids": list(mods),
+        "mods": list(mods.values()),
     }
     if decks is not None and note_decks is not None:
         by_deck: dict[str, list[int]] = {}
-        for note_id, deck in sorted(note_decks.items()):
+        for note_id, deck in note_decks.items():
             by_deck.setdefault(deck, []).append(note_id)
         data.update(decks=decks, note_decks=by_deck, dirty=sorted(set(dirty)))
     path = state_path(repo)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
     tmp.replace(path)
 
 
@@ -347,7 +349,7 @@ def scope_of_changes(
     """
     if state is None or state.decks is None or state.note_decks is None:
         return None
-    if read.decks != state.decks or set(read.note_decks) != set(read.mods):
+    if read.decks != state.decks or read.note_decks.keys() != read.mods.keys():
         return None
     path_of: dict[str, str] = {}
     for path in base_files:
@@ -356,13 +358,12 @@ def scope_of_changes(
             if name in path_of:
                 return None  # two files for one deck name: let the full export sort it out
             path_of[name] = path
-    was_in = state.note_decks
-    changed = {
-        i
-        for i, m in read.mods.items()
-        if state.mods.get(i) != m or m >= state.high or was_in.get(i) != read.note_decks[i]
-    }
-    gone = set(state.mods) - set(read.mods)
+    # Set operations on the dicts' items: at 100,000 notes, much quicker than a loop.
+    changed = {i for i, _ in read.mods.items() - state.mods.items()}
+    changed |= {i for i, _ in read.note_decks.items() - state.note_decks.items()}
+    if max(read.mods.values(), default=0) >= state.high:
+        changed |= {i for i, m in read.mods.items() if m >= state.high}
+    gone = state.mods.keys() - read.mods.keys()
     decks = {read.note_decks[i] for i in changed} | {
         state.note_decks[i] for i in changed | gone if i in state.note_decks
     }

@@ -107,7 +107,7 @@ def fetch(
         reference = export.snapshot_in_scope(repo, files, config, scope.paths)
     only = scope.note_ids if scope is not None else None
     return _export_commit(
-        repo, backend, config, reference, base, update_ref, progress, True, first, only
+        repo, backend, config, reference, base, update_ref, progress, True, first, only, state
     )
 
 
@@ -146,8 +146,8 @@ def _export_commit(
     keep_other: bool,
     first: export.AnkiRead,
     only: set[int] | None = None,
+    state: export.SyncState | None = None,
 ) -> FetchResult:
-    state = state_for(repo, base)
     view = export.anki_view(backend, reference, state, progress, first=first, only=only)
     tree = export.export_tree(repo, view, reference, keep_other_files=keep_other, config=config)
     summary = export.summarize(view, reference)

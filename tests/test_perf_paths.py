@@ -154,7 +154,7 @@ def test_edit_hidden_behind_an_unchanged_mod_time_in_the_fetch_second_is_fetched
     noop(repo, backend)
     state_file = export.state_path(repo)
     data = json.loads(state_file.read_text(encoding="utf-8"))
-    mod = data["mods"][str(ids[0])]
+    mod = data["mods"][data["note_ids"].index(ids[0])]
     data["high"] = mod  # as if the fetch had read the mod times in the note's second
     state_file.write_text(json.dumps(data), encoding="utf-8")
     note = backend.col.get_note(ids[0])  # type: ignore[arg-type]
@@ -427,3 +427,17 @@ def test_first_fetch_with_fields_converted_by_workers_is_the_same_export(
             backend.close()
     assert trees[0] == trees[1]
     assert shares and sum(shares) > 0  # the second export did use a worker process
+
+
+def test_state_written_by_the_earlier_format_still_reads(world: tuple) -> None:
+    """Mod times as a {"id": mod} object (before note_ids/mods lists): same state."""
+    repo, backend, _ = world
+    state = export.load_state(repo)
+    assert state is not None and state.note_decks is not None
+    path = export.state_path(repo)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["mods"] = {str(k): v for k, v in state.mods.items()}
+    del data["note_ids"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    again = export.load_state(repo)
+    assert again == state
