@@ -372,6 +372,40 @@ def _identities(text: str, path: str, relevant: set[int] | None = None) -> _Chec
     return _Checked(path, deck, [])
 
 
+@dataclass(frozen=True)
+class Identities:
+    """What the cross-file checks need of a deck file: a function of its text alone, so
+    it can be kept by blob id between commits."""
+
+    deck_id: int | None
+    notes: tuple[tuple[int, int], ...]  # (note id, line where it first appears)
+
+
+def identities(text: str, path: str = "") -> Identities:
+    deck = _identities(text, path).deck
+    first: dict[int, int] = {}
+    for note in deck.notes:
+        if note.note_id is not None:
+            first.setdefault(note.note_id, note.line)
+    return Identities(deck.deck_id, tuple(first.items()))
+
+
+def check_commit(changed: Mapping[str, str], others: Mapping[str, Identities]) -> list[Diagnostic]:
+    """Diagnostics for the deck files a commit changes (path -> text), with the cross-file
+    checks against the other deck files of the commit, given by their identities."""
+    checked = {path: _check(text, path) for path, text in changed.items()}
+    for path, ident in others.items():
+        if path in checked:
+            continue
+        notes = [Note("QA", {}, note_id, line=line) for note_id, line in ident.notes]
+        name = deckfile.deck_name_for_path(path) if deckfile.is_deck_file_name(path) else None
+        checked[path] = _Checked(path, Deck(notes, ident.deck_id, name), [])
+    in_order = [checked[path] for path in sorted(checked)]
+    out = [d for c in in_order if c.path in changed for d in c.diagnostics]
+    out += _cross_file(in_order, set(changed))
+    return sorted(out)
+
+
 def check_texts(files: Mapping[str, str], report: Iterable[str] | None = None) -> list[Diagnostic]:
     """Diagnostics for deck files given as texts (path -> text), e.g. the staged blobs of a
     commit, with cross-file checks among them; only for the paths in `report` if given.

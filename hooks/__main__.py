@@ -11,13 +11,18 @@ starts with it set returns at once, so hooks never re-trigger themselves.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from ankiops_git import gitstore, sync
 from ankiops_git.errors import AnkiOpsError, AnkiUnavailable
 from ankiops_git.push import PushRejected
+
+if TYPE_CHECKING:
+    from ankiops_git.validate import Identities
 
 HOOKS = ("pre-commit", "post-commit", "post-merge")
 
@@ -33,7 +38,11 @@ def git_lines(*args: str) -> list[str]:
 
 
 def pre_commit() -> int:
-    """Validate the staged deck files (what the commit will hold, not the working tree)."""
+    """Validate the staged deck files (what the commit will hold, not the working tree).
+
+    The files the commit changes get every check; the other staged deck files only
+    take part in the cross-file checks (duplicate note and deck ids), through their
+    ids, which are kept by blob id in .git/ankiops so unchanged files are not read."""
     from ankiops_git import validate
     from ankiops_git.export import is_deck_path
 
@@ -41,20 +50,60 @@ def pre_commit() -> int:
     config = sync.load_config(repo)
     staged = git_lines("ls-files", "--stage", "-z")
     changed = set(git_lines("diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"))
-    texts = {}
+    cache = load_ids_cache(repo)
+    texts: dict[str, str] = {}
+    others: dict[str, validate.Identities] = {}
+    kept: dict[str, validate.Identities] = {}
     for entry in staged:
         meta, _, path = entry.partition("\t")
-        if is_deck_path(path, config):
-            texts[path] = gitstore.blob_text(repo, gitstore.pygit2.Oid(hex=meta.split()[1]))
+        if not is_deck_path(path, config):
+            continue
+        oid = meta.split()[1]
+        if path in changed:
+            texts[path] = gitstore.blob_text(repo, gitstore.pygit2.Oid(hex=oid))
+            continue
+        ident = cache.get(oid)
+        if ident is None:
+            text = gitstore.blob_text(repo, gitstore.pygit2.Oid(hex=oid))
+            ident = validate.identities(text, path)
+        others[path] = kept[oid] = ident
+    if kept.keys() != cache.keys():
+        save_ids_cache(repo, kept)
     errors = 0
-    # Cross-file checks (duplicate ids) see every staged deck; reports are for this commit's.
-    for diag in validate.check_texts(texts, report=changed & set(texts)):
+    for diag in validate.check_commit(texts, others):
         say(f"{diag.path}:{diag.line}:{diag.col}: {diag.severity}: {diag.message}")
         errors += diag.severity == "error"
     if errors:
         say(f"ankiops: commit refused: {errors} error(s) in deck files; fix them and commit again.")
         return 1
     return 0
+
+
+IDS_CACHE = "ids.json"  # blob id -> [deck id, [note id, line, note id, line, ...]]
+
+
+def load_ids_cache(repo: gitstore.pygit2.Repository) -> dict[str, Identities]:
+    from ankiops_git.validate import Identities
+
+    try:
+        data = json.loads((gitstore.state_dir(repo) / IDS_CACHE).read_text(encoding="utf-8"))
+        return {
+            str(oid): Identities(deck_id, tuple(zip(flat[::2], flat[1::2], strict=True)))
+            for oid, (deck_id, flat) in data.items()
+        }
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}  # none yet, or unreadable: the files are scanned again
+
+
+def save_ids_cache(repo: gitstore.pygit2.Repository, ids: dict[str, Identities]) -> None:
+    data = {
+        oid: [ident.deck_id, [n for pair in ident.notes for n in pair]]
+        for oid, ident in ids.items()
+    }
+    path = gitstore.state_dir(repo) / IDS_CACHE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    tmp.replace(path)
 
 
 def synced_branch(repo: gitstore.pygit2.Repository) -> str:

@@ -441,3 +441,68 @@ def test_state_written_by_the_earlier_format_still_reads(world: tuple) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
     again = export.load_state(repo)
     assert again == state
+
+
+# --- the pre-commit hook: other staged files by their ids, kept by blob id ----------------
+
+
+def test_pre_commit_hook_checks_ids_against_unchanged_files_with_and_without_its_cache(
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path / "decks"
+    root.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@x",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@x",
+        GIT_CONFIG_NOSYSTEM="1",
+        HOME=str(tmp_path),
+    )
+    env.pop(sync.GUARD_ENV, None)
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+    def hook() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hooks", "pre-commit"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    files = {
+        "A.md": "<!-- deck_id: 1 -->\n\n<!-- note_id: 11 -->\nQ: a\nA: b\n",
+        "B.md": "<!-- deck_id: 10 -->\n\n<!-- note_id: 3 -->\nQ: c\nA: d\n",
+        "C.md": "<!-- note_id: 4 -->\nQ: ```\n<!-- note_id: 9 -->\n```\nA: e\n",
+    }
+    git("init", "-q", "-b", "main")
+    for name, text in files.items():
+        (root / name).write_text(text, encoding="utf-8")
+    git("add", ".")
+    git("commit", "-q", "--no-verify", "-m", "decks")
+
+    def stage_a(text: str) -> subprocess.CompletedProcess[str]:
+        (root / "A.md").write_text(text, encoding="utf-8")
+        git("add", "A.md")
+        return hook()
+
+    clash = files["A.md"] + "\n---\n\n<!-- note_id: 3 -->\nQ: copy\nA: d\n"
+    for _ in range(2):  # the second time from the ids kept by blob id
+        done = stage_a(clash)
+        assert done.returncode == 1 and "note_id 3 is also in B.md:3" in done.stderr
+        assert (root / ".git" / "ankiops" / "ids.json").exists()
+    fenced = files["A.md"] + "\n---\n\n<!-- note_id: 9 -->\nQ: new\nA: n\n"
+    assert stage_a(fenced).returncode == 0  # 9 is only inside a code block in C.md
+    done = stage_a(files["A.md"].replace("deck_id: 1 ", "deck_id: 10 "))
+    assert done.returncode == 1 and "deck_id 10 is also in B.md" in done.stderr
+    (root / ".git" / "ankiops" / "ids.json").write_text("{not json", encoding="utf-8")
+    assert "note_id 3 is also in B.md" in stage_a(clash).stderr  # unreadable cache: rescanned
