@@ -394,10 +394,12 @@ def check_commit(changed: Mapping[str, str], others: Mapping[str, Identities]) -
     """Diagnostics for the deck files a commit changes (path -> text), with the cross-file
     checks against the other deck files of the commit, given by their identities."""
     checked = {path: _check(text, path) for path, text in changed.items()}
+    # Only clashes with the changed files are reported: other notes need not take part.
+    ids = {n.note_id for c in checked.values() for n in c.deck.notes if n.note_id is not None}
     for path, ident in others.items():
         if path in checked:
             continue
-        notes = [Note("QA", {}, note_id, line=line) for note_id, line in ident.notes]
+        notes = [Note("QA", {}, i, line=line) for i, line in ident.notes if i in ids]
         name = deckfile.deck_name_for_path(path) if deckfile.is_deck_file_name(path) else None
         checked[path] = _Checked(path, Deck(notes, ident.deck_id, name), [])
     in_order = [checked[path] for path in sorted(checked)]
