@@ -639,7 +639,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="note counts, comma-separated")
     parser.add_argument("--backends", default="collection,connect")
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cases", default=",".join(CASES), help="which cases to run")
     parser.add_argument("--max-case-seconds", type=float, default=60.0)
     parser.add_argument("--quick", action="store_true", help="smoke test: 200 notes, 1 run")
