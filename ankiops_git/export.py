@@ -359,8 +359,11 @@ def scope_of_changes(
                 return None  # two files for one deck name: let the full export sort it out
             path_of[name] = path
     # Set operations on the dicts' items: at 100,000 notes, much quicker than a loop.
-    changed = {i for i, _ in read.mods.items() - state.mods.items()}
-    changed |= {i for i, _ in read.note_decks.items() - state.note_decks.items()}
+    changed: set[int] = set()
+    if read.mods != state.mods:  # a dict compare is quicker still when nothing changed
+        changed = {i for i, _ in read.mods.items() - state.mods.items()}
+    if read.note_decks != state.note_decks:
+        changed |= {i for i, _ in read.note_decks.items() - state.note_decks.items()}
     if max(read.mods.values(), default=0) >= state.high:
         changed |= {i for i, m in read.mods.items() if m >= state.high}
     gone = state.mods.keys() - read.mods.keys()
