@@ -506,3 +506,26 @@ def test_pre_commit_hook_checks_ids_against_unchanged_files_with_and_without_its
     assert done.returncode == 1 and "deck_id 10 is also in B.md" in done.stderr
     (root / ".git" / "ankiops" / "ids.json").write_text("{not json", encoding="utf-8")
     assert "note_id 3 is also in B.md" in stage_a(clash).stderr  # unreadable cache: rescanned
+
+
+def test_a_push_and_the_fetch_after_it_parse_only_the_changed_file(world: tuple) -> None:
+    """What makes a one-note commit cost the same at any collection size."""
+    repo, backend, ids = world
+    col = backend.col
+    for i in range(3):
+        note = col.new_note(col.models.by_name("AnkiOpsQA"))  # type: ignore[arg-type]
+        note["Question"], note["Answer"] = f"g{i}", "x"
+        col.add_note(note, col.decks.id("German", create=True))  # type: ignore[arg-type]
+    assert col.db is not None
+    col.db.execute("update notes set mod = mod - 7200 where mod > ?", int(time.time()) - 60)
+    sync.fetch(repo, backend, Config())
+    noop(repo, backend)
+    german = anki_tree_text(repo, "German.md") or ""
+    target = commit_edit(repo, {"German.md": german.replace("Q: g1", "Q: g1 edited")})
+    export._PARSED.clear()
+    pushed = sync.push_commit(repo, backend, Config(), target)
+    assert pushed.plan.line().startswith("0 added, 1 updated")
+    sync.fetch(repo, backend, Config(), first=pushed.after)
+    assert {path for _, path in export._PARSED} == {"German.md"}
+    assert gitstore.ref_target(repo, gitstore.ANKI_REF) == target
+    noop(repo, backend)
