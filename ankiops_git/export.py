@@ -13,11 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -52,82 +48,10 @@ def html_same(a: str, b: str) -> bool:
     return a == b or html_equal(a, b)
 
 
-# html -> Markdown converted ahead, on every core (convert_many); consulted first.
-_CONVERTED: dict[str, str] = {}
-# A first fetch of at least this many fields converts them on every core: html5lib is
-# pure Python, fields are independent, and a worker costs ~0.5 s to start.
-POOL_MIN_FIELDS = 4000
-
-
 def to_markdown(html: str) -> str:
-    done = _CONVERTED.get(html)
-    if done is not None:
-        return done
     from ankiops_git.convert import html_to_md
 
     return html_to_md(html)
-
-
-def convert_many(htmls: Iterable[str], workers: int = 0, min_fields: int | None = None) -> None:
-    """Convert these fields ahead (to_markdown then finds them), in parallel when there
-    are many and more than one core: this process converts a share while worker
-    processes convert the rest. The result is the same as converting one by one.
-
-    Workers are fresh interpreters (`python -c`), not forks: this process may hold an
-    open collection, and multiprocessing would re-run the caller's main script."""
-    from ankiops_git.convert import html_to_md
-
-    items = sorted({h for h in htmls if h.strip() and h not in _CONVERTED}, key=len)
-    workers = workers or min(os.cpu_count() or 1, 8)
-    least = POOL_MIN_FIELDS if min_fields is None else min_fields
-    if workers < 2 or len(items) < max(least, 1):
-        return  # converted one by one as the notes come
-    shares = [items[k::workers] for k in range(workers)]  # dealt by size: even shares
-    runs = [_ConvertWorker(share) for share in shares[1:]]
-    _CONVERTED.update((h, html_to_md(h)) for h in shares[0])
-    for run in runs:
-        _CONVERTED.update(run.result())  # a failed worker's fields: converted as they come
-
-
-WORKER_CODE = "from ankiops_git.export import _convert_stdin; _convert_stdin()"
-
-
-class _ConvertWorker:
-    """One worker process of convert_many, fed and read by a thread of this process."""
-
-    def __init__(self, share: list[str]) -> None:
-        self.share = share
-        self.output: bytes | None = None
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", WORKER_CODE],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        self.thread = threading.Thread(target=self._talk, daemon=True)
-        self.thread.start()
-
-    def _talk(self) -> None:
-        out = self.proc.communicate(json.dumps(self.share).encode("utf-8"))[0]
-        self.output = out if self.proc.returncode == 0 else None
-
-    def result(self) -> list[tuple[str, str]]:
-        self.thread.join()
-        try:
-            converted = json.loads(self.output) if self.output is not None else None
-        except ValueError:
-            converted = None
-        if not isinstance(converted, list) or len(converted) != len(self.share):
-            return []
-        return list(zip(self.share, converted, strict=True))
-
-
-def _convert_stdin() -> None:
-    """Worker of convert_many: a JSON list of HTML fields in, their Markdown out."""
-    from ankiops_git.convert import html_to_md
-
-    items = json.loads(sys.stdin.buffer.read())
-    sys.stdout.write(json.dumps([html_to_md(h) for h in items]))
 
 
 def field_markdown(html: str, reference: str | None) -> str:
@@ -405,7 +329,8 @@ def commit_files(repo: pygit2.Repository, oid: pygit2.Oid | None) -> Files:
 class ViewNote:
     note: Note  # Markdown, note_id set
     deck: str  # Anki deck name
-    html: dict[str, str] | None  # Anki's fields if read this time; None: same as reference
+    # Anki's fields if read this time (the AnkiNote's own dict: read only); None: as reference
+    html: dict[str, str] | None
     ref: tuple[str, int] | None  # (path, index) of the note in the reference, if any
     matched: bool = False  # found by content for an id-less reference note
 
@@ -493,8 +418,6 @@ def anki_view(
     read = backend.read_notes(sorted(changed)) if changed else []
     view = AnkiView(decks, {}, mods, read=len(read), taken=read_first.taken)
     view.note_decks = note_decks
-    if not by_id:  # nothing to keep Markdown from: every field is converted
-        convert_many(h for anki in read for h in anki.fields.values())
 
     for note_id in sorted(wanted - changed):
         path, index, note = by_id[note_id]
@@ -512,7 +435,7 @@ def anki_view(
             continue
         path, index, old = hit
         note = _markdown_note(anki, old)
-        view.notes[anki.note_id] = ViewNote(note, anki.deck, dict(anki.fields), (path, index))
+        view.notes[anki.note_id] = ViewNote(note, anki.deck, anki.fields, (path, index))
     if progress is not None and read:
         progress(len(read), len(read))
 
@@ -530,14 +453,13 @@ def anki_view(
             candidates = pool.get((anki.deck, key), [])
         if not candidates:
             note = _markdown_note(anki, None)
-            view.notes[anki.note_id] = ViewNote(note, anki.deck, dict(anki.fields), None)
+            view.notes[anki.note_id] = ViewNote(note, anki.deck, anki.fields, None)
             continue
         path, index, old = candidates.pop(0)
         note = _markdown_note(anki, old)
         view.notes[anki.note_id] = ViewNote(
-            note, anki.deck, dict(anki.fields), (path, index), matched=True
+            note, anki.deck, anki.fields, (path, index), matched=True
         )
-    _CONVERTED.clear()  # converted ahead for this view only
     return view
 
 

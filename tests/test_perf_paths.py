@@ -372,63 +372,6 @@ def test_note_id_written_with_leading_zeros_in_a_file_outside_the_commit_is_a_cl
     assert "B.md:1" in found[0].message and "C.md" not in found[0].message
 
 
-# --- first fetch: fields converted on every core give what one by one gives ---------------
-
-
-def test_fields_converted_by_workers_are_what_converting_one_by_one_gives() -> None:
-    from ankiops_git.convert import html_to_md
-
-    htmls = [
-        "<b>bold</b> and <i>it</i>",
-        "<ul><li>one</li><li>two</li></ul>",
-        "Q: not a prefix<br>---",
-        '<pre><code class="language-python">x = 1\n</code></pre>',
-        "plain",
-        "  ",
-        "<b>bold</b> and <i>it</i>",
-    ] + [f"<p>para {i} with <code>c{i}</code></p>" for i in range(40)]
-    export._CONVERTED.clear()
-    try:
-        export.convert_many(htmls, workers=3, min_fields=0)
-        assert len(export._CONVERTED) == len({h for h in htmls if h.strip()})
-        for html, markdown in export._CONVERTED.items():
-            assert markdown == html_to_md(html)
-    finally:
-        export._CONVERTED.clear()
-
-
-def test_first_fetch_with_fields_converted_by_workers_is_the_same_export(
-    tmp_path: Path, anki_collection_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    col = Collection(str(anki_collection_path))
-    try:
-        for i in range(12):
-            add_managed(col, f"D{i % 3}", "AnkiOpsQA", Question=f"<b>q{i}</b>", Answer=f"a<br>{i}")
-    finally:
-        col.close()
-    shares: list[int] = []
-    real_worker = export._ConvertWorker.__init__
-
-    def counted(self: export._ConvertWorker, share: list[str]) -> None:
-        shares.append(len(share))
-        real_worker(self, share)
-
-    monkeypatch.setattr(export._ConvertWorker, "__init__", counted)
-    monkeypatch.setattr(export.os, "cpu_count", lambda: 2)  # as on a 2-core machine
-    trees = []
-    for name, min_fields in (("one", 10**9), ("workers", 0)):
-        monkeypatch.setattr(export, "POOL_MIN_FIELDS", min_fields)
-        repo = pygit2.init_repository(str(tmp_path / name), initial_head="main")
-        backend = CollectionBackend(anki_collection_path)
-        try:
-            view = export.anki_view(backend, export.EMPTY, None)
-            trees.append(export.export_tree(repo, view, export.EMPTY))
-        finally:
-            backend.close()
-    assert trees[0] == trees[1]
-    assert shares and sum(shares) > 0  # the second export did use a worker process
-
-
 def test_state_written_by_the_earlier_format_still_reads(world: tuple) -> None:
     """Mod times as a {"id": mod} object (before note_ids/mods lists): same state."""
     repo, backend, _ = world
