@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from test_sync_e2e import VENV_BIN, World, templates, world  # noqa: F401 (fixtures)
+from gitrepo import BIN as VENV_BIN
+from test_sync_e2e import World, templates, world  # noqa: F401 (fixtures)
 
 
 def test_pre_commit_refuses_conflict_markers_and_nothing_is_pushed(world: World) -> None:  # noqa: F811

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from anki.collection import Collection
 from conftest import PROFILE
-from test_sync_e2e import VENV_BIN, add_managed, git_env
+from gitrepo import BIN as VENV_BIN
+from gitrepo import git_env
+from test_sync_e2e import add_managed
 
 from ankiops_git import deckfile
 

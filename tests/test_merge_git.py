@@ -2,74 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-from ankiops_git import deckfile
-from ankiops_git.model import Deck, Note
-
-BIN = Path(sys.executable).parent
-
-
-def qa(note_id: int | None, q: str, a: str) -> Note:
-    return Note("QA", {"Question": q, "Answer": a}, note_id)
-
-
-def deck_text(*notes: Note, deck_id: int = 1) -> str:
-    return deckfile.write(Deck(list(notes), deck_id))
-
-
-class Repo:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.env = {
-            **os.environ,
-            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "HOME": str(root.parent),
-        }
-        self.git("init", "-q", "-b", "main")
-        self.git("config", "user.name", "Tester")
-        self.git("config", "user.email", "tester@example.com")
-        self.git("config", "merge.ankiops.driver", "ankiops-merge %O %A %B %P")
-        (root / ".gitattributes").write_text("*.md merge=ankiops\n")
-
-    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["git", *args], cwd=self.root, env=self.env, text=True, capture_output=True, check=check
-        )
-
-    def write(self, **files: str) -> None:
-        for name, content in files.items():
-            (self.root / f"{name}.md").write_text(content)
-
-    def commit(self, message: str, **files: str) -> None:
-        self.write(**files)
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", message)
-
-    def deck(self, name: str) -> Deck:
-        return deckfile.parse((self.root / f"{name}.md").read_text(), f"{name}.md")
-
-    def merge(self, branch: str) -> subprocess.CompletedProcess[str]:
-        return self.git("merge", "--no-edit", branch, check=False)
+from gitrepo import DeckRepo, deck_text, qa
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    root = tmp_path / "decks"
-    root.mkdir()
-    return Repo(root)
+def repo(tmp_path: Path) -> DeckRepo:
+    return DeckRepo(tmp_path / "decks", strategy=False)  # the driver alone, as git runs it
 
 
 N1, N2, N3 = qa(1, "one", "eins"), qa(2, "two", "zwei"), qa(3, "three", "drei")
 
 
-def test_edits_to_one_note_on_both_branches_merge_field_by_field(repo: Repo) -> None:
+def test_edits_to_one_note_on_both_branches_merge_field_by_field(repo: DeckRepo) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2, N3))
     repo.git("checkout", "-q", "-b", "anki")
     repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "deux"), N3, qa(4, "four", "vier")))
@@ -81,7 +28,7 @@ def test_edits_to_one_note_on_both_branches_merge_field_by_field(repo: Repo) -> 
     assert repo.git("status", "--porcelain").stdout == ""  # committed, nothing left over
 
 
-def test_same_field_edited_differently_stops_the_merge_with_markers(repo: Repo) -> None:
+def test_same_field_edited_differently_stops_the_merge_with_markers(repo: DeckRepo) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2))
     repo.git("checkout", "-q", "-b", "anki")
     repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "deux")))
@@ -96,7 +43,7 @@ def test_same_field_edited_differently_stops_the_merge_with_markers(repo: Repo) 
     assert repo.git("status", "--porcelain").stdout.startswith("UU Spanish.md")
 
 
-def test_move_on_one_branch_and_edit_on_the_other_when_both_files_change(repo: Repo) -> None:
+def test_move_on_one_branch_and_edit_on_the_other_when_both_files_change(repo: DeckRepo) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
     repo.git("checkout", "-q", "-b", "anki")
     repo.commit(
@@ -112,7 +59,7 @@ def test_move_on_one_branch_and_edit_on_the_other_when_both_files_change(repo: R
     assert repo.deck("French").notes == [qa(3, "three", "trois"), qa(2, "two", "zwei, edited")]
 
 
-def test_git_pull_carries_an_edit_to_a_note_that_moved(repo: Repo) -> None:
+def test_git_pull_carries_an_edit_to_a_note_that_moved(repo: DeckRepo) -> None:
     # the same as a merge, through `git pull` (which merges FETCH_HEAD)
     repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
     repo.git("checkout", "-q", "-b", "anki")
@@ -129,7 +76,7 @@ def test_git_pull_carries_an_edit_to_a_note_that_moved(repo: Repo) -> None:
     assert repo.deck("French").notes == [qa(3, "three", "trois"), qa(2, "two", "zwei, edited")]
 
 
-def test_move_edited_elsewhere_with_the_new_file_untouched_there_conflicts(repo: Repo) -> None:
+def test_move_edited_elsewhere_with_the_new_file_untouched_there_conflicts(repo: DeckRepo) -> None:
     # git takes French.md from main without asking the driver, so the edit made on the
     # other branch cannot reach it: the driver must keep it visible, not drop it.
     repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
@@ -147,7 +94,7 @@ def test_move_edited_elsewhere_with_the_new_file_untouched_there_conflicts(repo:
     assert repo.deck("French").notes == [N3, N2]
 
 
-def test_move_on_the_other_branch_and_edit_here_when_both_files_change(repo: Repo) -> None:
+def test_move_on_the_other_branch_and_edit_here_when_both_files_change(repo: DeckRepo) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
     repo.git("checkout", "-q", "-b", "anki")
     repo.commit(
@@ -165,7 +112,7 @@ def test_move_on_the_other_branch_and_edit_here_when_both_files_change(repo: Rep
     assert repo.deck("French").notes == [qa(2, "two", "zwei, edited"), qa(3, "three", "trois")]
 
 
-def test_deck_file_renamed_on_one_branch_and_edited_on_the_other(repo: Repo) -> None:
+def test_deck_file_renamed_on_one_branch_and_edited_on_the_other(repo: DeckRepo) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2, N3))
     repo.git("checkout", "-q", "-b", "anki")
     repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "deux"), N3))
@@ -178,7 +125,7 @@ def test_deck_file_renamed_on_one_branch_and_edited_on_the_other(repo: Repo) -> 
     assert repo.deck("Languages__Spanish").notes == [qa(1, "one", "uno"), qa(2, "two", "deux"), N3]
 
 
-def test_delete_against_edit_conflicts_under_git(repo: Repo) -> None:
+def test_delete_against_edit_conflicts_under_git(repo: DeckRepo) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2, N3))
     repo.git("checkout", "-q", "-b", "anki")
     repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "zwei, edited"), N3))
@@ -191,7 +138,7 @@ def test_delete_against_edit_conflicts_under_git(repo: Repo) -> None:
     assert "zwei, edited" in text
 
 
-def test_new_note_edited_before_its_id_came_back(repo: Repo) -> None:
+def test_new_note_edited_before_its_id_came_back(repo: DeckRepo) -> None:
     # main adds a note and pushes it; Anki assigns id 9 and its branch (from the old
     # base) gets the note with the id; meanwhile main edits the note again.
     repo.commit("base", Spanish=deck_text(N1))
@@ -205,7 +152,7 @@ def test_new_note_edited_before_its_id_came_back(repo: Repo) -> None:
     assert repo.deck("Spanish").notes == [qa(1, "one", "uno"), qa(9, "new", "neu, edited")]
 
 
-def test_unparseable_file_gets_a_line_merge_and_no_traceback(repo: Repo) -> None:
+def test_unparseable_file_gets_a_line_merge_and_no_traceback(repo: DeckRepo) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2))
     repo.git("checkout", "-q", "-b", "anki")
     repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "deux")))

@@ -7,83 +7,26 @@ Repositories are configured as `ankiops-git init` configures them (driver, attri
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from gitrepo import DeckRepo, deck_text, qa
 from test_sync_e2e import World, note_block, templates, world  # noqa: F401 (fixtures)
 
 from ankiops_git import deckfile
-from ankiops_git.model import Deck, Note
-
-BIN = Path(sys.executable).parent
-
-
-def qa(note_id: int | None, q: str, a: str, tags: list[str] | None = None) -> Note:
-    return Note("QA", {"Question": q, "Answer": a}, note_id, tags or [])
-
-
-def deck_text(*notes: Note, deck_id: int = 1) -> str:
-    return deckfile.write(Deck(list(notes), deck_id))
-
-
-class Repo:
-    def __init__(self, root: Path, strategy: bool = True) -> None:
-        self.root = root
-        root.mkdir(parents=True)
-        self.env = {
-            **os.environ,
-            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "HOME": str(root.parent),
-        }
-        self.git("init", "-q", "-b", "main")
-        self.git("config", "user.name", "Tester")
-        self.git("config", "user.email", "tester@example.com")
-        self.git("config", "merge.ankiops.driver", "ankiops-merge %O %A %B %P")
-        if strategy:
-            self.git("config", "pull.twohead", "ankiops")
-        (root / ".gitattributes").write_text("*.md merge=ankiops\n")
-
-    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["git", *args], cwd=self.root, env=self.env, text=True, capture_output=True, check=check
-        )
-
-    def commit(self, message: str, **files: str | None) -> None:
-        for name, content in files.items():
-            if content is None:
-                (self.root / f"{name}.md").unlink()
-            else:
-                (self.root / f"{name}.md").write_text(content)
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", message)
-
-    def text(self, name: str) -> str:
-        return (self.root / f"{name}.md").read_text()
-
-    def notes(self, name: str) -> list[Note]:
-        return deckfile.parse(self.text(name), f"{name}.md").notes
-
-    def merge(self, branch: str, *options: str) -> subprocess.CompletedProcess[str]:
-        return self.git("merge", "--no-edit", *options, branch, check=False)
-
-    def status(self) -> str:
-        return self.git("status", "--porcelain").stdout
+from ankiops_git.model import Note
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    return Repo(tmp_path / "decks")
+def repo(tmp_path: Path) -> DeckRepo:
+    return DeckRepo(tmp_path / "decks")
 
 
 N1, N2, N3, N4 = qa(1, "one", "eins"), qa(2, "two", "zwei"), qa(3, "three", "drei"), qa(4, "4", "v")
 EDITED2 = qa(2, "two", "zwei, edited in Anki")
 
 
-def moved_on_main_edited_on_anki(repo: Repo) -> None:
+def moved_on_main_edited_on_anki(repo: DeckRepo) -> None:
     """The issue's case: main moves note 2 Spanish -> French; Anki edits note 2 (and only
     Spanish.md changes there), so git never passes French.md to the driver."""
     repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
@@ -93,7 +36,7 @@ def moved_on_main_edited_on_anki(repo: Repo) -> None:
     repo.commit("move", Spanish=deck_text(qa(1, "one", "uno")), French=deck_text(N3, N2, deck_id=2))
 
 
-def test_move_here_against_edit_there_merges_clean(repo: Repo) -> None:
+def test_move_here_against_edit_there_merges_clean(repo: DeckRepo) -> None:
     moved_on_main_edited_on_anki(repo)
     done = repo.merge("anki")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -106,7 +49,7 @@ def test_move_here_against_edit_there_merges_clean(repo: Repo) -> None:
 
 
 def test_explicit_strategy_option_merges_clean(tmp_path: Path) -> None:
-    repo = Repo(tmp_path / "decks", strategy=False)
+    repo = DeckRepo(tmp_path / "decks", strategy=False)
     moved_on_main_edited_on_anki(repo)
     done = repo.merge("anki", "-s", "ankiops")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -115,7 +58,7 @@ def test_explicit_strategy_option_merges_clean(tmp_path: Path) -> None:
 
 
 def test_without_the_strategy_the_driver_keeps_the_edit_as_a_conflict(tmp_path: Path) -> None:
-    repo = Repo(tmp_path / "decks", strategy=False)
+    repo = DeckRepo(tmp_path / "decks", strategy=False)
     moved_on_main_edited_on_anki(repo)
     done = repo.merge("anki")
     assert done.returncode != 0
@@ -126,9 +69,9 @@ def test_without_the_strategy_the_driver_keeps_the_edit_as_a_conflict(tmp_path: 
 
 def test_git_pull_from_another_repository_merges_clean(tmp_path: Path) -> None:
     # "anki" is a second repository here, pulled like the anki remote: `git pull anki`
-    anki = Repo(tmp_path / "anki")
+    anki = DeckRepo(tmp_path / "anki")
     anki.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
-    repo = Repo(tmp_path / "decks")
+    repo = DeckRepo(tmp_path / "decks")
     (repo.root / ".gitattributes").unlink()  # it comes with the first pull
     repo.git("remote", "add", "anki", str(anki.root))
     repo.git("pull", "-q", "anki", "main")
@@ -141,7 +84,7 @@ def test_git_pull_from_another_repository_merges_clean(tmp_path: Path) -> None:
     assert repo.status() == ""
 
 
-def test_moved_in_anki_edited_here_merges_clean(repo: Repo) -> None:
+def test_moved_in_anki_edited_here_merges_clean(repo: DeckRepo) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
     repo.git("checkout", "-q", "-b", "anki")
     repo.commit("anki moves", Spanish=deck_text(N1), French=deck_text(N2, N3, deck_id=2))
@@ -155,7 +98,7 @@ def test_moved_in_anki_edited_here_merges_clean(repo: Repo) -> None:
     assert repo.status() == ""
 
 
-def test_several_notes_moved_to_several_files(repo: Repo) -> None:
+def test_several_notes_moved_to_several_files(repo: DeckRepo) -> None:
     repo.commit(
         "base",
         Spanish=deck_text(N1, N2, N3, N4),
@@ -180,7 +123,7 @@ def test_several_notes_moved_to_several_files(repo: Repo) -> None:
     assert repo.status() == ""
 
 
-def test_move_into_a_new_deck_file(repo: Repo) -> None:
+def test_move_into_a_new_deck_file(repo: DeckRepo) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2, N3))
     repo.git("checkout", "-q", "-b", "anki")
     repo.commit("anki", Spanish=deck_text(N1, EDITED2, qa(3, "three", "tres")))
@@ -193,7 +136,7 @@ def test_move_into_a_new_deck_file(repo: Repo) -> None:
     assert repo.status() == ""
 
 
-def test_new_deck_file_made_in_anki_against_an_edit_here(repo: Repo) -> None:
+def test_new_deck_file_made_in_anki_against_an_edit_here(repo: DeckRepo) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2))
     repo.git("checkout", "-q", "-b", "anki")
     repo.commit("anki", Spanish=deck_text(N1), Verbs=deck_text(N2, deck_id=7))
@@ -206,7 +149,7 @@ def test_new_deck_file_made_in_anki_against_an_edit_here(repo: Repo) -> None:
     assert repo.notes("Verbs") == [edited]
 
 
-def test_edit_clashing_with_the_movers_own_edit_conflicts_in_the_new_file(repo: Repo) -> None:
+def test_edit_clashing_with_the_movers_own_edit_conflicts_in_the_new_file(repo: DeckRepo) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
     repo.git("checkout", "-q", "-b", "anki")
     repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "deux")))
@@ -231,7 +174,7 @@ def test_edit_clashing_with_the_movers_own_edit_conflicts_in_the_new_file(repo: 
     assert len(repo.git("log", "-1", "--format=%P").stdout.split()) == 2
 
 
-def test_other_files_merge_as_git_merges_them(repo: Repo) -> None:
+def test_other_files_merge_as_git_merges_them(repo: DeckRepo) -> None:
     (repo.root / "README.txt").write_text("line 1\nline 2\nline 3\n")
     repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
     repo.git("checkout", "-q", "-b", "anki")
@@ -248,7 +191,7 @@ def test_other_files_merge_as_git_merges_them(repo: Repo) -> None:
     assert repo.notes("French") == [N3, EDITED2]
 
 
-def test_a_text_conflict_elsewhere_still_stops_the_merge(repo: Repo) -> None:
+def test_a_text_conflict_elsewhere_still_stops_the_merge(repo: DeckRepo) -> None:
     (repo.root / "README.txt").write_text("hello\n")
     repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
     repo.git("checkout", "-q", "-b", "anki")
@@ -263,7 +206,7 @@ def test_a_text_conflict_elsewhere_still_stops_the_merge(repo: Repo) -> None:
     assert sorted(repo.status().splitlines()) == ["M  French.md", "UU README.txt"]
 
 
-def test_local_changes_in_the_way_abort_cleanly(repo: Repo) -> None:
+def test_local_changes_in_the_way_abort_cleanly(repo: DeckRepo) -> None:
     moved_on_main_edited_on_anki(repo)
     (repo.root / "Spanish.md").write_text(deck_text(N1, qa(2, "two", "uncommitted")))
     done = repo.merge("anki")
@@ -278,7 +221,7 @@ def test_the_configuration_init_writes_merges_clean(tmp_path: Path) -> None:
 
     from ankiops_git import init
 
-    repo = Repo(tmp_path / "decks", strategy=False)
+    repo = DeckRepo(tmp_path / "decks", strategy=False)
     repo.git("config", "--unset", "merge.ankiops.driver")
     init.configure_git(pygit2.Repository(str(repo.root)), "/nowhere/collection.anki2")
     assert repo.git("config", "pull.twohead").stdout.strip() == "ankiops"
@@ -290,7 +233,7 @@ def test_the_configuration_init_writes_merges_clean(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("mover", ["main", "anki"])
-def test_file_emptied_by_moves_and_deleted_against_an_edit(repo: Repo, mover: str) -> None:
+def test_file_emptied_by_moves_and_deleted_against_an_edit(repo: DeckRepo, mover: str) -> None:
     # one side moves every note of Spanish.md into French.md and deletes Spanish.md;
     # git sees modify/delete on Spanish.md and never runs the driver on it
     french = [qa(5, "five", "cinq"), qa(6, "six", "six"), qa(7, "seven", "sept")]
@@ -311,7 +254,7 @@ def test_file_emptied_by_moves_and_deleted_against_an_edit(repo: Repo, mover: st
 
 
 def test_file_deleted_against_an_edit_of_a_note_it_did_not_move_stays_a_conflict(
-    repo: Repo,
+    repo: DeckRepo,
 ) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
     repo.git("checkout", "-q", "-b", "anki")
@@ -384,7 +327,7 @@ def test_pull_anki_merges_a_move_against_an_anki_edit_and_pushes_it(world: World
         assert col.get_note(tener)["Answer"] == "To have (edited in Anki)"  # type: ignore[arg-type]
 
 
-def test_merge_abort_after_a_carried_conflict_restores_everything(repo: Repo) -> None:
+def test_merge_abort_after_a_carried_conflict_restores_everything(repo: DeckRepo) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
     repo.git("checkout", "-q", "-b", "anki")
     repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "deux")))
@@ -407,7 +350,7 @@ def test_random_moves_against_random_edits_lose_nothing_and_duplicate_nothing(
     files = ["Spanish", "French", "German"]
     notes = {i: qa(i, f"q{i}", f"a{i}", [f"t{i}"]) for i in range(1, 16)}
     home = {i: files[i % 3] for i in notes}
-    repo = Repo(tmp_path / "decks")
+    repo = DeckRepo(tmp_path / "decks")
 
     def layout(where: dict[int, str], content: dict[int, Note]) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
@@ -459,7 +402,7 @@ def test_random_moves_against_random_edits_lose_nothing_and_duplicate_nothing(
     assert repo.status() == ""
 
 
-def test_the_mover_and_the_other_side_edit_different_fields(repo: Repo) -> None:
+def test_the_mover_and_the_other_side_edit_different_fields(repo: DeckRepo) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
     repo.git("checkout", "-q", "-b", "anki")
     repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "deux", ["anki"])))
@@ -474,7 +417,7 @@ def test_the_mover_and_the_other_side_edit_different_fields(repo: Repo) -> None:
 
 
 @pytest.mark.parametrize("clash", [False, True])
-def test_deck_file_names_with_spaces_and_accents(repo: Repo, clash: bool) -> None:
+def test_deck_file_names_with_spaces_and_accents(repo: DeckRepo, clash: bool) -> None:
     source, destination = "Español básico", "Français avancé"
     repo.commit("base", **{source: deck_text(N1, N2), destination: deck_text(N3, deck_id=2)})
     repo.git("checkout", "-q", "-b", "anki")
@@ -493,7 +436,7 @@ def test_deck_file_names_with_spaces_and_accents(repo: Repo, clash: bool) -> Non
     assert repo.notes(source) == [N1]
 
 
-def test_more_than_two_heads_are_refused_and_nothing_changes(repo: Repo) -> None:
+def test_more_than_two_heads_are_refused_and_nothing_changes(repo: DeckRepo) -> None:
     repo.commit("base", Spanish=deck_text(N1, N2))
     for branch, note in (("a", qa(1, "one", "A")), ("b", qa(2, "two", "B"))):
         repo.git("checkout", "-q", "-b", branch, "main")

@@ -392,22 +392,14 @@ def test_state_written_by_the_earlier_format_still_reads(world: tuple) -> None:
 def test_pre_commit_hook_checks_ids_against_unchanged_files_with_and_without_its_cache(
     tmp_path: Path,
 ) -> None:
-    import os
     import subprocess
     import sys
 
+    from gitrepo import git_env
+
     root = tmp_path / "decks"
     root.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(
-        GIT_AUTHOR_NAME="t",
-        GIT_AUTHOR_EMAIL="t@x",
-        GIT_COMMITTER_NAME="t",
-        GIT_COMMITTER_EMAIL="t@x",
-        GIT_CONFIG_NOSYSTEM="1",
-        HOME=str(tmp_path),
-    )
-    env.pop(sync.GUARD_ENV, None)
+    env = git_env(tmp_path)
 
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)

@@ -13,13 +13,13 @@ reused by later runs. (`try-repo` itself always installs into a throwaway store,
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from gitrepo import git_env
 
 PROJECT = Path(__file__).resolve().parents[1]
 PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
@@ -35,19 +35,6 @@ INSTALLED = [
 
 BAD = "<!-- note_id: 1 -->\nQ: a\nA: b\n\n---\n\nT: no cloze here\n"
 GOOD = "<!-- note_id: 1 -->\nQ: a\nA: b\n\n---\n\nT: {{c1::a cloze}} here\n"
-
-
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PRE_COMMIT"))}
-    env.update(
-        PRE_COMMIT_HOME=str(home),
-        PRE_COMMIT_COLOR="never",
-        GIT_AUTHOR_NAME="Test",
-        GIT_AUTHOR_EMAIL="test@example.com",
-        GIT_COMMITTER_NAME="Test",
-        GIT_COMMITTER_EMAIL="test@example.com",
-    )
-    return env
 
 
 def _git(repo: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -90,7 +77,7 @@ def test_precommit_hook_blocks_a_bad_deck_then_passes(
     assert PRE_COMMIT.exists(), "pre-commit must be installed in the project's .venv"
     cache = Path(request.config.cache.mkdir("ankiops-pre-commit"))
     home = cache / "home"
-    env = _env(home)
+    env = git_env(PRE_COMMIT_HOME=str(home), PRE_COMMIT_COLOR="never")
     shadow = cache / "shadow-repo"
     rev = _shadow_repo(shadow, env)
     # Keep one hook environment (about 90 MB): drop the store when the project changed.

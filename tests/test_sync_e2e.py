@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,25 +21,10 @@ import pytest
 from anki.collection import AddNoteRequest, Collection
 from anki.decks import DeckId
 from conftest import BACKENDS, PROFILE, add_basic_note
+from gitrepo import BIN as VENV_BIN
+from gitrepo import git_env
 
 from ankiops_git import deckfile
-
-VENV_BIN = Path(sys.executable).parent
-
-
-def git_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(
-        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        HOME=str(home),
-        GIT_AUTHOR_NAME="Tess Ter",
-        GIT_AUTHOR_EMAIL="tess@example.org",
-        GIT_COMMITTER_NAME="Tess Ter",
-        GIT_COMMITTER_EMAIL="tess@example.org",
-        GIT_CONFIG_NOSYSTEM="1",
-    )
-    env.pop("ANKIOPS_GIT_IN_HOOK", None)
-    return env
 
 
 def add_managed(col: Collection, deck: str, note_type: str, **fields: str) -> int:
