@@ -282,34 +282,32 @@ def _cross_file(checked: Sequence[_Checked], report: set[str]) -> list[Diagnosti
                     )
                 )
     for deck_id, paths in deck_ids.items():
-        for path in paths:
-            if len(paths) > 1 and path in report:
-                rest = ", ".join(p for p in paths if p != path)
-                out.append(
-                    Diagnostic(
-                        path,
-                        1,
-                        1,
-                        ERROR,
-                        f"deck_id {deck_id} is also in {rest}; two files cannot be one deck: "
-                        "merge them into one file, or delete the deck_id line of the new one",
-                    )
-                )
+        out += _one_deck_in_two_files(
+            paths,
+            report,
+            f"deck_id {deck_id} is also in {{rest}}; two files cannot be one deck: "
+            "merge them into one file, or delete the deck_id line of the new one",
+        )
     for paths in names.values():
-        for path in paths:
-            if len(paths) > 1 and path in report:
-                rest = ", ".join(p for p in paths if p != path)
-                out.append(
-                    Diagnostic(
-                        path,
-                        1,
-                        1,
-                        ERROR,
-                        f"this file and {rest} name the same Anki deck (Anki ignores case "
-                        "and spaces around `::`); merge them into one file or rename one",
-                    )
-                )
+        out += _one_deck_in_two_files(
+            paths,
+            report,
+            "this file and {rest} name the same Anki deck (Anki ignores case "
+            "and spaces around `::`); merge them into one file or rename one",
+        )
     return out
+
+
+def _one_deck_in_two_files(paths: list[str], report: set[str], message: str) -> list[Diagnostic]:
+    """An error at line 1 of each reported file of `paths`, when they are one deck;
+    `{rest}` in `message` names the other files."""
+    if len(paths) < 2:
+        return []
+    return [
+        Diagnostic(path, 1, 1, ERROR, message.format(rest=", ".join(p for p in paths if p != path)))
+        for path in paths
+        if path in report
+    ]
 
 
 def check_tree(root: Path) -> list[Diagnostic]:
