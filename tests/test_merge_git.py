@@ -43,7 +43,9 @@ def test_same_field_edited_differently_stops_the_merge_with_markers(repo: DeckRe
     assert repo.git("status", "--porcelain").stdout.startswith("UU Spanish.md")
 
 
-def test_move_on_one_branch_and_edit_on_the_other_when_both_files_change(repo: DeckRepo) -> None:
+def moved_here_edited_and_touched_there(repo: DeckRepo) -> None:
+    """main moves note 2 Spanish -> French; branch `anki` edits note 2 and also changes
+    French.md, so git passes both files to the driver."""
     repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
     repo.git("checkout", "-q", "-b", "anki")
     repo.commit(
@@ -53,6 +55,10 @@ def test_move_on_one_branch_and_edit_on_the_other_when_both_files_change(repo: D
     )
     repo.git("checkout", "-q", "main")
     repo.commit("move note 2", Spanish=deck_text(N1), French=deck_text(N3, N2, deck_id=2))
+
+
+def test_move_on_one_branch_and_edit_on_the_other_when_both_files_change(repo: DeckRepo) -> None:
+    moved_here_edited_and_touched_there(repo)
     done = repo.merge("anki")
     assert done.returncode == 0, done.stdout + done.stderr
     assert repo.deck("Spanish").notes == [N1]
@@ -61,15 +67,7 @@ def test_move_on_one_branch_and_edit_on_the_other_when_both_files_change(repo: D
 
 def test_git_pull_carries_an_edit_to_a_note_that_moved(repo: DeckRepo) -> None:
     # the same as a merge, through `git pull` (which merges FETCH_HEAD)
-    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
-    repo.git("checkout", "-q", "-b", "anki")
-    repo.commit(
-        "anki",
-        Spanish=deck_text(N1, qa(2, "two", "zwei, edited")),
-        French=deck_text(qa(3, "three", "trois"), deck_id=2),
-    )
-    repo.git("checkout", "-q", "main")
-    repo.commit("move note 2", Spanish=deck_text(N1), French=deck_text(N3, N2, deck_id=2))
+    moved_here_edited_and_touched_there(repo)
     done = repo.git("pull", "-q", "--no-rebase", "--no-edit", ".", "anki", check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert repo.deck("Spanish").notes == [N1]
