@@ -9,7 +9,6 @@ it prints.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -19,8 +18,7 @@ from anki.collection import Collection
 
 from ankiops_git.anki.collection import CollectionBackend
 from ankiops_git.init import TUTORIAL_FILE
-
-BIN = Path(sys.executable).parent
+from ankiops_git.programs import git_env
 
 
 def run(cwd: Path, *args: str, env: dict[str, str]) -> str:
@@ -41,7 +39,7 @@ def demo(base: Path) -> None:
     collection.parent.mkdir(parents=True)
     CollectionBackend(collection, create=True).close()
     decks = base / "decks"
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = git_env()  # ankiops-git, git-remote-anki and the merge strategy on PATH
     for key, value in (("NAME", "Demo User"), ("EMAIL", "demo@example.org")):
         env.setdefault(f"GIT_AUTHOR_{key}", value)
         env.setdefault(f"GIT_COMMITTER_{key}", value)
