@@ -12,7 +12,6 @@ keep their blobs.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -21,13 +20,14 @@ from pathlib import Path
 
 import pygit2
 
-from ankiops_git import deckfile, gitstore
+from ankiops_git import deckfile, gitstore, syncstate
 from ankiops_git.anki.base import AnkiNote, Backend
 from ankiops_git.config import CONFIG_NAME, Config
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.gitstore import Files
 from ankiops_git.model import Deck, Note
 from ankiops_git.notetypes import BY_ANKI_NAME, NOTE_TYPES
+from ankiops_git.syncstate import SyncState
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -160,22 +160,6 @@ def snapshot_of_workdir(root: Path, config: Config) -> Snapshot:
 
 
 @dataclass
-class SyncState:
-    commit: str  # the anki/main commit Anki matched when `mods` was taken
-    mods: dict[int, int]
-    # Notes with a mod time at or after this are read again: an edit in the same second
-    # as the snapshot would otherwise keep its old mod time.
-    high: int = 0
-    # Anki's decks and each note's deck when `mods` was taken; set only when `commit`'s
-    # tree is what an export of that state gives, except in the files `dirty` (which a
-    # push changed: they may lack new note ids). Then a sync reads and writes only the
-    # deck files that can differ (see scope_of_changes). None: every file may differ.
-    decks: dict[str, int] | None = None
-    note_decks: dict[int, str] | None = None
-    dirty: list[str] = field(default_factory=list)
-
-
-@dataclass
 class AnkiRead:
     """What a sync reads of Anki first, cheaply (no fields)."""
 
@@ -183,38 +167,15 @@ class AnkiRead:
     taken: int  # the second just before the mod times were read
     mods: dict[int, int]
     note_decks: dict[int, str]
+    # The notes read (those of some decks, see read_decks); None: every managed note.
+    covers: set[int] | None = None
 
 
 def read_anki(backend: Backend) -> AnkiRead:
     decks = backend.decks()
     taken = int(time.time())
     mods = backend.mod_times()
-    return AnkiRead(decks, taken, mods, backend.note_decks())
-
-
-def state_path(repo: pygit2.Repository) -> Path:
-    return gitstore.state_dir(repo) / "state.json"
-
-
-def load_state(repo: pygit2.Repository) -> SyncState | None:
-    path = Path(repo.path) / "ankiops" / "state.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(data["mods"], dict):  # written by an earlier version
-            mods = {int(k): int(v) for k, v in data["mods"].items()}
-        else:  # note ids and mod times as two lists: quick to read at 100,000 notes
-            mods = dict(zip(data["note_ids"], data["mods"], strict=True))
-        state = SyncState(str(data["commit"]), mods, int(data.get("high", 0)))
-        if "decks" in data and "note_decks" in data:
-            state.decks = dict(data["decks"])
-            note_decks: dict[int, str] = {}
-            for deck, ids in data["note_decks"].items():
-                note_decks.update(dict.fromkeys(ids, deck))
-            state.note_decks = note_decks
-            state.dirty = [str(p) for p in data.get("dirty", [])]
-        return state
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None  # no usable state: the next export reads every note
+    return AnkiRead(decks, taken, mods, backend.note_decks(mods))
 
 
 def save_state(
@@ -232,21 +193,29 @@ def save_state(
     an older mod time are known unchanged while it stays; those at `taken` or later
     are read again next time. `decks`, `note_decks`, `dirty`: see SyncState.
     """
-    data: dict[str, object] = {
-        "commit": str(commit),
-        "high": taken,
-        "note_ids": list(mods),
-        "mods": list(mods.values()),
-    }
-    if decks is not None and note_decks is not None:
-        by_deck: dict[str, list[int]] = {}
-        for note_id, deck in note_decks.items():
-            by_deck.setdefault(deck, []).append(note_id)
-        data.update(decks=decks, note_decks=by_deck, dirty=sorted(set(dirty)))
-    path = state_path(repo)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    tmp.replace(path)
+    if decks is None or note_decks is None:
+        decks = note_decks = None
+    state = SyncState(str(commit), mods, taken, decks, note_decks, sorted(set(dirty)))
+    syncstate.save(repo, state)
+
+
+def save_read(
+    repo: pygit2.Repository,
+    commit: pygit2.Oid | str,
+    read: AnkiRead,
+    state: SyncState | None,
+    dirty: Iterable[str] = (),
+) -> None:
+    """The state for `commit` after `read`: as read if it covers every note, else
+    `state` with the notes read replaced (see syncstate.merged)."""
+    if read.covers is None:
+        save_state(repo, commit, read.mods, read.taken, read.decks, read.note_decks, dirty)
+        return
+    assert state is not None
+    merged = syncstate.merged(
+        state, str(commit), read.covers, read.mods, read.note_decks, read.taken, dirty
+    )
+    syncstate.save(repo, merged)
 
 
 @dataclass
@@ -303,6 +272,69 @@ def scope_of_changes(
     paths |= {path_of.get(name) or deckfile.filename_for_deck(name) for name in decks}
     names = {deckfile.deck_name_for_path(p) for p in paths}
     return Scope(paths, {i for i, deck in read.note_decks.items() if deck in names})
+
+
+def scope_of_files(
+    repo: pygit2.Repository,
+    backend: Backend,
+    state: SyncState | None,
+    trees: list[Files],
+    paths: Iterable[str],
+    config: Config,
+) -> tuple[AnkiRead, Scope] | None:
+    """Read only what a change to the deck files `paths` (and the files `state` marks
+    dirty) involves: Anki's notes in their decks, and the notes these files name in
+    each of `trees`. None where that cannot be told (as scope_of_changes): then read
+    everything.
+
+    What Anki changed elsewhere is not read, and stays for the next full sync to find:
+    the saved state keeps the old mod times of the notes not read (save_read). The scope
+    takes in the deck of every note it reads: a note moved in Anki to another deck
+    brings that deck's file in, until no note leads out of the scope.
+    """
+    if state is None or state.decks is None or state.note_decks is None:
+        return None
+    wanted = set(paths) | set(state.dirty)
+    if CONFIG_NAME in wanted:
+        return None  # which files are decks may have changed
+    decks = backend.decks()
+    if decks != state.decks:
+        return None  # a deck created, renamed or deleted in Anki
+    taken = int(time.time())
+    path_of: dict[str, str] = {}
+    for files in trees:
+        for path in files:
+            if is_deck_path(path, config):
+                name = deckfile.deck_name_for_path(path)
+                if path_of.setdefault(name, path) != path:
+                    return None  # two files for one deck name: the full export sorts it out
+    names: set[str] = set()
+    covered: set[int] = set()
+    mods: dict[int, int] = {}
+    note_decks: dict[int, str] = {}
+    new_paths = {p for p in wanted if is_deck_path(p, config)}
+    scope_paths: set[str] = set()
+    while new_paths:
+        scope_paths |= new_paths
+        new_names = {deckfile.deck_name_for_path(p) for p in new_paths} - names
+        names |= new_names
+        ids = backend.deck_note_ids(decks[n] for n in new_names if n in decks)
+        ids |= {i for i, deck in state.note_decks.items() if deck in new_names}
+        for files in trees:
+            for path in new_paths & files.keys():
+                deck = parse_blob(repo, files[path][0], path)
+                ids |= {n.note_id for n in deck.notes if n.note_id is not None}
+        ids -= covered
+        covered |= ids
+        mods.update(backend.mod_times(ids))
+        note_decks.update(backend.note_decks(mods.keys() & ids))
+        reached = {note_decks[i] for i in ids if i in note_decks}
+        reached |= {state.note_decks[i] for i in ids if i in state.note_decks}
+        if "" in reached:
+            return None  # a note with no cards: the full export knows what to do
+        new_paths = {path_of.get(n) or deckfile.filename_for_deck(n) for n in reached - names}
+    read = AnkiRead(decks, taken, mods, note_decks, covers=covered)
+    return read, Scope(scope_paths, {i for i, deck in note_decks.items() if deck in names})
 
 
 def snapshot_in_scope(

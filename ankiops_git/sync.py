@@ -8,6 +8,7 @@ Neither touches the working tree; `fast_forward` does, through git itself.
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,11 +17,12 @@ from pathlib import Path
 import pygit2
 
 from ankiops_git import config as config_mod
-from ankiops_git import export, gitstore, push
+from ankiops_git import export, gitstore, push, syncstate
 from ankiops_git.anki.base import Backend
 from ankiops_git.config import Config
 from ankiops_git.errors import AnkiOpsError, WrongProfile
 from ankiops_git.programs import git_env
+from ankiops_git.syncstate import SyncState
 
 REMOTE = "anki"
 URL_PREFIX = "anki::"
@@ -86,19 +88,29 @@ def fetch(
     update_ref: bool = True,
     progress: export.Progress | None = None,
     first: export.AnkiRead | None = None,
+    dirty_only: bool = False,
 ) -> FetchResult:
     """Export Anki's state as a commit on top of anki/main (or anki/main itself if same).
 
     Only the deck files Anki's changes touch are read and written (export.Scope); with
     nothing changed, anki/main is returned without reading any deck file. `first`:
     Anki's decks and mod times if just read (by the push before this fetch).
+    `dirty_only`: export only the files a push left dirty (reading only their decks'
+    notes), leaving Anki's other changes for the next fetch: what brings a push's new
+    note ids back at a cost that does not grow with the collection.
     """
     base = gitstore.ref_target(repo, gitstore.ANKI_REF)
     state = state_for(repo, base)
-    if first is None:
-        first = export.read_anki(backend)
     files = export.commit_files(repo, base)
-    scope = export.scope_of_changes(first, state, files, config) if base is not None else None
+    partial = None
+    if dirty_only and base is not None:
+        partial = export.scope_of_files(repo, backend, state, [files], (), config)
+    scope: export.Scope | None
+    if partial is not None:
+        read, scope = partial
+    else:
+        read = first if first is not None and first.covers is None else export.read_anki(backend)
+        scope = export.scope_of_changes(read, state, files, config) if base is not None else None
     if base is not None and scope is not None and not scope.paths:
         return FetchResult(base, False, export.ExportSummary(), 0)  # state stays as it is
     if scope is None:
@@ -107,13 +119,13 @@ def fetch(
         reference = export.snapshot_in_scope(repo, files, config, scope.paths)
     only = scope.note_ids if scope is not None else None
     return _export_commit(
-        repo, backend, config, reference, base, update_ref, progress, True, first, only, state
+        repo, backend, config, reference, base, update_ref, progress, True, read, only, state
     )
 
 
-def state_for(repo: pygit2.Repository, base: pygit2.Oid | None) -> export.SyncState | None:
+def state_for(repo: pygit2.Repository, base: pygit2.Oid | None) -> SyncState | None:
     """The saved state if it describes `base` (anki/main), else None."""
-    state = export.load_state(repo)
+    state = syncstate.load(repo)
     if state is None or base is None or state.commit != str(base):
         return None
     return state
@@ -146,7 +158,7 @@ def _export_commit(
     keep_other: bool,
     first: export.AnkiRead,
     only: set[int] | None = None,
-    state: export.SyncState | None = None,
+    state: SyncState | None = None,
 ) -> FetchResult:
     view = export.anki_view(backend, reference, state, progress, first=first, only=only)
     tree = export.export_tree(repo, view, reference, keep_other_files=keep_other, config=config)
@@ -159,7 +171,7 @@ def _export_commit(
         commit = gitstore.create_commit(repo, tree, parents, message, gitstore.anki_signature())
         created = True
     # The tree is what an export of `first` gives: the next sync may scope to changes.
-    export.save_state(repo, commit, first.mods, first.taken, first.decks, first.note_decks)
+    export.save_read(repo, commit, first, state)
     if update_ref and (created or base is None):
         gitstore.set_ref(repo, gitstore.ANKI_REF, commit, "fetch: Anki state")
     return FetchResult(commit, created, summary, view.read)
@@ -199,12 +211,19 @@ def push_commit(
     if backend is None:
         raise AnkiOpsError("internal: a push that changes Anki needs a backend")
     state = state_for(repo, base)
-    first = export.read_anki(backend)
     base_files = export.commit_files(repo, base)
     target_files = export.commit_files(repo, target)
     paths = base_files.keys() | target_files.keys()
     changed = {p for p in paths if base_files.get(p) != target_files.get(p)}
-    scope = export.scope_of_changes(first, state, base_files, config, also=changed)
+    partial = export.scope_of_files(
+        repo, backend, state, [base_files, target_files], changed, config
+    )
+    scope: export.Scope | None
+    if partial is not None:
+        first, scope = partial
+    else:
+        first = export.read_anki(backend)
+        scope = export.scope_of_changes(first, state, base_files, config, also=changed)
     if scope is None:
         base_snap = export.snapshot_of_commit(repo, base, config)
         target_snap = export.snapshot_of_commit(repo, target, config)
@@ -227,7 +246,7 @@ def push_commit(
     if dry_run:
         return PushResult(plan, [], False)
     added = push.apply_plan(backend, plan)
-    after = save_pushed_state(repo, backend, target, first, scope, plan)
+    after = save_pushed_state(repo, backend, target, first, scope, plan, state, added)
     if update_ref:
         gitstore.set_ref(repo, gitstore.ANKI_REF, target, "push: applied to Anki")
     return PushResult(plan, added, False, after)
@@ -240,10 +259,24 @@ def save_pushed_state(
     first: export.AnkiRead,
     scope: export.Scope | None,
     plan: push.Plan,
+    state: SyncState | None,
+    added: list[int],
 ) -> export.AnkiRead:
     """State for `target` after a push: the files in scope are `dirty` (they may lack the
     new note ids an export would write); notes outside it keep the values read before
-    the push, so an edit made in Anki meanwhile still shows as a change."""
+    the push, so an edit made in Anki meanwhile still shows as a change.
+
+    A push that read only its files' decks reads only those notes (and the added ones)
+    again; one that read everything reads everything."""
+    if scope is not None and first.covers is not None and not (plan.renames or plan.creates):
+        covers = first.covers | set(added)
+        decks = backend.decks()
+        taken = int(time.time())
+        mods = backend.mod_times(covers)
+        after = export.AnkiRead(decks, taken, mods, backend.note_decks(mods), covers)
+        if decks == first.decks:
+            export.save_read(repo, target, after, state, scope.paths)
+            return after
     after = export.read_anki(backend)
     if scope is None or plan.renames or plan.creates or after.decks != first.decks:
         export.save_state(repo, target, after.mods, after.taken)  # next fetch: every file
@@ -310,7 +343,7 @@ def push_head(
         return SyncOutcome(PushResult(push.Plan(), [], True), None, False)
     with open_anki(spec or remote_spec(repo), config) as backend:
         pushed = push_commit(repo, backend, config, head.id, allow_deletes=allow_deletes)
-        fetched = fetch(repo, backend, config, first=pushed.after)
+        fetched = fetch(repo, backend, config, first=pushed.after, dirty_only=True)
     moved = fast_forward(repo)
     return SyncOutcome(pushed, fetched, moved)
 
@@ -321,9 +354,7 @@ def status(repo: pygit2.Repository) -> list[str]:
     head = gitstore.head_commit(repo)
     base = gitstore.ref_target(repo, gitstore.ANKI_REF)
     base_snap = export.snapshot_of_commit(repo, base, config)
-    state = export.load_state(repo)
-    if state is not None and (base is None or state.commit != str(base)):
-        state = None
+    state = state_for(repo, base)
     lines = []
     with open_anki(remote_spec(repo), config) as backend:
         view = export.anki_view(backend, base_snap, state)

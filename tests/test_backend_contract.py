@@ -257,6 +257,46 @@ def test_mod_times_match_read_notes(backend: Backend, anki_col: Collection) -> N
     assert times[ids[2]] == 1700000000
 
 
+def test_reads_of_some_notes_match_the_reads_of_all(backend: Backend, anki_col: Collection) -> None:
+    """mod_times/note_decks for given ids: the same answers, for those ids only; ids that
+    are missing or other note types' are left out of mod_times."""
+    ids = backend.add_notes(_sample_notes())
+    basic = add_basic_note(anki_col, "Geo", "f", "b")
+    backend.delete_notes([ids[4]])
+    anki_col.db.execute(f"update notes set mod = 1700000000 where id = {ids[2]}")
+    every_mod, every_deck = backend.mod_times(), backend.note_decks()
+    some = [ids[0], ids[2], ids[4], basic, 12345]
+    assert backend.mod_times(some) == {i: every_mod[i] for i in (ids[0], ids[2])}
+    assert backend.mod_times([]) == {} and backend.note_decks([]) == {}
+    managed = [ids[0], ids[2], ids[3]]
+    assert backend.note_decks(managed) == {i: every_deck[i] for i in managed}
+    assert backend.note_decks(every_mod) == every_deck
+
+
+def test_deck_note_ids_are_the_notes_of_exactly_those_decks(
+    backend: Backend, anki_col: Collection
+) -> None:
+    ids = backend.add_notes(_sample_notes())  # Spanish::Verbs, Spanish, Geo x3
+    add_basic_note(anki_col, "Geo", "f", "b")
+    decks = backend.decks()
+    assert backend.deck_note_ids([decks["Geo"]]) == set(ids[2:])
+    assert backend.deck_note_ids([decks["Spanish"]]) == {ids[1]}  # not its subdeck's
+    assert backend.deck_note_ids([decks["Spanish"], decks["Spanish::Verbs"]]) == set(ids[:2])
+    assert backend.deck_note_ids([]) == set()
+    # a card in a filtered deck counts in its home deck too
+    filtered = anki_col.decks.new_filtered("Filtered Deck 1")
+    deck = anki_col.decks.get(filtered)
+    assert deck is not None
+    deck["terms"][0][0] = "deck:Geo"
+    anki_col.decks.save(deck)
+    anki_col.sched.rebuild_filtered_deck(filtered)
+    assert backend.deck_note_ids([decks["Geo"]]) == set(ids[2:])
+    every = backend.note_decks()
+    for name, deck_id in decks.items():
+        homed = {i for i, d in every.items() if d == name}
+        assert homed <= backend.deck_note_ids([deck_id])
+
+
 def test_ensure_note_types_is_idempotent(backend: Backend, anki_col: Collection) -> None:
     before = {m.name: m.id for m in anki_col.models.all_names_and_ids()}
     backend.ensure_note_types()

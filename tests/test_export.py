@@ -8,7 +8,7 @@ import pygit2
 from anki.collection import Collection
 from test_sync_e2e import add_managed
 
-from ankiops_git import export, gitstore
+from ankiops_git import export, gitstore, syncstate
 from ankiops_git.anki.base import NoteUpdate
 from ankiops_git.anki.collection import CollectionBackend
 from ankiops_git.config import Config
@@ -48,7 +48,7 @@ def test_export_is_deterministic_incremental_and_keeps_markdown(
         reference = export.snapshot_of_commit(repo, first, config)
         note = next(n for n in reference.decks["Deck.md"].notes if n.note_id == ids[7])
         note.fields["Answer"] = "__a7__"
-        state = export.load_state(repo)
+        state = syncstate.load(repo)
         assert state is not None and state.commit == str(first)
 
         # Unchanged Anki: (almost) nothing is read, the tree is the same.

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_sync_e2e import add_managed
 
-from ankiops_git import export, gitstore, sync
+from ankiops_git import export, gitstore, sync, syncstate
 from ankiops_git.anki.base import NoteUpdate
 from ankiops_git.anki.collection import CollectionBackend
 from ankiops_git.config import Config
@@ -88,7 +88,7 @@ def test_many_notes_sharing_the_newest_mod_time_are_not_read_again(
         tree = export.export_tree(repo, view, export.EMPTY)
         commit = gitstore.create_commit(repo, tree, [], "x", gitstore.anki_signature())
         export.save_state(repo, commit, view.mods, view.taken)
-        state = export.load_state(repo)
+        state = syncstate.load(repo)
         reference = export.snapshot_of_commit(repo, commit, Config())
         again = export.anki_view(backend, reference, state)
         assert again.read == 0
@@ -152,11 +152,11 @@ def test_edit_hidden_behind_an_unchanged_mod_time_in_the_fetch_second_is_fetched
     notes at or after that second are read again, never trusted."""
     repo, backend, ids = world
     noop(repo, backend)
-    state_file = export.state_path(repo)
-    data = json.loads(state_file.read_text(encoding="utf-8"))
-    mod = data["mods"][data["note_ids"].index(ids[0])]
-    data["high"] = mod  # as if the fetch had read the mod times in the note's second
-    state_file.write_text(json.dumps(data), encoding="utf-8")
+    state = syncstate.load(repo)
+    assert state is not None
+    mod = state.mods[ids[0]]
+    state.high = mod  # as if the fetch had read the mod times in the note's second
+    syncstate.save(repo, state)
     note = backend.col.get_note(ids[0])  # type: ignore[arg-type]
     note["Question"] = "edited in the same second"
     backend.col.update_note(note)
@@ -299,7 +299,8 @@ def test_scoped_push_refuses_a_note_id_also_in_an_unchanged_file(world: tuple) -
     french = anki_tree_text(repo, "Lang__French.md") or ""
     copy = f"<!-- note_id: {ids[0]} -->\nQ: copied\nA: a0\n"
     target = commit_edit(repo, {"Lang__French.md": french + "\n---\n\n" + copy})
-    with pytest.raises(AnkiOpsError, match=f"note_id {ids[0]} is also in Lang__Spanish.md"):
+    clash = f"Lang__Spanish.md:3: note_id {ids[0]} is also in Lang__French.md"
+    with pytest.raises(AnkiOpsError, match=clash):
         sync.push_commit(repo, backend, Config(), target)
     assert backend.read_notes([ids[0]])[0].fields["Question"] == "q0"  # nothing written
 
@@ -336,14 +337,44 @@ def test_scoped_push_moves_a_note_between_files_as_a_deck_change(world: tuple) -
     noop(repo, backend)
 
 
-def test_scoped_push_sees_a_deletion_in_anki_in_a_file_it_does_not_change(world: tuple) -> None:
+def test_a_push_leaves_anki_changes_to_other_decks_for_the_next_fetch(world: tuple) -> None:
+    """A push reads only the decks it changes; what Anki changed elsewhere meanwhile is
+    neither overwritten nor forgotten: the fetch after the push (the hook's) leaves it,
+    and the next full fetch brings it."""
     repo, backend, ids = world
     noop(repo, backend)
     backend.delete_notes([ids[3]])  # Spanish, in Anki
+    backend.update_notes([NoteUpdate(ids[4], {"Answer": "a4 edited in Anki"})])
     french = anki_tree_text(repo, "Lang__French.md") or ""
     target = commit_edit(repo, {"Lang__French.md": french.replace("Q: fq", "Q: fq2")})
-    with pytest.raises(PushRejected, match="deleted in Anki"):
+    pushed = sync.push_commit(repo, backend, Config(), target)
+    assert pushed.plan.line().startswith("0 added, 1 updated, 0 moved, 0 deleted")
+    assert backend.read_notes([ids[6]])[0].fields["Question"] == "fq2"
+    assert backend.read_notes([ids[4]])[0].fields["Answer"] == "a4 edited in Anki"
+    after_hook = sync.fetch(repo, backend, Config(), first=pushed.after, dirty_only=True)
+    assert not after_hook.created  # the French file is what Anki has; Spanish not read
+    spanish = anki_tree_text(repo, "Lang__Spanish.md") or ""
+    assert f"note_id: {ids[3]}" in spanish and "a4 edited" not in spanish
+    fetched = sync.fetch(repo, backend, Config())
+    assert fetched.created and (fetched.summary.updated, fetched.summary.deleted) == (1, 1)
+    spanish = anki_tree_text(repo, "Lang__Spanish.md") or ""
+    assert f"note_id: {ids[3]}" not in spanish and "A: a4 edited in Anki" in spanish
+    assert "Q: fq2" in (anki_tree_text(repo, "Lang__French.md") or "")
+    noop(repo, backend)
+
+
+def test_a_push_refuses_a_note_moved_in_anki_out_of_the_file_it_changes(world: tuple) -> None:
+    """The scope follows the note to the deck Anki moved it to: pushing the old file's
+    version would move it back, losing the move; so the push says fetch first."""
+    repo, backend, ids = world
+    noop(repo, backend)
+    backend.move_notes([ids[2]], "Lang::French")
+    spanish = anki_tree_text(repo, "Lang__Spanish.md") or ""
+    target = commit_edit(repo, {"Lang__Spanish.md": spanish.replace("A: a2", "A: a2 edited")})
+    with pytest.raises(PushRejected, match="moved in Anki"):
         sync.push_commit(repo, backend, Config(), target)
+    assert backend.note_decks([ids[2]]) == {ids[2]: "Lang::French"}
+    assert backend.read_notes([ids[2]])[0].fields["Answer"] == "a2"
 
 
 def test_scoped_push_counts_the_whole_deck_for_the_deletion_guard(world: tuple) -> None:
@@ -372,18 +403,51 @@ def test_note_id_written_with_leading_zeros_in_a_file_outside_the_commit_is_a_cl
     assert "B.md:1" in found[0].message and "C.md" not in found[0].message
 
 
-def test_state_written_by_the_earlier_format_still_reads(world: tuple) -> None:
-    """Mod times as a {"id": mod} object (before note_ids/mods lists): same state."""
+def test_state_written_by_the_earlier_formats_still_reads(world: tuple) -> None:
+    """The JSON state of earlier versions (mods as two lists, or as an object) reads as
+    the same state, and the next save replaces it with the current format."""
     repo, backend, _ = world
-    state = export.load_state(repo)
+    state = syncstate.load(repo)
     assert state is not None and state.note_decks is not None
-    path = export.state_path(repo)
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["mods"] = {str(k): v for k, v in state.mods.items()}
-    del data["note_ids"]
-    path.write_text(json.dumps(data), encoding="utf-8")
-    again = export.load_state(repo)
-    assert again == state
+    assert syncstate.state_path(repo).read_bytes().split(b"\n")[0].startswith(b"{")
+    by_deck: dict[str, list[int]] = {}
+    for note_id, deck in state.note_decks.items():
+        by_deck.setdefault(deck, []).append(note_id)
+    lists = {
+        "commit": state.commit,
+        "high": state.high,
+        "note_ids": list(state.mods),
+        "mods": list(state.mods.values()),
+        "decks": state.decks,
+        "note_decks": by_deck,
+        "dirty": state.dirty,
+    }
+    syncstate.state_path(repo).unlink()
+    earlier = syncstate.state_path(repo).with_name(syncstate.EARLIER_NAME)
+    as_object = dict(lists, mods={str(k): v for k, v in state.mods.items()})
+    del as_object["note_ids"]
+    for data in (lists, as_object):
+        earlier.write_text(json.dumps(data), encoding="utf-8")
+        assert syncstate.load(repo) == state
+    syncstate.save(repo, state)
+    assert not earlier.exists() and syncstate.load(repo) == state
+
+
+def test_a_damaged_state_file_means_reading_everything_not_an_error(world: tuple) -> None:
+    repo, backend, ids = world
+    path = syncstate.state_path(repo)
+    whole = path.read_bytes()
+    for damaged in (
+        whole[: len(whole) - 5],
+        b"not json\n",
+        whole.replace(b'"format": 2', b'"format": 9'),
+    ):
+        path.write_bytes(damaged)
+        assert syncstate.load(repo) is None
+        backend.update_notes([NoteUpdate(ids[0], {"Answer": f"a0 {len(damaged)}"})])
+        result = sync.fetch(repo, backend, Config())
+        assert result.created and result.read == 7  # every note read again
+        assert syncstate.load(repo) is not None
 
 
 # --- the pre-commit hook: other staged files by their ids, kept by blob id ----------------

@@ -69,16 +69,26 @@ class Backend(Protocol):
         """
         ...
 
-    def mod_times(self) -> dict[int, int]:
-        """Managed note id -> modification time. Cheap: no fields are read."""
+    def mod_times(self, note_ids: Iterable[int] | None = None) -> dict[int, int]:
+        """Managed note id -> modification time, for these notes (all if None; ids that
+        are missing or not managed notes are left out). Cheap: no fields are read."""
         ...
 
-    def note_decks(self) -> dict[int, str]:
-        """Managed note id -> deck name of its first card (home deck), as read_notes says.
+    def note_decks(self, note_ids: Iterable[int] | None = None) -> dict[int, str]:
+        """Managed note id -> deck name of its first card (home deck), as read_notes says;
+        for these notes (all if None). Give ids of managed notes (mod_times' keys): for
+        a long list of ids, the AnkiConnect backend does not check each is one.
 
         Cheap: no fields are read. Needed beside mod_times because moving cards to
         another deck changes the cards, not the note, so the note's mod time stays.
         """
+        ...
+
+    def deck_note_ids(self, deck_ids: Iterable[int]) -> set[int]:
+        """Managed notes with a card in one of these decks (its deck or, for a card in a
+        filtered deck, its home deck; subdecks not included): every note whose
+        note_decks() deck is one of them, and maybe notes with other cards there. Costs
+        what these decks hold, not what the collection holds."""
         ...
 
     def read_notes(self, note_ids: Iterable[int] | None = None) -> list[AnkiNote]:

@@ -66,6 +66,14 @@ def profile_collection_path(name: str, base: Path | None = None) -> Path:
     )
 
 
+def _managed_where(models: dict[int, Any], note_ids: Iterable[int] | None) -> str:
+    """SQL condition on `notes n`: a managed note, among `note_ids` if given."""
+    where = f"n.mid in {ids2str(models)}"
+    if note_ids is not None:
+        where += f" and n.id in {ids2str(list(note_ids))}"
+    return where
+
+
 # The deck of a note's first card (lowest ord); a card in a filtered deck counts in its
 # home deck (odid). A correlated subquery over `notes n`.
 _FIRST_CARD_DECK = (
@@ -195,22 +203,41 @@ class CollectionBackend:
 
     # -- notes: reads ----------------------------------------------------------------
 
-    def mod_times(self) -> dict[int, int]:
-        models = self._managed_models()
-        if not models:
-            return {}
-        rows = self._db.all(f"select id, mod from notes where mid in {ids2str(models)}")
-        return {int(nid): int(mod) for nid, mod in rows}
-
-    def note_decks(self) -> dict[int, str]:
+    def mod_times(self, note_ids: Iterable[int] | None = None) -> dict[int, int]:
         models = self._managed_models()
         if not models:
             return {}
         rows = self._db.all(
-            f"select n.id, {_FIRST_CARD_DECK} from notes n where n.mid in {ids2str(models)}"
+            f"select n.id, n.mod from notes n where {_managed_where(models, note_ids)}"
+        )
+        return {int(nid): int(mod) for nid, mod in rows}
+
+    def note_decks(self, note_ids: Iterable[int] | None = None) -> dict[int, str]:
+        models = self._managed_models()
+        if not models:
+            return {}
+        rows = self._db.all(
+            f"select n.id, {_FIRST_CARD_DECK} from notes n where {_managed_where(models, note_ids)}"
         )
         deck_names = {int(d.id): d.name for d in self.col.decks.all_names_and_ids()}
         return {int(nid): deck_names.get(int(did or 0), "") for nid, did in rows}
+
+    def deck_note_ids(self, deck_ids: Iterable[int]) -> set[int]:
+        models = self._managed_models()
+        wanted = ids2str(list(deck_ids))
+        if not models or wanted == "()":
+            return set()
+        # Both by the cards' deck index: a card's own deck, and for cards in a
+        # filtered deck (few) their home deck.
+        decks = self.col.decks
+        regular = {d.id for d in decks.all_names_and_ids(include_filtered=False)}
+        filtered = ids2str([d.id for d in decks.all_names_and_ids() if d.id not in regular])
+        rows = self._db.list(
+            f"select distinct c.nid from cards c join notes n on n.id = c.nid "
+            f"where n.mid in {ids2str(models)} and (c.did in {wanted} "
+            f"or (c.did in {filtered} and c.odid in {wanted}))"
+        )
+        return {int(nid) for nid in rows}
 
     def read_notes(self, note_ids: Iterable[int] | None = None) -> list[AnkiNote]:
         """Managed notes, sorted by id; ids that are not managed notes are left out."""

@@ -37,6 +37,8 @@ from collections.abc import Iterator
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 from bs4.element import PageElement
 
+from ankiops_git.convert.fastparse import fast_parse
+
 SYNONYMS = {"strong": "b", "em": "i", "strike": "s", "del": "s"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}  # fmt: skip
@@ -64,6 +66,29 @@ WHITESPACE = " \t\n\r\f"
 
 
 def parse(html: str) -> Tag:
+    """Parse a field's HTML as html5lib does; returns the <body> holding the field.
+
+    Well-formed HTML takes a fast path (fastparse.py) that builds the same tree.
+    """
+    if FAST_PARSE:
+        body = fast_parse(html)
+        if body is not None:
+            return body
+    return parse_html5lib(html)
+
+
+# Tests turn this off to compare with the html5lib path (see use_fast_parse).
+FAST_PARSE = True
+
+
+def use_fast_parse(enabled: bool) -> None:
+    """Switch the fast parse on or off (for tests); forgets cached canonical forms."""
+    global FAST_PARSE
+    FAST_PARSE = enabled
+    _CANONICAL_CACHE.clear()
+
+
+def parse_html5lib(html: str) -> Tag:
     """Parse a field's HTML with html5lib; returns the <body> holding the field."""
     soup = BeautifulSoup(
         "<!DOCTYPE html><html><head></head><body>" + html,
@@ -310,7 +335,7 @@ def _adopt_nested_lists(lst: Tag) -> None:
             previous_item = child
         elif isinstance(child, Tag) and child.name in ("ul", "ol") and previous_item is not None:
             previous_item.append(child.extract())
-        elif isinstance(child, Comment) or str(child).strip(WHITESPACE):
+        elif isinstance(child, (Tag, Comment)) or str(child).strip(WHITESPACE):
             previous_item = None  # content in between: moving would reorder it
 
 
@@ -621,7 +646,11 @@ def _serialise(node: PageElement, out: list[str], pre_entities: bool = False) ->
         if node.name in VOID:
             return
         first = node.contents[0] if node.contents else None
-        if node.name in ("pre", "textarea", "listing") and str(first or "").startswith("\n"):
+        if (
+            node.name in ("pre", "textarea", "listing")
+            and isinstance(first, NavigableString)
+            and str(first).startswith("\n")
+        ):
             # the parser drops one newline right after <pre>
             out.append("&#10;" if pre_entities and node.name == "pre" else "\n")
         for child in node.children:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from bs4 import Comment, NavigableString, Tag
 from bs4.element import PageElement
@@ -507,12 +508,18 @@ def html_to_md(html: str) -> str:
     tree = normalised(html)
     target = serialise(tree)
     remember_canonical(html, target)
-    for emphasis_as_tags, raw_paragraphs in ((False, False), (True, False), (False, True)):
-        converter = AnkiMarkdownConverter(emphasis_as_tags, raw_paragraphs)
+    for converter in _converters():
         md = deck_safe(converter.container(tree).strip("\n"))
         if _renders_to(md, target):
             return md
     return deck_safe(_raw_field(tree))
+
+
+@lru_cache(maxsize=1)
+def _converters() -> tuple[AnkiMarkdownConverter, ...]:
+    """The converters html_to_md tries, in order (they keep no state between fields)."""
+    options = ((False, False), (True, False), (False, True))
+    return tuple(AnkiMarkdownConverter(tags, raw) for tags, raw in options)
 
 
 def deck_safe(md: str) -> str:
