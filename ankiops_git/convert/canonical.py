@@ -295,7 +295,7 @@ def _normalise_attrs(el: Tag) -> None:
 
 
 def _normalise_pre(pre: Tag) -> None:
-    for br in pre.find_all("br"):
+    for br in _descendant_tags(pre, {"br"}):
         br.replace_with("\n")
     pre.smooth()
     # a newline that ends a non-empty last line shows nothing; "x\n\n" and "\n" do
@@ -306,7 +306,7 @@ def _normalise_pre(pre: Tag) -> None:
     for node in list(pre.descendants):
         if type(node) is NavigableString and not str(node):
             node.extract()
-    for inline in reversed(pre.find_all(list(DROP_WHEN_EMPTY))):
+    for inline in reversed(_descendant_tags(pre, DROP_WHEN_EMPTY)):
         if not inline.contents:
             inline.extract()
     kids = list(pre.children)
@@ -316,6 +316,11 @@ def _normalise_pre(pre: Tag) -> None:
         kids[0].unwrap()
         kids = list(pre.children)
     pre.smooth()
+
+
+def _descendant_tags(el: Tag, names: set[str]) -> list[Tag]:
+    """`el.find_all(names)` without bs4's filter machinery (a hot path)."""
+    return [d for d in el.descendants if isinstance(d, Tag) and d.name in names]
 
 
 def _last_text(el: Tag) -> NavigableString | None:
@@ -609,8 +614,9 @@ def serialise(el: Tag, pre_newlines_as_entities: bool = False) -> str:
     the HTML has no line breaks there (a Markdown HTML block ends at a blank line).
     """
     out: list[str] = []
+    in_pre = pre_newlines_as_entities and (el.name == "pre" or el.find_parent("pre") is not None)
     for child in el.children:
-        _serialise(child, out, pre_newlines_as_entities)
+        _serialise(child, out, pre_newlines_as_entities, in_pre)
     return "".join(out)
 
 
@@ -627,7 +633,9 @@ def escape_attr(value: str) -> str:
     return escape_text(value).replace('"', "&quot;")
 
 
-def _serialise(node: PageElement, out: list[str], pre_entities: bool = False) -> None:
+def _serialise(
+    node: PageElement, out: list[str], pre_entities: bool = False, in_pre: bool = False
+) -> None:
     if isinstance(node, Comment):
         out.append(f"<!--{node}-->")
     elif isinstance(node, NavigableString):
@@ -637,7 +645,7 @@ def _serialise(node: PageElement, out: list[str], pre_entities: bool = False) ->
                 out.append(str(node))
             else:
                 text = escape_text(str(node))
-                if pre_entities and node.find_parent("pre") is not None:
+                if in_pre:  # only set with pre_entities
                     text = text.replace("\n", "&#10;")
                 out.append(text)
     elif isinstance(node, Tag):
@@ -653,6 +661,7 @@ def _serialise(node: PageElement, out: list[str], pre_entities: bool = False) ->
         ):
             # the parser drops one newline right after <pre>
             out.append("&#10;" if pre_entities and node.name == "pre" else "\n")
+        in_pre = in_pre or (pre_entities and node.name == "pre")
         for child in node.children:
-            _serialise(child, out, pre_entities)
+            _serialise(child, out, pre_entities, in_pre)
         out.append(f"</{node.name}>")

@@ -7,8 +7,10 @@ CSS, so highlighted code renders the same in Anki desktop and on phones offline.
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 
 from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES, _TokenType
 from pygments.util import ClassNotFound
@@ -27,9 +29,8 @@ def highlight_code(code: str, language: str) -> str | None:
     The spans' text content is exactly `code` (Pygments' own formatter adds a final
     newline, which would change the code on every round trip).
     """
-    try:
-        lexer = get_lexer_by_name(language, stripnl=False, ensurenl=False)
-    except ClassNotFound:
+    lexer = _lexer(language)
+    if lexer is None:
         return None
     parts: list[str] = []
     current_class, current_text = "", ""
@@ -43,6 +44,14 @@ def highlight_code(code: str, language: str) -> str | None:
     if current_text:
         parts.append(_span(current_class, current_text))
     return "".join(parts)
+
+
+@lru_cache(maxsize=64)  # looking a lexer up by name is slow; lexers keep no state
+def _lexer(language: str) -> Lexer | None:
+    try:
+        return get_lexer_by_name(language, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return None
 
 
 def _css_class(ttype: _TokenType) -> str:
