@@ -10,6 +10,7 @@ finds and keeps the notes it could read.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -655,7 +656,13 @@ def filename_for_deck(name: str) -> str:
 
 def deck_name_for_path(filename: str | Path) -> str:
     """The deck name a deck file stands for: `A__B.md` -> `A::B`, `%XX` decoded."""
-    name = Path(filename).name
+    # os.path on a str: a sync asks this of every file in the tree, and Path() is slow
+    name = filename.name if isinstance(filename, Path) else os.path.basename(filename)
+    return _deck_name(name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _deck_name(name: str) -> str:
     if not name.endswith(SUFFIX) or name == SUFFIX:
         raise ValueError(f"{name}: a deck file name ends with {SUFFIX}")
     stem = name[: -len(SUFFIX)]
@@ -675,7 +682,12 @@ def is_deck_file_name(name: str, config: Config | None = None) -> bool:
 
 def is_excluded(name: str, config: Config) -> bool:
     """Whether a root-level *.md file is not a deck (README.md and the like)."""
-    return name.casefold() in {x.casefold() for x in config.exclude}
+    return name.casefold() in _casefolded(config.exclude)
+
+
+@functools.lru_cache(maxsize=16)
+def _casefolded(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(x.casefold() for x in names)
 
 
 def deck_files(root: Path, config: Config | None = None) -> list[Path]:

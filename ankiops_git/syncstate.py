@@ -87,10 +87,14 @@ def merged(
     shows. So does an edit in the second `state` was taken: `high` keeps the earlier of
     the two seconds (a few notes are read once more; none is missed)."""
     assert state.note_decks is not None and state.decks is not None
-    covered = set(covered)
-    new_mods = {i: m for i, m in state.mods.items() if i not in covered}
+    gone = set(covered)
+    # Copies, then the few covered notes out and in: at 100,000 notes, much quicker
+    # than rebuilding the dicts note by note.
+    new_mods, new_decks = dict(state.mods), dict(state.note_decks)
+    for note_id in gone:
+        new_mods.pop(note_id, None)
+        new_decks.pop(note_id, None)
     new_mods.update(mods)
-    new_decks = {i: d for i, d in state.note_decks.items() if i not in covered}
     new_decks.update(note_decks)
     return SyncState(
         commit, new_mods, min(state.high, taken), dict(state.decks), new_decks, sorted(dirty)
@@ -106,16 +110,10 @@ def _encode(state: SyncState) -> bytes:
     deck_names: list[str] = []
     homes = array("i")
     if state.note_decks is not None:
-        index: dict[str, int] = {}
-        for note_id in state.mods:
-            deck = state.note_decks.get(note_id)
-            if deck is None:
-                homes.append(-1)
-                continue
-            if deck not in index:
-                index[deck] = len(deck_names)
-                deck_names.append(deck)
-            homes.append(index[deck])
+        deck_names = list(dict.fromkeys(state.note_decks.values()))
+        index: dict[str | None, int] = {name: i for i, name in enumerate(deck_names)}
+        index[None] = -1  # a note with no deck recorded
+        homes = array("i", map(index.__getitem__, map(state.note_decks.get, state.mods)))
     header = {
         "format": _FORMAT,
         "byteorder": sys.byteorder,
@@ -156,7 +154,11 @@ def _decode(data: bytes) -> SyncState | None:
         if len(homes) != count:
             return None
         state.decks = {str(k): int(v) for k, v in header["decks"].items()}
-        state.note_decks = {i: deck_names[h] for i, h in zip(ids, homes, strict=True) if h >= 0}
+        if -1 in homes:  # notes with no deck recorded
+            pairs = zip(ids, homes, strict=True)
+            state.note_decks = {i: deck_names[h] for i, h in pairs if h >= 0}
+        else:
+            state.note_decks = dict(zip(ids, map(deck_names.__getitem__, homes), strict=True))
         state.dirty = [str(p) for p in header["dirty"]]
     return state
 

@@ -20,8 +20,8 @@ build exactly this tree; the caller then parses with html5lib. Accepted input:
 - `<` only to start such a tag or a plain comment (not `<!-->`, `<!--->`, no `--!`,
   not ending in `-`); no `\\r`, NUL or surrogate;
 - character references only in unambiguous forms: `&name;` (an HTML5 entity), or a
-  numeric reference to a plain character; a bare `&` only before a space, `<`, `&`
-  or the end;
+  numeric reference to a plain character; a bare `&` only where no entity name
+  starts after it (in attribute values: only before a space, `<`, `&` or the end);
 - attributes quoted or plainly unquoted, after whitespace, no duplicates.
 """
 
@@ -56,14 +56,15 @@ _ITEM_PEERS = {"li": ("li",), "dd": ("dd", "dt"), "dt": ("dd", "dt")}
 
 _SPACE = "[ \\t\\n\\f]"
 _NAME = "[A-Za-z_:][-A-Za-z0-9_:.]*"
-_UNQUOTED = "[^ \\t\\n\\f\"'=<>`&/]+(?=[ \\t\\n\\f>])"  # ends where html5lib ends it
+_UNQUOTED_CHARS = "[^ \\t\\n\\f\"'=<>`&/]+"
+_UNQUOTED = _UNQUOTED_CHARS + "(?=[ \\t\\n\\f>])"  # ends where html5lib ends it
 # One attribute: its name, then a double-quoted, single-quoted or unquoted value.
-_ATTR = re.compile(f"{_SPACE}+({_NAME})(?:=(?:\"([^\"]*)\"|'([^']*)'|({_UNQUOTED})))?")
+_ATTR = re.compile(f"{_SPACE}+({_NAME})(?:=(?:\"([^\"]*)\"|'([^']*)'|({_UNQUOTED_CHARS})))?")
 _ATTR_SHAPE = f"{_SPACE}+{_NAME}(?:=(?:\"[^\"]*\"|'[^']*'|{_UNQUOTED}))?"
 _TOKEN = re.compile(
     r"([^<&]+)"  # 1 text
     r"|&(?:([A-Za-z][A-Za-z0-9]*)|#([0-9]+)|#[xX]([0-9A-Fa-f]+));"  # 2-4 references
-    r"|(&)(?=[ \t\n\f<&]|\Z)"  # 5 a bare ampersand, which stays text
+    r"|(&)"  # 5 an ampersand that starts no such reference
     f"|<([A-Za-z][A-Za-z0-9]*)((?:{_ATTR_SHAPE})*){_SPACE}*(/?)>"  # 6 name, 7 attributes, 8 /
     f"|</([A-Za-z][A-Za-z0-9]*){_SPACE}*>"  # 9 end tag
     r"|<!--(.*?)-->",  # 10 comment
@@ -80,6 +81,21 @@ def _plain_code_point(code: int) -> bool:
     if 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF or 0xFDD0 <= code <= 0xFDEF:
         return False
     return code <= 0x10FFFF and (code & 0xFFFE) != 0xFFFE
+
+
+# Entity names (some without the ";", as legacy HTML wrote them) by first character.
+_ENTITY_NAMES: dict[str, list[str]] = {}
+for _name in entities:
+    _ENTITY_NAMES.setdefault(_name[0], []).append(_name)
+
+
+def _literal_ampersand(html: str, after: int) -> bool:
+    """Whether html5lib reads the `&` before html[after] as text: when no entity name
+    starts there (which covers a space, `<`, `&` or the end); `&#` is left to it."""
+    following = html[after : after + 1]
+    if following == "#":
+        return False
+    return not any(html.startswith(name, after) for name in _ENTITY_NAMES.get(following, ()))
 
 
 def _reference(name: str | None, decimal: str | None, hexadecimal: str | None) -> str | None:
@@ -231,8 +247,13 @@ def fast_parse(html: str) -> Tag | None:
             return None
         position = match.end()
         kind = match.lastindex
-        if kind == 1 or kind == 5:
+        if kind == 1:
             text.append(match.group())
+            continue
+        if kind == 5:
+            if not _literal_ampersand(html, position):
+                return None
+            text.append("&")
             continue
         if kind is not None and kind <= 4:
             char = _reference(match.group(2), match.group(3), match.group(4))
