@@ -680,6 +680,11 @@ def is_deck_file_name(name: str, config: Config | None = None) -> bool:
     )
 
 
+def is_deck_path(path: str, config: Config) -> bool:
+    """A tree path of a deck file: in the root (no folder), named as is_deck_file_name says."""
+    return "/" not in path and is_deck_file_name(path, config)
+
+
 def is_excluded(name: str, config: Config) -> bool:
     """Whether a root-level *.md file is not a deck (README.md and the like)."""
     return name.casefold() in _casefolded(config.exclude)

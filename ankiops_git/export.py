@@ -115,11 +115,6 @@ class Snapshot:
 EMPTY = Snapshot({}, {})
 
 
-def is_deck_path(path: str, config: Config) -> bool:
-    """A tree path of a deck file: in the root (no folder), named as deckfile says."""
-    return "/" not in path and deckfile.is_deck_file_name(path, config)
-
-
 # (blob id, path) -> parsed deck: a blob is parsed once per process, however many
 # snapshots hold it (a push reads base and target, which share all but a few blobs).
 # Parsed decks are shared between snapshots, so nothing may modify them in place.
@@ -139,7 +134,7 @@ def read_snapshot(repo: pygit2.Repository, tree: pygit2.Tree | None, config: Con
     decks = {
         path: parse_blob(repo, oid, path)
         for path, (oid, _) in files.items()
-        if is_deck_path(path, config)
+        if deckfile.is_deck_path(path, config)
     }
     return Snapshot(files, decks)
 
@@ -249,7 +244,7 @@ def scope_of_changes(
         return None
     path_of: dict[str, str] = {}
     for path in base_files:
-        if is_deck_path(path, config):
+        if deckfile.is_deck_path(path, config):
             name = deckfile.deck_name_for_path(path)
             if name in path_of:
                 return None  # two files for one deck name: let the full export sort it out
@@ -271,7 +266,7 @@ def scope_of_changes(
     also = set(also)
     if CONFIG_NAME in also:
         return None  # which files are decks may have changed
-    paths = set(state.dirty) | {p for p in also if is_deck_path(p, config)}
+    paths = set(state.dirty) | {p for p in also if deckfile.is_deck_path(p, config)}
     paths |= {path_of.get(name) or deckfile.filename_for_deck(name) for name in decks}
     names = {deckfile.deck_name_for_path(p) for p in paths}
     return Scope(paths, {i for i, deck in read.note_decks.items() if deck in names})
@@ -307,7 +302,7 @@ def scope_of_files(
     path_of: dict[str, str] = {}
     for files in trees:
         for path in files:
-            if is_deck_path(path, config):
+            if deckfile.is_deck_path(path, config):
                 name = deckfile.deck_name_for_path(path)
                 if path_of.setdefault(name, path) != path:
                     return None  # two files for one deck name: the full export sorts it out
@@ -315,7 +310,7 @@ def scope_of_files(
     covered: set[int] = set()
     mods: dict[int, int] = {}
     note_decks: dict[int, str] = {}
-    new_paths = {p for p in wanted if is_deck_path(p, config)}
+    new_paths = {p for p in wanted if deckfile.is_deck_path(p, config)}
     scope_paths: set[str] = set()
     while new_paths:
         scope_paths |= new_paths
@@ -350,7 +345,7 @@ def snapshot_in_scope(
     decks = {
         path: parse_blob(repo, files[path][0], path)
         for path in sorted(paths)
-        if path in files and is_deck_path(path, config)
+        if path in files and deckfile.is_deck_path(path, config)
     }
     return Snapshot(files, decks)
 
@@ -626,7 +621,7 @@ def export_tree(
     if keep_other_files:
         files = {p: e for p, e in reference.files.items() if p not in reference.decks}
     for path, deck in export_decks(view, reference).items():
-        if config is not None and not is_deck_path(path, config):
+        if config is not None and not deckfile.is_deck_path(path, config):
             # Written but then not read as a deck, its notes would look deleted to a push.
             raise AnkiOpsError(
                 f"Anki's deck {deck.name!r} would be the file {path}, which ankiops.toml "

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from ankiops_git.errors import AnkiOpsError
 
+GUARD_ENV = "ANKIOPS_GIT_IN_HOOK"  # set while a hook runs git: hooks then do nothing
+
 
 def program(name: str) -> str:
     """Absolute path of an installed program: beside this Python first (the venv)."""

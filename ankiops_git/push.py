@@ -27,7 +27,6 @@ from ankiops_git.export import (
     content_key,
     first_line,
     html_same,
-    is_deck_path,
     markdown_key,
     render,
 )
@@ -145,7 +144,7 @@ def check_outside_scope(
     outside = {
         deckfile.deck_name_for_path(p): p
         for p in target_files
-        if p not in scope.paths and is_deck_path(p, config)
+        if p not in scope.paths and deckfile.is_deck_path(p, config)
     }
     names = {i: n for n, i in read.decks.items()}
     for path, deck in sorted(target.decks.items()):

@@ -21,12 +21,11 @@ from ankiops_git import export, gitstore, push, syncstate
 from ankiops_git.anki.base import Backend
 from ankiops_git.config import Config
 from ankiops_git.errors import AnkiOpsError, WrongProfile
-from ankiops_git.programs import git_env
+from ankiops_git.programs import GUARD_ENV, git_env
 from ankiops_git.syncstate import SyncState
 
 REMOTE = "anki"
 URL_PREFIX = "anki::"
-GUARD_ENV = "ANKIOPS_GIT_IN_HOOK"  # set while a hook runs git: hooks then do nothing
 
 
 def remote_spec(repo: pygit2.Repository) -> str:

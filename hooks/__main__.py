@@ -15,13 +15,15 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ankiops_git import gitstore, sync
-from ankiops_git.errors import AnkiOpsError, AnkiUnavailable
-from ankiops_git.push import PushRejected
+from ankiops_git.errors import AnkiOpsError
+from ankiops_git.programs import GUARD_ENV
 
 if TYPE_CHECKING:
+    import pygit2
+
     from ankiops_git.validate import Identities
 
 HOOKS = ("pre-commit", "post-commit", "post-merge")
@@ -37,38 +39,66 @@ def git_lines(*args: str) -> list[str]:
     return [item for item in out.split("\0") if item]
 
 
+def read_blobs(oids: list[str]) -> dict[str, bytes]:
+    """The contents of these blobs, by one `git cat-file --batch`."""
+    if not oids:
+        return {}
+    out = subprocess.run(
+        ["git", "cat-file", "--batch"],
+        input="\n".join(oids).encode() + b"\n",
+        capture_output=True,
+        check=True,
+    ).stdout
+    blobs: dict[str, bytes] = {}
+    at = 0
+    for oid in oids:  # "<oid> blob <size>\n<content>\n" each
+        header_end = out.index(b"\n", at)
+        size = int(out[at:header_end].split()[2])
+        blobs[oid] = out[header_end + 1 : header_end + 1 + size]
+        at = header_end + 1 + size + 1
+    return blobs
+
+
 def pre_commit() -> int:
     """Validate the staged deck files (what the commit will hold, not the working tree).
 
     The files the commit changes get every check; the other staged deck files only
     take part in the cross-file checks (duplicate note and deck ids), through their
-    ids, which are kept by blob id in .git/ankiops so unchanged files are not read."""
-    from ankiops_git import validate
-    from ankiops_git.export import is_deck_path
+    ids, which are kept by blob id in .git/ankiops so unchanged files are not read.
+    It runs before every commit: it talks to git by its command line and loads neither
+    pygit2 nor the sync code."""
+    from ankiops_git import config as config_mod
+    from ankiops_git import deckfile, validate
 
-    repo = gitstore.open_repo()
-    config = sync.load_config(repo)
+    where = ["git", "rev-parse", "--absolute-git-dir", "--show-toplevel"]
+    git_dir, root = subprocess.run(where, capture_output=True, text=True, check=True).stdout.split(
+        "\n"
+    )[:2]
+    config = config_mod.load(Path(root))
     staged = git_lines("ls-files", "--stage", "-z")
     changed = set(git_lines("diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"))
-    cache = load_ids_cache(repo)
+    state = Path(git_dir) / "ankiops"
+    cache = load_ids_cache(state)
+    deck_blobs: dict[str, str] = {}
+    for entry in staged:
+        meta, _, path = entry.partition("\t")
+        if deckfile.is_deck_path(path, config):
+            deck_blobs[path] = meta.split()[1]
+    unread = [oid for path, oid in deck_blobs.items() if path in changed or oid not in cache]
+    blobs = read_blobs(sorted(set(unread)))
     texts: dict[str, str] = {}
     others: dict[str, validate.Identities] = {}
     kept: dict[str, validate.Identities] = {}
-    for entry in staged:
-        meta, _, path = entry.partition("\t")
-        if not is_deck_path(path, config):
-            continue
-        oid = meta.split()[1]
+    for path, oid in deck_blobs.items():
         if path in changed:
-            texts[path] = gitstore.blob_text(repo, gitstore.pygit2.Oid(hex=oid))
+            texts[path] = blob_text(blobs[oid], path)
             continue
         ident = cache.get(oid)
         if ident is None:
-            text = gitstore.blob_text(repo, gitstore.pygit2.Oid(hex=oid))
-            ident = validate.identities(text, path)
+            ident = validate.identities(blob_text(blobs[oid], path), path)
         others[path] = kept[oid] = ident
     if kept.keys() != cache.keys():
-        save_ids_cache(repo, kept)
+        save_ids_cache(state, kept)
     errors = 0
     for diag in validate.check_commit(texts, others):
         say(f"{diag.path}:{diag.line}:{diag.col}: {diag.severity}: {diag.message}")
@@ -79,14 +109,21 @@ def pre_commit() -> int:
     return 0
 
 
+def blob_text(data: bytes, path: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise AnkiOpsError(f"{path}: not UTF-8 text ({e}); save it as UTF-8.") from e
+
+
 IDS_CACHE = "ids.json"  # blob id -> [deck id, [note id, line, note id, line, ...]]
 
 
-def load_ids_cache(repo: gitstore.pygit2.Repository) -> dict[str, Identities]:
+def load_ids_cache(state: Path) -> dict[str, Identities]:
     from ankiops_git.validate import Identities
 
     try:
-        data = json.loads((gitstore.state_dir(repo) / IDS_CACHE).read_text(encoding="utf-8"))
+        data = json.loads((state / IDS_CACHE).read_text(encoding="utf-8"))
         return {
             str(oid): Identities(deck_id, tuple(zip(flat[::2], flat[1::2], strict=True)))
             for oid, (deck_id, flat) in data.items()
@@ -95,18 +132,19 @@ def load_ids_cache(repo: gitstore.pygit2.Repository) -> dict[str, Identities]:
         return {}  # none yet, or unreadable: the files are scanned again
 
 
-def save_ids_cache(repo: gitstore.pygit2.Repository, ids: dict[str, Identities]) -> None:
+def save_ids_cache(state: Path, ids: dict[str, Identities]) -> None:
     data = {
         oid: [ident.deck_id, [n for pair in ident.notes for n in pair]]
         for oid, ident in ids.items()
     }
-    path = gitstore.state_dir(repo) / IDS_CACHE
+    state.mkdir(exist_ok=True)
+    path = state / IDS_CACHE
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data), encoding="utf-8")
     tmp.replace(path)
 
 
-def synced_branch(repo: gitstore.pygit2.Repository) -> str:
+def synced_branch(repo: pygit2.Repository) -> str:
     """The branch `init` wired to Anki (git config ankiops.branch), main by default."""
     config = repo.config
     return str(config["ankiops.branch"]) if "ankiops.branch" in config else "main"
@@ -114,6 +152,10 @@ def synced_branch(repo: gitstore.pygit2.Repository) -> str:
 
 def post_commit() -> int:
     """Push HEAD (on the synced branch) to Anki; never fails the commit."""
+    from ankiops_git import gitstore, sync
+    from ankiops_git.errors import AnkiUnavailable
+    from ankiops_git.push import PushRejected
+
     repo = gitstore.open_repo()
     if gitstore.branch_name(repo) != synced_branch(repo):
         return 0
@@ -144,7 +186,7 @@ def post_commit() -> int:
 
 
 def run(name: str) -> int:
-    if os.environ.get(sync.GUARD_ENV):
+    if os.environ.get(GUARD_ENV):
         return 0
     try:
         if name == "pre-commit":

@@ -23,6 +23,7 @@ def stylesheet(style: str = "default") -> str:
     return str(HtmlFormatter(style=style, cssclass=CSS_CLASS).get_style_defs(f".{CSS_CLASS}"))
 
 
+@lru_cache(maxsize=1024)  # a pure function; html_to_md's retries render a block again
 def highlight_code(code: str, language: str) -> str | None:
     """`code` as Pygments-highlighted HTML spans, or None if `language` is unknown.
 

@@ -508,10 +508,12 @@ def html_to_md(html: str) -> str:
     tree = normalised(html)
     target = serialise(tree)
     remember_canonical(html, target)
+    tried: set[str] = set()
     for converter in _converters():
         md = deck_safe(converter.container(tree).strip("\n"))
-        if _renders_to(md, target):
+        if md not in tried and _renders_to(md, target):
             return md
+        tried.add(md)  # the retries often write the same Markdown
     return deck_safe(_raw_field(tree))
 
 
