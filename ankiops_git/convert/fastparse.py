@@ -28,6 +28,7 @@ build exactly this tree; the caller then parses with html5lib. Accepted input:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
@@ -67,7 +68,8 @@ _TOKEN = re.compile(
     r"|(&)"  # 5 an ampersand that starts no such reference
     f"|<([A-Za-z][A-Za-z0-9]*)((?:{_ATTR_SHAPE})*){_SPACE}*(/?)>"  # 6 name, 7 attributes, 8 /
     f"|</([A-Za-z][A-Za-z0-9]*){_SPACE}*>"  # 9 end tag
-    r"|<!--(.*?)-->",  # 10 comment
+    r"|<!--(.*?)-->"  # 10 comment
+    r"|(.)",  # 11 anything else: refused
     re.DOTALL,
 )
 _REFUSED_CHARS = re.compile("[\r\x00\ud800-\udfff]")
@@ -128,8 +130,10 @@ def _attr_value(raw: str) -> str | None:
     return "".join(out)
 
 
-def _attributes(raw: str) -> AttributeDict | None:
-    attrs = AttributeDict()
+@lru_cache(maxsize=1024)  # fields repeat the same few attribute lists (class="k")
+def _attributes(raw: str) -> tuple[tuple[str, str], ...] | None:
+    """A start tag's attributes, in order, or None if html5lib might read them otherwise."""
+    attrs: dict[str, str] = {}
     for match in _ATTR.finditer(raw):
         name = match.group(1).lower()
         if name in attrs:
@@ -139,7 +143,7 @@ def _attributes(raw: str) -> AttributeDict | None:
         if resolved is None:
             return None
         attrs[name] = resolved
-    return attrs
+    return tuple(attrs.items())
 
 
 # Per-tag instance attributes as bs4's html5lib builder sets them (taken from a real
@@ -162,96 +166,60 @@ def _templates() -> dict[str, dict[str, Any]]:
     return _TEMPLATES
 
 
-def _new_tag(name: str, attrs: AttributeDict) -> Tag:
+def _new_tag(name: str, attrs: AttributeDict, parent: Any, previous: Any, last: Any) -> Tag:
+    """A Tag as bs4's html5lib builder makes it, linked as `parent`'s last child."""
     tag = Tag.__new__(Tag)
-    fields = tag.__dict__
-    fields.update(_TEMPLATES[name])
-    fields["attrs"] = attrs
-    fields["contents"] = []
-    fields["_namespaces"] = {}
+    tag.__dict__ = dict(
+        _TEMPLATES[name], attrs=attrs, contents=[], _namespaces={}, parent=parent,
+        previous_sibling=previous, next_sibling=None, previous_element=last, next_element=None,
+    )  # fmt: skip
     return tag
 
 
-class _Builder:
-    """Appends nodes in document order, keeping bs4's element and sibling links."""
-
-    def __init__(self) -> None:
-        templates = _templates()
-        assert templates
-        self.html = _new_tag("html", AttributeDict())
-        head = _new_tag("head", AttributeDict())
-        self.body = _new_tag("body", AttributeDict())
-        self.html.__dict__.update(
-            parent=None, previous_element=None, next_element=head,
-            previous_sibling=None, next_sibling=None,
-        )  # fmt: skip
-        head.__dict__.update(
-            parent=self.html, previous_element=self.html, next_element=self.body,
-            previous_sibling=None, next_sibling=self.body,
-        )  # fmt: skip
-        self.body.__dict__.update(
-            parent=self.html, previous_element=head, next_element=None,
-            previous_sibling=head, next_sibling=None,
-        )  # fmt: skip
-        self.html.contents = [head, self.body]
-        self.last: Any = self.body  # the most recently added node, in document order
-
-    def add(self, node: Any, parent: Tag) -> None:
-        siblings = parent.contents
-        previous = siblings[-1] if siblings else None
-        fields = node.__dict__
-        fields["parent"] = parent
-        fields["previous_sibling"] = previous
-        fields["next_sibling"] = None
-        fields["previous_element"] = self.last
-        fields["next_element"] = None
-        if previous is not None:
-            previous.next_sibling = node
-        self.last.next_element = node
-        self.last = node
-        siblings.append(node)
-
-
-def _string(cls: type[NavigableString], text: str) -> NavigableString:
+def _new_string(
+    cls: type[NavigableString], text: str, parent: Any, previous: Any, last: Any
+) -> Any:
     node = str.__new__(cls, text)
-    node.__dict__["hidden"] = False
+    node.__dict__.update(
+        hidden=False, parent=parent, previous_sibling=previous, next_sibling=None,
+        previous_element=last, next_element=None,
+    )  # fmt: skip
     return node
+
+
+def _document() -> Tag:
+    """An empty <body>, inside <html> after <head> as html5lib builds it."""
+    if not _TEMPLATES:
+        _templates()
+    html = _new_tag("html", AttributeDict(), None, None, None)
+    head = _new_tag("head", AttributeDict(), html, None, html)
+    body = _new_tag("body", AttributeDict(), html, head, head)
+    html.next_element = head
+    head.next_element = head.next_sibling = body
+    html.contents = [head, body]
+    return body
 
 
 def fast_parse(html: str) -> Tag | None:
     """The <body> html5lib would build for `html`, or None if that is not provably so."""
     if _REFUSED_CHARS.search(html):
         return None
-    builder = _Builder()
-    stack: list[Tag] = [builder.body]
+    body = _document()
+    stack: list[Tag] = [body]
+    parent: Tag = body
+    last: Any = body  # the node added last, in document order
     open_p = open_a = open_heading = 0
-    text: list[str] = []
+    text: list[str] = []  # text not yet added (adjacent text is one node)
 
-    def flush() -> bool:
-        if not text:
-            return True
-        data = "".join(text)
-        text.clear()
-        parent = stack[-1]
-        if parent.name == "pre" and not parent.contents and data.startswith("\n"):
-            return False  # html5lib drops a newline that starts a <pre>
-        builder.add(_string(NavigableString, data), parent)
-        return True
-
-    position = 0
-    end = len(html)
-    match_token = _TOKEN.match
-    while position < end:
-        match = match_token(html, position)
-        if match is None:
-            return None
-        position = match.end()
+    for match in _TOKEN.finditer(html):
         kind = match.lastindex
         if kind == 1:
             text.append(match.group())
             continue
+        if kind == 11:
+            return None  # a character that starts none of the accepted tokens
         if kind == 5:
-            if not _literal_ampersand(html, position):
+            if not _literal_ampersand(html, match.end()):
                 return None
             text.append("&")
             continue
@@ -261,19 +229,25 @@ def fast_parse(html: str) -> Tag | None:
                 return None
             text.append(char)
             continue
-        if not flush():
-            return None
-        if kind == 10:
-            data = match.group(10)
-            if data.startswith((">", "-")) or data.endswith("-") or "--!" in data:
-                return None  # html5lib ends or reads these comments differently
-            builder.add(_string(Comment, data), stack[-1])
-            continue
+        siblings = parent.contents
+        if text:
+            data = "".join(text)
+            text.clear()
+            if not siblings and data[0] == "\n" and parent.name == "pre":
+                return None  # html5lib drops a newline that starts a <pre>
+            node = _new_string(
+                NavigableString, data, parent, siblings[-1] if siblings else None, last
+            )
+            if siblings:
+                siblings[-1].next_sibling = node
+            last.next_element = last = node
+            siblings.append(node)
         if kind == 9:
             name = match.group(9).lower()
-            if stack[-1].name != name or len(stack) == 1:
+            if parent.name != name or len(stack) == 1:
                 return None  # not the element open last: html5lib would repair it
             stack.pop()
+            parent = stack[-1]
             if name == "p":
                 open_p -= 1
             elif name == "a":
@@ -281,22 +255,32 @@ def fast_parse(html: str) -> Tag | None:
             elif name in HEADINGS:
                 open_heading -= 1
             continue
-        name = match.group(6).lower()
-        if name not in ALLOWED:
-            return None
-        if open_p and name in CLOSES_P:
-            return None
-        if name in _ITEM_PEERS and _closes_open_item(stack, _ITEM_PEERS[name]):
-            return None
-        self_closing = match.group(8) == "/"
-        if self_closing and name not in VOID:
-            return None
-        attrs = _attributes(match.group(7)) if match.group(7) else AttributeDict()
-        if attrs is None:
-            return None
-        tag = _new_tag(name, attrs)
-        builder.add(tag, stack[-1])
-        if name in VOID:
+        previous = siblings[-1] if siblings else None
+        if kind == 10:
+            data = match.group(10)
+            if data.startswith((">", "-")) or data.endswith("-") or "--!" in data:
+                return None  # html5lib ends or reads these comments differently
+            node = _new_string(Comment, data, parent, previous, last)
+        else:
+            name = match.group(6).lower()
+            if name not in ALLOWED:
+                return None
+            if open_p and name in CLOSES_P:
+                return None
+            if name in _ITEM_PEERS and _closes_open_item(stack, _ITEM_PEERS[name]):
+                return None
+            if match.group(8) and name not in VOID:
+                return None  # "/>" does not close a non-void element
+            raw = match.group(7)
+            items = _attributes(raw) if raw else ()
+            if items is None:
+                return None
+            node = _new_tag(name, AttributeDict(items), parent, previous, last)
+        if previous is not None:
+            previous.next_sibling = node
+        last.next_element = last = node
+        siblings.append(node)
+        if kind == 10 or name in VOID:
             continue
         if name == "a":
             if open_a:
@@ -308,10 +292,19 @@ def fast_parse(html: str) -> Tag | None:
             open_heading += 1
         elif name == "p":
             open_p += 1
-        stack.append(tag)
-    if not flush() or len(stack) != 1:
+        stack.append(node)
+        parent = node
+    if len(stack) != 1:
         return None
-    return builder.body
+    if text:  # text at the end
+        data = "".join(text)
+        siblings = parent.contents
+        node = _new_string(NavigableString, data, parent, siblings[-1] if siblings else None, last)
+        if siblings:
+            siblings[-1].next_sibling = node
+        last.next_element = node
+        siblings.append(node)
+    return body
 
 
 def _closes_open_item(stack: list[Tag], peers: tuple[str, ...]) -> bool:
