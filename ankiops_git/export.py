@@ -184,7 +184,7 @@ def save_state(
     decks: dict[str, int] | None = None,
     note_decks: dict[int, str] | None = None,
     dirty: Iterable[str] = (),
-) -> None:
+) -> SyncState:
     """Remember Anki's mod times as read at second `taken` (read just before them).
 
     An edit after the read moves a note's mod time to `taken` or later, so notes with
@@ -195,6 +195,7 @@ def save_state(
         decks = note_decks = None
     state = SyncState(str(commit), mods, taken, decks, note_decks, sorted(set(dirty)))
     syncstate.save(repo, state)
+    return state
 
 
 def save_read(
@@ -203,17 +204,17 @@ def save_read(
     read: AnkiRead,
     state: SyncState | None,
     dirty: Iterable[str] = (),
-) -> None:
+) -> SyncState:
     """The state for `commit` after `read`: as read if it covers every note, else
     `state` with the notes read replaced (see syncstate.merged)."""
     if read.covers is None:
-        save_state(repo, commit, read.mods, read.taken, read.decks, read.note_decks, dirty)
-        return
+        return save_state(repo, commit, read.mods, read.taken, read.decks, read.note_decks, dirty)
     assert state is not None
     merged = syncstate.merged(
         state, str(commit), read.covers, read.mods, read.note_decks, read.taken, dirty
     )
     syncstate.save(repo, merged)
+    return merged
 
 
 @dataclass

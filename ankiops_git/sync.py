@@ -88,6 +88,7 @@ def fetch(
     progress: export.Progress | None = None,
     first: export.AnkiRead | None = None,
     dirty_only: bool = False,
+    state: SyncState | None = None,
 ) -> FetchResult:
     """Export Anki's state as a commit on top of anki/main (or anki/main itself if same).
 
@@ -96,10 +97,12 @@ def fetch(
     Anki's decks and mod times if just read (by the push before this fetch).
     `dirty_only`: export only the files a push left dirty (reading only their decks'
     notes), leaving Anki's other changes for the next fetch: what brings a push's new
-    note ids back at a cost that does not grow with the collection.
+    note ids back at a cost that does not grow with the collection. `state`: the saved
+    state if the caller has it (the push before this fetch), else it is read.
     """
     base = gitstore.ref_target(repo, gitstore.ANKI_REF)
-    state = state_for(repo, base)
+    if state is None or base is None or state.commit != str(base):
+        state = state_for(repo, base)
     files = export.commit_files(repo, base)
     partial = None
     if dirty_only and base is not None:
@@ -185,6 +188,7 @@ class PushResult:
     added_ids: list[int]
     up_to_date: bool  # the pushed commit is anki/main already: Anki was not touched
     after: export.AnkiRead | None = None  # Anki's decks and mod times once pushed
+    state: SyncState | None = None  # the state saved for the pushed commit
 
 
 def push_commit(
@@ -245,10 +249,10 @@ def push_commit(
     if dry_run:
         return PushResult(plan, [], False)
     added = push.apply_plan(backend, plan)
-    after = save_pushed_state(repo, backend, target, first, scope, plan, state, added)
+    after, saved = save_pushed_state(repo, backend, target, first, scope, plan, state, added)
     if update_ref:
         gitstore.set_ref(repo, gitstore.ANKI_REF, target, "push: applied to Anki")
-    return PushResult(plan, added, False, after)
+    return PushResult(plan, added, False, after, saved)
 
 
 def save_pushed_state(
@@ -260,7 +264,7 @@ def save_pushed_state(
     plan: push.Plan,
     state: SyncState | None,
     added: list[int],
-) -> export.AnkiRead:
+) -> tuple[export.AnkiRead, SyncState]:
     """State for `target` after a push: the files in scope are `dirty` (they may lack the
     new note ids an export would write); notes outside it keep the values read before
     the push, so an edit made in Anki meanwhile still shows as a change.
@@ -274,17 +278,16 @@ def save_pushed_state(
         mods = backend.mod_times(covers)
         after = export.AnkiRead(decks, taken, mods, backend.note_decks(mods), covers)
         if decks == first.decks:
-            export.save_read(repo, target, after, state, scope.paths)
-            return after
+            return after, export.save_read(repo, target, after, state, scope.paths)
     after = export.read_anki(backend)
     if scope is None or plan.renames or plan.creates or after.decks != first.decks:
-        export.save_state(repo, target, after.mods, after.taken)  # next fetch: every file
-        return after
+        # the next fetch reads every file
+        return after, export.save_state(repo, target, after.mods, after.taken)
     outside = set(first.mods) - scope.note_ids
     mods = {**after.mods, **{i: first.mods[i] for i in outside}}
     note_decks = {**after.note_decks, **{i: first.note_decks[i] for i in outside}}
-    export.save_state(repo, target, mods, after.taken, after.decks, note_decks, scope.paths)
-    return after
+    saved = export.save_state(repo, target, mods, after.taken, after.decks, note_decks, scope.paths)
+    return after, saved
 
 
 # --- working tree ---------------------------------------------------------------------
@@ -342,7 +345,9 @@ def push_head(
         return SyncOutcome(PushResult(push.Plan(), [], True), None, False)
     with open_anki(spec or remote_spec(repo), config) as backend:
         pushed = push_commit(repo, backend, config, head.id, allow_deletes=allow_deletes)
-        fetched = fetch(repo, backend, config, first=pushed.after, dirty_only=True)
+        fetched = fetch(
+            repo, backend, config, first=pushed.after, dirty_only=True, state=pushed.state
+        )
     moved = fast_forward(repo)
     return SyncOutcome(pushed, fetched, moved)
 

@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 from bs4.element import PageElement
 
+from ankiops_git.convert import treeops as ops
 from ankiops_git.convert.fastparse import fast_parse
 
 SYNONYMS = {"strong": "b", "em": "i", "strike": "s", "del": "s"}
@@ -167,7 +168,8 @@ def normalised(html: str) -> Tag:
     body = parse("" if is_empty_field(html) else html)
     _normalise(body)
     if all(isinstance(c, Tag) and c.name == "br" for c in body.children):
-        body.clear()  # only line breaks left (`<br><b></b>`): as empty as `<br>`
+        ops.clear(body)  # only line breaks left (`<br><b></b>`): as empty as `<br>`
+    ops.relink(body)  # edited with treeops: set bs4's links once (<body> ends the document)
     return body
 
 
@@ -185,14 +187,14 @@ def _normalise(el: Tag) -> None:
             _normalise_attrs(child)
             _normalise(child)
             if child.name in UNWRAP_WITHOUT_ATTRS and not child.attrs:
-                child.unwrap()
+                ops.unwrap(child)
     if el.name in ("ul", "ol"):
         _adopt_nested_lists(el)
     if el.name == "table":
-        for section in el.find_all(["thead", "tbody", "tfoot"], recursive=False):
-            section.unwrap()
+        for section in [c for c in el.contents if isinstance(c, Tag) and c.name in _SECTIONS]:
+            ops.unwrap(section)
     if el.name in _SELF_NESTING_NO_OP and not el.attrs and _inside_same(el):
-        el.unwrap()  # italic inside italic is just italic
+        ops.unwrap(el)  # italic inside italic is just italic
         return
     if el.name not in BLOCK and el.name != "[document]" and _split_around_blocks(el):
         return  # replaced by its pieces, which are normalised already
@@ -202,6 +204,7 @@ def _normalise(el: Tag) -> None:
         _layout(el)
 
 
+_SECTIONS = ("thead", "tbody", "tfoot")
 _SELF_NESTING_NO_OP = {"i", "u", "s"}  # not b: "bolder" inside bold can show
 
 
@@ -232,7 +235,7 @@ def _split_around_blocks(el: Tag) -> bool:
     pieces: list[PageElement] = []
     run: list[PageElement] = []
     for child in list(el.children):
-        child.extract()
+        ops.extract(child)
         if isinstance(child, Tag) and child.name in BLOCK:
             if run:
                 pieces.append(_wrapped(el, run))
@@ -244,8 +247,8 @@ def _split_around_blocks(el: Tag) -> bool:
     if run:
         pieces.append(_wrapped(el, run))
     for piece in pieces:
-        el.insert_before(piece)
-    el.extract()
+        ops.insert_before(el, piece)
+    ops.extract(el)
     for piece in pieces:
         if isinstance(piece, Tag) and piece.name in BLOCK:
             _normalise(piece)  # lay it out again with its new inline wrappers
@@ -255,7 +258,7 @@ def _split_around_blocks(el: Tag) -> bool:
 def _wrapped(template: Tag, nodes: list[PageElement]) -> Tag:
     clone = Tag(name=template.name, attrs=dict(template.attrs))
     for node in nodes:
-        clone.append(node)
+        ops.append(clone, node)
     return clone
 
 
@@ -271,13 +274,13 @@ def _wrap_contents(block: Tag, template: Tag) -> None:
     for child in list(block.children):
         if isinstance(child, Tag) and child.name in BLOCK:
             if run:
-                child.insert_before(_wrapped(template, run))
+                ops.insert_before(child, _wrapped(template, run))
                 run = []
             _wrap_contents(child, template)
         else:
-            run.append(child.extract())
+            run.append(ops.extract(child))
     if run:
-        block.append(_wrapped(template, run))
+        ops.append(block, _wrapped(template, run))
 
 
 def _normalise_attrs(el: Tag) -> None:
@@ -296,35 +299,35 @@ def _normalise_attrs(el: Tag) -> None:
 
 def _normalise_pre(pre: Tag) -> None:
     for br in _descendant_tags(pre, {"br"}):
-        br.replace_with("\n")
-    pre.smooth()
+        ops.replace_with(br, "\n")
+    ops.smooth(pre)
     # a newline that ends a non-empty last line shows nothing; "x\n\n" and "\n" do
-    text = pre.get_text()
+    text = ops.get_text(pre)
     last = _last_text(pre)
     if last is not None and str(last).endswith("\n") and len(text) > 1 and text[-2] != "\n":
-        last.replace_with(str(last)[:-1])
-    for node in list(pre.descendants):
+        ops.replace_with(last, str(last)[:-1])
+    for node in list(ops.descendants(pre)):
         if type(node) is NavigableString and not str(node):
-            node.extract()
+            ops.extract(node)
     for inline in reversed(_descendant_tags(pre, DROP_WHEN_EMPTY)):
         if not inline.contents:
-            inline.extract()
+            ops.extract(inline)
     kids = list(pre.children)
     while len(kids) == 1 and isinstance(kids[0], Tag) and kids[0].name == "code":
         if kids[0].attrs:
             break
-        kids[0].unwrap()
+        ops.unwrap(kids[0])
         kids = list(pre.children)
-    pre.smooth()
+    ops.smooth(pre)
 
 
 def _descendant_tags(el: Tag, names: set[str]) -> list[Tag]:
     """`el.find_all(names)` without bs4's filter machinery (a hot path)."""
-    return [d for d in el.descendants if isinstance(d, Tag) and d.name in names]
+    return [d for d in ops.descendants(el) if isinstance(d, Tag) and d.name in names]
 
 
 def _last_text(el: Tag) -> NavigableString | None:
-    for node in reversed(list(el.descendants)):
+    for node in reversed(list(ops.descendants(el))):
         if type(node) is NavigableString:
             return node
         if isinstance(node, Tag) and node.name in VOID:
@@ -339,7 +342,7 @@ def _adopt_nested_lists(lst: Tag) -> None:
         if isinstance(child, Tag) and child.name == "li":
             previous_item = child
         elif isinstance(child, Tag) and child.name in ("ul", "ol") and previous_item is not None:
-            previous_item.append(child.extract())
+            ops.append(previous_item, ops.extract(child))
         elif isinstance(child, (Tag, Comment)) or str(child).strip(WHITESPACE):
             previous_item = None  # content in between: moving would reorder it
 
@@ -351,7 +354,7 @@ def _is_block(node: PageElement) -> bool:
 
 
 def _has_block(el: Tag) -> bool:
-    return any(isinstance(d, Tag) and d.name in BLOCK for d in el.descendants)
+    return any(isinstance(d, Tag) and d.name in BLOCK for d in ops.descendants(el))
 
 
 _BOUNDARY = object()
@@ -400,7 +403,7 @@ def _layout(el: Tag) -> None:
     end_line(False)
 
     for child in list(el.children):
-        child.extract()
+        ops.extract(child)
     run_open = False
     last_empty = False
     previous_block: PageElement | None = None
@@ -410,23 +413,23 @@ def _layout(el: Tag) -> None:
             if previous_block is not None and _hidden_by_margins(value, previous_block):
                 continue
             if run_open and last_empty:
-                el.append(Tag(name="br"))
+                ops.append(el, Tag(name="br"))
             run_open = False
-            el.append(value)
+            ops.append(el, value)
             previous_block = value
             continue
         previous_block = None
         assert isinstance(value, list)
         nodes = _clean_line(value)
         if run_open:
-            el.append(Tag(name="br"))
+            ops.append(el, Tag(name="br"))
         for node in nodes:
-            el.append(node)
+            ops.append(el, node)
         run_open = True
         last_empty = not nodes
     if run_open and last_empty:
-        el.append(Tag(name="br"))
-    el.smooth()
+        ops.append(el, Tag(name="br"))
+    ops.smooth(el)
 
 
 # Blocks whose default vertical margins are at least 1em.
@@ -465,13 +468,13 @@ def _clean_line(nodes: list[PageElement]) -> list[PageElement]:
     """One line's inline nodes with edges moved, whitespace collapsed and trimmed."""
     holder = Tag(name="span")
     for node in nodes:
-        holder.append(node)
+        ops.append(holder, node)
     _move_edges_out(holder)
     _collapse_whitespace(holder)
     _drop_empty_inline(holder)
     _merge_adjacent(holder)
-    holder.smooth()
-    return [c.extract() for c in list(holder.children) if not _is_empty_text(c)]
+    ops.smooth(holder)
+    return [ops.extract(c) for c in list(holder.children) if not _is_empty_text(c)]
 
 
 def _is_empty_text(node: PageElement) -> bool:
@@ -487,7 +490,7 @@ def _move_edges_out(el: Tag) -> None:
         if child.name in EDGE_MOVABLE:
             _move_own_edges_out(child)
         if child.name in DROP_WHEN_EMPTY and not child.contents:
-            child.extract()  # emptied by moving its edges out
+            ops.extract(child)  # emptied by moving its edges out
 
 
 def _move_own_edges_out(child: Tag) -> None:
@@ -495,29 +498,29 @@ def _move_own_edges_out(child: Tag) -> None:
     while child.contents:
         first = child.contents[0]
         if isinstance(first, Tag) and first.name == "br":
-            child.insert_before(first.extract())
+            ops.insert_before(child, ops.extract(first))
         elif type(first) is NavigableString and str(first)[:1] in tuple(WHITESPACE):
             text = str(first)
             stripped = text.lstrip(WHITESPACE)
-            child.insert_before(NavigableString(" "))
+            ops.insert_before(child, NavigableString(" "))
             if stripped:
-                first.replace_with(stripped)
+                ops.replace_with(first, stripped)
                 break
-            first.extract()
+            ops.extract(first)
         else:
             break
     while child.contents:
         last = child.contents[-1]
         if isinstance(last, Tag) and last.name == "br":
-            child.insert_after(last.extract())
+            ops.insert_after(child, ops.extract(last))
         elif type(last) is NavigableString and str(last)[-1:] in tuple(WHITESPACE):
             text = str(last)
             stripped = text.rstrip(WHITESPACE)
-            child.insert_after(NavigableString(" "))
+            ops.insert_after(child, NavigableString(" "))
             if stripped:
-                last.replace_with(stripped)
+                ops.replace_with(last, stripped)
                 break
-            last.extract()
+            ops.extract(last)
         else:
             break
 
@@ -555,7 +558,7 @@ def _collapse_whitespace(holder: Tag) -> None:
         if text:
             at_space = text.endswith(" ")
         new = NavigableString(text)
-        node.replace_with(new)
+        ops.replace_with(node, new)
         texts.append(new)
     _rstrip_texts(texts)
 
@@ -566,7 +569,7 @@ def _rstrip_texts(texts: list[NavigableString]) -> None:
         stripped = text.rstrip(" ")
         if stripped != text:
             replacement = NavigableString(stripped)
-            node.replace_with(replacement)
+            ops.replace_with(node, replacement)
         if stripped:
             return
 
@@ -578,9 +581,9 @@ def _drop_empty_inline(el: Tag) -> None:
                 continue  # normalised on its own (_normalise_pre)
             _drop_empty_inline(child)
             if child.name in DROP_WHEN_EMPTY and not child.contents:
-                child.extract()
+                ops.extract(child)
         elif _is_empty_text(child):
-            child.extract()
+            ops.extract(child)
 
 
 def _merge_adjacent(el: Tag) -> None:
@@ -594,10 +597,10 @@ def _merge_adjacent(el: Tag) -> None:
             and child.attrs == previous.attrs
         ):
             for grandchild in list(child.children):
-                previous.append(grandchild.extract())
-            child.extract()
+                ops.append(previous, ops.extract(grandchild))
+            ops.extract(child)
             _merge_adjacent(previous)
-            previous.smooth()
+            ops.smooth(previous)
             continue
         if isinstance(child, Tag):
             _merge_adjacent(child)
