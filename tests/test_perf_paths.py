@@ -528,3 +528,52 @@ def test_a_push_and_the_fetch_after_it_parse_only_the_changed_file(world: tuple)
     assert {path for _, path in export._PARSED} == {"German.md"}
     assert gitstore.ref_target(repo, gitstore.ANKI_REF) == target
     noop(repo, backend)
+
+
+class CountingBackend:
+    """The real collection backend, recording which notes each read asks for."""
+
+    def __init__(self, real: CollectionBackend) -> None:
+        self.real = real
+        self.asked: list[tuple[str, set[int] | None]] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+    def mod_times(self, note_ids: object = None) -> dict[int, int]:
+        self.asked.append(("mod_times", None if note_ids is None else set(note_ids)))  # type: ignore[call-overload]
+        return self.real.mod_times(note_ids)  # type: ignore[arg-type]
+
+    def note_decks(self, note_ids: object = None) -> dict[int, str]:
+        self.asked.append(("note_decks", None if note_ids is None else set(note_ids)))  # type: ignore[call-overload]
+        return self.real.note_decks(note_ids)  # type: ignore[arg-type]
+
+    def read_notes(self, note_ids: object = None) -> list:
+        self.asked.append(("read_notes", None if note_ids is None else set(note_ids)))  # type: ignore[call-overload]
+        return self.real.read_notes(note_ids)  # type: ignore[arg-type]
+
+
+def test_a_one_note_push_and_its_fetch_read_only_that_decks_notes(world: tuple) -> None:
+    """The hook's push_head reads no note outside the deck it changes: its cost does not
+    grow with the collection. (The full reads are what a `git pull anki` does.)"""
+    repo, backend, ids = world
+    noop(repo, backend)
+    french = anki_tree_text(repo, "Lang__French.md") or ""
+    target = commit_edit(repo, {"Lang__French.md": french.replace("Q: fq", "Q: fq edited")})
+    counting = CountingBackend(backend)
+    pushed = sync.push_commit(repo, counting, Config(), target)  # type: ignore[arg-type]
+    assert pushed.plan.line().startswith("0 added, 1 updated")
+    sync.fetch(
+        repo,
+        counting,
+        Config(),
+        first=pushed.after,
+        dirty_only=True,
+        state=pushed.state,  # type: ignore[arg-type]
+    )
+    assert counting.asked, "the push read nothing"
+    for what, asked in counting.asked:
+        assert asked is not None, f"{what} read every note"
+        assert asked <= {ids[6]}, (what, asked)  # the French note only
+    assert backend.read_notes([ids[6]])[0].fields["Question"] == "fq edited"
+    noop(repo, backend)
