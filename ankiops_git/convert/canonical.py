@@ -283,12 +283,15 @@ def _wrap_contents(block: Tag, template: Tag) -> None:
         ops.append(block, _wrapped(template, run))
 
 
+_COLON = re.compile(r"\s*:\s*")
+
+
 def _normalise_attrs(el: Tag) -> None:
     attrs = {name.lower(): str(value) for name, value in el.attrs.items()}
     if "style" in attrs:
         declarations = [d.strip() for d in attrs["style"].split(";")]
         attrs["style"] = "; ".join(
-            re.sub(r"\s*:\s*", ": ", _WS.sub(" ", d), count=1) for d in declarations if d
+            _COLON.sub(": ", _WS.sub(" ", d), count=1) for d in declarations if d
         )
     if el.name == "img" and attrs.get("alt") == "":
         del attrs["alt"]
@@ -354,7 +357,7 @@ def _is_block(node: PageElement) -> bool:
 
 
 def _has_block(el: Tag) -> bool:
-    return any(isinstance(d, Tag) and d.name in BLOCK for d in ops.descendants(el))
+    return any(isinstance(c, Tag) and (c.name in BLOCK or _has_block(c)) for c in el.contents)
 
 
 _BOUNDARY = object()

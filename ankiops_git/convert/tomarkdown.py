@@ -64,6 +64,7 @@ _HTML_BLOCK_TAGS = {
     "tr", "track", "ul",
 }  # fmt: skip
 
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _NEWLINE = "\ue002"  # a newline inside a comment, kept verbatim
 _EMPHASIS = {"b": "**", "i": "*", "s": "~~"}
@@ -156,7 +157,7 @@ class AnkiMarkdownConverter(MarkdownConverter):
         name = el.name
         if name == "p" and not el.attrs and not self.raw_paragraphs:
             return "para", self.paragraph(list(el.children))[1]
-        if re.fullmatch(r"h[1-6]", name) and not el.attrs:
+        if name in _HEADINGS and not el.attrs:
             return "block", self.heading(el)
         if name == "hr" and not el.attrs:
             return "block", "***"
@@ -406,13 +407,21 @@ def escape_markdown(text: str) -> str:
     return "".join(out)
 
 
+_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_TILDE = re.compile(r"~(?=~)|(?<=~)~|^~|~$")
+# Any character one of escape_plain's patterns starts at (most text has none).
+_ESCAPE_ANY = re.compile(r"[\\*`|\]<&_~]|[^\S \t\n]")
+
+
 def escape_plain(text: str) -> str:
+    if not _ESCAPE_ANY.search(text):
+        return text
     text = _ESCAPE_ALWAYS.sub(r"\\\1", text)
     text = _LINK_CLOSE.sub(r"\\]", text)
     text = _TAG_LIKE.sub(r"\\<", text)
     text = _ENTITY_LIKE.sub(r"\\&", text)
-    text = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
-    text = re.sub(r"~(?=~)|(?<=~)~|^~|~$", r"\\~", text)
+    text = _UNDERSCORE.sub(r"\\_", text)
+    text = _TILDE.sub(r"\\~", text)
     return _ODD_SPACE.sub(_space_entity, text)
 
 
@@ -426,13 +435,19 @@ def _space_entity(match: re.Match[str]) -> str:
     return "&nbsp;" if char == "\xa0" else f"&#x{ord(char):X};"
 
 
+_HEADING_OR_QUOTE = re.compile(r"#{1,6}(?:[ \t]|$)|>")
+_BULLET = re.compile(r"[-+*](?:[ \t]|$)")
+_SETEXT = re.compile(r"(=+|-+)[ \t]*")
+_ORDERED = re.compile(r"(\d{1,9})([.)])(?=[ \t]|$)")
+
+
 def escape_line_start(line: str) -> str:
     """Escape what would make a line start a block, or a deck-file structure line."""
-    if re.match(r"#{1,6}(?:[ \t]|$)|>", line):
+    if _HEADING_OR_QUOTE.match(line):
         return "\\" + line
-    if re.match(r"[-+*](?:[ \t]|$)", line) or re.fullmatch(r"(=+|-+)[ \t]*", line):
+    if _BULLET.match(line) or _SETEXT.fullmatch(line):
         return "\\" + line
-    match = re.match(r"(\d{1,9})([.)])(?=[ \t]|$)", line)
+    match = _ORDERED.match(line)
     if match:
         return match.group(1) + "\\" + line[len(match.group(1)) :]
     prefix = PREFIX_RE.match(line)  # the deck parser's own pattern: `Q\:` reads as text

@@ -14,7 +14,6 @@ methods that follow the links, and edit it only with these functions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from bs4 import NavigableString, Tag
@@ -128,12 +127,18 @@ def smooth(tag: Tag) -> None:
         replace_with(first, NavigableString(str(first) + str(second)))
 
 
-def descendants(el: Tag) -> Iterator[PageElement]:
+def descendants(el: Tag) -> list[PageElement]:
     """Everything below `el`, in document order."""
-    for child in el.contents:
-        yield child
-        if isinstance(child, Tag) and child.contents:
-            yield from descendants(child)
+    found: list[PageElement] = []
+
+    def walk(tag: Tag) -> None:
+        for child in tag.contents:
+            found.append(child)
+            if isinstance(child, Tag) and child.contents:
+                walk(child)
+
+    walk(el)
+    return found
 
 
 def get_text(el: Tag) -> str:
