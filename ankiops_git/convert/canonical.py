@@ -167,7 +167,7 @@ def normalised(html: str) -> Tag:
     """The parsed, canonicalised tree of `html` (its <body>)."""
     body = parse("" if is_empty_field(html) else html)
     _normalise(body)
-    if all(isinstance(c, Tag) and c.name == "br" for c in body.children):
+    if all(isinstance(c, Tag) and c.name == "br" for c in body.contents):
         ops.clear(body)  # only line breaks left (`<br><b></b>`): as empty as `<br>`
     ops.relink(body)  # edited with treeops: set bs4's links once (<body> ends the document)
     return body
@@ -181,7 +181,7 @@ def _normalise(el: Tag) -> None:
         if el.name == "pre":
             _normalise_pre(el)
         return
-    for child in list(el.children):
+    for child in list(el.contents):
         if isinstance(child, Tag):
             child.name = SYNONYMS.get(child.name, child.name)
             _normalise_attrs(child)
@@ -230,11 +230,11 @@ def _split_around_blocks(el: Tag) -> bool:
     block breaks the line, and its text keeps the inline formatting.
     Returns whether `el` was replaced.
     """
-    if not any(isinstance(c, Tag) and c.name in BLOCK for c in el.children):
+    if not any(isinstance(c, Tag) and c.name in BLOCK for c in el.contents):
         return False
     pieces: list[PageElement] = []
     run: list[PageElement] = []
-    for child in list(el.children):
+    for child in list(el.contents):
         ops.extract(child)
         if isinstance(child, Tag) and child.name in BLOCK:
             if run:
@@ -266,12 +266,12 @@ def _wrap_contents(block: Tag, template: Tag) -> None:
     if block.name in RAW_TEXT and block.name != "pre":
         return
     if block.name in _STRUCTURAL:
-        for child in block.children:
+        for child in block.contents:
             if isinstance(child, Tag):
                 _wrap_contents(child, template)
         return
     run: list[PageElement] = []
-    for child in list(block.children):
+    for child in list(block.contents):
         if isinstance(child, Tag) and child.name in BLOCK:
             if run:
                 ops.insert_before(child, _wrapped(template, run))
@@ -315,12 +315,12 @@ def _normalise_pre(pre: Tag) -> None:
     for inline in reversed(_descendant_tags(pre, DROP_WHEN_EMPTY)):
         if not inline.contents:
             ops.extract(inline)
-    kids = list(pre.children)
+    kids = list(pre.contents)
     while len(kids) == 1 and isinstance(kids[0], Tag) and kids[0].name == "code":
         if kids[0].attrs:
             break
         ops.unwrap(kids[0])
-        kids = list(pre.children)
+        kids = list(pre.contents)
     ops.smooth(pre)
 
 
@@ -341,7 +341,7 @@ def _last_text(el: Tag) -> NavigableString | None:
 def _adopt_nested_lists(lst: Tag) -> None:
     """Move a list that directly follows an item (Anki's indent) into that item."""
     previous_item: Tag | None = None
-    for child in list(lst.children):
+    for child in list(lst.contents):
         if isinstance(child, Tag) and child.name == "li":
             previous_item = child
         elif isinstance(child, Tag) and child.name in ("ul", "ol") and previous_item is not None:
@@ -368,7 +368,7 @@ def _flatten(el: Tag) -> Iterator[object]:
     # Inside <p> or a heading a div stays: dissolving it could put a block there
     # that the parser would not read back (a heading inside a heading).
     dissolve = el.name not in _PHRASING_ONLY
-    for child in list(el.children):
+    for child in list(el.contents):
         if dissolve and isinstance(child, Tag) and child.name == "div" and not child.attrs:
             yield _BOUNDARY
             yield from _flatten(child)
@@ -405,7 +405,7 @@ def _layout(el: Tag) -> None:
             line.append(child)
     end_line(False)
 
-    for child in list(el.children):
+    for child in list(el.contents):
         ops.extract(child)
     run_open = False
     last_empty = False
@@ -463,7 +463,7 @@ def _has_content(node: PageElement) -> bool:
     if isinstance(node, Tag):
         if node.name in VISIBLE_VOID or node.name == "br":
             return True
-        return any(_has_content(c) for c in node.children)
+        return any(_has_content(c) for c in node.contents)
     return False
 
 
@@ -477,7 +477,7 @@ def _clean_line(nodes: list[PageElement]) -> list[PageElement]:
     _drop_empty_inline(holder)
     _merge_adjacent(holder)
     ops.smooth(holder)
-    return [ops.extract(c) for c in list(holder.children) if not _is_empty_text(c)]
+    return [ops.extract(c) for c in list(holder.contents) if not _is_empty_text(c)]
 
 
 def _is_empty_text(node: PageElement) -> bool:
@@ -486,7 +486,7 @@ def _is_empty_text(node: PageElement) -> bool:
 
 def _move_edges_out(el: Tag) -> None:
     """Move leading/trailing spaces and <br>s of b/i outside them (post-order)."""
-    for child in list(el.children):
+    for child in list(el.contents):
         if not isinstance(child, Tag) or child.name in RAW_TEXT:
             continue
         _move_edges_out(child)
@@ -530,7 +530,7 @@ def _move_own_edges_out(child: Tag) -> None:
 
 def _inline_walk(el: Tag) -> Iterator[PageElement]:
     """Text nodes and line-affecting elements of a line, in document order."""
-    for child in el.children:
+    for child in el.contents:
         if isinstance(child, Comment):
             continue
         if type(child) is NavigableString:
@@ -578,7 +578,7 @@ def _rstrip_texts(texts: list[NavigableString]) -> None:
 
 
 def _drop_empty_inline(el: Tag) -> None:
-    for child in list(el.children):
+    for child in list(el.contents):
         if isinstance(child, Tag):
             if child.name in RAW_TEXT:
                 continue  # normalised on its own (_normalise_pre)
@@ -591,7 +591,7 @@ def _drop_empty_inline(el: Tag) -> None:
 
 def _merge_adjacent(el: Tag) -> None:
     previous: PageElement | None = None
-    for child in list(el.children):
+    for child in list(el.contents):
         if (
             isinstance(child, Tag)
             and isinstance(previous, Tag)
@@ -599,7 +599,7 @@ def _merge_adjacent(el: Tag) -> None:
             and child.name in DROP_WHEN_EMPTY
             and child.attrs == previous.attrs
         ):
-            for grandchild in list(child.children):
+            for grandchild in list(child.contents):
                 ops.append(previous, ops.extract(grandchild))
             ops.extract(child)
             _merge_adjacent(previous)
@@ -621,7 +621,7 @@ def serialise(el: Tag, pre_newlines_as_entities: bool = False) -> str:
     """
     out: list[str] = []
     in_pre = pre_newlines_as_entities and (el.name == "pre" or el.find_parent("pre") is not None)
-    for child in el.children:
+    for child in el.contents:
         _serialise(child, out, pre_newlines_as_entities, in_pre)
     return "".join(out)
 
@@ -642,32 +642,34 @@ def escape_attr(value: str) -> str:
 def _serialise(
     node: PageElement, out: list[str], pre_entities: bool = False, in_pre: bool = False
 ) -> None:
-    if isinstance(node, Comment):
+    kind = type(node)
+    if kind is NavigableString:  # the commonest nodes first
+        parent = node.parent
+        if parent is not None and parent.name in ("script", "style"):
+            out.append(str(node))
+        else:
+            text = escape_text(str(node))
+            if in_pre:  # only set with pre_entities
+                text = text.replace("\n", "&#10;")
+            out.append(text)
+    elif kind is not Tag and isinstance(node, Comment):
         out.append(f"<!--{node}-->")
-    elif isinstance(node, NavigableString):
-        if type(node) is NavigableString:
-            parent = node.parent
-            if parent is not None and parent.name in ("script", "style"):
-                out.append(str(node))
-            else:
-                text = escape_text(str(node))
-                if in_pre:  # only set with pre_entities
-                    text = text.replace("\n", "&#10;")
-                out.append(text)
     elif isinstance(node, Tag):
-        attrs = "".join(f' {k}="{escape_attr(str(v))}"' for k, v in node.attrs.items())
-        out.append(f"<{node.name}{attrs}>")
-        if node.name in VOID:
+        name = node.name
+        if node.attrs:
+            attrs = "".join(f' {k}="{escape_attr(str(v))}"' for k, v in node.attrs.items())
+            out.append(f"<{name}{attrs}>")
+        else:
+            out.append(f"<{name}>")
+        if name in VOID:
             return
-        first = node.contents[0] if node.contents else None
-        if (
-            node.name in ("pre", "textarea", "listing")
-            and isinstance(first, NavigableString)
-            and str(first).startswith("\n")
-        ):
-            # the parser drops one newline right after <pre>
-            out.append("&#10;" if pre_entities and node.name == "pre" else "\n")
-        in_pre = in_pre or (pre_entities and node.name == "pre")
-        for child in node.children:
+        contents = node.contents
+        if name in ("pre", "textarea", "listing"):
+            first = contents[0] if contents else None
+            if isinstance(first, NavigableString) and str(first).startswith("\n"):
+                # the parser drops one newline right after <pre>
+                out.append("&#10;" if pre_entities and name == "pre" else "\n")
+            in_pre = in_pre or (pre_entities and name == "pre")
+        for child in contents:
             _serialise(child, out, pre_entities, in_pre)
-        out.append(f"</{node.name}>")
+        out.append(f"</{name}>")

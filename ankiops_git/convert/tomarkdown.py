@@ -92,12 +92,12 @@ class AnkiMarkdownConverter(MarkdownConverter):
     def container(self, el: Tag) -> str:
         """Markdown for the children of a field, list item or blockquote."""
         loose = not self.raw_paragraphs and any(
-            isinstance(c, Tag) and c.name == "p" for c in el.children
+            isinstance(c, Tag) and c.name == "p" for c in el.contents
         )
         parts: list[tuple[str, str]] = []  # (kind, markdown); kind "blank" needs a blank after
         run: list[PageElement] = []
         previous_list = ""
-        for child in el.children:
+        for child in el.contents:
             if isinstance(child, Tag) and child.name in BLOCK:
                 if run:
                     parts.append(self.paragraph(run))
@@ -156,7 +156,7 @@ class AnkiMarkdownConverter(MarkdownConverter):
     def block(self, el: Tag, previous_list: str) -> tuple[str, str]:
         name = el.name
         if name == "p" and not el.attrs and not self.raw_paragraphs:
-            return "para", self.paragraph(list(el.children))[1]
+            return "para", self.paragraph(list(el.contents))[1]
         if name in _HEADINGS and not el.attrs:
             return "block", self.heading(el)
         if name == "hr" and not el.attrs:
@@ -180,7 +180,7 @@ class AnkiMarkdownConverter(MarkdownConverter):
 
     def heading(self, el: Tag) -> str:
         level = int(el.name[1])
-        text = self.resolve("".join(self.inline(c, in_cell=True) for c in el.children))
+        text = self.resolve("".join(self.inline(c, in_cell=True) for c in el.contents))
         if text.endswith("#"):
             text = text[:-1] + "\\#"
         return "#" * level + (" " + text if text else "")
@@ -188,7 +188,7 @@ class AnkiMarkdownConverter(MarkdownConverter):
     def fence(self, pre: Tag) -> str | None:
         language = ""
         body: Tag = pre
-        kids = [c for c in pre.children]
+        kids = [c for c in pre.contents]
         if pre.attrs.get("class") == "highlight" and len(pre.attrs) == 1 or not pre.attrs:
             if len(kids) == 1 and isinstance(kids[0], Tag) and kids[0].name == "code":
                 code = kids[0]
@@ -230,7 +230,7 @@ class AnkiMarkdownConverter(MarkdownConverter):
             if not re.fullmatch(r"\d{1,9}", str(el.attrs["start"])):
                 return None
             start = int(str(el.attrs["start"]))
-        items = [c for c in el.children if not (isinstance(c, NavigableString) and not str(c))]
+        items = [c for c in el.contents if not (isinstance(c, NavigableString) and not str(c))]
         if not all(isinstance(i, Tag) and i.name == "li" and not i.attrs for i in items):
             return None
         loose = any(
@@ -255,14 +255,14 @@ class AnkiMarkdownConverter(MarkdownConverter):
     def table(self, el: Tag) -> str | None:
         if el.attrs:
             return None
-        rows = [c for c in el.children]
+        rows = [c for c in el.contents]
         if not rows or not all(isinstance(r, Tag) and r.name == "tr" and not r.attrs for r in rows):
             return None
         grid: list[list[str]] = []
         aligns: list[str] = []
         for index, row in enumerate(rows):
             assert isinstance(row, Tag)
-            cells = list(row.children)
+            cells = list(row.contents)
             want = "th" if index == 0 else "td"
             if not cells or not all(isinstance(c, Tag) and c.name == want for c in cells):
                 return None
@@ -276,7 +276,7 @@ class AnkiMarkdownConverter(MarkdownConverter):
                 assert isinstance(cell, Tag)
                 if any(isinstance(d, Tag) and d.name in BLOCK for d in cell.descendants):
                     return None
-                text = self.resolve("".join(self.inline(c, in_cell=True) for c in cell.children))
+                text = self.resolve("".join(self.inline(c, in_cell=True) for c in cell.contents))
                 line.append(text)
             grid.append(line)
         width = len(grid[0])
@@ -298,7 +298,7 @@ class AnkiMarkdownConverter(MarkdownConverter):
         assert isinstance(node, Tag)
         if node.name == "br":
             return "<br>" if in_cell else "\n"
-        inner = "".join(self.inline(c, in_cell) for c in node.children)
+        inner = "".join(self.inline(c, in_cell) for c in node.contents)
         if node.name in _EMPHASIS and not node.attrs:
             if self.emphasis_as_tags:
                 return f"<{node.name}>{inner}</{node.name}>"
@@ -306,7 +306,7 @@ class AnkiMarkdownConverter(MarkdownConverter):
         if (
             node.name == "code"
             and not node.attrs
-            and all(type(c) is NavigableString for c in node.children)
+            and all(type(c) is NavigableString for c in node.contents)
         ):
             return code_span(node.get_text())
         if (

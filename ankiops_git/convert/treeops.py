@@ -107,20 +107,20 @@ def smooth(tag: Tag) -> None:
     """Merge adjacent text nodes, in `tag` and below (bs4's Tag.smooth)."""
     contents = tag.contents
     marked = []
+    previous_is_text = False
     for position, node in enumerate(contents):
-        if isinstance(node, Tag):
-            if node.contents:
-                smooth(node)
+        kind = type(node)
+        if kind is Tag or (kind is not NavigableString and isinstance(node, Tag)):
+            if node.contents:  # type: ignore[attr-defined]
+                smooth(node)  # type: ignore[arg-type]
+            previous_is_text = False
             continue
-        if position + 1 < len(contents):
-            following = contents[position + 1]
-            if (
-                isinstance(node, NavigableString)
-                and isinstance(following, NavigableString)
-                and not isinstance(node, PreformattedString)
-                and not isinstance(following, PreformattedString)
-            ):
-                marked.append(position)
+        is_text = kind is NavigableString or (
+            isinstance(node, NavigableString) and not isinstance(node, PreformattedString)
+        )
+        if is_text and previous_is_text:
+            marked.append(position - 1)
+        previous_is_text = is_text
     for position in reversed(marked):
         first, second = contents[position], contents[position + 1]
         extract(second)
