@@ -35,7 +35,7 @@ import re
 from collections.abc import Iterator
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
-from bs4.element import PageElement
+from bs4.element import PageElement, PreformattedString
 
 from ankiops_git.convert import treeops as ops
 from ankiops_git.convert.fastparse import fast_parse
@@ -78,14 +78,22 @@ def parse(html: str) -> Tag:
     return parse_html5lib(html)
 
 
-# Tests turn this off to compare with the html5lib path (see use_fast_parse).
+# Tests turn these off to compare with the full paths (see use_fast_parse).
 FAST_PARSE = True
+NORMAL_FORM_CHECK = True
 
 
 def use_fast_parse(enabled: bool) -> None:
     """Switch the fast parse on or off (for tests); forgets cached canonical forms."""
     global FAST_PARSE
     FAST_PARSE = enabled
+    _CANONICAL_CACHE.clear()
+
+
+def use_normal_form_check(enabled: bool) -> None:
+    """Switch the already-normal fast path on or off (for tests); forgets the cache."""
+    global NORMAL_FORM_CHECK
+    NORMAL_FORM_CHECK = enabled
     _CANONICAL_CACHE.clear()
 
 
@@ -166,6 +174,10 @@ def is_empty_field(html: str) -> bool:
 def normalised(html: str) -> Tag:
     """The parsed, canonicalised tree of `html` (its <body>)."""
     body = parse("" if is_empty_field(html) else html)
+    if NORMAL_FORM_CHECK and already_normal(body):
+        _as_normalised(body, True)  # all that _normalise would change (see already_normal)
+        ops.relink(body)
+        return body
     _normalise(body)
     if all(isinstance(c, Tag) and c.name == "br" for c in body.contents):
         ops.clear(body)  # only line breaks left (`<br><b></b>`): as empty as `<br>`
@@ -286,13 +298,15 @@ def _wrap_contents(block: Tag, template: Tag) -> None:
 _COLON = re.compile(r"\s*:\s*")
 
 
+def _normal_style(style: str) -> str:
+    declarations = [d.strip() for d in style.split(";")]
+    return "; ".join(_COLON.sub(": ", _WS.sub(" ", d), count=1) for d in declarations if d)
+
+
 def _normalise_attrs(el: Tag) -> None:
     attrs = {name.lower(): str(value) for name, value in el.attrs.items()}
     if "style" in attrs:
-        declarations = [d.strip() for d in attrs["style"].split(";")]
-        attrs["style"] = "; ".join(
-            _COLON.sub(": ", _WS.sub(" ", d), count=1) for d in declarations if d
-        )
+        attrs["style"] = _normal_style(attrs["style"])
     if el.name == "img" and attrs.get("alt") == "":
         del attrs["alt"]
     if attrs.get("style") == "":
@@ -530,7 +544,11 @@ def _move_own_edges_out(child: Tag) -> None:
 
 def _inline_walk(el: Tag) -> Iterator[PageElement]:
     """Text nodes and line-affecting elements of a line, in document order."""
-    for child in el.contents:
+    return _inline_walk_nodes(el.contents)
+
+
+def _inline_walk_nodes(nodes: list[PageElement]) -> Iterator[PageElement]:
+    for child in nodes:
         if isinstance(child, Comment):
             continue
         if type(child) is NavigableString:
@@ -539,7 +557,7 @@ def _inline_walk(el: Tag) -> Iterator[PageElement]:
             if child.name == "br" or child.name in VISIBLE_VOID or child.name in RAW_TEXT:
                 yield child
             else:
-                yield from _inline_walk(child)
+                yield from _inline_walk_nodes(child.contents)
 
 
 def _collapse_whitespace(holder: Tag) -> None:
@@ -608,6 +626,231 @@ def _merge_adjacent(el: Tag) -> None:
         if isinstance(child, Tag):
             _merge_adjacent(child)
         previous = child
+
+
+# --- already normal: a fast path ------------------------------------------------------
+#
+# Most fields -- all that md_to_html writes -- are in canonical form already, and
+# _normalise would only rebuild them as they are. already_normal checks, without
+# editing, the conditions under which each step of _normalise changes nothing; it is
+# conservative (False when unsure, and for any element it does not know), and a test
+# compares its verdicts with _normalise itself.
+
+_PLAIN_BLOCKS = {"p", "ul", "ol", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
+_PLAIN_INLINE = {"b", "i", "s", "u", "code", "sub", "sup", "a", "span"}
+
+
+def already_normal(body: Tag) -> bool:
+    """Whether _normalise would leave `body` as it is, but for the new objects it puts
+    in (which _as_normalised puts in too)."""
+    return _normal_block(body)
+
+
+def _as_normalised(el: Tag, laid_out: bool) -> None:
+    """An already normal tree as _normalise leaves it: attribute dicts made plain by
+    _normalise_attrs (sorted already), and the <br>s between the lines of a block that
+    _layout lays out new <br>s."""
+    contents = el.contents
+    for position, child in enumerate(contents):
+        if isinstance(child, Tag):
+            if laid_out and child.name == "br":
+                contents[position] = Tag(name="br")
+                contents[position].parent = el
+                continue
+            child.attrs = dict(child.attrs)
+            if child.name not in RAW_TEXT:
+                _as_normalised(child, child.name in BLOCK)
+
+
+def _normal_attrs(tag: Tag) -> bool:
+    attrs = tag.attrs
+    if not attrs:
+        return True
+    names = list(attrs)
+    if names != sorted(names):
+        return False
+    for name, value in attrs.items():
+        if type(value) is not str or name != name.lower():
+            return False
+    style = attrs.get("style")
+    if style is not None and (not style or _normal_style(str(style)) != style):
+        return False
+    return not (tag.name == "img" and attrs.get("alt") == "")
+
+
+def _normal_block(el: Tag) -> bool:
+    """A block (or <body>) whose children and layout _normalise leaves as they are."""
+    phrasing_only = el.name in _PHRASING_ONLY
+    for child in el.contents:
+        if type(child) is NavigableString:
+            continue  # checked with its line
+        if type(child) is not Tag or child.name in SYNONYMS or not _normal_attrs(child):
+            return False
+        name = child.name
+        if name == "pre":
+            if phrasing_only or not _normal_pre(child):
+                return False
+        elif name in _PLAIN_BLOCKS:
+            if phrasing_only or (name in ("p", "ul", "ol") and not child.contents):
+                return False  # (an empty one may be hidden by the margins before it)
+            if el.name in ("ul", "ol") and name in ("ul", "ol"):
+                return False  # moves into the item before it
+            if not _normal_block(child):
+                return False
+        elif name == "hr":
+            if phrasing_only:
+                return False
+        elif not _normal_inline(child):
+            return False
+    return _normal_layout(el)
+
+
+def _normal_inline(tag: Tag) -> bool:
+    """An inline element (or br/img) that _normalise and _clean_line leave as it is."""
+    name = tag.name
+    if name in ("br", "img"):
+        return True
+    if name not in _PLAIN_INLINE:
+        return False
+    contents = tag.contents
+    if not contents or (name in UNWRAP_WITHOUT_ATTRS and not tag.attrs):
+        return False
+    if name in _SELF_NESTING_NO_OP and not tag.attrs and _inside_same(tag):
+        return False
+    if name in EDGE_MOVABLE and (
+        _movable_edge(contents[0], True) or _movable_edge(contents[-1], False)
+    ):
+        return False
+    for child in contents:
+        if type(child) is NavigableString:
+            continue
+        if type(child) is not Tag or child.name in SYNONYMS or not _normal_attrs(child):
+            return False
+        if not _normal_inline(child):
+            return False
+    return not _mergeable_neighbours(contents)
+
+
+def _movable_edge(node: PageElement, at_start: bool) -> bool:
+    """Whether _move_own_edges_out would move this first/last child out of a b/i."""
+    if type(node) is Tag:
+        return node.name == "br"
+    if type(node) is NavigableString:
+        edge = str(node)[:1] if at_start else str(node)[-1:]
+        return edge in tuple(WHITESPACE)
+    return False
+
+
+def _mergeable_neighbours(nodes: list[PageElement]) -> bool:
+    """Whether smooth or _merge_adjacent would join two of these siblings."""
+    previous: PageElement | None = None
+    for node in nodes:
+        if type(node) is NavigableString:
+            if type(previous) is NavigableString or not str(node):
+                return True
+        elif (
+            type(node) is Tag
+            and type(previous) is Tag
+            and node.name == previous.name
+            and node.name in DROP_WHEN_EMPTY
+            and node.attrs == previous.attrs
+        ):
+            return True
+        previous = node
+    return False
+
+
+def _normal_layout(el: Tag) -> bool:
+    """Whether _layout(el) rebuilds the children as they are: lines with content, one
+    <br> between lines, none next to a block or at an end, each line clean."""
+    line: list[PageElement] = []
+    after_break = False
+    for child in [*el.contents, None]:
+        if child is None or (type(child) is Tag and child.name in BLOCK):
+            if after_break:
+                return False  # a <br> before a block or at the end
+            if line and not _clean(line):
+                return False
+            line = []
+        elif type(child) is Tag and child.name == "br":
+            if not line or not _clean(line):
+                return False  # an empty line
+            line = []
+            after_break = True
+            continue
+        else:
+            line.append(child)
+        after_break = False
+    return True
+
+
+def _clean(line: list[PageElement]) -> bool:
+    """Whether _clean_line gives back these nodes unchanged (and the line shows)."""
+    if not any(_has_content(node) for node in line) or _mergeable_neighbours(line):
+        return False
+    at_space = True
+    texts: list[str] = []
+    for node in _inline_walk_nodes(line):
+        if type(node) is not NavigableString:
+            if getattr(node, "name", None) == "br" and _trailing_spaces(texts):
+                return False
+            texts = []
+            at_space = getattr(node, "name", None) == "br"
+            continue
+        original = str(node)
+        text = _WS.sub(" ", original)
+        if at_space:
+            text = text.lstrip(" ")
+        if text != original:
+            return False
+        if text:
+            at_space = text.endswith(" ")
+        texts.append(text)
+    return not _trailing_spaces(texts)
+
+
+def _trailing_spaces(texts: list[str]) -> bool:
+    """Whether _rstrip_texts would change these texts."""
+    for text in reversed(texts):
+        stripped = text.rstrip(" ")
+        if stripped != text:
+            return True
+        if stripped:
+            return False
+    return False
+
+
+def _normal_pre(pre: Tag) -> bool:
+    """Whether _normalise_pre leaves `pre` as it is."""
+    nodes = ops.descendants(pre)
+    for node in nodes:
+        if type(node) is Tag:
+            if node.name == "br" or (node.name in DROP_WHEN_EMPTY and not node.contents):
+                return False
+            if _mergeable_text(node.contents):
+                return False
+        elif type(node) is NavigableString and not str(node):
+            return False
+    if _mergeable_text(pre.contents):
+        return False
+    text = ops.get_text(pre)
+    last = _last_text(pre)
+    if last is not None and str(last).endswith("\n") and len(text) > 1 and text[-2] != "\n":
+        return False
+    kids = pre.contents
+    return not (len(kids) == 1 and type(kids[0]) is Tag and kids[0].name == "code"
+                and not kids[0].attrs)  # fmt: skip
+
+
+def _mergeable_text(nodes: list[PageElement]) -> bool:
+    """Whether smooth would join two of these siblings."""
+    previous = False
+    for node in nodes:
+        current = isinstance(node, NavigableString) and not isinstance(node, PreformattedString)
+        if current and previous:
+            return True
+        previous = current
+    return False
 
 
 # --- serialisation ---------------------------------------------------------------------
