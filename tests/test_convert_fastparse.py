@@ -76,14 +76,19 @@ def assert_same_as_html5lib(html: str) -> bool:
     assert signature(fast) == signature(reference), html
     assert_links_consistent(fast)
     assert body_path(fast) == body_path(reference)
-    fast_canonical, reference_canonical = normalised(html), None
     canonical.use_fast_parse(False)
     try:
         reference_canonical = normalised(html)
         reference_md = html_to_md(html)
+    except ValueError:  # a known bug of _normalise (an attribute-less span holding a block)
+        reference_md = None
     finally:
         canonical.use_fast_parse(True)
-    assert serialise(fast_canonical) == serialise(reference_canonical), html
+    if reference_md is None:
+        with pytest.raises(ValueError):
+            html_to_md(html)
+        return True
+    assert serialise(normalised(html)) == serialise(reference_canonical), html
     assert html_to_md(html) == reference_md, html
     return True
 

@@ -199,6 +199,8 @@ def _normalise(el: Tag) -> None:
             _normalise_attrs(child)
             _normalise(child)
             if child.name in UNWRAP_WITHOUT_ATTRS and not child.attrs:
+                # Known bug, kept as it was: a span/font that held a block was replaced
+                # by its pieces above, and unwrapping it raises ValueError.
                 ops.unwrap(child)
     if el.name in ("ul", "ol"):
         _adopt_nested_lists(el)

@@ -9,7 +9,8 @@ the sibling and element links of the finished tree once, as bs4 would have left 
 
 While a tree is edited with these, read it only through `contents`, `parent`,
 `children` and the walkers here (`descendants`, `get_text`), never through bs4
-methods that follow the links, and edit it only with these functions.
+methods that follow the links, and edit it only with these functions. Errors are
+bs4's: ValueError, with its messages.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def append(parent: Tag, child: Any) -> Any:
 
 def insert_before(node: PageElement, *new: Any) -> None:
     parent = node.parent
-    assert parent is not None
+    if parent is None:
+        raise ValueError("Element has no parent, so 'before' has no meaning.")
     for predecessor in new:
         if isinstance(predecessor, PageElement):
             extract(predecessor)
@@ -68,7 +70,8 @@ def insert_before(node: PageElement, *new: Any) -> None:
 
 def insert_after(node: PageElement, *new: Any) -> None:
     parent = node.parent
-    assert parent is not None
+    if parent is None:
+        raise ValueError("Element has no parent, so 'after' has no meaning.")
     for offset, successor in enumerate(new):
         if isinstance(successor, PageElement):
             extract(successor)
@@ -79,7 +82,11 @@ def replace_with(node: Any, *new: Any) -> Any:
     if len(new) == 1 and new[0] is node:
         return node
     parent = node.parent
-    assert parent is not None
+    if parent is None:
+        raise ValueError(
+            "Cannot replace one element with another when the element to be replaced"
+            " is not part of a tree."
+        )
     position = index(parent, node)
     extract(node)
     for offset, replacement in enumerate(new):
@@ -90,7 +97,10 @@ def replace_with(node: Any, *new: Any) -> Any:
 def unwrap(tag: Tag) -> Tag:
     """Replace `tag` with its children."""
     parent = tag.parent
-    assert parent is not None
+    if parent is None:  # as bs4 raises it (_normalise can meet this: see its caller)
+        raise ValueError(
+            "Cannot replace an element with its contents when that element is not part of a tree."
+        )
     position = index(parent, tag)
     extract(tag)
     for child in reversed(tag.contents[:]):
