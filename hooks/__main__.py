@@ -124,19 +124,16 @@ def load_ids_cache(state: Path) -> dict[str, Identities]:
 
     try:
         data = json.loads((state / IDS_CACHE).read_text(encoding="utf-8"))
-        return {
-            str(oid): Identities(deck_id, tuple(zip(flat[::2], flat[1::2], strict=True)))
-            for oid, (deck_id, flat) in data.items()
-        }
+        cache = {str(oid): Identities(ident, tuple(flat)) for oid, (ident, flat) in data.items()}
+        if any(len(ident.flat) % 2 for ident in cache.values()):
+            raise ValueError("note ids and lines come in pairs")
+        return cache
     except (OSError, ValueError, TypeError, AttributeError):
         return {}  # none yet, or unreadable: the files are scanned again
 
 
 def save_ids_cache(state: Path, ids: dict[str, Identities]) -> None:
-    data = {
-        oid: [ident.deck_id, [n for pair in ident.notes for n in pair]]
-        for oid, ident in ids.items()
-    }
+    data = {oid: [ident.deck_id, list(ident.flat)] for oid, ident in ids.items()}
     state.mkdir(exist_ok=True)
     path = state / IDS_CACHE
     tmp = path.with_suffix(".tmp")

@@ -175,8 +175,10 @@ def normalised(html: str) -> Tag:
     """The parsed, canonicalised tree of `html` (its <body>)."""
     body = parse("" if is_empty_field(html) else html)
     if NORMAL_FORM_CHECK and already_normal(body):
-        _as_normalised(body, True)  # all that _normalise would change (see already_normal)
-        ops.relink(body)
+        # all that _normalise would change (see already_normal); the parse's links
+        # hold unless <br>s were replaced
+        if _as_normalised(body, True):
+            ops.relink(body)
         return body
     _normalise(body)
     if all(isinstance(c, Tag) and c.name == "br" for c in body.contents):
@@ -648,20 +650,23 @@ def already_normal(body: Tag) -> bool:
     return _normal_block(body)
 
 
-def _as_normalised(el: Tag, laid_out: bool) -> None:
+def _as_normalised(el: Tag, laid_out: bool) -> bool:
     """An already normal tree as _normalise leaves it: attribute dicts made plain by
     _normalise_attrs (sorted already), and the <br>s between the lines of a block that
-    _layout lays out new <br>s."""
+    _layout lays out new <br>s. Returns whether it put in any (links to set again)."""
+    replaced = False
     contents = el.contents
     for position, child in enumerate(contents):
         if isinstance(child, Tag):
             if laid_out and child.name == "br":
                 contents[position] = Tag(name="br")
                 contents[position].parent = el
+                replaced = True
                 continue
             child.attrs = dict(child.attrs)
-            if child.name not in RAW_TEXT:
-                _as_normalised(child, child.name in BLOCK)
+            if child.name not in RAW_TEXT and child.contents:
+                replaced = _as_normalised(child, child.name in BLOCK) or replaced
+    return replaced
 
 
 def _normal_attrs(tag: Tag) -> bool:
@@ -823,25 +828,45 @@ def _trailing_spaces(texts: list[str]) -> bool:
 
 
 def _normal_pre(pre: Tag) -> bool:
-    """Whether _normalise_pre leaves `pre` as it is."""
-    nodes = ops.descendants(pre)
-    for node in nodes:
-        if type(node) is Tag:
-            if node.name == "br" or (node.name in DROP_WHEN_EMPTY and not node.contents):
-                return False
-            if _mergeable_text(node.contents):
-                return False
-        elif type(node) is NavigableString and not str(node):
+    """Whether _normalise_pre leaves `pre` as it is (one walk for all its steps)."""
+    types = pre.interesting_string_types or Tag.MAIN_CONTENT_STRING_TYPES
+    text: list[str] = []
+    last: PageElement | None = None  # _last_text: the last string, unless a void follows
+
+    def walk(el: Tag) -> bool:
+        nonlocal last
+        if _mergeable_text(el.contents):
             return False
-    if _mergeable_text(pre.contents):
+        for node in el.contents:
+            kind = type(node)
+            if kind is Tag:
+                name = node.name
+                if name == "br" or (name in DROP_WHEN_EMPTY and not node.contents):
+                    return False
+                if name in VOID:
+                    last = None
+                if not walk(node):
+                    return False
+                continue
+            if kind is NavigableString:
+                if not node:
+                    return False
+                last = node
+            if isinstance(node, NavigableString) and (
+                kind is types if isinstance(types, type) else kind in types
+            ):
+                text.append(str(node))
+        return True
+
+    if not walk(pre):
         return False
-    text = ops.get_text(pre)
-    last = _last_text(pre)
-    if last is not None and str(last).endswith("\n") and len(text) > 1 and text[-2] != "\n":
+    joined = "".join(text)
+    if last is not None and str(last).endswith("\n") and len(joined) > 1 and joined[-2] != "\n":
         return False
     kids = pre.contents
-    return not (len(kids) == 1 and type(kids[0]) is Tag and kids[0].name == "code"
-                and not kids[0].attrs)  # fmt: skip
+    return not (
+        len(kids) == 1 and type(kids[0]) is Tag and kids[0].name == "code" and not kids[0].attrs
+    )
 
 
 def _mergeable_text(nodes: list[PageElement]) -> bool:
