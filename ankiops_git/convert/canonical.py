@@ -839,7 +839,7 @@ def _normal_pre(pre: Tag) -> bool:
             return False
         for node in el.contents:
             kind = type(node)
-            if kind is Tag:
+            if isinstance(node, Tag):
                 name = node.name
                 if name == "br" or (name in DROP_WHEN_EMPTY and not node.contents):
                     return False
