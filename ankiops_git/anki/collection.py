@@ -67,11 +67,24 @@ def profile_collection_path(name: str, base: Path | None = None) -> Path:
 
 
 def _managed_where(models: dict[int, Any], note_ids: Iterable[int] | None) -> str:
-    """SQL condition on `notes n`: a managed note, among `note_ids` if given."""
+    """SQL condition on `notes n`: a managed note, among `note_ids` if given (and few)."""
     where = f"n.mid in {ids2str(models)}"
     if note_ids is not None:
         where += f" and n.id in {ids2str(list(note_ids))}"
     return where
+
+
+# Past this many ids, `id in (...)` costs more than reading every managed note's row
+# and keeping the wanted ones (measured at 100,000 notes: twice as long).
+_FEW_IDS = 5000
+
+
+def _few(note_ids: Iterable[int] | None) -> tuple[Iterable[int] | None, set[int] | None]:
+    """(ids for the SQL, ids to keep afterwards): a long list is filtered in Python."""
+    if note_ids is None:
+        return None, None
+    wanted = note_ids if isinstance(note_ids, set) else set(note_ids)
+    return (None, wanted) if len(wanted) > _FEW_IDS else (wanted, None)
 
 
 # The deck of a note's first card (lowest ord); a card in a filtered deck counts in its
@@ -207,20 +220,23 @@ class CollectionBackend:
         models = self._managed_models()
         if not models:
             return {}
-        rows = self._db.all(
-            f"select n.id, n.mod from notes n where {_managed_where(models, note_ids)}"
-        )
-        return {int(nid): int(mod) for nid, mod in rows}
+        asked, keep = _few(note_ids)
+        where = _managed_where(models, asked)
+        rows = self._db.all(f"select n.id, n.mod from notes n where {where}")
+        out = {int(nid): int(mod) for nid, mod in rows}
+        return out if keep is None else {i: out[i] for i in keep if i in out}
 
     def note_decks(self, note_ids: Iterable[int] | None = None) -> dict[int, str]:
         models = self._managed_models()
         if not models:
             return {}
+        asked, keep = _few(note_ids)
         rows = self._db.all(
-            f"select n.id, {_FIRST_CARD_DECK} from notes n where {_managed_where(models, note_ids)}"
+            f"select n.id, {_FIRST_CARD_DECK} from notes n where {_managed_where(models, asked)}"
         )
         deck_names = {int(d.id): d.name for d in self.col.decks.all_names_and_ids()}
-        return {int(nid): deck_names.get(int(did or 0), "") for nid, did in rows}
+        out = {int(nid): deck_names.get(int(did or 0), "") for nid, did in rows}
+        return out if keep is None else {i: out[i] for i in keep if i in out}
 
     def deck_note_ids(self, deck_ids: Iterable[int]) -> set[int]:
         models = self._managed_models()
