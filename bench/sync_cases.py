@@ -60,7 +60,7 @@ CASES = {
 FLOORS = {
     "first_fetch": "open + read all notes",
     "noop_pull": "open + mod times",
-    "commit_one": "open + mod times + update 1 note",
+    "commit_one": "open + read 1 note + update it",
     "pull_100": "open + mod times + read 100 notes",
     "merge_deck": "`git merge` with git's own text merge",
 }
@@ -374,13 +374,18 @@ def commit_one(ws: Workspace, row: Row, options: Options) -> None:
 
     repeat(row, options, once)
 
+    reader = ws.backend()
+    try:
+        note_id = min(reader.mod_times())
+    finally:
+        reader.close()
+
     def floor() -> None:
         from ankiops_git.anki.base import NoteUpdate
 
         backend = ws.backend()
         try:
-            mods = backend.mod_times()
-            note = backend.read_notes([min(mods)])[0]
+            note = backend.read_notes([note_id])[0]
             first = next(iter(note.fields))
             value = note.fields[first] + " (floor)"
             backend.update_notes([NoteUpdate(note.note_id, {first: value})])
