@@ -230,6 +230,10 @@ def init(
         outcome = sync.push_commit(repo, backend, config, gitstore.head_commit(repo).id)  # type: ignore[union-attr]
         if not outcome.up_to_date and not outcome.plan.empty():
             result.lines.append("anki (pushed): " + outcome.plan.line())
+        if not outcome.up_to_date:
+            # Also after an empty push (init's commit of ankiops.toml): its state does
+            # not record the decks, and this fetch's does, so the first commit or pull
+            # after init is as cheap as any other.
             sync.fetch(repo, backend, config)
     if sync.fast_forward(repo):
         result.lines.append("init: new note ids written into your files")

@@ -132,3 +132,28 @@ def test_init_with_the_wrong_profile_writes_nothing(
     assert "Traceback" not in result.stderr
     assert not root.exists()
     assert anki_collection_path.read_bytes() == before
+
+
+def test_after_init_the_state_knows_the_decks_so_the_next_sync_is_scoped(
+    tmp_path: Path, anki_collection_path: Path
+) -> None:
+    """init ends with a push of its own commit (ankiops.toml: nothing for Anki); the
+    state that push leaves does not know the decks, so init fetches once more."""
+    import pygit2
+
+    from ankiops_git import gitstore, syncstate
+
+    col = Collection(str(anki_collection_path))
+    try:
+        add_managed(col, "Spanish", "AnkiOpsQA", Question="ser?", Answer="To be")
+    finally:
+        col.close()
+    root = tmp_path / "decks"
+    env = git_env(tmp_path)
+    cli = str(VENV_BIN / "ankiops-git")
+    run(tmp_path, env, cli, "init", str(root), "--anki", str(anki_collection_path))
+    repo = pygit2.Repository(str(root))
+    state = syncstate.load(repo)
+    assert state is not None and state.knows_decks
+    assert state.commit == str(gitstore.ref_target(repo, gitstore.ANKI_REF))
+    assert state.decks_of(state.mods) and not state.dirty
