@@ -513,22 +513,29 @@ def html_to_md(html: str) -> str:
     if is_plain_text(html):
         text = plain_text_line(html)
         md = escape_line_start(escape_markdown(text)) if text else ""
-        if _renders_to(md, escape_text(text)):
+        if _renders_to(md, html, escape_text(text)):
             return md
     src = lone_image_src(html)
     if src is not None:
         md = f"![]({link_target(src)})"
-        if _renders_to(md, f'<img src="{src}">'):
+        if _renders_to(md, html, f'<img src="{src}">'):
             return md
     tree = normalised(html)
-    target = serialise(tree)
-    remember_canonical(html, target)
+    target: str | None = None  # canonical_html(html), needed only if md renders otherwise
     tried: set[str] = set()
     for converter in _converters():
         md = deck_safe(converter.container(tree).strip("\n"))
-        if md not in tried and _renders_to(md, target):
+        if md in tried:
+            continue  # the retries often write the same Markdown
+        tried.add(md)
+        rendered = md_to_html(md)
+        if rendered == html:
+            return md  # (most fields: what md_to_html wrote)
+        if target is None:
+            target = serialise(tree)
+            remember_canonical(html, target)
+        if canonical_html(rendered) == target:
             return md
-        tried.add(md)  # the retries often write the same Markdown
     return deck_safe(_raw_field(tree))
 
 
@@ -557,8 +564,10 @@ def deck_safe(md: str) -> str:
     return "\n".join(lines)
 
 
-def _renders_to(md: str, target: str) -> bool:
-    return canonical_html(md_to_html(md)) == target
+def _renders_to(md: str, html: str, target: str) -> bool:
+    """Whether `md` renders to HTML equal to `html`, whose canonical form is `target`."""
+    rendered = md_to_html(md)
+    return rendered == html or canonical_html(rendered) == target
 
 
 def _raw_field(tree: Tag) -> str:
