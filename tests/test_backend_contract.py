@@ -142,16 +142,22 @@ def test_move_keeps_cards_and_history(backend: Backend, anki_col: Collection) ->
     assert notes[ids[2]].deck == "Geo"
 
 
+def filter_into_a_filtered_deck(anki_col: Collection, search: str) -> int:
+    """A filtered deck that borrows the cards `search` finds; its id."""
+    filtered = anki_col.decks.new_filtered("Filtered Deck 1")
+    deck = anki_col.decks.get(filtered)
+    assert deck is not None
+    deck["terms"][0][0] = search
+    anki_col.decks.save(deck)
+    anki_col.sched.rebuild_filtered_deck(filtered)
+    return int(filtered)
+
+
 def test_note_in_a_filtered_deck_reads_in_its_home_deck(
     backend: Backend, anki_col: Collection
 ) -> None:
     ids = backend.add_notes([_qa("q1", "a", deck="Home"), _qa("q2", "a", deck="Other")])
-    filtered = anki_col.decks.new_filtered("Filtered Deck 1")
-    deck = anki_col.decks.get(filtered)
-    assert deck is not None
-    deck["terms"][0][0] = "deck:Home"
-    anki_col.decks.save(deck)
-    anki_col.sched.rebuild_filtered_deck(filtered)
+    filtered = filter_into_a_filtered_deck(anki_col, "deck:Home")
     assert anki_col.db.scalar("select did from cards where nid = ?", ids[0]) == filtered
     notes = {n.note_id: n.deck for n in backend.read_notes()}
     assert notes == {ids[0]: "Home", ids[1]: "Other"}
@@ -284,12 +290,7 @@ def test_deck_note_ids_are_the_notes_of_exactly_those_decks(
     assert backend.deck_note_ids([decks["Spanish"], decks["Spanish::Verbs"]]) == set(ids[:2])
     assert backend.deck_note_ids([]) == set()
     # a card in a filtered deck counts in its home deck too
-    filtered = anki_col.decks.new_filtered("Filtered Deck 1")
-    deck = anki_col.decks.get(filtered)
-    assert deck is not None
-    deck["terms"][0][0] = "deck:Geo"
-    anki_col.decks.save(deck)
-    anki_col.sched.rebuild_filtered_deck(filtered)
+    filter_into_a_filtered_deck(anki_col, "deck:Geo")
     assert backend.deck_note_ids([decks["Geo"]]) == set(ids[2:])
     every = backend.note_decks()
     for name, deck_id in decks.items():
