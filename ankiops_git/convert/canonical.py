@@ -651,9 +651,10 @@ def already_normal(body: Tag) -> bool:
 
 
 def _as_normalised(el: Tag, laid_out: bool) -> bool:
-    """An already normal tree as _normalise leaves it: attribute dicts made plain by
-    _normalise_attrs (sorted already), and the <br>s between the lines of a block that
-    _layout lays out new <br>s. Returns whether it put in any (links to set again)."""
+    """An already normal tree as _normalise leaves it: attributes sorted into plain
+    dicts (all that _normalise_attrs does to them), and the <br>s between the lines of
+    a block that _layout lays out new <br>s. Returns whether it put in any (links to set
+    again)."""
     replaced = False
     contents = el.contents
     for position, child in enumerate(contents):
@@ -663,7 +664,7 @@ def _as_normalised(el: Tag, laid_out: bool) -> bool:
                 contents[position].parent = el
                 replaced = True
                 continue
-            child.attrs = dict(child.attrs)
+            child.attrs = dict(sorted(child.attrs.items()))
             if child.name not in RAW_TEXT and child.contents:
                 replaced = _as_normalised(child, child.name in BLOCK) or replaced
     return replaced
@@ -673,9 +674,6 @@ def _normal_attrs(tag: Tag) -> bool:
     attrs = tag.attrs
     if not attrs:
         return True
-    names = list(attrs)
-    if names != sorted(names):
-        return False
     for name, value in attrs.items():
         if type(value) is not str or name != name.lower():
             return False
