@@ -169,10 +169,11 @@ def _templates() -> dict[str, dict[str, Any]]:
 def _new_tag(name: str, attrs: AttributeDict, parent: Any, previous: Any, last: Any) -> Tag:
     """A Tag as bs4's html5lib builder makes it, linked as `parent`'s last child."""
     tag = Tag.__new__(Tag)
-    tag.__dict__ = dict(
-        _TEMPLATES[name], attrs=attrs, contents=[], _namespaces={}, parent=parent,
-        previous_sibling=previous, next_sibling=None, previous_element=last, next_element=None,
-    )  # fmt: skip
+    tag.__dict__ = {
+        **_TEMPLATES[name], "attrs": attrs, "contents": [], "_namespaces": {}, "parent": parent,
+        "previous_sibling": previous, "next_sibling": None, "previous_element": last,
+        "next_element": None,
+    }  # fmt: skip
     return tag
 
 
@@ -180,10 +181,10 @@ def _new_string(
     cls: type[NavigableString], text: str, parent: Any, previous: Any, last: Any
 ) -> Any:
     node = str.__new__(cls, text)
-    node.__dict__.update(
-        hidden=False, parent=parent, previous_sibling=previous, next_sibling=None,
-        previous_element=last, next_element=None,
-    )  # fmt: skip
+    node.__dict__ = {
+        "hidden": False, "parent": parent, "previous_sibling": previous, "next_sibling": None,
+        "previous_element": last, "next_element": None,
+    }  # fmt: skip
     return node
 
 

@@ -397,6 +397,8 @@ def _can_delimit(delimiter: str, before: str, inner: str, after: str) -> bool:
 
 def escape_markdown(text: str) -> str:
     """Text as Markdown that renders to exactly `text`; math spans stay verbatim."""
+    if "\\" not in text:
+        return escape_plain(text)  # no math span starts without a backslash
     out: list[str] = []
     position = 0
     for match in MATH_RE.finditer(text):
