@@ -212,3 +212,21 @@ def test_aligned_table_stays_markdown() -> None:
     odd = '<table><tr><th>a</th></tr><tr><td style="text-align: right">1</td></tr></table>'
     assert html_to_md(odd).startswith("<table>")
     assert html_equal(md_to_html(html_to_md(odd)), odd)
+
+
+@pytest.mark.parametrize(
+    ("html", "markdown"),
+    [
+        ("<span>a<div>b</div></span>", "a\nb"),
+        ("<span>a<div>b</div>c</span>", "a\nb\nc"),
+        ("<b><span>a<div>b</div></span></b>", "**a**\n**b**"),
+        ("<font>x<p>y</p>z</font>", "x\n<p>y</p>\n\nz"),
+    ],
+)
+def test_an_attribute_less_span_around_a_block_is_dropped_not_a_crash(
+    html: str, markdown: str
+) -> None:
+    """Anki's editor can leave a bare <span> or <font> around a <div> line: it means
+    nothing, and the conversion used to raise ValueError on it."""
+    assert html_to_md(html) == markdown
+    assert html_equal(md_to_html(markdown), html)

@@ -30,13 +30,7 @@ def full_normalised(html: str) -> Tag:
 def assert_same_as_full(html: str) -> bool:
     """normalised(html) is the full path's tree; returns whether the fast path was taken."""
     taken = already_normal(parse("" if is_empty_field(html) else html))
-    try:
-        expected = signature(full_normalised(html))
-    except ValueError:  # a known bug of _normalise (an attribute-less span holding a block)
-        assert not taken
-        with pytest.raises(ValueError):
-            normalised(html)
-        return taken
+    expected = signature(full_normalised(html))
     assert signature(normalised(html)) == expected, html
     return taken
 

@@ -199,11 +199,18 @@ def _normalise(el: Tag) -> None:
         if isinstance(child, Tag):
             child.name = SYNONYMS.get(child.name, child.name)
             _normalise_attrs(child)
+            before = list(el.contents)
             _normalise(child)
             if child.name in UNWRAP_WITHOUT_ATTRS and not child.attrs:
-                # Known bug, kept as it was: a span/font that held a block was replaced
-                # by its pieces above, and unwrapping it raises ValueError.
-                ops.unwrap(child)
+                if child.parent is el:
+                    ops.unwrap(child)
+                    continue
+                # It held a block and was replaced by its pieces (_split_around_blocks):
+                # the inline ones are attribute-less copies of it, as meaningless.
+                new = [c for c in el.contents if not any(c is old for old in before)]
+                for piece in new:
+                    if isinstance(piece, Tag) and piece.name == child.name and not piece.attrs:
+                        ops.unwrap(piece)
     if el.name in ("ul", "ol"):
         _adopt_nested_lists(el)
     if el.name == "table":
