@@ -6,9 +6,12 @@ one to three tags. Fields are written in Markdown and stored as the HTML
 `convert.md_to_html` renders, as a push would leave them in Anki.
 
 Rendering 300,000 fields one by one would dominate the set-up, so each Markdown
-template is rendered once with a placeholder number (`NUMBR`) that is then replaced
-by the note's own number: every note's HTML is different, and exactly what the
-converter gives for its Markdown.
+template is rendered once with a placeholder number that is then replaced by the
+note's own number: every note's HTML is different, and exactly what the converter
+gives for its Markdown. The placeholder is itself a number (`TOKEN`), so code
+highlighting gives it the class any number gets (tests/test_bench_smoke.py checks
+this for every template); a word there once made 9% of the fields HTML that no
+Markdown renders to.
 
 Collections are cached as bench/out/col-N/Bench/collection.anki2 (profile "Bench").
 """
@@ -29,27 +32,41 @@ OUT = Path(__file__).resolve().parent / "out"
 PROFILE = "Bench"
 NOTES_PER_DECK = 50
 BATCH = 5_000  # notes per add_notes call
-TOKEN = "NUMBR"
+TOKEN = "987654321"  # see the module docstring
+# The cache folders carry it: a change to what is generated must not reuse old ones.
+CORPUS_VERSION = 2
 
 PARAGRAPHS = [
-    "The *mitochondrion* of cell NUMBR produces **ATP** through oxidative "
-    "phosphorylation; see chapter NUMBR for the details.",
-    "In year NUMBR the treaty was signed, which ended the war and moved the border to the river.",
-    "A **hash map** with NUMBR buckets gives average O(1) lookups, but the worst case "
+    "The *mitochondrion* of cell 987654321 produces **ATP** through oxidative "
+    "phosphorylation; see chapter 987654321 for the details.",
+    "In year 987654321 the treaty was signed, which ended the war and moved the border "
+    "to the river.",
+    "A **hash map** with 987654321 buckets gives average O(1) lookups, but the worst case "
     "is O(n) when every key collides.",
-    "Verb NUMBR: *tener* is irregular in the present tense (*tengo*, *tienes*).",
+    "Verb 987654321: *tener* is irregular in the present tense (*tengo*, *tienes*).",
 ]
 LISTS = [
-    "- first idea of item NUMBR\n- second idea, with `code_NUMBR()`\n- third idea",
-    "1. read the question\n2. answer item NUMBR aloud\n3. check the **answer**",
+    "- first idea of item 987654321\n- second idea, with `code_987654321()`\n- third idea",
+    "1. read the question\n2. answer item 987654321 aloud\n3. check the **answer**",
 ]
 CODE = [
-    "```python\ndef area_NUMBR(r: float) -> float:\n    return 3.14159 * r * r\n```",
-    "```sql\nselect id, name from users where id = NUMBR;\n```",
-    "```js\nconst total = items.reduce((a, b) => a + b, NUMBR);\n```",
+    "```python\ndef area_987654321(r: float) -> float:\n    return 3.14159 * r * r\n```",
+    "```sql\nselect id, name from users where id = 987654321;\n```",
+    "```js\nconst total = items.reduce((a, b) => a + b, 987654321);\n```",
 ]
-IMAGES = ["![diagram NUMBR](fig_NUMBR.png)", "![](photo_NUMBR.jpg)"]
-FORMULAS = ["Inline \\(a^2 + b^2 = c^{NUMBR}\\) holds for right triangles."]
+# One-line fields (the note's number stands for TOKEN)
+QUESTION = f"What does *term {TOKEN}* mean in context?"
+CLOZE = f"Item {TOKEN}: the capital of France is {{{{c1::Paris}}}} and of Spain {{{{c2::Madrid}}}}."
+COUNTRY = f"Country {TOKEN}"
+SUM = f"Type the result of {TOKEN} + 1."
+WHICH = f"Which of these hold for item {TOKEN}?"
+CLAIM = "claim {c} about `x_" + TOKEN + "`"
+IMAGES = ["![diagram 987654321](fig_987654321.png)", "![](photo_987654321.jpg)"]
+FORMULAS = ["Inline \\(a^2 + b^2 = c^{987654321}\\) holds for right triangles."]
+TEMPLATES = [
+    *(QUESTION, CLOZE, COUNTRY, SUM, WHICH, CLAIM),
+    *(PARAGRAPHS + LISTS + CODE + IMAGES + FORMULAS),
+]
 TAGS = [
     "biology",
     "history",
@@ -91,17 +108,14 @@ def generate(count: int, seed: int = 7) -> list[NewNote]:
         deck = deck_name(i % decks)
         if kind < 0.5:
             fields = {
-                "Question": _short(f"What does *term {TOKEN}* mean in context?", i),
+                "Question": _short(QUESTION, i),
                 "Answer": _field(rng, i, PARAGRAPHS, rng.choice([LISTS, CODE, IMAGES])),
                 "Extra": _field(rng, i, FORMULAS) if rng.random() < 0.3 else "",
                 "More": "",
             }
             notes.append(NewNote("AnkiOpsQA", deck, fields, tags))
         elif kind < 0.7:
-            text = (
-                f"Item {TOKEN}: the capital of France is {{{{c1::Paris}}}} "
-                "and of Spain {{c2::Madrid}}."
-            )
+            text = CLOZE
             fields = {
                 "Text": _short(text, i),
                 "Extra": _field(rng, i, PARAGRAPHS) if rng.random() < 0.5 else "",
@@ -110,7 +124,7 @@ def generate(count: int, seed: int = 7) -> list[NewNote]:
             notes.append(NewNote("AnkiOpsCloze", deck, fields, tags))
         elif kind < 0.8:
             fields = {
-                "Front": _short(f"Country {TOKEN}", i),
+                "Front": _short(COUNTRY, i),
                 "Back": _field(rng, i, PARAGRAPHS, IMAGES),
                 "Extra": "",
                 "More": "",
@@ -118,7 +132,7 @@ def generate(count: int, seed: int = 7) -> list[NewNote]:
             notes.append(NewNote("AnkiOpsReversed", deck, fields, tags))
         elif kind < 0.9:
             fields = {
-                "Question": _short(f"Type the result of {TOKEN} + 1.", i),
+                "Question": _short(SUM, i),
                 "Input": str(i + 1),
                 "Extra": _field(rng, i, CODE) if rng.random() < 0.5 else "",
                 "More": "",
@@ -126,8 +140,8 @@ def generate(count: int, seed: int = 7) -> list[NewNote]:
             notes.append(NewNote("AnkiOpsInput", deck, fields, tags))
         else:
             fields = {
-                "Question": _short(f"Which of these hold for item {TOKEN}?", i),
-                **{f"Choice {c}": _short(f"claim {c} about `x_{TOKEN}`", i) for c in range(1, 5)},
+                "Question": _short(WHICH, i),
+                **{f"Choice {c}": _short(CLAIM.format(c=c), i) for c in range(1, 5)},
                 **{f"Choice {c}": "" for c in range(5, 8)},
                 "Answer": "1, 3",
                 "Extra": "",
@@ -138,7 +152,7 @@ def generate(count: int, seed: int = 7) -> list[NewNote]:
 
 
 def collection_path(count: int) -> Path:
-    return OUT / f"col-{count}" / PROFILE / "collection.anki2"
+    return OUT / f"col-{count}-v{CORPUS_VERSION}" / PROFILE / "collection.anki2"
 
 
 def build_collection(count: int, log: object = print) -> Path:

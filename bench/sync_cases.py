@@ -191,10 +191,10 @@ def initialised_repo(count: int, col: Path, log: Callable[[str], None]) -> tuple
     N-note collection. The fetch is the first_fetch case's first run on the collection
     backend when the repository is built now (an export of 100,000 notes is too slow to
     do twice), so it is returned along with the path (None when cached)."""
-    cached = corpus.OUT / f"repo-{count}"
+    cached = corpus.OUT / f"repo-{count}-v{corpus.CORPUS_VERSION}"
     if (cached / "decks" / ".git").is_dir():
         return cached / "decks", None
-    partial = corpus.OUT / f"repo-{count}.partial"
+    partial = corpus.OUT / f"repo-{count}-v{corpus.CORPUS_VERSION}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     (partial / corpus.PROFILE).mkdir(parents=True)
     copy = partial / corpus.PROFILE / "collection.anki2"

@@ -61,3 +61,19 @@ def test_bench_quick_run_writes_every_case_into_the_table(tmp_path: Path) -> Non
     assert len(table) == 1 + len(CASES)  # header + one row per case
     for case_row, row in zip(table[1:], rows, strict=True):
         assert f"| {row['notes']:,} |" in case_row
+
+
+def test_corpus_html_is_what_the_converter_gives_for_each_notes_markdown() -> None:
+    """Each template is rendered once and the note's number put into the HTML: that
+    must be the HTML of the Markdown with the number put in, or the benchmark's
+    collection would hold HTML no push writes (as a placeholder word once did, in code)."""
+    sys.path.insert(0, str(ROOT))
+    from ankiops_git.convert import md_to_html
+    from bench import corpus
+
+    assert len(corpus.TEMPLATES) > 15
+    for template in corpus.TEMPLATES:
+        assert corpus.TOKEN in template, template
+        for number in (0, 7, 42, 1234, 99999):
+            cached = md_to_html(template).replace(corpus.TOKEN, str(number))
+            assert cached == md_to_html(template.replace(corpus.TOKEN, str(number))), template
