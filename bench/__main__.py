@@ -4,7 +4,8 @@ python -m bench [--sizes 1000,10000 --backends collection,connect --runs 3 --qui
     the sync cases over generated collections; writes the table into
     docs/performance.md (`make bench` runs this with the defaults);
 python -m bench read_notes [--notes=N]     reading every note, per backend;
-python -m bench merge_deck [--notes=N]     the three-way merge of one deck file.
+python -m bench merge_deck [--notes=N]     the three-way merge of one deck file;
+python -m bench convert_fields [--runs=N]  HTML -> Markdown over the corpora.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-OTHER_BENCHMARKS = ["read_notes", "merge_deck"]  # modules in bench/ with a main(argv)
+# modules in bench/ with a main(argv)
+OTHER_BENCHMARKS = ["read_notes", "merge_deck", "convert_fields"]
 
 
 def main(argv: list[str]) -> int:
