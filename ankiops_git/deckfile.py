@@ -685,6 +685,24 @@ def is_deck_path(path: str, config: Config) -> bool:
     return "/" not in path and is_deck_file_name(path, config)
 
 
+def deck_paths(paths: Iterable[str], config: Config) -> dict[str, str] | None:
+    """Deck name -> path for the deck files among a tree's `paths`; None if two of them
+    stand for one deck name. A sync asks this of whole trees: one cached lookup a path."""
+    out: dict[str, str] = {}
+    for path in paths:
+        name = _deck_name_of_path(path, config.exclude)
+        if name is not None and out.setdefault(name, path) != path:
+            return None
+    return out
+
+
+@functools.lru_cache(maxsize=65536)
+def _deck_name_of_path(path: str, exclude: tuple[str, ...]) -> str | None:
+    if "/" in path or not is_deck_file_name(path, Config(exclude=exclude)):
+        return None
+    return deck_name_for_path(path)
+
+
 def is_excluded(name: str, config: Config) -> bool:
     """Whether a root-level *.md file is not a deck (README.md and the like)."""
     return name.casefold() in _casefolded(config.exclude)

@@ -93,6 +93,7 @@ def markdown_key(note: Note) -> ContentKey:
 class Snapshot:
     files: Files  # every blob of the tree
     decks: dict[str, Deck]  # deck file path -> parsed deck
+    tree: pygit2.Oid | None = None  # the tree itself, when known: a new tree is built on it
 
     def deck_name(self, path: str, anki_names: dict[int, str]) -> str:
         """The Anki deck a file stands for: by its deck_id if Anki has it, else its name."""
@@ -242,13 +243,9 @@ def scope_of_changes(
         return None
     if read.decks != state.decks or read.note_decks.keys() != read.mods.keys():
         return None
-    path_of: dict[str, str] = {}
-    for path in base_files:
-        if deckfile.is_deck_path(path, config):
-            name = deckfile.deck_name_for_path(path)
-            if name in path_of:
-                return None  # two files for one deck name: let the full export sort it out
-            path_of[name] = path
+    path_of = deckfile.deck_paths(base_files, config)
+    if path_of is None:
+        return None  # two files for one deck name: let the full export sort it out
     # Set operations on the dicts' items: at 100,000 notes, much quicker than a loop.
     changed: set[int] = set()
     if read.mods != state.mods:  # a dict compare is quicker still when nothing changed
@@ -300,11 +297,9 @@ def scope_of_files(
     taken = int(time.time())
     path_of: dict[str, str] = {}
     for files in trees:
-        for path in files:
-            if deckfile.is_deck_path(path, config):
-                name = deckfile.deck_name_for_path(path)
-                if path_of.setdefault(name, path) != path:
-                    return None  # two files for one deck name: the full export sorts it out
+        in_tree = deckfile.deck_paths(files, config)
+        if in_tree is None or any(path_of.setdefault(n, p) != p for n, p in in_tree.items()):
+            return None  # two files for one deck name: the full export sorts it out
     names: set[str] = set()
     covered: set[int] = set()
     mods: dict[int, int] = {}
@@ -335,16 +330,21 @@ def scope_of_files(
 
 
 def snapshot_in_scope(
-    repo: pygit2.Repository, files: Files, config: Config, paths: Iterable[str]
+    repo: pygit2.Repository,
+    files: Files,
+    config: Config,
+    paths: Iterable[str],
+    tree: pygit2.Oid | None = None,
 ) -> Snapshot:
-    """A tree's snapshot (`files`: its blobs) with only the deck files in `paths` parsed;
-    the other deck files count as other files (export_tree keeps them as they are)."""
+    """A tree's snapshot (`files`: its blobs; `tree`: its id, if known) with only the
+    deck files in `paths` parsed; the other deck files count as other files
+    (export_tree keeps them as they are)."""
     decks = {
         path: parse_blob(repo, files[path][0], path)
         for path in sorted(paths)
         if path in files and deckfile.is_deck_path(path, config)
     }
-    return Snapshot(files, decks)
+    return Snapshot(files, decks, tree)
 
 
 def commit_files(repo: pygit2.Repository, oid: pygit2.Oid | None) -> Files:
@@ -641,7 +641,8 @@ def export_tree(
         except AnkiOpsError as e:
             raise AnkiOpsError(f"{path}: cannot write the deck exported from Anki: {e}") from e
         files[path] = (gitstore.write_blob(repo, text), gitstore.FILE_MODE)
-    return gitstore.build_tree(repo, files)
+    base = (reference.tree, reference.files) if reference.tree is not None else None
+    return gitstore.build_tree(repo, files, base)
 
 
 LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")

@@ -115,8 +115,24 @@ def write_blob(repo: pygit2.Repository, text: str) -> pygit2.Oid:
     return repo.create_blob(text.encode("utf-8"))
 
 
-def build_tree(repo: pygit2.Repository, files: Files) -> pygit2.Oid:
-    """Write a (nested) tree holding exactly `files`."""
+def build_tree(
+    repo: pygit2.Repository, files: Files, base: tuple[pygit2.Oid, Files] | None = None
+) -> pygit2.Oid:
+    """Write a (nested) tree holding exactly `files`. `base`: a tree and its files, most
+    of them the same: when only top-level entries differ, the tree is that tree with
+    those entries changed (a one-file change to a 2,000-file tree: 1 insert, not 2,000).
+    """
+    if base is not None:
+        base_tree, base_files = base
+        changed = {p for p in files.keys() | base_files.keys() if files.get(p) != base_files.get(p)}
+        if not any("/" in p for p in changed):
+            builder = repo.TreeBuilder(base_tree)
+            for path in sorted(changed):
+                if path in files:
+                    builder.insert(path, *files[path])
+                else:
+                    builder.remove(path)
+            return builder.write()
     top: dict[str, tuple[pygit2.Oid, int]] = {}
     subdirs: dict[str, Files] = {}
     for path, entry in files.items():

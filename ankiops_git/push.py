@@ -141,11 +141,8 @@ def check_outside_scope(
 
     Outside the scope each file is its deck's export: it holds exactly the notes Anki
     has in that deck, and the deck's id."""
-    outside = {
-        deckfile.deck_name_for_path(p): p
-        for p in target_files
-        if p not in scope.paths and deckfile.is_deck_path(p, config)
-    }
+    every = deckfile.deck_paths(target_files, config) or {}
+    outside = {name: p for name, p in every.items() if p not in scope.paths}
     names = {i: n for n, i in read.decks.items()}
     for path, deck in sorted(target.decks.items()):
         if deck.deck_id is not None and names.get(deck.deck_id) in outside:

@@ -118,7 +118,8 @@ def fetch(
     if scope is None:
         reference = export.snapshot_of_commit(repo, base, config)
     else:
-        reference = export.snapshot_in_scope(repo, files, config, scope.paths)
+        tree = gitstore.commit_of(repo, base).tree_id if base is not None else None
+        reference = export.snapshot_in_scope(repo, files, config, scope.paths, tree)
     only = scope.note_ids if scope is not None else None
     return _export_commit(
         repo, backend, config, reference, base, update_ref, progress, True, read, only, state

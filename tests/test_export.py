@@ -110,3 +110,28 @@ def test_splice_keeps_every_byte_of_unchanged_notes_in_a_hand_formatted_file() -
     # Reordered: not a splice (the caller writes canonical text).
     new.notes.reverse()
     assert export.splice(original, old, new) is None
+
+
+def test_a_tree_built_on_a_base_is_the_tree_built_from_scratch(tmp_path: Path) -> None:
+    """gitstore.build_tree on a base tree changes only what differs, and gives the very
+    tree a full build gives: top-level changes, removals, and nested paths."""
+    repo = pygit2.init_repository(str(tmp_path / "r"))
+
+    def blob(text: str) -> tuple[pygit2.Oid, int]:
+        return gitstore.write_blob(repo, text), gitstore.FILE_MODE
+
+    base_files = {f"D{i}.md": blob(f"Q: {i}\nA: a\n") for i in range(30)}
+    base_files["docs/notes.txt"] = blob("x")
+    base = gitstore.build_tree(repo, base_files)
+    changes: list[dict[str, tuple[pygit2.Oid, int] | None]] = [
+        {"D3.md": blob("Q: changed\nA: a\n")},
+        {"D4.md": None, "New.md": blob("Q: new\nA: b\n")},
+        {"docs/notes.txt": blob("y")},  # nested: built from scratch
+        {},
+    ]
+    for change in changes:
+        files = {**base_files, **{p: e for p, e in change.items() if e is not None}}
+        files = {p: e for p, e in files.items() if change.get(p, e) is not None}
+        on_base = gitstore.build_tree(repo, files, (base, base_files))
+        assert on_base == gitstore.build_tree(repo, files)
+        assert gitstore.tree_files(repo, repo.get(on_base)) == files  # type: ignore[arg-type]
