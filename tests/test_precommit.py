@@ -70,10 +70,10 @@ def _shadow_repo(target: Path, env: dict[str, str]) -> str:
     return _git(target, "rev-parse", "HEAD", env=env).stdout.strip()
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_precommit_hook_blocks_a_bad_deck_then_passes(
-    tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+@pytest.fixture
+def published(request: pytest.FixtureRequest) -> tuple[Path, str, dict[str, str]]:
+    """(repo, rev, env) of this project as a pre-commit hook repository, its hook
+    environment cached under the pytest cache."""
     assert PRE_COMMIT.exists(), "pre-commit must be installed in the project's .venv"
     cache = Path(request.config.cache.mkdir("ankiops-pre-commit"))
     home = cache / "home"
@@ -85,7 +85,19 @@ def test_precommit_hook_blocks_a_bad_deck_then_passes(
     if not built_for.exists() or built_for.read_text() != rev:
         shutil.rmtree(home, ignore_errors=True)
         built_for.write_text(rev)
+    return shadow, rev, env
 
+
+def _install(repo: Path, env: dict[str, str], *stages: str) -> None:
+    args = [str(PRE_COMMIT), "install", *(a for s in stages for a in ("-t", s))]
+    installed = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+
+
+def test_precommit_hook_blocks_a_bad_deck_then_passes(
+    tmp_path: Path, published: tuple[Path, str, dict[str, str]]
+) -> None:
+    shadow, rev, env = published
     repo = tmp_path / "decks"
     repo.mkdir()
     assert _git(repo, "init", "-q", env=env).returncode == 0
@@ -93,10 +105,7 @@ def test_precommit_hook_blocks_a_bad_deck_then_passes(
         f"repos:\n  - repo: {shadow}\n    rev: {rev}\n    hooks:\n      - id: ankiops-validate\n",
         encoding="utf-8",
     )
-    installed = subprocess.run(
-        [PRE_COMMIT, "install"], cwd=repo, env=env, capture_output=True, text=True, check=False
-    )
-    assert installed.returncode == 0, installed.stdout + installed.stderr
+    _install(repo, env, "pre-commit")
     (repo / "Spanish.md").write_text(BAD, encoding="utf-8")
     # Not decks: excluded by name, or in a subfolder. They must not be reported.
     (repo / "README.md").write_text("# My decks\n\nX: not a field\n", encoding="utf-8")
@@ -121,3 +130,46 @@ def test_precommit_hook_blocks_a_bad_deck_then_passes(
     assert committed.returncode == 0, output
     assert "ankiops-git validate" in output and "Passed" in output
     assert _git(repo, "rev-parse", "--verify", "-q", "HEAD", env=env).returncode == 0
+
+
+def test_published_push_hook_applies_a_commit_to_anki(
+    tmp_path: Path, published: tuple[Path, str, dict[str, str]], anki_collection_path: Path
+) -> None:
+    """ankiops-validate and ankiops-push from .pre-commit-hooks.yaml, installed by the
+    framework (not by `ankiops-git init`): a commit is validated, then applied to Anki
+    from the hooks' own environment, and anki/main follows."""
+    from anki.collection import Collection
+    from gitrepo import BIN
+    from test_sync_e2e import add_managed
+
+    shadow, rev, env = published
+    col = Collection(str(anki_collection_path))
+    try:
+        note_id = add_managed(col, "Spanish", "AnkiOpsQA", Question="ser?", Answer="To be")
+    finally:
+        col.close()
+    repo = tmp_path / "decks"
+    init = [str(BIN / "ankiops-git"), "init", str(repo), "--anki", str(anki_collection_path)]
+    done = subprocess.run([*init, "--no-hooks"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    hooks = "".join(f"      - id: {h}\n" for h in ("ankiops-validate", "ankiops-push"))
+    config = f"repos:\n  - repo: {shadow}\n    rev: {rev}\n    hooks:\n{hooks}"
+    (repo / ".pre-commit-config.yaml").write_text(config, encoding="utf-8")
+    _install(repo, env, "pre-commit", "post-commit")
+    deck = repo / "Spanish.md"
+    deck.write_text(deck.read_text(encoding="utf-8").replace("A: To be", "A: To be (permanent)"))
+    _git(repo, "add", "-A", env=env)
+
+    committed = _git(repo, "commit", "-m", "permanent", env=env)
+    output = committed.stdout + committed.stderr
+    assert committed.returncode == 0, output
+    assert "ankiops-git validate" in output and "ankiops-git push to Anki" in output, output
+    assert "(no files to check)" not in output  # validate runs before the commit only
+    assert "0 added, 1 updated" in output, output
+    col = Collection(str(anki_collection_path))
+    try:
+        assert col.get_note(note_id)["Answer"] == "To be (permanent)"  # type: ignore[arg-type]
+    finally:
+        col.close()
+    head = _git(repo, "rev-parse", "HEAD", env=env).stdout
+    assert _git(repo, "rev-parse", "anki/main", env=env).stdout == head
