@@ -103,8 +103,12 @@ def tree_files(repo: pygit2.Repository, tree: pygit2.Tree | None) -> Files:
     return files
 
 
+def blob_bytes(repo: pygit2.Repository, oid: pygit2.Oid) -> bytes:
+    return bytes(repo.get(oid).data)  # type: ignore[union-attr]
+
+
 def blob_text(repo: pygit2.Repository, oid: pygit2.Oid) -> str:
-    data = repo.get(oid).data  # type: ignore[union-attr]
+    data = blob_bytes(repo, oid)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -64,11 +64,24 @@ class Plan:
     updates: list[NoteUpdate] = field(default_factory=list)
     moves: dict[str, list[int]] = field(default_factory=dict)  # deck name -> note ids
     deletes: list[tuple[int, str, str]] = field(default_factory=list)  # id, deck, first line
+    media: list[tuple[str, bytes]] = field(default_factory=list)  # name, content to store
 
     def empty(self) -> bool:
         return not (
-            self.renames or self.creates or self.adds or self.updates or self.moves or self.deletes
+            self.renames
+            or self.creates
+            or self.adds
+            or self.updates
+            or self.moves
+            or self.deletes
+            or self.media
         )
+
+    def written_html(self) -> list[str]:
+        """The HTML of every field this plan writes (added notes, changed fields)."""
+        out = [render(text) for a in self.adds for text in a.note.fields.values()]
+        out += [html for u in self.updates for html in (u.fields or {}).values()]
+        return out
 
     def line(self) -> str:
         return change_line(
@@ -76,7 +89,11 @@ class Plan:
             len(self.updates),
             sum(len(v) for v in self.moves.values()),
             len(self.deletes),
-            [(len(self.renames), "deck(s) renamed"), (len(self.creates), "deck(s) created")],
+            [
+                (len(self.renames), "deck(s) renamed"),
+                (len(self.creates), "deck(s) created"),
+                (len(self.media), "media file(s)"),
+            ],
         )
 
 
@@ -371,8 +388,21 @@ def apply_rest(backend: Backend, plan: Plan) -> None:
         backend.delete_notes([note_id for note_id, _, _ in plan.deletes])
 
 
+def apply_media(backend: Backend, plan: Plan) -> None:
+    """Media first, so no note refers to a file Anki does not have yet."""
+    for name, data in plan.media:
+        stored = backend.store_media(name, data)
+        if stored != name:
+            raise AnkiOpsError(
+                f"Anki stored the media file {name!r} as {stored!r} (it drops characters it "
+                f"does not allow): rename media/{name} to {stored!r}, and the notes' "
+                f"references to it, then commit again."
+            )
+
+
 def apply_plan(backend: Backend, plan: Plan) -> list[int]:
     """Apply in an order where an interruption at any step is repaired by running again."""
+    apply_media(backend, plan)
     apply_decks(backend, plan)
     added = apply_adds(backend, plan)
     apply_rest(backend, plan)

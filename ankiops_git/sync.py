@@ -17,7 +17,7 @@ from pathlib import Path
 import pygit2
 
 from ankiops_git import config as config_mod
-from ankiops_git import export, gitstore, push, syncstate
+from ankiops_git import export, gitstore, media, push, syncstate
 from ankiops_git.anki.base import Backend
 from ankiops_git.config import Config
 from ankiops_git.errors import AnkiOpsError, WrongProfile
@@ -247,6 +247,10 @@ def push_commit(
             "fetch first",
         )
     push.check_deletions(plan, view, allow_deletes or config.allow_deletes)
+    for found in media.media_to_push(plan.written_html(), target_files, changed):
+        data = gitstore.blob_bytes(repo, target_files[found.path][0])
+        if backend.read_media(found.name) != data:
+            plan.media.append((found.name, data))
     if dry_run:
         return PushResult(plan, [], False)
     added = push.apply_plan(backend, plan)

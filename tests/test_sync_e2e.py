@@ -534,3 +534,31 @@ def test_wrong_profile_is_refused_and_nothing_is_written(world: World) -> None:
     with world.anki() as col:
         assert col.db.scalar("select max(mod) from notes") == mod_before  # type: ignore[union-attr]
     assert world.rev("anki/main") == anki_main
+
+
+def test_images_in_media_go_to_anki_with_the_notes_that_show_them(world: World) -> None:
+    """A note's image in media/ is stored in Anki's media with the commit that adds the
+    note; a redrawn image alone is stored again; a reference to a file the repository
+    lacks (already in Anki, say) is left alone, and a pull after it all does nothing."""
+    picture = bytes(range(256)) * 4
+    (world.root / "media").mkdir()
+    (world.root / "media" / "cell diagram.png").write_bytes(picture)
+    text = world.read("Spanish.md") + "\n---\n\nQ: The cell\nA: ![a cell](<cell diagram.png>)\n"
+    world.write("Spanish.md", text + "\n---\n\nQ: Elsewhere\nA: ![](only-in-anki.png)\n")
+    world.git("add", "-A")
+    commit = world.git("commit", "-m", "cell")
+    assert "2 added, 0 updated, 0 moved, 0 deleted, 1 media file(s)" in commit.stderr
+    with world.anki() as col:
+        folder = Path(col.media.dir())
+        assert (folder / "cell diagram.png").read_bytes() == picture
+        assert not (folder / "only-in-anki.png").exists()
+    redrawn = picture[::-1]
+    (world.root / "media" / "cell diagram.png").write_bytes(redrawn)
+    commit = world.git("commit", "-am", "redrawn")
+    assert "0 added, 0 updated, 0 moved, 0 deleted, 1 media file(s)" in commit.stderr
+    with world.anki() as col:
+        assert (Path(col.media.dir()) / "cell diagram.png").read_bytes() == redrawn
+    head = world.rev("HEAD")
+    assert world.rev("anki/main") == head
+    assert "Already up to date" in world.git("pull", "anki").stdout
+    assert world.rev("HEAD") == head
