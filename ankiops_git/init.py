@@ -155,11 +155,17 @@ def merge_anki(repo: pygit2.Repository) -> list[str]:
     return files
 
 
+def existing_repo(root: Path) -> pygit2.Repository | None:
+    """The repository at `root` if there is one already (init run again, or on a clone)."""
+    return pygit2.Repository(str(root)) if (root / ".git").exists() else None
+
+
 def existing_spec(root: Path) -> str | None:
-    if not (root / ".git").exists():
+    repo = existing_repo(root)
+    if repo is None:
         return None
     try:
-        return sync.remote_spec(pygit2.Repository(str(root)))
+        return sync.remote_spec(repo)
     except AnkiOpsError:
         return None
 
@@ -181,7 +187,7 @@ def init(
         spec = DEFAULT_CONNECT_URL
     result = InitResult(root)
 
-    with sync.open_anki(spec, config) as backend:
+    with sync.open_anki(spec, config, sync.api_key(existing_repo(root))) as backend:
         actual = backend.profile()
         expected = profile or config.profile
         if expected is not None and expected != actual:

@@ -107,7 +107,7 @@ class AnkiRemote:
             if current is None:
                 return []
             return [(str(current), gitstore.REMOTE_BRANCH)]
-        with sync.open_anki(self.spec, self.config) as backend:
+        with sync.open_anki(self.spec, self.config, sync.api_key(self.repo)) as backend:
             result = sync.fetch(
                 self.repo, backend, self.config, update_ref=False, progress=progress_bar
             )
@@ -131,7 +131,7 @@ class AnkiRemote:
             return "deleting Anki's branch is not possible"
         try:
             target = self.repo.revparse_single(src).peel(gitstore.pygit2.Commit).id
-            with sync.open_anki(self.spec, self.config) as backend:
+            with sync.open_anki(self.spec, self.config, sync.api_key(self.repo)) as backend:
                 result = sync.push_commit(
                     self.repo,
                     backend,

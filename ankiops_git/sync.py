@@ -7,6 +7,7 @@ Neither touches the working tree; `fast_forward` does, through git itself.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -56,11 +57,28 @@ def check_profile(backend: Backend, config: Config) -> None:
         )
 
 
+KEY_CONFIG = "ankiops.apikey"  # git config: this machine's AnkiConnect API key
+
+
+def api_key(repo: pygit2.Repository | None) -> str | None:
+    """The AnkiConnect API key: environment variable ANKIOPS_ANKICONNECT_KEY, else git
+    config ankiops.apikey (in .git/config, never committed; seen by hooks that GUI
+    clients run without the shell's environment)."""
+    from ankiops_git.anki import KEY_ENV
+
+    key = os.environ.get(KEY_ENV)
+    if key:
+        return key
+    if repo is not None and KEY_CONFIG in repo.config:
+        return str(repo.config[KEY_CONFIG]) or None
+    return None
+
+
 @contextmanager
-def open_anki(spec: str, config: Config) -> Iterator[Backend]:
+def open_anki(spec: str, config: Config, key: str | None = None) -> Iterator[Backend]:
     from ankiops_git.anki import open_backend
 
-    backend = open_backend(spec)
+    backend = open_backend(spec, key=key)
     try:
         check_profile(backend, config)
         yield backend
@@ -348,7 +366,7 @@ def push_head(
     base = gitstore.ref_target(repo, gitstore.ANKI_REF)
     if base == head.id:
         return SyncOutcome(PushResult(push.Plan(), [], True), None, False)
-    with open_anki(spec or remote_spec(repo), config) as backend:
+    with open_anki(spec or remote_spec(repo), config, api_key(repo)) as backend:
         pushed = push_commit(repo, backend, config, head.id, allow_deletes=allow_deletes)
         fetched = fetch(
             repo, backend, config, first=pushed.after, dirty_only=True, state=pushed.state
@@ -365,7 +383,7 @@ def status(repo: pygit2.Repository) -> list[str]:
     base_snap = export.snapshot_of_commit(repo, base, config)
     state = state_for(repo, base)
     lines = []
-    with open_anki(remote_spec(repo), config) as backend:
+    with open_anki(remote_spec(repo), config, api_key(repo)) as backend:
         view = export.anki_view(backend, base_snap, state)
         incoming = export.summarize(view, base_snap)
         if incoming.empty():

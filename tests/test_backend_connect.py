@@ -201,6 +201,7 @@ def test_api_key_missing_wrong_and_right(ankiconnect_server: LoopbackAnkiConnect
         ConnectBackend(ankiconnect_server.url).decks()
     assert "requires an API key and none was given" in str(err.value)
     assert "ANKIOPS_ANKICONNECT_KEY" in str(err.value)
+    assert "git config ankiops.apikey" in str(err.value)
     with pytest.raises(AnkiUnavailable) as err:
         ConnectBackend(ankiconnect_server.url, key="wrong").decks()
     assert "refused the API key (the key given is wrong)" in str(err.value)
@@ -375,3 +376,32 @@ def test_ensure_note_types_on_an_addon_without_findmodelsbyname(
     connect_backend.ensure_note_types()  # fields match; the kind cannot be seen there
     assert ankiconnect_server.col.models.by_name("AnkiOpsChoice") is not None
     assert "modelFieldNames" in ankiconnect_server.actions
+
+
+def test_api_key_from_the_repositorys_git_config(
+    ankiconnect_server: LoopbackAnkiConnect, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`git config ankiops.apikey` reaches every command of a repository (hooks run from
+    GUI clients do not see the shell's environment); the environment variable wins."""
+    import pygit2
+
+    from ankiops_git import sync
+    from ankiops_git.config import Config
+
+    monkeypatch.delenv("ANKIOPS_ANKICONNECT_KEY", raising=False)
+    ankiconnect_server.api_key = "fromconfig"
+    repo = pygit2.init_repository(str(tmp_path / "decks"), initial_head="main")
+    repo.remotes.create("anki", f"anki::{ankiconnect_server.url}")
+
+    def decks() -> dict[str, int]:
+        with sync.open_anki(sync.remote_spec(repo), Config(), sync.api_key(repo)) as backend:
+            return backend.decks()
+
+    with pytest.raises(AnkiUnavailable, match="git config ankiops.apikey"):
+        decks()
+    repo.config["ankiops.apikey"] = "fromconfig"
+    with sync.open_anki(sync.remote_spec(repo), Config(), sync.api_key(repo)) as backend:
+        assert sync.fetch(repo, backend, Config()).created
+    monkeypatch.setenv("ANKIOPS_ANKICONNECT_KEY", "wrong")
+    with pytest.raises(AnkiUnavailable, match="the key given is wrong"):
+        decks()

@@ -57,6 +57,10 @@ _READ_ONLY = {
     "retrieveMediaFile",
 }
 
+_KEY_HOW = (
+    "`git config ankiops.apikey <key>` in the deck repository (kept in .git/config, "
+    "never committed), or environment variable ANKIOPS_ANKICONNECT_KEY."
+)
 # note_decks(ids) for up to this many notes reads them (notesInfo): cheaper than a
 # search in every deck
 _FEW_NOTES = 1000
@@ -174,8 +178,7 @@ class ConnectBackend:
             return AnkiUnavailable(
                 f"AnkiConnect at {self.url} refused the API key "
                 f"({'none was given' if self.key is None else 'the key given is wrong'}). "
-                f"Give the key set in the add-on's config (apiKey): environment variable "
-                f"ANKIOPS_ANKICONNECT_KEY."
+                f"Give the key set in the add-on's config (apiKey): {_KEY_HOW}"
             )
         if error == "unsupported action":
             return AnkiUnavailable(
@@ -238,8 +241,8 @@ class ConnectBackend:
             )
         if info.get("requireApikey") and self.key is None:
             raise AnkiUnavailable(
-                f"AnkiConnect at {self.url} requires an API key and none was given. Set "
-                f"environment variable ANKIOPS_ANKICONNECT_KEY to the add-on's apiKey."
+                f"AnkiConnect at {self.url} requires an API key and none was given. Give "
+                f"the add-on's apiKey: {_KEY_HOW}"
             )
         self._handshake_done = True
 
