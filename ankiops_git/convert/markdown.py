@@ -209,9 +209,37 @@ def _parser() -> MarkdownIt:
     return md
 
 
+# A line of plain text to markdown-it: it starts no block (no indent, heading, quote,
+# list item, setext underline, thematic break or fence) and holds no character that
+# starts an inline rule (escapes, math, code, emphasis, strikethrough, links, images,
+# HTML, autolinks, entities; "!" and "{" act only after "[" / an image), no trailing
+# space (a hard break) and no whitespace but single spaces inside (others are trimmed
+# or normalised). Such lines form one tight paragraph: text joined by <br>.
+_PLAIN_LINE = re.compile(r"(?![ #=+\->]|\d+[.)])(?:[^\s\\`*_\[\]<&~|\x00-\x1f\x7f]| (?=\S))+")
+
+
+def plain_lines_html(text: str) -> str | None:
+    """md_to_html(text) for Markdown that is only plain text lines, else None."""
+    if not text:
+        return ""
+    lines = text.split("\n")
+    for line in lines:
+        if _PLAIN_LINE.fullmatch(line) is None:
+            return None
+    return "<br>".join(map(escapeHtml, lines))
+
+
 @lru_cache(maxsize=4096)  # a pure function; round trips render the same text repeatedly
 def md_to_html(text: str) -> str:
     """Render one field's Markdown as the HTML stored in Anki (deterministic)."""
+    plain = plain_lines_html(text)
+    if plain is not None:
+        return plain  # what markdown-it renders for it (tests compare), without parsing
+    return render_markdown(text)
+
+
+def render_markdown(text: str) -> str:
+    """md_to_html by markdown-it, the reference for every shortcut."""
     md = _parser()
     env: dict[str, Any] = {}
     tokens = md.parse(text, env)

@@ -1,0 +1,83 @@
+"""md_to_html's shortcut for plain text lines (markdown.plain_lines_html) against
+markdown-it, the reference: whenever the shortcut answers, markdown-it renders the
+same; each refused shape is one markdown-it renders otherwise."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ankiops_git.convert.markdown import plain_lines_html, render_markdown
+
+# Characters markdown-it treats specially somewhere, and ordinary ones.
+PIECES = st.sampled_from(
+    list("abZ9 0.1)#=+->!{}:\"'\\`*_[]<&~|\t\xa0\u2003\x0b\x0c\x85é日\n")
+    + ["1. ", "- ", "  ", "\n\n", "{{c1::x}}", "Q: a", "a > b", "x\\(y\\)", "![a](b)"]
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(PIECES, max_size=10).map("".join))
+def test_shortcut_agrees_with_markdown_it(text: str) -> None:
+    html = plain_lines_html(text)
+    if html is not None:
+        assert html == render_markdown(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "plain",
+        "two words\nand a line",
+        "quotes \" and > and ' {{c1::cloze::hint}} 50% @ x: y = z + 1 - 2",
+        "A - B, 1.5 kg, #3, item! {x}",
+        "日本語 é",
+    ],
+)
+def test_plain_lines_take_the_shortcut(text: str) -> None:
+    html = plain_lines_html(text)
+    assert html is not None and html == render_markdown(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- item",  # list
+        "+ item",
+        "1. item",
+        "2) item",
+        "# heading",
+        "> quote",
+        "a\n===",  # setext heading
+        "a\n---",
+        "    code",  # indented code
+        "a  \nb",  # hard break by trailing spaces
+        "a \nb",  # trailing space trimmed
+        "a\n\nb",  # two paragraphs
+        "a\n b",  # leading space dropped
+        "a\xa0",  # trimmed at the end of a paragraph
+        "*a*",
+        "_a_",
+        "~~a~~",
+        "`a`",
+        "[a](b)",
+        "a &amp; b",
+        "<b>a</b>",
+        "a | b\n--- | ---",
+    ],
+)
+def test_other_markdown_is_left_to_markdown_it(text: str) -> None:
+    assert plain_lines_html(text) is None
+    # and for these the shortcut's answer would be wrong
+    assert render_markdown(text) != "<br>".join(
+        line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for line in text.split("\n")
+    )
+
+
+@pytest.mark.parametrize("text", ["a\tb", "a \\(x\\)", "1.5 kg", "a \\ b"])
+def test_conservative_refusals(text: str) -> None:
+    # rendered as plain text too, but refused by rules kept simple
+    assert plain_lines_html(text) is None
