@@ -10,7 +10,11 @@ five times faster than html5lib through bs4.
 `fast_parse` returns None unless a conservative check proves that html5lib would
 build exactly this tree; the caller then parses with html5lib. Accepted input:
 
-- only the tags in ALLOWED (no tables: html5lib inserts <tbody> and moves text out);
+- only the tags in ALLOWED;
+- tables only as explicit structure: <table> holds <thead>/<tbody>/<tfoot> (not rows:
+  html5lib would insert a <tbody>), those hold <tr>, a <tr> holds <td>/<th>, and
+  between them only whitespace and comments (other text html5lib moves out of the
+  table); no table inside a table;
 - every non-void element closed explicitly, in order; no end tag of a void element;
   no `/>` on a non-void element;
 - no start tag that closes a <p> (block, list item, heading, <hr>, <pre>) while a
@@ -45,13 +49,19 @@ CLOSES_P = {"p", "div", "ul", "ol", "li", "dl", "dd", "dt", "blockquote", "pre",
             "center", "section", "article", "aside", "header", "footer", "nav", "address",
             "figure", "figcaption", "details", "summary", "main", "menu", "dir", "fieldset",
             "hgroup", "listing", "table", "form", "plaintext", "xmp"} | HEADINGS  # fmt: skip
-ALLOWED = VOID | PHRASING | HEADINGS | {
+# Table parts, and what each of those whose content is structure may hold.
+TABLE = {"table", "thead", "tbody", "tfoot", "tr", "td", "th"}
+_TABLE_CHILDREN = {
+    "table": ("thead", "tbody", "tfoot"), "thead": ("tr",), "tbody": ("tr",),
+    "tfoot": ("tr",), "tr": ("td", "th"),
+}  # fmt: skip
+ALLOWED = VOID | PHRASING | HEADINGS | TABLE | {
     "p", "div", "ul", "ol", "li", "dl", "dd", "dt", "blockquote", "pre",
 }  # fmt: skip
 # The spec's "special" elements among ALLOWED: a <li>/<dd>/<dt> start tag looks for an
 # open item to close down the stack until it meets one of these (other than div, p).
 _SPECIAL = {"blockquote", "dd", "div", "dl", "dt", "li", "ol", "p", "pre", "ul", "body"} | (
-    HEADINGS | VOID
+    HEADINGS | VOID | TABLE
 )
 _ITEM_PEERS = {"li": ("li",), "dd": ("dd", "dt"), "dt": ("dd", "dt")}
 
@@ -156,8 +166,10 @@ def _templates() -> dict[str, dict[str, Any]]:
     if not _TEMPLATES:
         sample = "".join(
             f"<{name}>" if name in VOID else f"<div><{name}></{name}></div>"
-            for name in sorted(ALLOWED | {"html", "head", "body"})
+            for name in sorted(ALLOWED - TABLE | {"html", "head", "body"})
         )
+        sample += "<table><thead></thead><tbody><tr><th></th><td></td></tr></tbody>"
+        sample += "<tfoot></tfoot></table>"  # table parts only in their places
         soup = BeautifulSoup(sample, "html5lib", multi_valued_attributes=None)
         for tag in soup.find_all(True):
             template = {k: v for k, v in vars(tag).items() if k not in _LINKS}
@@ -209,7 +221,7 @@ def fast_parse(html: str) -> Tag | None:
     stack: list[Tag] = [body]
     parent: Tag = body
     last: Any = body  # the node added last, in document order
-    open_p = open_a = open_heading = 0
+    open_p = open_a = open_heading = open_table = 0
     text: list[str] = []  # text not yet added (adjacent text is one node)
 
     for match in _TOKEN.finditer(html):
@@ -236,6 +248,8 @@ def fast_parse(html: str) -> Tag | None:
             text.clear()
             if not siblings and data[0] == "\n" and parent.name == "pre":
                 return None  # html5lib drops a newline that starts a <pre>
+            if parent.name in _TABLE_CHILDREN and data.strip(" \t\n\f"):
+                return None  # html5lib moves text out of a table's structure
             node = _new_string(
                 NavigableString, data, parent, siblings[-1] if siblings else None, last
             )
@@ -255,6 +269,8 @@ def fast_parse(html: str) -> Tag | None:
                 open_a -= 1
             elif name in HEADINGS:
                 open_heading -= 1
+            elif name == "table":
+                open_table -= 1
             continue
         previous = siblings[-1] if siblings else None
         if kind == 10:
@@ -266,6 +282,11 @@ def fast_parse(html: str) -> Tag | None:
             name = match.group(6).lower()
             if name not in ALLOWED:
                 return None
+            if parent.name in _TABLE_CHILDREN:
+                if name not in _TABLE_CHILDREN[parent.name]:
+                    return None  # html5lib inserts parts, or moves this out of the table
+            elif name in TABLE and (name != "table" or open_table):
+                return None  # html5lib ignores a part out of place; no nested tables
             if open_p and name in CLOSES_P:
                 return None
             if name in _ITEM_PEERS and _closes_open_item(stack, _ITEM_PEERS[name]):
@@ -293,6 +314,8 @@ def fast_parse(html: str) -> Tag | None:
             open_heading += 1
         elif name == "p":
             open_p += 1
+        elif name == "table":
+            open_table += 1
         stack.append(node)
         parent = node
     if len(stack) != 1:
