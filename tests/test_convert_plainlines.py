@@ -1,6 +1,7 @@
-"""md_to_html's shortcut for plain text lines (markdown.plain_lines_html) against
-markdown-it, the reference: whenever the shortcut answers, markdown-it renders the
-same; each refused shape is one markdown-it renders otherwise."""
+"""md_to_html's shortcuts against markdown-it as it comes, the reference: the plain
+text lines it renders without parsing (markdown.plain_lines_html), whenever that
+answers, and the text rule that stops only where our inline rules can start. Each
+refused shape is one markdown-it renders otherwise."""
 
 from __future__ import annotations
 
@@ -81,3 +82,30 @@ def test_other_markdown_is_left_to_markdown_it(text: str) -> None:
 def test_conservative_refusals(text: str) -> None:
     # rendered as plain text too, but refused by rules kept simple
     assert plain_lines_html(text) is None
+
+
+# --- markdown-it's text rule stopping only where our inline rules can start ------------
+
+MARKDOWN_PIECES = st.sampled_from(
+    list("ab 1\n:{}#$%+-=>@^!*_~`[]()<&\\|\"'")
+    + ["**", "![a](b.png){width=3}", "[l](u)", "<b>", "</b>", "&amp;", "\\(x\\)", "{{c1::a}}",
+       "- ", "1. ", "# ", "> ", "```\n", "<https://x.y>", "a@b.c", "\n\n", "  \n", "~~"]
+)  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(MARKDOWN_PIECES, max_size=14).map("".join))
+def test_short_text_runs_render_as_markdown_it_does(text: str) -> None:
+    assert render_markdown(text) == render_markdown(text, reference=True)
+
+
+def test_short_text_runs_on_the_corpora() -> None:
+    from corpus_util import CORPUS_DIR, corpus_fields
+
+    from ankiops_git.convert import html_to_md
+
+    if not (CORPUS_DIR / "omscs.jsonl").exists():
+        pytest.skip(f"corpus omscs not found in {CORPUS_DIR}")
+    for html in corpus_fields("omscs"):
+        md = html_to_md(html)
+        assert render_markdown(md) == render_markdown(md, reference=True), md

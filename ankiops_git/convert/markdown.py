@@ -185,8 +185,12 @@ def _is_loose(tokens: list[Token], blocks: list[int]) -> bool:
     return False
 
 
-@lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
+_TERMINATORS = re.compile(r"[\n\\`~*_\[\]!<&{]")
+
+
+@lru_cache(maxsize=2)
+def _parser(short_text_runs: bool = True) -> MarkdownIt:
+    """Our markdown-it; `short_text_runs=False` keeps its default text rule (tests)."""
     md = MarkdownIt("commonmark", {"breaks": True, "html": True, "xhtmlOut": False})
     md.enable(["table", "strikethrough"])
     md.use(attrs_plugin, after=("image",))
@@ -196,6 +200,14 @@ def _parser() -> MarkdownIt:
     md.normalizeLink = lambda url: url  # type: ignore[method-assign]
     md.normalizeLinkText = lambda link: link  # type: ignore[method-assign]
     md.validateLink = lambda url: True  # type: ignore[method-assign]
+    # The text rule runs to the next character that may start another inline rule;
+    # markdown-it's default list also holds characters for rules we do not enable
+    # (linkify, plugins): at each of those every rule would be tried and fail, and the
+    # character become text all the same. These are the first characters our rules
+    # check for (newline, escape/math, code, ~~, emphasis, link, image, autolink/HTML,
+    # entity, attributes), and "]", where a link label ends (parseLinkLabel).
+    if short_text_runs:
+        md.inline.terminator_re = _TERMINATORS
     md.renderer = _AnkiRenderer(md)
     md.add_render_rule("math", _render_math)
     for name in ("softbreak", "hardbreak"):
@@ -238,9 +250,10 @@ def md_to_html(text: str) -> str:
     return render_markdown(text)
 
 
-def render_markdown(text: str) -> str:
-    """md_to_html by markdown-it, the reference for every shortcut."""
-    md = _parser()
+def render_markdown(text: str, reference: bool = False) -> str:
+    """md_to_html by markdown-it; with `reference`, by markdown-it as it comes, which
+    tests compare every shortcut with."""
+    md = _parser(not reference)
     env: dict[str, Any] = {}
     tokens = md.parse(text, env)
     _mark_tight_paragraphs(tokens)
