@@ -81,6 +81,7 @@ def parse(html: str) -> Tag:
 # Tests turn these off to compare with the full paths (see use_fast_parse).
 FAST_PARSE = True
 NORMAL_FORM_CHECK = True
+SETTLED_LINE_CHECK = True
 
 
 def use_fast_parse(enabled: bool) -> None:
@@ -94,6 +95,13 @@ def use_normal_form_check(enabled: bool) -> None:
     """Switch the already-normal fast path on or off (for tests); forgets the cache."""
     global NORMAL_FORM_CHECK
     NORMAL_FORM_CHECK = enabled
+    _CANONICAL_CACHE.clear()
+
+
+def use_settled_line_check(enabled: bool) -> None:
+    """Switch _layout's shortcut for clean lines on or off (for tests); forgets the cache."""
+    global SETTLED_LINE_CHECK
+    SETTLED_LINE_CHECK = enabled
     _CANONICAL_CACHE.clear()
 
 
@@ -199,9 +207,12 @@ def _normalise(el: Tag) -> None:
         if isinstance(child, Tag):
             child.name = SYNONYMS.get(child.name, child.name)
             _normalise_attrs(child)
+            if not (child.name in UNWRAP_WITHOUT_ATTRS and not child.attrs):
+                _normalise(child)  # (it renames and edits only what is below it)
+                continue
             before = list(el.contents)
             _normalise(child)
-            if child.name in UNWRAP_WITHOUT_ATTRS and not child.attrs:
+            if True:
                 if child.parent is el:
                     ops.unwrap(child)
                     continue
@@ -315,6 +326,9 @@ def _normal_style(style: str) -> str:
 
 
 def _normalise_attrs(el: Tag) -> None:
+    if not el.attrs:
+        el.attrs = {}  # (a plain dict, as below)
+        return
     attrs = {name.lower(): str(value) for name, value in el.attrs.items()}
     if "style" in attrs:
         attrs["style"] = _normal_style(attrs["style"])
@@ -448,7 +462,8 @@ def _layout(el: Tag) -> None:
             continue
         previous_block = None
         assert isinstance(value, list)
-        nodes = _clean_line(value)
+        settled = SETTLED_LINE_CHECK and _settled_line(value)
+        nodes = value if settled else _clean_line(value)
         if run_open:
             ops.append(el, Tag(name="br"))
         for node in nodes:
@@ -503,6 +518,39 @@ def _clean_line(nodes: list[PageElement]) -> list[PageElement]:
     _merge_adjacent(holder)
     ops.smooth(holder)
     return [ops.extract(c) for c in list(holder.contents) if not _is_empty_text(c)]
+
+
+def _settled_line(line: list[PageElement]) -> bool:
+    """Whether _clean_line would give back these nodes as they are (a fast path for
+    lines already clean, as most are): checked without editing."""
+    return _settled_nodes(line) and _clean(line)
+
+
+def _settled_nodes(nodes: list[PageElement]) -> bool:
+    """No b/i edge to move out, nothing empty to drop, no neighbours to merge, below
+    these nodes; and only the node kinds the other checks know."""
+    if _mergeable_neighbours(nodes):
+        return False
+    for node in nodes:
+        kind = type(node)
+        if kind is Tag:
+            assert isinstance(node, Tag)
+            contents = node.contents
+            if node.name in RAW_TEXT:
+                return False
+            if not contents:
+                if node.name in DROP_WHEN_EMPTY:
+                    return False
+                continue
+            if node.name in EDGE_MOVABLE and (
+                _movable_edge(contents[0], True) or _movable_edge(contents[-1], False)
+            ):
+                return False
+            if not _settled_nodes(contents):
+                return False
+        elif kind is not NavigableString and kind is not Comment:
+            return False
+    return True
 
 
 def _is_empty_text(node: PageElement) -> bool:
