@@ -207,21 +207,20 @@ def _normalise(el: Tag) -> None:
         if isinstance(child, Tag):
             child.name = SYNONYMS.get(child.name, child.name)
             _normalise_attrs(child)
-            if not (child.name in UNWRAP_WITHOUT_ATTRS and not child.attrs):
-                _normalise(child)  # (it renames and edits only what is below it)
+            if child.name not in UNWRAP_WITHOUT_ATTRS or child.attrs:
+                _normalise(child)
                 continue
-            before = list(el.contents)
+            before = list(el.contents)  # (only to find its pieces, below)
             _normalise(child)
-            if True:
-                if child.parent is el:
-                    ops.unwrap(child)
-                    continue
-                # It held a block and was replaced by its pieces (_split_around_blocks):
-                # the inline ones are attribute-less copies of it, as meaningless.
-                new = [c for c in el.contents if not any(c is old for old in before)]
-                for piece in new:
-                    if isinstance(piece, Tag) and piece.name == child.name and not piece.attrs:
-                        ops.unwrap(piece)
+            if child.parent is el:
+                ops.unwrap(child)
+                continue
+            # It held a block and was replaced by its pieces (_split_around_blocks):
+            # the inline ones are attribute-less copies of it, as meaningless.
+            new = [c for c in el.contents if not any(c is old for old in before)]
+            for piece in new:
+                if isinstance(piece, Tag) and piece.name == child.name and not piece.attrs:
+                    ops.unwrap(piece)
     if el.name in ("ul", "ol"):
         _adopt_nested_lists(el)
     if el.name == "table":
