@@ -536,9 +536,18 @@ def html_to_md(html: str) -> str:
         if target is None:
             target = serialise(tree)
             remember_canonical(html, target)
+        if "<p" in target and _P_TAG.search(rendered) is None:
+            continue  # cannot match: see _P_TAG (a lone <p> written as a tight paragraph)
         if canonical_html(rendered) == target:
             return md
     return deck_safe(_raw_field(tree))
+
+
+# HTML with no match of this has no "<p" in its canonical form either: parsing makes
+# a <p> (or <pre>, <param>, ...) only from such a tag, canonicalisation makes only
+# <br>s and copies of inline elements, and any other "<p" it writes is one of the
+# input's comments or script/style text, verbatim.
+_P_TAG = re.compile("</?p", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
