@@ -52,3 +52,24 @@ def test_a_lone_paragraph_still_converts_to_its_html() -> None:
     # a tight paragraph renders without <p>: the candidate is skipped, the next matches
     assert html_to_md("<p>Standard deviation</p>") == "<p>Standard deviation</p>"
     assert md_to_html("Standard deviation") == "Standard deviation"
+
+
+# --- raw blocks serialised in place ------------------------------------------------------
+
+
+@SETTINGS
+@given(st.one_of(SOUP, WELL_FORMED, ANKI_HTML))
+def test_serialise_node_is_serialise_of_a_copy_in_a_div(html: str) -> None:
+    """raw_block serialises a block where it stands, as the copy it used to move into a
+    fresh <div> (outside any <pre>) serialised."""
+    from bs4 import Tag
+
+    from ankiops_git.convert.canonical import normalised, serialise, serialise_node
+
+    tree = normalised(html)
+    nodes = [tree, *tree.descendants]
+    for node in nodes:
+        holder = Tag(name="div")
+        holder.append(node.__copy__())
+        for entities in (False, True):
+            assert serialise_node(node, entities) == serialise(holder, entities)

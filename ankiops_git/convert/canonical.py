@@ -948,6 +948,14 @@ def serialise(el: Tag, pre_newlines_as_entities: bool = False) -> str:
     return "".join(out)
 
 
+def serialise_node(node: PageElement, pre_newlines_as_entities: bool = False) -> str:
+    """Deterministic HTML of `node` itself, as `serialise` writes it as a child of an
+    element outside any <pre>."""
+    out: list[str] = []
+    _serialise(node, out, pre_newlines_as_entities, False)
+    return "".join(out)
+
+
 def escape_text(text: str) -> str:
     return (
         text.replace("&", "&amp;")

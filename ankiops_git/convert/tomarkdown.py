@@ -41,6 +41,7 @@ from ankiops_git.convert.canonical import (
     plain_text_line,
     remember_canonical,
     serialise,
+    serialise_node,
 )
 from ankiops_git.convert.markdown import MATH_RE, md_to_html
 from ankiops_git.deckfile import (
@@ -502,9 +503,7 @@ _ROW_START = re.compile(r"(?<!^)(?:<(?:tr|li)[ >]|</(?:table|ul|ol)>)")
 
 def _serialise_one_block(el: Tag) -> str:
     """Serialise with newlines in <pre> as &#10;: an HTML block ends at a blank line."""
-    holder = Tag(name="div")
-    holder.append(el.__copy__())
-    return serialise(holder, pre_newlines_as_entities=True)
+    return serialise_node(el, pre_newlines_as_entities=True)
 
 
 # --- entry point ---------------------------------------------------------------------------
