@@ -443,8 +443,7 @@ def _layout(el: Tag) -> None:
             line.append(child)
     end_line(False)
 
-    for child in list(el.contents):
-        ops.extract(child)
+    ops.clear(el)
     run_open = False
     last_empty = False
     previous_block: PageElement | None = None
@@ -856,16 +855,17 @@ def _clean(line: list[PageElement]) -> bool:
             texts = []
             at_space = getattr(node, "name", None) == "br"
             continue
-        original = str(node)
-        text = _WS.sub(" ", original)
-        if at_space:
-            text = text.lstrip(" ")
-        if text != original:
-            return False
+        text = str(node)
+        if _UNCOLLAPSED.search(text) or (at_space and text[:1] == " "):
+            return False  # collapsing or trimming would change it
         if text:
             at_space = text.endswith(" ")
         texts.append(text)
     return not _trailing_spaces(texts)
+
+
+# Whitespace that _collapse_whitespace changes (anything but single spaces).
+_UNCOLLAPSED = re.compile("[\t\n\r\f]| {2}")
 
 
 def _trailing_spaces(texts: list[str]) -> bool:

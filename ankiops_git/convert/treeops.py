@@ -109,8 +109,9 @@ def unwrap(tag: Tag) -> Tag:
 
 
 def clear(tag: Tag) -> None:
-    for child in tag.contents[:]:
-        extract(child)
+    for child in tag.contents:
+        child.parent = None
+    tag.contents.clear()  # (as extracting each child)
 
 
 def smooth(tag: Tag) -> None:
