@@ -1,5 +1,5 @@
 """md_to_html's shortcuts against markdown-it as it comes, the reference: the plain
-text lines it renders without parsing (markdown.plain_lines_html), whenever that
+text lines it renders without parsing (markdown.plain_html), whenever that
 answers, and the text rule that stops only where our inline rules can start. Each
 refused shape is one markdown-it renders otherwise."""
 
@@ -9,19 +9,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ankiops_git.convert.markdown import plain_lines_html, render_markdown
+from ankiops_git.convert.markdown import plain_html, render_markdown
 
 # Characters markdown-it treats specially somewhere, and ordinary ones.
 PIECES = st.sampled_from(
     list("abZ9 0.1)#=+->!{}:\"'\\`*_[]<&~|\t\xa0\u2003\x0b\x0c\x85é日\n")
     + ["1. ", "- ", "  ", "\n\n", "{{c1::x}}", "Q: a", "a > b", "x\\(y\\)", "![a](b)"]
+    + ["# ", "## ", "\n# ", "\n### a", "\n\n", "#", " #", "&nbsp;", "&amp;", "&nbsp", "6.3 "]
 )
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(PIECES, max_size=10).map("".join))
 def test_shortcut_agrees_with_markdown_it(text: str) -> None:
-    html = plain_lines_html(text)
+    html = plain_html(text)
     if html is not None:
         assert html == render_markdown(text)
 
@@ -35,10 +36,15 @@ def test_shortcut_agrees_with_markdown_it(text: str) -> None:
         "quotes \" and > and ' {{c1::cloze::hint}} 50% @ x: y = z + 1 - 2",
         "A - B, 1.5 kg, #3, item! {x}",
         "日本語 é",
+        "# Title\n## Sub\ntext&nbsp;here\nmore",
+        "### 6.3 Edit distance\n\nfoo\nbar\n\n\nbaz\n# End",
+        "a\n\n# H",
+        "# heading",
+        "a\n\nb",
     ],
 )
 def test_plain_lines_take_the_shortcut(text: str) -> None:
-    html = plain_lines_html(text)
+    html = plain_html(text)
     assert html is not None and html == render_markdown(text)
 
 
@@ -49,14 +55,12 @@ def test_plain_lines_take_the_shortcut(text: str) -> None:
         "+ item",
         "1. item",
         "2) item",
-        "# heading",
         "> quote",
         "a\n===",  # setext heading
         "a\n---",
         "    code",  # indented code
         "a  \nb",  # hard break by trailing spaces
         "a \nb",  # trailing space trimmed
-        "a\n\nb",  # two paragraphs
         "a\n b",  # leading space dropped
         "a\xa0",  # trimmed at the end of a paragraph
         "*a*",
@@ -67,10 +71,11 @@ def test_plain_lines_take_the_shortcut(text: str) -> None:
         "a &amp; b",
         "<b>a</b>",
         "a | b\n--- | ---",
+        "a &amp; b",
     ],
 )
 def test_other_markdown_is_left_to_markdown_it(text: str) -> None:
-    assert plain_lines_html(text) is None
+    assert plain_html(text) is None
     # and for these the shortcut's answer would be wrong
     assert render_markdown(text) != "<br>".join(
         line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -78,10 +83,13 @@ def test_other_markdown_is_left_to_markdown_it(text: str) -> None:
     )
 
 
-@pytest.mark.parametrize("text", ["a\tb", "a \\(x\\)", "1.5 kg", "a \\ b"])
+@pytest.mark.parametrize(
+    "text",
+    ["a\tb", "a \\(x\\)", "1.5 kg", "a \\ b", "#a", "####### a", "#  a", "\na", "a\n", "# C#"],
+)
 def test_conservative_refusals(text: str) -> None:
     # rendered as plain text too, but refused by rules kept simple
-    assert plain_lines_html(text) is None
+    assert plain_html(text) is None
 
 
 # --- markdown-it's text rule stopping only where our inline rules can start ------------
@@ -109,3 +117,22 @@ def test_short_text_runs_on_the_corpora() -> None:
     for html in corpus_fields("omscs"):
         md = html_to_md(html)
         assert render_markdown(md) == render_markdown(md, reference=True), md
+
+
+def test_a_closing_sequence_is_left_to_markdown_it() -> None:
+    assert plain_html("# a #") is None
+    assert render_markdown("# a #") == "<h1>a</h1>"
+
+
+LINES = st.sampled_from(
+    ["# word word", "## x&nbsp;y", "plain text", "", "", "more words", "### 6.3 x", "a > b",
+     "x: y", "###### deep", "&nbsp;", "# &nbsp;", "\"q\" 'x'", "{{c1::a}}", "- item", "a *b*"]
+)  # fmt: skip
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(LINES, min_size=1, max_size=7).map("\n".join))
+def test_headings_and_paragraphs_agree_with_markdown_it(text: str) -> None:
+    html = plain_html(text)
+    if html is not None:
+        assert html == render_markdown(text, reference=True)

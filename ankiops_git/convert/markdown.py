@@ -221,30 +221,66 @@ def _parser(short_text_runs: bool = True) -> MarkdownIt:
     return md
 
 
-# A line of plain text to markdown-it: it starts no block (no indent, heading, quote,
-# list item, setext underline, thematic break or fence) and holds no character that
-# starts an inline rule (escapes, math, code, emphasis, strikethrough, links, images,
-# HTML, autolinks, entities; "!" and "{" act only after "[" / an image), no trailing
-# space (a hard break) and no whitespace but single spaces inside (others are trimmed
-# or normalised). Such lines form one tight paragraph: text joined by <br>.
-_PLAIN_LINE = re.compile(r"(?![ #=+\->]|\d+[.)])(?:[^\s\\`*_\[\]<&~|\x00-\x1f\x7f]| (?=\S))+")
+# Text that markdown-it reads as plain text: no character that starts an inline rule
+# (escapes, math, code, emphasis, strikethrough, links, images, HTML, autolinks,
+# entities but `&nbsp;`; "!" and "{" act only after "[" / an image), no space at
+# either end (trimmed, or a hard break) and no whitespace but single spaces inside
+# (others are trimmed or normalised).
+_PLAIN_TEXT = r"(?:[^\s\\`*_\[\]<&~|\x00-\x1f\x7f]|&nbsp;| (?=\S))+"
+# A paragraph line of it: one that starts no block either (no indent, heading, quote,
+# list item, setext underline, thematic break, fence or table).
+_PLAIN_LINE = re.compile(r"(?![ #=+\->]|\d+[.)])" + _PLAIN_TEXT)
+# An ATX heading of it: no closing #s.
+_PLAIN_HEADING = re.compile(f"(#{{1,6}}) (?! )({_PLAIN_TEXT})(?<!#)")
 
 
-def plain_lines_html(text: str) -> str | None:
-    """md_to_html(text) for Markdown that is only plain text lines, else None."""
+def plain_html(text: str) -> str | None:
+    """md_to_html(text) for Markdown that is only ATX headings and paragraphs of plain
+    text (see above) separated by blank lines, else None."""
     if not text:
         return ""
     lines = text.split("\n")
-    for line in lines:
-        if _PLAIN_LINE.fullmatch(line) is None:
+    if not lines[0] or not lines[-1]:
+        return None
+    # blocks as [level (0: paragraph), lines, first line, last line]
+    blocks: list[list[Any]] = []
+    paragraph: list[Any] | None = None
+    for number, line in enumerate(lines):
+        if not line:
+            paragraph = None
+            continue
+        heading = _PLAIN_HEADING.fullmatch(line)
+        if heading:  # (it may interrupt a paragraph)
+            blocks.append([len(heading.group(1)), [heading.group(2)], number, number])
+            paragraph = None
+        elif _PLAIN_LINE.fullmatch(line) is None:
             return None
-    return "<br>".join(map(escapeHtml, lines))
+        elif paragraph is None:
+            paragraph = [0, [line], number, number]
+            blocks.append(paragraph)
+        else:
+            paragraph[1].append(line)
+            paragraph[3] = number
+    # _mark_tight_paragraphs: <p>s only if a blank line separates a paragraph from a
+    # neighbouring block
+    loose = any(
+        (first[0] == 0 or second[0] == 0) and second[2] > first[3] + 1
+        for first, second in zip(blocks, blocks[1:], strict=False)
+    )
+    out: list[str] = []
+    for level, content, _first, _last in blocks:
+        inner = "<br>".join(escapeHtml(line).replace("&amp;nbsp;", "\xa0") for line in content)
+        if level:
+            out.append(f"<h{level}>{inner}</h{level}>")
+        else:
+            out.append(f"<p>{inner}</p>" if loose else inner)
+    return "".join(out)
 
 
 @lru_cache(maxsize=4096)  # a pure function; round trips render the same text repeatedly
 def md_to_html(text: str) -> str:
     """Render one field's Markdown as the HTML stored in Anki (deterministic)."""
-    plain = plain_lines_html(text)
+    plain = plain_html(text)
     if plain is not None:
         return plain  # what markdown-it renders for it (tests compare), without parsing
     return render_markdown(text)
