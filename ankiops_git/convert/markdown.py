@@ -27,6 +27,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
+from markdown_it.rules_block.html_block import HTML_SEQUENCES
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_plugin
@@ -277,12 +278,38 @@ def plain_html(text: str) -> str | None:
     return "".join(out)
 
 
+_BLANK_LINE = re.compile("^[ \t]*$", re.MULTILINE)
+
+
+def html_block_html(text: str) -> str | None:
+    """md_to_html(text) for Markdown that is one HTML block to its end, else None.
+
+    That is markdown-it's HTML block of type 6 or 7 (a block-level tag, or a line of
+    one tag) starting the text, which runs to a blank line: with none, it is all of
+    the text, rendered verbatim. The block rules before html_block need another first
+    character (code: an indent), except a table, whose second line would start with
+    "|", "-" or ":".
+    """
+    if not text.startswith("<") or _BLANK_LINE.search(text) or "\r" in text or "\0" in text:
+        return None
+    first, _, rest = text.partition("\n")
+    if rest.lstrip(" \t")[:1] in ("|", "-", ":"):
+        return None
+    for opening, closing, _interrupts in HTML_SEQUENCES:
+        if opening.search(first):  # the first that matches, as html_block takes it
+            return text if closing.search("") else None  # (types 6, 7: "^$")
+    return None
+
+
 @lru_cache(maxsize=4096)  # a pure function; round trips render the same text repeatedly
 def md_to_html(text: str) -> str:
     """Render one field's Markdown as the HTML stored in Anki (deterministic)."""
-    plain = plain_html(text)
-    if plain is not None:
-        return plain  # what markdown-it renders for it (tests compare), without parsing
+    # Two shapes markdown-it renders in a known way (tests compare), without parsing.
+    shortcut = plain_html(text)
+    if shortcut is None:
+        shortcut = html_block_html(text)
+    if shortcut is not None:
+        return shortcut
     return render_markdown(text)
 
 
