@@ -73,3 +73,38 @@ def test_serialise_node_is_serialise_of_a_copy_in_a_div(html: str) -> None:
         holder.append(node.__copy__())
         for entities in (False, True):
             assert serialise_node(node, entities) == serialise(holder, entities)
+
+
+# --- the canonical form of plain renderings --------------------------------------------
+
+PLAIN_MD = st.lists(
+    st.sampled_from(
+        ["# word", "## x&nbsp;y", "plain text", "", "", "a > b", '"q" \'x\'', "&nbsp;",
+         "### 6.3 x", "{{c1::a}}", "x&nbsp;&nbsp;y", "é 日", "\u2003", "\x85", "\ud800",
+         "\x80", "\ufdd0", "a  b", "#"]
+    ),
+    min_size=1,
+    max_size=6,
+).map("\n".join)  # fmt: skip
+
+
+def assert_canonical_rendering(md: str) -> bool:
+    from ankiops_git.convert.canonical import _CANONICAL_CACHE
+    from ankiops_git.convert.markdown import plain_html
+    from ankiops_git.convert.tomarkdown import canonical_rendering
+
+    rendered = md_to_html(md)
+    _CANONICAL_CACHE.clear()
+    assert canonical_rendering(md, rendered) == canonical_html(rendered), md
+    return plain_html(md) is not None
+
+
+@SETTINGS
+@given(PLAIN_MD)
+def test_plain_renderings_are_canonical_but_for_two_characters(md: str) -> None:
+    assert_canonical_rendering(md)
+
+
+def test_plain_renderings_on_the_corpus() -> None:
+    taken = sum(assert_canonical_rendering(html_to_md(h)) for h in _fields("omscs", False))
+    assert taken > 1000  # not vacuous
