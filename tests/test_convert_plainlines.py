@@ -41,6 +41,11 @@ def test_shortcut_agrees_with_markdown_it(text: str) -> None:
         "a\n\n# H",
         "# heading",
         "a\n\nb",
+        "# H\n- a\n- b\n\ntext",
+        "text\n- a\n* b",
+        "p\n\n- a\n- b\n\nq",
+        "- item",
+        "+ item",
     ],
 )
 def test_plain_lines_take_the_shortcut(text: str) -> None:
@@ -51,8 +56,6 @@ def test_plain_lines_take_the_shortcut(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "- item",  # list
-        "+ item",
         "1. item",
         "2) item",
         "> quote",
@@ -126,7 +129,8 @@ def test_a_closing_sequence_is_left_to_markdown_it() -> None:
 
 LINES = st.sampled_from(
     ["# word word", "## x&nbsp;y", "plain text", "", "", "more words", "### 6.3 x", "a > b",
-     "x: y", "###### deep", "&nbsp;", "# &nbsp;", "\"q\" 'x'", "{{c1::a}}", "- item", "a *b*"]
+     "x: y", "###### deep", "&nbsp;", "# &nbsp;", "\"q\" 'x'", "{{c1::a}}", "- item", "a *b*",
+     "- b", "* c", "+ d", "-  e", "- - f", "- 1. g", "- # h", "* &nbsp;", "1. i", "-"]
 )  # fmt: skip
 
 
@@ -179,3 +183,19 @@ REFUSED_HTML = {
 def test_other_html_is_left_to_markdown_it(text: str) -> None:
     assert html_block_html(text) is None
     assert render_markdown(text, reference=True) != text
+
+
+LISTS_LEFT = {
+    "lazy continuation": ("- a\nb", "<ul><li>a<br>b</li></ul>"),
+    "loose list": ("- a\n\n- b", "<ul><li><p>a</p></li><li><p>b</p></li></ul>"),
+    "two spaces": ("-  a\n-  b", None),
+    "nested list": ("- - a", "<ul><li><ul><li>a</li></ul></li></ul>"),
+}
+
+
+@pytest.mark.parametrize("case", LISTS_LEFT)
+def test_other_lists_are_left_to_markdown_it(case: str) -> None:
+    text, rendered = LISTS_LEFT[case]
+    assert plain_html(text) is None
+    if rendered is not None:  # (what a plain reading would get wrong)
+        assert render_markdown(text, reference=True) == rendered

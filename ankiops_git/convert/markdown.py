@@ -231,51 +231,77 @@ _PLAIN_TEXT = r"(?:[^\s\\`*_\[\]<&~|\x00-\x1f\x7f]|&nbsp;| (?=\S))+"
 # A paragraph line of it: one that starts no block either (no indent, heading, quote,
 # list item, setext underline, thematic break, fence or table).
 _PLAIN_LINE = re.compile(r"(?![ #=+\->]|\d+[.)])" + _PLAIN_TEXT)
+# A bullet list item of it, on one line.
+_PLAIN_ITEM = re.compile(f"([-*+]) ((?![ #=+\\->]|\\d+[.)]){_PLAIN_TEXT})")
 # An ATX heading of it: no closing #s.
 _PLAIN_HEADING = re.compile(f"(#{{1,6}}) (?! )({_PLAIN_TEXT})(?<!#)")
 
 
 def plain_html(text: str) -> str | None:
-    """md_to_html(text) for Markdown that is only ATX headings and paragraphs of plain
-    text (see above) separated by blank lines, else None."""
+    """md_to_html(text) for Markdown that is only ATX headings, paragraphs and tight
+    bullet lists of one-line items, all of plain text (see above), else None."""
     if not text:
         return ""
     lines = text.split("\n")
     if not lines[0] or not lines[-1]:
         return None
-    # blocks as [level (0: paragraph), lines, first line, last line]
+    # blocks as [kind, lines or items, first line, last line]; kind: a heading's
+    # level, 0 for a paragraph, a list's marker
     blocks: list[list[Any]] = []
-    paragraph: list[Any] | None = None
+    open_block: list[Any] | None = None  # a paragraph or list that the next line continues
     for number, line in enumerate(lines):
         if not line:
-            paragraph = None
+            open_block = None
             continue
+        item = _PLAIN_ITEM.fullmatch(line)
+        if item:  # (a list may interrupt a paragraph)
+            marker = item.group(1)
+            if open_block is not None and open_block[0] == marker:
+                open_block[1].append(item.group(2))
+                open_block[3] = number
+                continue
+            if blocks and blocks[-1][0] == marker:
+                return None  # the same list again after a blank line: a loose list
+            open_block = [marker, [item.group(2)], number, number]
+            blocks.append(open_block)
+            continue
+        if open_block is not None and open_block[0] not in _PARAGRAPH_OR_HEADING:
+            return None  # after an item: its paragraph's continuation, or left unsure
         heading = _PLAIN_HEADING.fullmatch(line)
         if heading:  # (it may interrupt a paragraph)
             blocks.append([len(heading.group(1)), [heading.group(2)], number, number])
-            paragraph = None
+            open_block = None
         elif _PLAIN_LINE.fullmatch(line) is None:
             return None
-        elif paragraph is None:
-            paragraph = [0, [line], number, number]
-            blocks.append(paragraph)
+        elif open_block is None:
+            open_block = [0, [line], number, number]
+            blocks.append(open_block)
         else:
-            paragraph[1].append(line)
-            paragraph[3] = number
+            open_block[1].append(line)
+            open_block[3] = number
     # _mark_tight_paragraphs: <p>s only if a blank line separates a paragraph from a
-    # neighbouring block
+    # neighbouring block (after a list a blank line is needed anyway)
     loose = any(
-        (first[0] == 0 or second[0] == 0) and second[2] > first[3] + 1
+        (first[0] == 0 or second[0] == 0)
+        and first[0] in _PARAGRAPH_OR_HEADING
+        and second[2] > first[3] + 1
         for first, second in zip(blocks, blocks[1:], strict=False)
     )
     out: list[str] = []
-    for level, content, _first, _last in blocks:
-        inner = "<br>".join(escapeHtml(line).replace("&amp;nbsp;", "\xa0") for line in content)
-        if level:
-            out.append(f"<h{level}>{inner}</h{level}>")
+    for kind, content, _first, _last in blocks:
+        texts = [escapeHtml(line).replace("&amp;nbsp;", "\xa0") for line in content]
+        if kind in _PARAGRAPH_OR_HEADING:
+            inner = "<br>".join(texts)
+            if kind:
+                out.append(f"<h{kind}>{inner}</h{kind}>")
+            else:
+                out.append(f"<p>{inner}</p>" if loose else inner)
         else:
-            out.append(f"<p>{inner}</p>" if loose else inner)
+            out.append("<ul>" + "".join(f"<li>{item}</li>" for item in texts) + "</ul>")
     return "".join(out)
+
+
+_PARAGRAPH_OR_HEADING = range(7)  # block kinds that are no list
 
 
 _BLANK_LINE = re.compile("^[ \t]*$", re.MULTILINE)
