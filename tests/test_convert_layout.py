@@ -106,3 +106,27 @@ SETTLED = [
 def test_settled_lines_are_kept(html: str) -> None:
     assert _settled_line(_line(html))
     assert [signature(n) for n in _clean_line(_line(html))] == [signature(n) for n in _line(html)]
+
+
+# Leaf blocks: _layout only puts in new <br>s when every line is settled.
+LEAVES = {
+    "<p>a<br>b <b>c</b></p>": True,
+    "<p></p>": True,
+    "<h2>a &nbsp;b</h2>": True,
+    "<p>a<br></p>": False,  # a <br> at the end is dropped
+    "<p><br>a</p>": False,  # an empty line: left to _layout (it keeps it)
+    "<p>a<br><br>b</p>": False,
+    "<p>a <br>b</p>": False,
+    "<li>a<p>b</p></li>": False,  # a block: not a leaf
+    "<li>a<div>b</div></li>": False,
+}
+
+
+@pytest.mark.parametrize("html", LEAVES)
+def test_leaf_blocks_of_settled_lines(html: str) -> None:
+    from ankiops_git.convert.canonical import _settled_lines
+
+    block = parse(html).contents[0]
+    assert isinstance(block, Tag)
+    assert _settled_lines(block) is LEAVES[html]
+    assert_same_as_full(html)

@@ -420,6 +420,14 @@ _PHRASING_ONLY = {"p", "h1", "h2", "h3", "h4", "h5", "h6"}
 
 def _layout(el: Tag) -> None:
     """Rewrite `el`'s children as blocks and runs of `<br>`-separated lines."""
+    if SETTLED_LINE_CHECK and el.name in BLOCK and _settled_lines(el):
+        # what the rest gives for them: the same lines, with new <br>s between
+        contents = el.contents
+        for position, node in enumerate(contents):
+            if type(node) is Tag and node.name == "br":
+                contents[position] = Tag(name="br")
+                contents[position].parent = el
+        return
     _drop_empty_inline(el)
     _move_edges_out(el)  # first, so that <br>s moved out of <b>/<i> break lines
     items: list[tuple[str, object]] = []
@@ -516,6 +524,22 @@ def _clean_line(nodes: list[PageElement]) -> list[PageElement]:
     _merge_adjacent(holder)
     ops.smooth(holder)
     return [ops.extract(c) for c in list(holder.contents) if not _is_empty_text(c)]
+
+
+def _settled_lines(el: Tag) -> bool:
+    """Whether `el` holds only lines (no block), one <br> between each two, each line
+    settled (see below): then _layout only puts in new <br>s."""
+    line: list[PageElement] = []
+    for child in el.contents:
+        if type(child) is Tag and child.name == "br":  # (a <br> subclass: not known)
+            if not _settled_line(line):
+                return False  # (an empty line too: none at the start, no two <br>s)
+            line = []
+        elif isinstance(child, Tag) and child.name in BLOCK:
+            return False
+        else:
+            line.append(child)
+    return not line and not el.contents or _settled_line(line)
 
 
 def _settled_line(line: list[PageElement]) -> bool:
