@@ -46,6 +46,8 @@ def test_shortcut_agrees_with_markdown_it(text: str) -> None:
         "p\n\n- a\n- b\n\nq",
         "- item",
         "+ item",
+        "*a*",
+        "What does *term 9* mean? **b** (*c*)",
     ],
 )
 def test_plain_lines_take_the_shortcut(text: str) -> None:
@@ -66,7 +68,6 @@ def test_plain_lines_take_the_shortcut(text: str) -> None:
         "a \nb",  # trailing space trimmed
         "a\n b",  # leading space dropped
         "a\xa0",  # trimmed at the end of a paragraph
-        "*a*",
         "_a_",
         "~~a~~",
         "`a`",
@@ -130,7 +131,9 @@ def test_a_closing_sequence_is_left_to_markdown_it() -> None:
 LINES = st.sampled_from(
     ["# word word", "## x&nbsp;y", "plain text", "", "", "more words", "### 6.3 x", "a > b",
      "x: y", "###### deep", "&nbsp;", "# &nbsp;", "\"q\" 'x'", "{{c1::a}}", "- item", "a *b*",
-     "- b", "* c", "+ d", "-  e", "- - f", "- 1. g", "- # h", "* &nbsp;", "1. i", "-"]
+     "- b", "* c", "+ d", "-  e", "- - f", "- 1. g", "- # h", "* &nbsp;", "1. i", "-",
+     "*a* b", "a **b** c", "**a*", "*a **b***", "** **", "a*b*c", "*(a)*", "- *x* **y**",
+     "# **T** *u*", "x*", "* a*", "*a*&nbsp;**b**", "{{c1::**x**}}", "***", "* * *"]
 )  # fmt: skip
 
 

@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from markdown_it import MarkdownIt
-from markdown_it.common.utils import escapeHtml
+from markdown_it.common.utils import escapeHtml, isMdAsciiPunct, isPunctChar, isWhiteSpace
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block.html_block import HTML_SEQUENCES
 from markdown_it.rules_inline import StateInline
@@ -223,16 +223,18 @@ def _parser(short_text_runs: bool = True) -> MarkdownIt:
 
 
 # Text that markdown-it reads as plain text: no character that starts an inline rule
-# (escapes, math, code, emphasis, strikethrough, links, images, HTML, autolinks,
-# entities but `&nbsp;`; "!" and "{" act only after "[" / an image), no space at
-# either end (trimmed, or a hard break) and no whitespace but single spaces inside
-# (others are trimmed or normalised).
-_PLAIN_TEXT = r"(?:[^\s\\`*_\[\]<&~|\x00-\x1f\x7f]|&nbsp;| (?=\S))+"
-# A paragraph line of it: one that starts no block either (no indent, heading, quote,
-# list item, setext underline, thematic break, fence or table).
-_PLAIN_LINE = re.compile(r"(?![ #=+\->]|\d+[.)])" + _PLAIN_TEXT)
+# (escapes, math, code, emphasis with "_", strikethrough, links, images, HTML,
+# autolinks, entities but `&nbsp;`; "!" and "{" act only after "[" / an image), no
+# space at either end (trimmed, or a hard break) and no whitespace but single spaces
+# inside (others are trimmed or normalised). "*" only as checked by _emphasis.
+_PLAIN_TEXT = r"(?:[^\s\\`_\[\]<&~|\x00-\x1f\x7f]|&nbsp;| (?=\S))+"
+# What starts no block (no indent, heading, quote, list item, setext underline,
+# thematic break, fence or table).
+_NO_BLOCK = r"(?![ #=+\->]|\d+[.)]|\*(?!\S))"
+# A paragraph line of it.
+_PLAIN_LINE = re.compile(_NO_BLOCK + _PLAIN_TEXT)
 # A bullet list item of it, on one line.
-_PLAIN_ITEM = re.compile(f"([-*+]) ((?![ #=+\\->]|\\d+[.)]){_PLAIN_TEXT})")
+_PLAIN_ITEM = re.compile(f"([-*+]) ({_NO_BLOCK}{_PLAIN_TEXT})")
 # An ATX heading of it: no closing #s.
 _PLAIN_HEADING = re.compile(f"(#{{1,6}}) (?! )({_PLAIN_TEXT})(?<!#)")
 
@@ -289,7 +291,12 @@ def plain_html(text: str) -> str | None:
     )
     out: list[str] = []
     for kind, content, _first, _last in blocks:
-        texts = [escapeHtml(line).replace("&amp;nbsp;", "\xa0") for line in content]
+        texts: list[str] = []
+        for line in content:
+            html = _inline_html(line)
+            if html is None:
+                return None
+            texts.append(html)
         if kind in _PARAGRAPH_OR_HEADING:
             inner = "<br>".join(texts)
             if kind:
@@ -302,6 +309,68 @@ def plain_html(text: str) -> str | None:
 
 
 _PARAGRAPH_OR_HEADING = range(7)  # block kinds that are no list
+
+
+def _inline_html(text: str) -> str | None:
+    """The HTML of one line of _PLAIN_TEXT, or None for "*"s that _emphasis refuses."""
+    if "*" not in text:
+        return _escape(text)
+    return _emphasis(text)
+
+
+def _escape(text: str) -> str:
+    return escapeHtml(text).replace("&amp;nbsp;", "\xa0")
+
+
+_STARS = re.compile(r"\*+")
+
+
+def _emphasis(text: str) -> str | None:
+    """The HTML of a line whose "*" runs are simple pairs, else None.
+
+    Each run of "*" or "**" must be either only an opener or only a closer by
+    markdown-it's own test (scanDelims: flanking, line ends as spaces), and openers
+    and closers alternate with the same length: then each pair is one <i> or <b>
+    around plain text, as markdown-it's pairing gives (no run can do both, so its
+    rule of three does not apply).
+    """
+    out: list[str] = []
+    position = 0
+    opened = ""
+    for run in _STARS.finditer(text):
+        stars = run.group()
+        if len(stars) > 2:
+            return None
+        last = text[run.start() - 1] if run.start() else " "
+        following = text[run.end()] if run.end() < len(text) else " "
+        left, right = _flanking(last, following)
+        if not opened and left and not right:
+            opened = stars
+            tag = "<b>" if stars == "**" else "<i>"
+        elif opened == stars and right and not left:
+            opened = ""
+            tag = "</b>" if stars == "**" else "</i>"
+        else:
+            return None
+        out.append(_escape(text[position : run.start()]))
+        out.append(tag)
+        position = run.end()
+    if opened:
+        return None
+    out.append(_escape(text[position:]))
+    return "".join(out)
+
+
+def _flanking(last: str, following: str) -> tuple[bool, bool]:
+    """Whether a delimiter run between these characters is left-, right-flanking
+    (markdown-it's StateInline.scanDelims)."""
+    last_punct = isMdAsciiPunct(ord(last)) or isPunctChar(last)
+    next_punct = isMdAsciiPunct(ord(following)) or isPunctChar(following)
+    last_space = isWhiteSpace(ord(last))
+    next_space = isWhiteSpace(ord(following))
+    left = not (next_space or (next_punct and not (last_space or last_punct)))
+    right = not (last_space or (last_punct and not (next_space or next_punct)))
+    return left, right
 
 
 _BLANK_LINE = re.compile("^[ \t]*$", re.MULTILINE)
