@@ -82,7 +82,8 @@ PLAIN_MD = st.lists(
         ["# word", "## x&nbsp;y", "plain text", "", "", "a > b", '"q" \'x\'', "&nbsp;",
          "### 6.3 x", "{{c1::a}}", "x&nbsp;&nbsp;y", "é 日", "\u2003", "\x85", "\ud800",
          "\x80", "\ufdd0", "a  b", "#", "- item", "* x&nbsp;", "+ y", "*a* b", "**b**",
-         "x **y&nbsp;**", "- *i* **b**", "(*a*)", "*\u3000a*"]
+         "x **y&nbsp;**", "- *i* **b**", "(*a*)", "*\u3000a*", "\\(x_1 < y & z\\)", "\\&nbsp;",
+         "\\[a \"b\"\\]", "\\<b\\>", "\\(a&nbsp;\\)", "\\\\"]
     ),
     min_size=1,
     max_size=6,

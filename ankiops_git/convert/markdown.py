@@ -226,8 +226,11 @@ def _parser(short_text_runs: bool = True) -> MarkdownIt:
 # (escapes, math, code, emphasis with "_", strikethrough, links, images, HTML,
 # autolinks, entities but `&nbsp;`; "!" and "{" act only after "[" / an image), no
 # space at either end (trimmed, or a hard break) and no whitespace but single spaces
-# inside (others are trimmed or normalised). "*" only as checked by _emphasis.
-_PLAIN_TEXT = r"(?:[^\s\\`_\[\]<&~|\x00-\x1f\x7f]|&nbsp;| (?=\S))+"
+# inside (others are trimmed or normalised). "*" only as checked by _emphasis; "\\"
+# only to escape a character (not a space) or in math closed on the same line (an
+# atomic group: the first closing, as _math_rule finds it).
+_MATH = r"(?>\\\((?:\S| (?=\S))*?\\\))|(?>\\\[(?:\S| (?=\S))*?\\\])"
+_PLAIN_TEXT = rf"(?:{_MATH}|\\[^\s(\[]|[^\s\\`_\[\]<&~|\x00-\x1f\x7f]|&nbsp;| (?=\S))+"
 # What starts no block (no indent, heading, quote, list item, setext underline,
 # thematic break, fence or table).
 _NO_BLOCK = r"(?![ #=+\->]|\d+[.)]|\*(?!\S))"
@@ -313,9 +316,39 @@ _PARAGRAPH_OR_HEADING = range(7)  # block kinds that are no list
 
 def _inline_html(text: str) -> str | None:
     """The HTML of one line of _PLAIN_TEXT, or None for "*"s that _emphasis refuses."""
+    if "\\" in text:
+        if "*" in text or text == "\\\\":
+            return None  # (a lone escaped backslash: an empty line, see the rule above)
+        return _with_backslashes(text)
     if "*" not in text:
         return _escape(text)
     return _emphasis(text)
+
+
+def _with_backslashes(text: str) -> str:
+    """The HTML of a line of _PLAIN_TEXT with math and escapes (markdown-it's math and
+    escape rules: math verbatim, an escaped ASCII punctuation character as itself)."""
+    out: list[str] = []
+    position = 0
+    while position < len(text):
+        if text[position] != "\\":
+            end = text.find("\\", position)
+            end = len(text) if end < 0 else end
+            out.append(_escape(text[position:end]))
+            position = end
+            continue
+        following = text[position + 1]  # (_PLAIN_TEXT: never the last character)
+        if following in _MATH_CLOSE:
+            end = text.index(_MATH_CLOSE[following], position + 2) + 2
+            out.append(escapeHtml(text[position:end]))
+            position = end
+            continue
+        out.append(escapeHtml(following if following in _ESCAPABLE else "\\" + following))
+        position += 2
+    return "".join(out)
+
+
+_ESCAPABLE = set("\\!\"#$%&'()*+,./:;<=>?@[]^_`{|}~-")  # markdown-it's escape rule
 
 
 def _escape(text: str) -> str:
