@@ -110,3 +110,24 @@ def test_plain_renderings_are_canonical_but_for_two_characters(md: str) -> None:
 def test_plain_renderings_on_the_corpus() -> None:
     taken = sum(assert_canonical_rendering(html_to_md(h)) for h in _fields("omscs", False))
     assert taken > 1000  # not vacuous
+
+
+# --- deck_safe's precheck ---------------------------------------------------------------
+
+LINE_STARTS = st.sampled_from(
+    ["Q: a", "A:", "C7: x", "C8: x", "M:\t", "---", "--- ", "----", "<!-- note_id: 1 -->",
+     "<!--tags: a-->", "<<<<<<< x", ">>>>>>>", "=======", " Q: a", "q: a", "x", "", "```",
+     "~~~", "<b>", "- a", "> q", "B:", "T: {{c1::x}}", "I:", "E: e", "F: f"]
+)  # fmt: skip
+
+
+@SETTINGS
+@given(st.lists(LINE_STARTS, max_size=6).map("\n".join))
+def test_lines_the_precheck_passes_are_never_structural(md: str) -> None:
+    from ankiops_git.convert.tomarkdown import _MAYBE_STRUCTURAL
+    from ankiops_git.deckfile import COMMENT_RE, PREFIX_RE, SEPARATOR_RE, is_conflict_marker
+
+    if _MAYBE_STRUCTURAL.search(md) is None:  # deck_safe returns it as it is
+        for line in md.split("\n"):
+            assert not (PREFIX_RE.match(line) or SEPARATOR_RE.match(line))
+            assert not (COMMENT_RE.match(line) or is_conflict_marker(line))

@@ -562,6 +562,8 @@ def deck_safe(md: str) -> str:
     Text lines are escaped already; what can remain are lines inside HTML comments,
     which cannot be escaped: those get a leading space (an invisible change).
     """
+    if _MAYBE_STRUCTURAL.search(md) is None:
+        return md  # no line starts as any of the patterns below
     lines = md.split("\n")
     fence: Fence | None = None
     for index, line in enumerate(lines):
@@ -572,6 +574,11 @@ def deck_safe(md: str) -> str:
             lines[index] = " " + line
         fence = step_fence(fence, line)
     return "\n".join(lines)
+
+
+# The first characters of every line deck_safe changes (PREFIX_RE, SEPARATOR_RE,
+# COMMENT_RE, the conflict markers): a line starting otherwise is safe.
+_MAYBE_STRUCTURAL = re.compile(r"^(?:[QAFBTIEMC]|---|<!--|<{7}|>{7})", re.MULTILINE)
 
 
 def _renders_to(md: str, html: str, target: str) -> bool:
