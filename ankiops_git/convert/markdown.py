@@ -228,12 +228,14 @@ def _parser(short_text_runs: bool = True) -> MarkdownIt:
 # space at either end (trimmed, or a hard break) and no whitespace but single spaces
 # inside (others are trimmed or normalised). "*" only as checked by _emphasis; "\\"
 # only to escape a character (not a space) or in math closed on the same line (an
-# atomic group: the first closing, as _math_rule finds it).
+# atomic group: the first closing, as _math_rule finds it); "[" and "]" are text
+# but for "](" (an inline link or image; with no line starting with "[" there are no
+# reference definitions, so no other link).
 _MATH = r"(?>\\\((?:\S| (?=\S))*?\\\))|(?>\\\[(?:\S| (?=\S))*?\\\])"
-_PLAIN_TEXT = rf"(?:{_MATH}|\\[^\s(\[]|[^\s\\`_\[\]<&~|\x00-\x1f\x7f]|&nbsp;| (?=\S))+"
+_PLAIN_TEXT = rf"(?:{_MATH}|\\[^\s(\[]|(?!\]\()[^\s\\`_<&~|\x00-\x1f\x7f]|&nbsp;| (?=\S))+"
 # What starts no block (no indent, heading, quote, list item, setext underline,
 # thematic break, fence or table).
-_NO_BLOCK = r"(?![ #=+\->]|\d+[.)]|\*(?!\S))"
+_NO_BLOCK = r"(?![ #=+\->\[]|\d+[.)]|\*(?!\S))"
 # A paragraph line of it.
 _PLAIN_LINE = re.compile(_NO_BLOCK + _PLAIN_TEXT)
 # A bullet list item of it, on one line.
@@ -248,8 +250,8 @@ def plain_html(text: str) -> str | None:
     if not text:
         return ""
     lines = text.split("\n")
-    if not lines[0] or not lines[-1]:
-        return None
+    if not lines[0] or not lines[-1] or all(line == "\\" for line in lines):
+        return None  # (only empty lines: only <br>s, which canonical form drops)
     # blocks as [kind, lines or items, first line, last line]; kind: a heading's
     # level, 0 for a paragraph, a list's marker
     blocks: list[list[Any]] = []
@@ -273,7 +275,13 @@ def plain_html(text: str) -> str | None:
         if open_block is not None and open_block[0] not in _PARAGRAPH_OR_HEADING:
             return None  # after an item: its paragraph's continuation, or left unsure
         heading = _PLAIN_HEADING.fullmatch(line)
-        if heading:  # (it may interrupt a paragraph)
+        if line == "\\":  # an empty line of a paragraph (see below)
+            if open_block is None:
+                open_block = [0, [], number, number]
+                blocks.append(open_block)
+            open_block[1].append(line)
+            open_block[3] = number
+        elif heading:  # (it may interrupt a paragraph)
             blocks.append([len(heading.group(1)), [heading.group(2)], number, number])
             open_block = None
         elif _PLAIN_LINE.fullmatch(line) is None:
@@ -296,12 +304,14 @@ def plain_html(text: str) -> str | None:
     for kind, content, _first, _last in blocks:
         texts: list[str] = []
         for line in content:
-            html = _inline_html(line)
+            html = "" if line == "\\" else _inline_html(line)
             if html is None:
                 return None
             texts.append(html)
         if kind in _PARAGRAPH_OR_HEADING:
-            inner = "<br>".join(texts)
+            # A line "\\" is empty: a hard break before the next line instead of a soft
+            # one, and at the end a hard break (_trailing_backslash_lines_are_empty_lines).
+            inner = "<br>".join(texts) + ("<br>" if content[-1] == "\\" else "")
             if kind:
                 out.append(f"<h{kind}>{inner}</h{kind}>")
             else:
