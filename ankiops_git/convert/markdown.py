@@ -244,6 +244,7 @@ _PLAIN_ITEM = re.compile(f"([-*+]) ({_NO_BLOCK}{_PLAIN_TEXT})")
 _PLAIN_HEADING = re.compile(f"(#{{1,6}}) (?! )({_PLAIN_TEXT})(?<!#)")
 
 
+@lru_cache(maxsize=16)  # html_to_md asks again for the canonical form of its rendering
 def plain_html(text: str) -> str | None:
     """md_to_html(text) for Markdown that is only ATX headings, paragraphs and tight
     bullet lists of one-line items, all of plain text (see above), else None."""
