@@ -58,8 +58,6 @@ def test_plain_lines_take_the_shortcut(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "1. item",
-        "2) item",
         "> quote",
         "a\n===",  # setext heading
         "a\n---",
@@ -136,7 +134,8 @@ LINES = st.sampled_from(
      "# **T** *u*", "x*", "* a*", "*a*&nbsp;**b**", "{{c1::**x**}}", "***", "* * *",
      "\\(x_1 < y\\)", "a \\(b", "\\)", "\\[a\\]", "\\*", "\\\\", "\\a", "\\&nbsp;", "x\\",
      "\\(a  b\\)", "\\(a\\) _ \\(b\\)", "- \\(O(n)\\)", "\\", "\\", "a [b] c", "[a]: b",
-     "x [a](b)", "![a](b.png)", "*a [b* c]", "- [x]", "[a]"]
+     "x [a](b)", "![a](b.png)", "*a [b* c]", "- [x]", "[a]", "1. a", "2. b", "3) c", "01. d",
+     "0. e", "1234567890. f"]
 )  # fmt: skip
 
 
@@ -205,3 +204,15 @@ def test_other_lists_are_left_to_markdown_it(case: str) -> None:
     assert plain_html(text) is None
     if rendered is not None:  # (what a plain reading would get wrong)
         assert render_markdown(text, reference=True) == rendered
+
+
+def test_ordered_lists_left_to_markdown_it() -> None:
+    # from 2 it cannot interrupt a paragraph: the paragraph goes on
+    assert plain_html("p\n2. a") is None
+    assert render_markdown("p\n2. a", reference=True) == "p<br>2. a"
+    # items apart: a loose list
+    assert plain_html("1. a\n\n2. b") is None
+    loose = "<ol><li><p>a</p></li><li><p>b</p></li></ol>"
+    assert render_markdown("1. a\n\n2. b", reference=True) == loose
+    # and what it takes: numbered from where it starts
+    assert plain_html("3. a\n4. b") == '<ol start="3"><li>a</li><li>b</li></ol>'

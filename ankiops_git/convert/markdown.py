@@ -238,8 +238,8 @@ _PLAIN_TEXT = rf"(?:{_MATH}|\\[^\s(\[]|(?!\]\()[^\s\\`_<&~|\x00-\x1f\x7f]|&nbsp;
 _NO_BLOCK = r"(?![ #=+\->\[]|\d+[.)]|\*(?!\S))"
 # A paragraph line of it.
 _PLAIN_LINE = re.compile(_NO_BLOCK + _PLAIN_TEXT)
-# A bullet list item of it, on one line.
-_PLAIN_ITEM = re.compile(f"([-*+]) ({_NO_BLOCK}{_PLAIN_TEXT})")
+# A list item of it, on one line: bullet, or number (1-9 digits) and "." or ")".
+_PLAIN_ITEM = re.compile(f"([-*+]|(\\d{{1,9}})([.)])) ({_NO_BLOCK}{_PLAIN_TEXT})")
 # An ATX heading of it: no closing #s.
 _PLAIN_HEADING = re.compile(f"(#{{1,6}}) (?! )({_PLAIN_TEXT})(?<!#)")
 
@@ -262,15 +262,18 @@ def plain_html(text: str) -> str | None:
             open_block = None
             continue
         item = _PLAIN_ITEM.fullmatch(line)
-        if item:  # (a list may interrupt a paragraph)
-            marker = item.group(1)
+        if item:  # (a list may interrupt a paragraph; an ordered one only from 1)
+            marker = item.group(3) or item.group(1)  # ".", ")" or the bullet
             if open_block is not None and open_block[0] == marker:
-                open_block[1].append(item.group(2))
+                open_block[1].append(item.group(4))
                 open_block[3] = number
                 continue
             if blocks and blocks[-1][0] == marker:
                 return None  # the same list again after a blank line: a loose list
-            open_block = [marker, [item.group(2)], number, number]
+            start = int(item.group(2)) if item.group(2) else 1
+            if start != 1 and open_block is not None:
+                return None  # a paragraph's next line (or left unsure)
+            open_block = [marker, [item.group(4)], number, number, start]
             blocks.append(open_block)
             continue
         if open_block is not None and open_block[0] not in _PARAGRAPH_OR_HEADING:
@@ -302,7 +305,7 @@ def plain_html(text: str) -> str | None:
         for first, second in zip(blocks, blocks[1:], strict=False)
     )
     out: list[str] = []
-    for kind, content, _first, _last in blocks:
+    for kind, content, *_lines_and_start in blocks:
         texts: list[str] = []
         for line in content:
             html = "" if line == "\\" else _inline_html(line)
@@ -318,7 +321,13 @@ def plain_html(text: str) -> str | None:
             else:
                 out.append(f"<p>{inner}</p>" if loose else inner)
         else:
-            out.append("<ul>" + "".join(f"<li>{item}</li>" for item in texts) + "</ul>")
+            items = "".join(f"<li>{item}</li>" for item in texts)
+            if kind in "-*+":
+                out.append(f"<ul>{items}</ul>")
+            else:
+                start = _lines_and_start[2]
+                opening = f'<ol start="{start}">' if start != 1 else "<ol>"
+                out.append(f"{opening}{items}</ol>")
     return "".join(out)
 
 
