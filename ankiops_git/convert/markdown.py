@@ -15,6 +15,10 @@ Math (`\\(..\\)`, `\\[..\\]`) is kept verbatim; cloze markup is plain text to
 markdown-it and so survives everywhere; raw HTML passes through. Code fences with a
 language are highlighted with Pygments CSS classes (see highlight.py), except when
 they hold cloze markup, which must not be split across spans.
+
+markdown-it is the reference renderer; two common shapes skip it (plain_html: plain
+headings, paragraphs and tight lists; html_block_html: one HTML block), rendered as
+it renders them, which the tests check against markdown-it as it comes.
 """
 
 from __future__ import annotations

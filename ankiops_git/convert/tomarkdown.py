@@ -590,10 +590,11 @@ def _renders_to(md: str, html: str, target: str) -> bool:
 def canonical_rendering(md: str, rendered: str) -> str:
     """canonical_html(rendered), where rendered = md_to_html(md).
 
-    Markdown of plain headings and paragraphs (markdown.plain_html) renders to HTML
-    already in canonical form but for the spelling of two characters: markdown-it
-    writes `"` as `&quot;` and a no-break space as itself, canonical form the other
-    way round (its text has no other `&` and no `<`: see _PLAIN_TEXT). Tests compare.
+    What markdown.plain_html renders (headings, paragraphs, tight lists of plain text,
+    simple emphasis, math) is already in canonical form but for the spelling of two
+    characters: markdown-it writes `"` as `&quot;` and a no-break space as itself,
+    canonical form the other way round (both escape `&`, `<`, `>` alike, and the text
+    has no whitespace to collapse: see _PLAIN_TEXT). Tests compare.
     """
     if plain_html(md) is not None and _SURROGATE.search(rendered) is None:
         return rendered.replace("&quot;", '"').replace("\xa0", "&nbsp;")
