@@ -132,3 +132,100 @@ ACCEPTED = [
 @pytest.mark.parametrize("html", ACCEPTED)
 def test_the_guard_accepts_explicit_tables(html: str) -> None:
     assert assert_same_as_html5lib(html)
+
+
+# --- rows directly in a table: the <tbody> html5lib opens for them ---------------------
+
+ROWS_ONLY = st.tuples(st.lists(st.tuples(_GAP, _ROW), min_size=1, max_size=3), _GAP).map(
+    lambda t: "<table>" + "".join(g + r for g, r in t[0]) + t[1] + "</table>"
+)  # as raw_block writes a canonical table back (no sections)
+
+
+def assert_implied_tbody_as_html5lib(html: str) -> bool:
+    """With implied_tbody, what the fast parse accepts is html5lib's tree."""
+    from test_convert_fastparse import assert_links_consistent, body_path, signature
+
+    from ankiops_git.convert import canonical, html_to_md
+
+    fast = fast_parse(html, implied_tbody=True)
+    if fast is None:
+        return False
+    reference = parse_html5lib(html)
+    assert signature(fast) == signature(reference), html
+    assert_links_consistent(fast)
+    assert body_path(fast) == body_path(reference)
+    canonical.use_fast_parse(False)
+    try:
+        reference_canonical = serialise(normalised(html))
+        reference_md = html_to_md(html)
+    finally:
+        canonical.use_fast_parse(True)
+    assert serialise(normalised(html)) == reference_canonical
+    assert html_to_md(html) == reference_md
+    return True
+
+
+@SETTINGS
+@given(
+    st.tuples(
+        st.sampled_from(["{}", "a{}b", "<div>{}</div>", "<ul><li>{}</li></ul>", "<b>x{}</b>"]),
+        st.one_of(ROWS_ONLY, TABLE),
+    ).map(lambda t: t[0].format(t[1]))
+)
+def test_rows_in_a_table_take_the_fast_path_to_html5libs_tree(html: str) -> None:
+    assert assert_implied_tbody_as_html5lib(html), html
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.one_of(
+            ROWS_ONLY,
+            _GAP,
+            st.sampled_from(
+                [
+                    "<tr>",
+                    "</tr>",
+                    "<td>",
+                    "</td>",
+                    "<tbody>",
+                    "</tbody>",
+                    "<table>",
+                    "</table>",
+                    "<thead>",
+                    "</thead>",
+                    "x",
+                    "&nbsp;",
+                    "<b>",
+                    "</b>",
+                    "<p>",
+                    "</p>",
+                    "<th>",
+                ]
+            ),  # fmt: skip
+        ),
+        max_size=8,
+    ).map("".join)
+)
+def test_whatever_the_implied_tbody_parse_accepts_is_html5libs_tree(html: str) -> None:
+    assert_implied_tbody_as_html5lib(html)
+
+
+def test_without_implied_tbody_rows_in_a_table_are_left_to_html5lib() -> None:
+    html = "<table><tr><td>a</td></tr></table>"
+    assert fast_parse(html) is None  # plain nesting only (see test_convert_fastparse)
+    assert assert_implied_tbody_as_html5lib(html)
+    assert serialise(parse_html5lib(html)) == "<table><tbody><tr><td>a</td></tr></tbody></table>"
+
+
+IMPLIED_LEFT = [
+    "<table><tr><td>a</td></tr><tbody></tbody></table>",  # a section after the implied one
+    "<table><td>a</td></table>",  # a cell: html5lib opens a row too
+    "<table><tr><td>a</td></tr>x</table>",  # text: moved out of the table
+]
+
+
+@pytest.mark.parametrize("html", IMPLIED_LEFT)
+def test_implied_tbody_leaves_the_rest_to_html5lib(html: str) -> None:
+    assert fast_parse(html, implied_tbody=True) is None
+    assert normalised(html) is not None

@@ -72,7 +72,7 @@ def parse(html: str) -> Tag:
     Well-formed HTML takes a fast path (fastparse.py) that builds the same tree.
     """
     if FAST_PARSE:
-        body = fast_parse(html)
+        body = fast_parse(html, implied_tbody=True)
         if body is not None:
             return body
     return parse_html5lib(html)

@@ -11,8 +11,9 @@ five times faster than html5lib through bs4.
 build exactly this tree; the caller then parses with html5lib. Accepted input:
 
 - only the tags in ALLOWED;
-- tables only as explicit structure: <table> holds <thead>/<tbody>/<tfoot> (not rows:
-  html5lib would insert a <tbody>), those hold <tr>, a <tr> holds <td>/<th>, and
+- tables only as explicit structure: <table> holds <thead>/<tbody>/<tfoot> (rows
+  only with `implied_tbody`, which builds the <tbody> html5lib inserts for them: what
+  canonical.parse asks for), those hold <tr>, a <tr> holds <td>/<th>, and
   between them only whitespace and comments (other text html5lib moves out of the
   table); no table inside a table;
 - every non-void element closed explicitly, in order; no end tag of a void element;
@@ -213,8 +214,14 @@ def _document() -> Tag:
     return body
 
 
-def fast_parse(html: str) -> Tag | None:
-    """The <body> html5lib would build for `html`, or None if that is not provably so."""
+def fast_parse(html: str, implied_tbody: bool = False) -> Tag | None:
+    """The <body> html5lib would build for `html`, or None if that is not provably so.
+
+    With `implied_tbody`, a <tr> directly in a <table> is put in a <tbody> opened for
+    it, as html5lib's "in table" mode does (and the parse is no longer plain
+    nesting); `</table>` closes it, and nothing but rows and `</tbody>` may follow
+    it. Without, such a table is left to html5lib.
+    """
     if _REFUSED_CHARS.search(html):
         return None
     body = _document()
@@ -222,6 +229,7 @@ def fast_parse(html: str) -> Tag | None:
     parent: Tag = body
     last: Any = body  # the node added last, in document order
     open_p = open_a = open_heading = open_table = 0
+    implied: Tag | None = None  # a <tbody> opened for rows directly in a <table>
     text: list[str] = []  # text not yet added (adjacent text is one node)
 
     for match in _TOKEN.finditer(html):
@@ -259,6 +267,11 @@ def fast_parse(html: str) -> Tag | None:
             siblings.append(node)
         if kind == 9:
             name = match.group(9).lower()
+            if parent is implied:
+                implied = None
+                if name == "table":  # (html5lib closes the section the table holds)
+                    stack.pop()
+                    parent = stack[-1]
             if parent.name != name or len(stack) == 1:
                 return None  # not the element open last: html5lib would repair it
             stack.pop()
@@ -282,6 +295,14 @@ def fast_parse(html: str) -> Tag | None:
             name = match.group(6).lower()
             if name not in ALLOWED:
                 return None
+            if implied_tbody and name == "tr" and parent.name == "table":
+                implied = _new_tag("tbody", AttributeDict(), parent, previous, last)
+                if previous is not None:
+                    previous.next_sibling = implied
+                last.next_element = last = implied
+                siblings.append(implied)
+                stack.append(implied)
+                parent, siblings, previous = implied, implied.contents, None
             if parent.name in _TABLE_CHILDREN:
                 if name not in _TABLE_CHILDREN[parent.name]:
                     return None  # html5lib inserts parts, or moves this out of the table
