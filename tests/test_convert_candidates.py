@@ -84,7 +84,7 @@ PLAIN_MD = st.lists(
          "\x80", "\ufdd0", "a  b", "#", "- item", "* x&nbsp;", "+ y", "*a* b", "**b**",
          "x **y&nbsp;**", "- *i* **b**", "(*a*)", "*\u3000a*", "\\(x_1 < y & z\\)", "\\&nbsp;",
          "\\[a \"b\"\\]", "\\<b\\>", "\\(a&nbsp;\\)", "\\\\", "\\", "\\", "x [a] y", "[a]",
-         "1. one", "3. three", "2) two"]
+         "1. one", "3. three", "2) two", "![](x_y.png)", "see ![](a.png).", "- ![](b.svg)"]
     ),
     min_size=1,
     max_size=6,

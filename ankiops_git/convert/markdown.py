@@ -236,7 +236,9 @@ def _parser(short_text_runs: bool = True) -> MarkdownIt:
 # but for "](" (an inline link or image; with no line starting with "[" there are no
 # reference definitions, so no other link).
 _MATH = r"(?>\\\((?:\S| (?=\S))*?\\\))|(?>\\\[(?:\S| (?=\S))*?\\\])"
-_PLAIN_TEXT = rf"(?:{_MATH}|\\[^\s(\[]|(?!\]\()[^\s\\`_<&~|\x00-\x1f\x7f]|&nbsp;| (?=\S))+"
+# An image with no alt text, title or attributes and a plain target: <img src>.
+_IMAGE = r"(?>!\[\]\([^\s()<>\\&\"'\x00-\x1f\x7f]+\))(?!\{)"
+_PLAIN_TEXT = rf"(?:{_IMAGE}|{_MATH}|\\[^\s(\[]|(?!\]\()[^\s\\`_<&~|\x00-\x1f\x7f]|&nbsp;| (?=\S))+"
 # What starts no block (no indent, heading, quote, list item, setext underline,
 # thematic break, fence or table).
 _NO_BLOCK = r"(?![ #=+\->\[]|\d+[.)]|\*(?!\S))"
@@ -340,6 +342,14 @@ _PARAGRAPH_OR_HEADING = range(7)  # block kinds that are no list
 
 def _inline_html(text: str) -> str | None:
     """The HTML of one line of _PLAIN_TEXT, or None for "*"s that _emphasis refuses."""
+    if "![](" in text:
+        if "*" in text or "\\" in text:
+            return None  # (left simple: images among plain text only)
+        parts = _IMAGE_TARGET.split(text)  # text, target, text, ...
+        return "".join(
+            f'<img src="{part}">' if index % 2 else _escape(part)
+            for index, part in enumerate(parts)
+        )
     if "\\" in text:
         if "*" in text or text == "\\\\":
             return None  # (a lone escaped backslash: an empty line, see the rule above)
@@ -372,6 +382,7 @@ def _with_backslashes(text: str) -> str:
     return "".join(out)
 
 
+_IMAGE_TARGET = re.compile(r"!\[\]\(([^)]*)\)")  # (in a line _IMAGE matched)
 _ESCAPABLE = set("\\!\"#$%&'()*+,./:;<=>?@[]^_`{|}~-")  # markdown-it's escape rule
 
 
