@@ -217,3 +217,29 @@ def test_ordered_lists_left_to_markdown_it() -> None:
     assert render_markdown("1. a\n\n2. b", reference=True) == loose
     # and what it takes: numbered from where it starts
     assert plain_html("3. a\n4. b") == '<ol start="3"><li>a</li><li>b</li></ol>'
+
+
+def test_what_a_push_writes_is_markdown_its_rendering_on_real_markdown() -> None:
+    """md_to_html, shortcuts and all, is markdown-it as it comes for every Markdown the
+    converter writes from real decks, and for the benchmark corpus's templates: what a
+    push stores in Anki does not depend on which path rendered it."""
+    import sys
+    from pathlib import Path
+
+    from corpus_util import CORPUS_DIR, corpus_fields
+
+    from ankiops_git.convert import html_to_md, md_to_html
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench import corpus
+
+    texts = list(corpus.TEMPLATES)
+    for name in ("omscs", "ultimate-geography"):
+        if (CORPUS_DIR / f"{name}.jsonl").exists():
+            texts += [html_to_md(html) for html in corpus_fields(name)]
+    assert len(texts) > 1000 or not (CORPUS_DIR / "omscs.jsonl").exists()
+    shortcut = 0
+    for md in dict.fromkeys(texts):
+        assert md_to_html(md) == render_markdown(md, reference=True), md
+        shortcut += plain_html(md) is not None or html_block_html(md) is not None
+    assert shortcut > 100  # the comparison covers the shortcuts, not only markdown-it
