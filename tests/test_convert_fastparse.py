@@ -270,7 +270,9 @@ def test_well_formed_html_takes_the_fast_path_to_html5libs_tree(html: str) -> No
 # --- the guard's rules ------------------------------------------------------------------
 
 # Each case: HTML that html5lib does not read as plain nesting (or might not), and so
-# must be left to it.
+# the plain fast parse leaves to it. (A table whose rows have no <tbody> is the one
+# case the fast parse can also build as html5lib does, with implied_tbody=True, which
+# canonical.parse uses: tests/test_convert_fastparse_tables.py.)
 RESTRUCTURED = {
     "block in p": "<p>a<div>b</div>c</p>",
     "list in p": "<p>a<ul><li>b</li></ul></p>",
