@@ -26,14 +26,21 @@ N1, N2, N3, N4 = qa(1, "one", "eins"), qa(2, "two", "zwei"), qa(3, "three", "dre
 EDITED2 = qa(2, "two", "zwei, edited in Anki")
 
 
-def moved_on_main_edited_on_anki(repo: DeckRepo) -> None:
+def moved_on_main_edited_on_anki(repo: DeckRepo, *others: dict[str, str]) -> None:
     """The issue's case: main moves note 2 Spanish -> French; Anki edits note 2 (and only
-    Spanish.md changes there), so git never passes French.md to the driver."""
-    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
+    Spanish.md changes there), so git never passes French.md to the driver. `others`:
+    other files (name -> text) written with the base, the anki and the main commit."""
+
+    def commit(message: str, step: int, **decks: str) -> None:
+        for name, text in (others[step] if others else {}).items():
+            (repo.root / name).write_text(text)
+        repo.commit(message, **decks)
+
+    commit("base", 0, Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
     repo.git("checkout", "-q", "-b", "anki")
-    repo.commit("anki", Spanish=deck_text(N1, EDITED2))
+    commit("anki", 1, Spanish=deck_text(N1, EDITED2))
     repo.git("checkout", "-q", "main")
-    repo.commit("move", Spanish=deck_text(qa(1, "one", "uno")), French=deck_text(N3, N2, deck_id=2))
+    commit("move", 2, Spanish=deck_text(qa(1, "one", "uno")), French=deck_text(N3, N2, deck_id=2))
 
 
 def test_move_here_against_edit_there_merges_clean(repo: DeckRepo) -> None:
@@ -175,15 +182,15 @@ def test_edit_clashing_with_the_movers_own_edit_conflicts_in_the_new_file(repo: 
 
 
 def test_other_files_merge_as_git_merges_them(repo: DeckRepo) -> None:
-    (repo.root / "README.txt").write_text("line 1\nline 2\nline 3\n")
-    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
-    repo.git("checkout", "-q", "-b", "anki")
-    (repo.root / "README.txt").write_text("line 1\nline 2\nline 3, theirs\n")
-    repo.commit("anki", Spanish=deck_text(N1, EDITED2))
-    repo.git("checkout", "-q", "main")
-    (repo.root / "README.txt").write_text("line 1, ours\nline 2\nline 3\n")
-    (repo.root / ".gitattributes").write_text("*.md merge=ankiops\n*.txt text\n")
-    repo.commit("move", Spanish=deck_text(N1), French=deck_text(N3, N2, deck_id=2))
+    moved_on_main_edited_on_anki(
+        repo,
+        {"README.txt": "line 1\nline 2\nline 3\n"},
+        {"README.txt": "line 1\nline 2\nline 3, theirs\n"},
+        {
+            "README.txt": "line 1, ours\nline 2\nline 3\n",
+            ".gitattributes": "*.md merge=ankiops\n*.txt text\n",
+        },
+    )
     done = repo.merge("anki")
     assert done.returncode == 0, done.stdout + done.stderr
     assert (repo.root / "README.txt").read_text() == "line 1, ours\nline 2\nline 3, theirs\n"
@@ -192,14 +199,12 @@ def test_other_files_merge_as_git_merges_them(repo: DeckRepo) -> None:
 
 
 def test_a_text_conflict_elsewhere_still_stops_the_merge(repo: DeckRepo) -> None:
-    (repo.root / "README.txt").write_text("hello\n")
-    repo.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
-    repo.git("checkout", "-q", "-b", "anki")
-    (repo.root / "README.txt").write_text("hello, theirs\n")
-    repo.commit("anki", Spanish=deck_text(N1, EDITED2))
-    repo.git("checkout", "-q", "main")
-    (repo.root / "README.txt").write_text("hello, ours\n")
-    repo.commit("move", Spanish=deck_text(N1), French=deck_text(N3, N2, deck_id=2))
+    moved_on_main_edited_on_anki(
+        repo,
+        {"README.txt": "hello\n"},
+        {"README.txt": "hello, theirs\n"},
+        {"README.txt": "hello, ours\n"},
+    )
     done = repo.merge("anki")
     assert done.returncode == 1
     assert repo.notes("French") == [N3, EDITED2]  # the carried edit is applied regardless
