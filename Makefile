@@ -2,8 +2,12 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The real-Anki test tier: Anki desktop + the real AnkiConnect add-on (tests/realanki.py).
+REAL_ANKI_DIR ?= $(abspath ../shared/real-anki)
+ANKI_VENV ?= $(CURDIR)/.venv-anki
+export REAL_ANKI_DIR ANKI_VENV
 
-.PHONY: test lint demo bench clean
+.PHONY: test lint real-anki demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,7 +20,20 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check ankiops_git merge_driver hooks tests bench
 	$(VENV)/bin/mypy
 
-test: lint
+# Installs Anki desktop for the real-Anki tier where its kit is; otherwise says why the
+# tier will skip (with ANKIOPS_REQUIRE_REAL_ANKI=1, as in CI, that is an error).
+real-anki:
+	@if [ -f "$(REAL_ANKI_DIR)/real-anki.sh" ]; then \
+	  out=$$(bash "$(REAL_ANKI_DIR)/real-anki.sh" setup 2>&1); rc=$$?; \
+	  printf '%s\n' "$$out" | grep -v "^WARNING: Location"; \
+	  [ $$rc -eq 0 ] || { echo "real Anki could not be installed: its tests will skip"; \
+	                      [ -z "$$ANKIOPS_REQUIRE_REAL_ANKI" ] || exit 1; }; \
+	else \
+	  echo "real Anki tier unavailable: no $(REAL_ANKI_DIR)/real-anki.sh (set REAL_ANKI_DIR); its tests will skip"; \
+	  [ -z "$$ANKIOPS_REQUIRE_REAL_ANKI" ] || exit 1; \
+	fi
+
+test: lint real-anki
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 -q
 
 demo: $(STAMP)
@@ -26,4 +43,4 @@ bench: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m bench
 
 clean:
-	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(ANKI_VENV) demo .pytest_cache .mypy_cache .ruff_cache

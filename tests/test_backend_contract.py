@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from anki.collection import Collection
 from conftest import PROFILE, add_basic_note, replace_cloze_type_with_a_standard_one
+from realanki import in_anki
 
 from ankiops_git.anki.base import Backend, NewNote, NoteUpdate
 from ankiops_git.anki.collection import CollectionBackend
@@ -307,11 +308,16 @@ def test_ensure_note_types_is_idempotent(backend: Backend, anki_col: Collection)
         assert name in before
 
 
-def test_ensure_note_types_reports_field_mismatch(backend: Backend, anki_col: Collection) -> None:
-    model = anki_col.models.by_name("AnkiOpsQA")
+@in_anki
+def _rename_last_qa_field(col: Collection, name: str) -> None:
+    model = col.models.by_name("AnkiOpsQA")
     assert model is not None
-    anki_col.models.rename_field(model, model["flds"][3], "Notes")
-    anki_col.models.update_dict(model)
+    col.models.rename_field(model, model["flds"][3], name)
+    col.models.update_dict(model)
+
+
+def test_ensure_note_types_reports_field_mismatch(backend: Backend, anki_col: Collection) -> None:
+    _rename_last_qa_field(anki_col, "Notes")
     with pytest.raises(AnkiRejected) as err:
         backend.ensure_note_types()
     message = str(err.value)

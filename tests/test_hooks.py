@@ -26,26 +26,17 @@ def test_guard_skips_sync_and_status_shows_what_push_would_send(world: World) ->
     world.git("commit", "-qam", "quiet")
     world.env = saved
     assert world.managed_count("To own") == 0  # the guard kept the hook quiet
-    with world.anki() as col:
-        note = col.get_note(world.ids["ser"])  # type: ignore[arg-type]
-        note["Answer"] = "To be (Anki)"
-        col.update_note(note)
+    world.set_field(world.ids["ser"], "Answer", "To be (Anki)")
     anki_main = world.rev("anki/main")
     status = world.run(str(VENV_BIN / "ankiops-git"), "status").stdout
     assert "a pull would bring 0 added, 1 updated" in status
     assert "push: refused until `git pull anki`" in status
     assert world.rev("anki/main") == anki_main
     assert world.managed_count("To own") == 0
-    with world.anki() as col:
-        note = col.get_note(world.ids["ser"])  # type: ignore[arg-type]
-        note["Answer"] = "To be"
-        col.update_note(note)
+    world.set_field(world.ids["ser"], "Answer", "To be")
     status = world.run(str(VENV_BIN / "ankiops-git"), "status").stdout
     assert "a push would send 0 added, 1 updated" in status  # the Anki edit was undone
-    with world.anki() as col:
-        note = col.get_note(world.ids["ser"])  # type: ignore[arg-type]
-        note["Answer"] = "To be (Anki)"
-        col.update_note(note)
+    world.set_field(world.ids["ser"], "Answer", "To be (Anki)")
     # The explicit push is refused while Anki has the unmerged edit ...
     pushed = world.run(str(VENV_BIN / "ankiops-git"), "push", check=False)
     assert pushed.returncode == 1 and "git pull anki" in pushed.stderr

@@ -2,7 +2,9 @@
 
 Each test starts from `ankiops-git init` on a seeded collection, then drives git (and
 its hooks, merge driver and git-remote-anki) as a user would, and checks both sides.
-Parametrised over the backends in conftest.BACKENDS (collection file, AnkiConnect).
+Parametrised over the backends in conftest.BACKENDS: the collection file, the loopback
+AnkiConnect stand-in, and real Anki desktop with the real add-on. Edits "in Anki" are
+made with helpers marked `@in_anki`, which run inside real Anki for that backend.
 """
 
 from __future__ import annotations
@@ -18,16 +20,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from anki.collection import AddNoteRequest, Collection
-from anki.decks import DeckId
-from conftest import BACKENDS, PROFILE, add_basic_note
+from anki.collection import Collection
+from conftest import BACKENDS, PROFILE, add_basic_note, backend_params
 from gitrepo import BIN as VENV_BIN
 from gitrepo import git_env
+from realanki import RealAnki, in_anki
 
 from ankiops_git import deckfile
 
 
+@in_anki
 def add_managed(col: Collection, deck: str, note_type: str, **fields: str) -> int:
+    from anki.collection import AddNoteRequest
+    from anki.decks import DeckId
+
     model = col.models.by_name(note_type)
     assert model is not None
     note = col.new_note(model)
@@ -39,12 +45,48 @@ def add_managed(col: Collection, deck: str, note_type: str, **fields: str) -> in
     return int(note.id)
 
 
+@in_anki
+def set_field(col: Collection, note_id: int, name: str, value: str) -> None:
+    note = col.get_note(note_id)  # type: ignore[arg-type]
+    note[name] = value
+    col.update_note(note)
+
+
+@in_anki
+def field_of(col: Collection, note_id: int, name: str) -> str:
+    return str(col.get_note(note_id)[name])  # type: ignore[arg-type]
+
+
+@in_anki
+def move_to_deck(col: Collection, note_id: int, deck: str) -> None:
+    card_ids = col.get_note(note_id).card_ids()  # type: ignore[arg-type]
+    col.set_deck(card_ids, col.decks.id(deck))  # type: ignore[arg-type]
+
+
+@in_anki
+def rename_deck(col: Collection, name: str, new_name: str) -> int:
+    deck_id = col.decks.id(name)
+    col.decks.rename(deck_id, new_name)  # type: ignore[arg-type]
+    return int(deck_id)  # type: ignore[arg-type]
+
+
+@in_anki
+def deck_ids(col: Collection) -> dict[str, int]:
+    return {d.name: int(d.id) for d in col.decks.all_names_and_ids()}
+
+
+@in_anki
+def first_card_deck(col: Collection, note_id: int) -> str:
+    card = col.get_note(note_id).cards()[0]  # type: ignore[arg-type]
+    return str(col.decks.name(card.did))
+
+
 @dataclass
 class World:
     root: Path
     kind: str
     col_path: Path
-    server: Any  # LoopbackAnkiConnect for "connect"
+    server: Any  # LoopbackAnkiConnect for "connect", RealAnki for "real"
     env: dict[str, str]
     ids: dict[str, int]
 
@@ -76,8 +118,9 @@ class World:
         return {p.name: p.read_text(encoding="utf-8") for p in deckfile.deck_files(self.root)}
 
     @contextmanager
-    def anki(self) -> Iterator[Collection]:
-        """Anki's collection, for edits "in Anki" and checks (never during a git command)."""
+    def anki(self) -> Iterator[Any]:
+        """Anki's collection, for edits "in Anki" and checks (never during a git command):
+        a Collection, or real Anki's RemoteCollection (give it `@in_anki` helpers)."""
         if self.server is not None:
             yield self.server.col
             return
@@ -117,32 +160,35 @@ class World:
 
     def note_deck(self, note_id: int) -> str:
         with self.anki() as col:
-            card = col.get_note(note_id).cards()[0]  # type: ignore[arg-type]
-            return str(col.decks.name(card.did))
+            return str(first_card_deck(col, note_id))
+
+    def set_field(self, note_id: int, name: str, value: str) -> None:
+        with self.anki() as col:
+            set_field(col, note_id, name, value)
+
+    def field(self, note_id: int, name: str) -> str:
+        with self.anki() as col:
+            return str(field_of(col, note_id, name))
 
 
-def seed(col: Collection) -> dict[str, int]:
+def seed(col: Any) -> dict[str, int]:
+    def qa(deck: str, q: str, a: str) -> int:
+        return int(add_managed(col, deck, "AnkiOpsQA", Question=q, Answer=a))
+
     ids = {
-        "ser": add_managed(
-            col, "Spanish", "AnkiOpsQA", Question="What is <i>ser</i>?", Answer="To be"
-        ),
-        "estar": add_managed(
-            col, "Spanish", "AnkiOpsQA", Question="estar?", Answer="To be (state)"
-        ),
-        "tener": add_managed(col, "Spanish", "AnkiOpsQA", Question="tener?", Answer="To have"),
+        "ser": qa("Spanish", "What is <i>ser</i>?", "To be"),
+        "estar": qa("Spanish", "estar?", "To be (state)"),
+        "tener": qa("Spanish", "tener?", "To have"),
         "paris": add_managed(
             col, "Geo::Europe", "AnkiOpsCloze", Text="The capital of France is {{c1::Paris}}."
         ),
         "rome": add_managed(col, "Geo::Europe", "AnkiOpsReversed", Front="Italy", Back="Rome"),
     }
     for i in range(5):
-        ids[f"num{i}"] = add_managed(
-            col, "Numbers", "AnkiOpsQA", Question=f"{i} + 1?", Answer=str(i + 1)
-        )
+        ids[f"num{i}"] = qa("Numbers", f"{i} + 1?", str(i + 1))
     ids["basic_spanish"] = add_basic_note(col, "Spanish", "unmanaged front", "unmanaged back")
     ids["basic_other"] = add_basic_note(col, "Other", "other front", "other back")
     # Made an hour ago: so a later edit always has a newer mod time than the last sync.
-    assert col.db is not None
     col.db.execute("update notes set mod = mod - 3600 - id % 1000")
     col.db.execute("update cards set mod = mod - 3600 - id % 1000")
     return ids
@@ -167,7 +213,7 @@ def templates(
     from ankiconnect_server import LoopbackAnkiConnect
 
     out = {}
-    for kind in BACKENDS:
+    for kind in (b for b in BACKENDS if b != "real"):  # real Anki: seeded per test
         base = tmp_path_factory.mktemp(f"world-{kind}")
         col_path = base / PROFILE / "collection.anki2"
         col_path.parent.mkdir()
@@ -191,15 +237,30 @@ def templates(
     return out
 
 
-@pytest.fixture(params=BACKENDS)
+def real_world(real: RealAnki, tmp_path: Path) -> World:
+    """Real Anki seeded as the templates are, and a repository initialised on it."""
+    from ankiops_git.anki.connect import ConnectBackend
+
+    ConnectBackend(real.url, profile=PROFILE).ensure_note_types()
+    ids = seed(real.col)
+    env = git_env(tmp_path)
+    init_repo(tmp_path / "decks", real.url, env)
+    return World(tmp_path / "decks", "real", real.collection_path, real, env, ids)
+
+
+@pytest.fixture(params=backend_params())
 def world(
     request: pytest.FixtureRequest,
     tmp_path: Path,
-    templates: dict[str, tuple[Path, dict[str, int]]],
 ) -> Iterator[World]:
     """A copy of the template: repo after `ankiops-git init`, and its collection."""
     from ankiconnect_server import LoopbackAnkiConnect
 
+    if request.param == "real":
+        w = real_world(request.getfixturevalue("real_anki"), tmp_path)
+        yield from _checked(w, None)
+        return
+    templates = request.getfixturevalue("templates")
     template, ids = templates[request.param]
     shutil.copytree(template, tmp_path, dirs_exist_ok=True)
     col_path = tmp_path / PROFILE / "collection.anki2"
@@ -208,6 +269,10 @@ def world(
         server = LoopbackAnkiConnect(col_path, profile=PROFILE)
         server.start()
     w = World(tmp_path / "decks", request.param, col_path, server, git_env(tmp_path), ids)
+    yield from _checked(w, server)
+
+
+def _checked(w: World, server: Any) -> Iterator[World]:
     w.git("config", "remote.anki.url", "anki::" + w.spec)
     w.unmanaged_before = w.unmanaged()  # type: ignore[attr-defined]
     try:
@@ -301,10 +366,7 @@ def test_hooks_work_from_a_gui_client_with_a_bare_path(world: World) -> None:
 
 def test_anki_edit_arrives_and_nothing_else_changes(world: World) -> None:
     before = world.deck_files()
-    with world.anki() as col:
-        note = col.get_note(world.ids["estar"])  # type: ignore[arg-type]
-        note["Answer"] = "To be (a <b>state</b>)"
-        col.update_note(note)
+    world.set_field(world.ids["estar"], "Answer", "To be (a <b>state</b>)")
     pulled = world.git("pull", "anki")
     assert pulled.returncode == 0
     after = world.deck_files()
@@ -323,10 +385,7 @@ def test_anki_edit_arrives_and_nothing_else_changes(world: World) -> None:
 
 
 def test_edits_on_both_sides_merge_and_hook_pushes_the_result(world: World) -> None:
-    with world.anki() as col:
-        note = col.get_note(world.ids["tener"])  # type: ignore[arg-type]
-        note["Answer"] = "To have (edited in Anki)"
-        col.update_note(note)
+    world.set_field(world.ids["tener"], "Answer", "To have (edited in Anki)")
     text = world.read("Spanish.md").replace("A: To be\n", "A: To be (edited in git)\n")
     world.write("Spanish.md", text)
     commit = world.git("commit", "-am", "edit ser")
@@ -338,9 +397,8 @@ def test_edits_on_both_sides_merge_and_hook_pushes_the_result(world: World) -> N
     merged = world.read("Spanish.md")
     assert "A: To be (edited in git)" in merged
     assert "A: To have (edited in Anki)" in merged
-    with world.anki() as col:
-        assert col.get_note(world.ids["ser"])["Answer"] == "To be (edited in git)"  # type: ignore[arg-type]
-        assert col.get_note(world.ids["tener"])["Answer"] == "To have (edited in Anki)"  # type: ignore[arg-type]
+    assert world.field(world.ids["ser"], "Answer") == "To be (edited in git)"
+    assert world.field(world.ids["tener"], "Answer") == "To have (edited in Anki)"
     assert world.rev("HEAD") == world.rev("anki/main")
     head = world.rev("HEAD")
     assert "Already up to date" in world.git("pull", "anki").stdout
@@ -350,10 +408,7 @@ def test_edits_on_both_sides_merge_and_hook_pushes_the_result(world: World) -> N
 def test_same_field_on_both_sides_is_a_conflict_then_the_resolution_is_pushed(
     world: World,
 ) -> None:
-    with world.anki() as col:
-        note = col.get_note(world.ids["tener"])  # type: ignore[arg-type]
-        note["Answer"] = "To have (Anki)"
-        col.update_note(note)
+    world.set_field(world.ids["tener"], "Answer", "To have (Anki)")
     world.write("Spanish.md", world.read("Spanish.md").replace("A: To have\n", "A: To own\n"))
     world.git("commit", "-am", "own")
     pulled = world.git("pull", "anki", check=False)
@@ -362,8 +417,7 @@ def test_same_field_on_both_sides_is_a_conflict_then_the_resolution_is_pushed(
     assert "<<<<<<<" in conflicted and "To have (Anki)" in conflicted and "To own" in conflicted
     refused = world.git("commit", "-am", "unresolved", check=False)  # pre-commit blocks it
     assert refused.returncode != 0
-    with world.anki() as col:
-        assert col.get_note(world.ids["tener"])["Answer"] == "To have (Anki)"  # type: ignore[arg-type]
+    assert world.field(world.ids["tener"], "Answer") == "To have (Anki)"
 
     lines = conflicted.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("<<<<<<<"))
@@ -372,8 +426,7 @@ def test_same_field_on_both_sides_is_a_conflict_then_the_resolution_is_pushed(
     world.write("Spanish.md", "\n".join(lines) + "\n")
     committed = world.git("commit", "-am", "resolved")
     assert "1 updated" in committed.stderr, committed.stderr
-    with world.anki() as col:
-        assert col.get_note(world.ids["tener"])["Answer"] == "To own (and to have)"  # type: ignore[arg-type]
+    assert world.field(world.ids["tener"], "Answer") == "To own (and to have)"
     assert world.rev("HEAD") == world.rev("anki/main")
 
 
@@ -383,8 +436,7 @@ def test_same_field_on_both_sides_is_a_conflict_then_the_resolution_is_pushed(
 def test_move_in_anki_moves_between_files(world: World) -> None:
     rome = world.ids["rome"]
     with world.anki() as col:
-        card_ids = col.get_note(rome).card_ids()  # type: ignore[arg-type]
-        col.set_deck(card_ids, col.decks.id("Spanish"))  # type: ignore[arg-type]
+        move_to_deck(col, rome, "Spanish")
     world.git("pull", "anki")
     assert f"<!-- note_id: {rome} -->" in world.read("Spanish.md")
     assert f"<!-- note_id: {rome} -->" not in world.read("Geo__Europe.md")
@@ -408,8 +460,7 @@ def test_move_between_files_moves_in_anki_with_same_id(world: World) -> None:
 
 def test_deck_renames_on_both_sides(world: World) -> None:
     with world.anki() as col:
-        deck_id = col.decks.id("Numbers")
-        col.decks.rename(deck_id, "Maths")  # type: ignore[arg-type]
+        deck_id = rename_deck(col, "Numbers", "Maths")
     world.git("pull", "anki")
     assert not (world.root / "Numbers.md").exists()
     assert f"<!-- deck_id: {deck_id} -->" in world.read("Maths.md")
@@ -418,7 +469,7 @@ def test_deck_renames_on_both_sides(world: World) -> None:
     commit = world.git("commit", "-m", "rename deck")
     assert "1 deck(s) renamed" in commit.stderr, commit.stderr
     with world.anki() as col:
-        names = {d.name: d.id for d in col.decks.all_names_and_ids()}
+        names = deck_ids(col)
     assert "Arithmetic" in names and "Maths" not in names
     if world.kind == "collection":
         assert names["Arithmetic"] == deck_id
@@ -430,7 +481,7 @@ def test_deck_renames_on_both_sides(world: World) -> None:
 
 def test_deletions_both_ways_and_the_guard(world: World) -> None:
     with world.anki() as col:
-        col.remove_notes([world.ids["paris"]])  # type: ignore[list-item]
+        col.remove_notes([world.ids["paris"]])
     world.git("pull", "anki")
     assert "Paris" not in world.read("Geo__Europe.md")
 
@@ -457,7 +508,9 @@ def test_deletions_both_ways_and_the_guard(world: World) -> None:
 
 def test_unreachable_anki_commit_stands_and_later_push_applies_once(world: World) -> None:
     url = world.git("config", "remote.anki.url").stdout.strip()
-    dead = "anki::http://127.0.0.1:9" if world.kind == "connect" else "anki::/nonexistent/c.anki2"
+    dead = (
+        "anki::http://127.0.0.1:9" if world.kind != "collection" else "anki::/nonexistent/c.anki2"
+    )
     world.git("config", "remote.anki.url", dead)
     world.write("Spanish.md", world.read("Spanish.md") + "\n---\n\nQ: hablar?\nA: To speak\n")
     commit = world.git("commit", "-am", "hablar")
@@ -516,11 +569,9 @@ def test_wrong_profile_is_refused_and_nothing_is_written(world: World) -> None:
     assert f'profile = "{PROFILE}"' in settings
     world.write("ankiops.toml", settings.replace(PROFILE, "Someone Else"))
     world.git("commit", "-qam", "profile", "--no-verify")
+    world.set_field(world.ids["ser"], "Answer", "To be (Anki edit)")
     with world.anki() as col:
-        note = col.get_note(world.ids["ser"])  # type: ignore[arg-type]
-        note["Answer"] = "To be (Anki edit)"
-        col.update_note(note)
-        mod_before = col.db.scalar("select max(mod) from notes")  # type: ignore[union-attr]
+        mod_before = col.db.scalar("select max(mod) from notes")
     anki_main = world.rev("anki/main")
     pulled = world.git("pull", "anki", check=False)
     assert pulled.returncode != 0
@@ -532,7 +583,7 @@ def test_wrong_profile_is_refused_and_nothing_is_written(world: World) -> None:
     pushed = world.git("push", "anki", "main", check=False)
     assert pushed.returncode != 0
     with world.anki() as col:
-        assert col.db.scalar("select max(mod) from notes") == mod_before  # type: ignore[union-attr]
+        assert col.db.scalar("select max(mod) from notes") == mod_before
     assert world.rev("anki/main") == anki_main
 
 
