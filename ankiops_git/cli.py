@@ -77,9 +77,12 @@ def push_command(allow_deletes: bool) -> None:
     """Push the current branch to Anki and write the new note ids back."""
     from ankiops_git import gitstore, sync
     from ankiops_git.errors import AnkiOpsError
+    from ankiops_git.remote import adding_bar
 
     try:
-        outcome = sync.push_head(gitstore.open_repo(), allow_deletes=allow_deletes)
+        outcome = sync.push_head(
+            gitstore.open_repo(), allow_deletes=allow_deletes, progress=adding_bar
+        )
     except AnkiOpsError as e:
         _fail(e)
         return

@@ -36,3 +36,22 @@ class AnkiRejected(AnkiOpsError):
 
 class WrongProfile(AnkiOpsError):
     """The open Anki profile is not the one this repository belongs to."""
+
+
+class AnkiBusy(AnkiOpsError):
+    """Anki took longer than the time allowed to answer: it may still be working on it."""
+
+
+class NotesRefused(AnkiRejected):
+    """Anki refused some notes of a batch and added the others.
+
+    `ids`: one entry per note of the batch, its new id or None if refused;
+    `reasons`: index in the batch -> Anki's reason, for each refused note."""
+
+    def __init__(self, ids: list[int | None], reasons: dict[int, str]) -> None:
+        super().__init__(
+            f"Anki refused {len(reasons)} of {len(ids)} note(s): "
+            + "; ".join(f"note {i + 1}: {why}" for i, why in sorted(reasons.items()))
+        )
+        self.ids = ids
+        self.reasons = reasons

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from ankiops_git import deckfile
 from ankiops_git.anki.base import Backend, NewNote, NoteUpdate
 from ankiops_git.config import Config
-from ankiops_git.errors import AnkiOpsError
+from ankiops_git.errors import AnkiOpsError, AnkiRejected, NotesRefused
 from ankiops_git.export import (
     AnkiRead,
     AnkiView,
     ContentKey,
+    Progress,
     Scope,
     Snapshot,
     change_line,
@@ -364,9 +365,16 @@ def apply_decks(backend: Backend, plan: Plan) -> None:
         backend.create_deck(name)
 
 
-def apply_adds(backend: Backend, plan: Plan) -> list[int]:
+ADD_BATCH = 500  # notes per add call: AnkiConnect adds ~7 ms a note, well inside its timeout
+
+
+def apply_adds(
+    backend: Backend, plan: Plan, progress: Progress | None = None
+) -> tuple[list[int], list[str]]:
+    """Add the plan's new notes in batches: the new ids, and a line per note Anki refused
+    (file:line: reason). A refused note does not stop the others."""
     if not plan.adds:
-        return []
+        return [], []
     backend.ensure_note_types()
     new_notes = []
     for addition in plan.adds:
@@ -375,7 +383,21 @@ def apply_adds(backend: Backend, plan: Plan) -> list[int]:
         new_notes.append(
             NewNote(note_type.anki_name, addition.deck, fields, tuple(addition.note.tags))
         )
-    return backend.add_notes(new_notes)
+    added: list[int] = []
+    refused: list[str] = []
+    for start in range(0, len(new_notes), ADD_BATCH):
+        batch = new_notes[start : start + ADD_BATCH]
+        try:
+            added += backend.add_notes(batch)
+        except NotesRefused as e:
+            added += [i for i in e.ids if i is not None]
+            for index, why in sorted(e.reasons.items()):
+                addition = plan.adds[start + index]
+                where = f"{addition.path}:{addition.note.line}"
+                refused.append(f"{where}: Anki refused this note: {why}")
+        if progress is not None:
+            progress(start + len(batch), len(new_notes))
+    return added, refused
 
 
 def apply_rest(backend: Backend, plan: Plan) -> None:
@@ -400,10 +422,19 @@ def apply_media(backend: Backend, plan: Plan) -> None:
             )
 
 
-def apply_plan(backend: Backend, plan: Plan) -> list[int]:
-    """Apply in an order where an interruption at any step is repaired by running again."""
+def apply_plan(backend: Backend, plan: Plan, progress: Progress | None = None) -> list[int]:
+    """Apply in an order where an interruption at any step is repaired by running again.
+
+    Notes Anki refuses are reported (AnkiRejected, one line each with file:line) once
+    everything else is applied; the push then counts as not done, and the next one
+    recognises the notes this one added."""
     apply_media(backend, plan)
     apply_decks(backend, plan)
-    added = apply_adds(backend, plan)
+    added, refused = apply_adds(backend, plan, progress)
     apply_rest(backend, plan)
+    if refused:
+        raise AnkiRejected(
+            f"Anki refused {len(refused)} note(s); everything else was pushed. Fix them, "
+            f"commit, and the next push sends them:\n" + "\n".join(refused)
+        )
     return added

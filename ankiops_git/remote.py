@@ -140,6 +140,7 @@ class AnkiRemote:
                     allow_deletes="allow-deletes" in self.push_options,
                     dry_run=self.options.get("dry-run") == "true",
                     update_ref=False,
+                    progress=adding_bar,
                 )
         except PushRejected as e:
             self.say(f"anki: {e}")
@@ -154,17 +155,26 @@ class AnkiRemote:
         return None
 
 
-def progress_bar(done: int, total: int) -> None:
-    """A one-line bar on stderr, for exports of more than a few hundred notes, on a terminal."""
-    if total < PROGRESS_MIN or not sys.stderr.isatty():
-        return
-    width = 30
-    filled = width * done // total
-    end = "\n" if done >= total else ""
-    sys.stderr.write(
-        f"\ranki: converting notes [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}"
-    )
-    sys.stderr.flush()
+def progress_bar_for(what: str) -> Callable[[int, int], None]:
+    """A one-line bar on stderr, `anki: <what> [###...] done/total`, for more than a few
+    hundred notes, on a terminal."""
+
+    def show(done: int, total: int) -> None:
+        if total < PROGRESS_MIN or not sys.stderr.isatty():
+            return
+        width = 30
+        filled = width * done // total
+        end = "\n" if done >= total else ""
+        sys.stderr.write(
+            f"\ranki: {what} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}"
+        )
+        sys.stderr.flush()
+
+    return show
+
+
+progress_bar = progress_bar_for("converting notes")
+adding_bar = progress_bar_for("adding notes")
 
 
 def main() -> None:

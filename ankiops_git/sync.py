@@ -219,8 +219,10 @@ def push_commit(
     allow_deletes: bool = False,
     dry_run: bool = False,
     update_ref: bool = True,
+    progress: export.Progress | None = None,
 ) -> PushResult:
-    """Apply `target`'s difference to Anki. `backend` may be None if target is anki/main."""
+    """Apply `target`'s difference to Anki. `backend` may be None if target is anki/main.
+    `progress`: told (done, total) as new notes are added."""
     base = gitstore.ref_target(repo, gitstore.ANKI_REF)
     if base == target:
         return PushResult(push.Plan(), [], True)
@@ -271,7 +273,7 @@ def push_commit(
             plan.media.append((found.name, data))
     if dry_run:
         return PushResult(plan, [], False)
-    added = push.apply_plan(backend, plan)
+    added = push.apply_plan(backend, plan, progress)
     after, saved = save_pushed_state(repo, backend, target, first, scope, plan, state, added)
     if update_ref:
         gitstore.set_ref(repo, gitstore.ANKI_REF, target, "push: applied to Anki")
@@ -356,7 +358,11 @@ class SyncOutcome:
 
 
 def push_head(
-    repo: pygit2.Repository, *, allow_deletes: bool = False, spec: str | None = None
+    repo: pygit2.Repository,
+    *,
+    allow_deletes: bool = False,
+    spec: str | None = None,
+    progress: export.Progress | None = None,
 ) -> SyncOutcome:
     """Push HEAD to Anki, then bring new note ids back (fetch + fast-forward)."""
     config = load_config(repo)
@@ -367,7 +373,9 @@ def push_head(
     if base == head.id:
         return SyncOutcome(PushResult(push.Plan(), [], True), None, False)
     with open_anki(spec or remote_spec(repo), config, api_key(repo)) as backend:
-        pushed = push_commit(repo, backend, config, head.id, allow_deletes=allow_deletes)
+        pushed = push_commit(
+            repo, backend, config, head.id, allow_deletes=allow_deletes, progress=progress
+        )
         fetched = fetch(
             repo, backend, config, first=pushed.after, dirty_only=True, state=pushed.state
         )

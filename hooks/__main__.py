@@ -150,8 +150,9 @@ def synced_branch(repo: pygit2.Repository) -> str:
 def post_commit() -> int:
     """Push HEAD (on the synced branch) to Anki; never fails the commit."""
     from ankiops_git import gitstore, sync
-    from ankiops_git.errors import AnkiUnavailable
+    from ankiops_git.errors import AnkiBusy, AnkiUnavailable
     from ankiops_git.push import PushRejected
+    from ankiops_git.remote import adding_bar
 
     repo = gitstore.open_repo()
     if gitstore.branch_name(repo) != synced_branch(repo):
@@ -161,7 +162,10 @@ def post_commit() -> int:
     ):
         return 0  # mid-rebase: push once the result is there
     try:
-        outcome = sync.push_head(repo)
+        outcome = sync.push_head(repo, progress=adding_bar)
+    except AnkiBusy as e:
+        say(f"ankiops: Anki is slow to answer: {e} Your commit stands.")
+        return 0
     except AnkiUnavailable as e:
         say(f"ankiops: Anki is not reachable ({e}); your commit stands. Push later: git push anki")
         return 0

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import anki.utils
-from anki.collection import Collection
+from anki.collection import Collection, StripHtmlMode
 from anki.consts import MODEL_CLOZE
 from anki.decks import DeckId
 from anki.errors import NotFoundError
@@ -239,8 +239,9 @@ class LoopbackAnkiConnect:
                 if name.lower() == anki_name.lower():
                     anki_note[anki_name] = value
                     break
-        allow_duplicate = note.get("options", {}).get("allowDuplicate", False)
-        state = anki_note.fields_check()
+        options = note.get("options", {})
+        allow_duplicate = options.get("allowDuplicate", False)
+        state = self._duplicate_or_empty(anki_note, deck, options)
         if state == 1:
             raise Exception("cannot create note because it is empty")
         if state == 2:
@@ -250,6 +251,48 @@ class LoopbackAnkiConnect:
         if state == 0:
             return anki_note
         raise Exception("cannot create note for unknown reason")
+
+    def _duplicate_or_empty(self, note: Note, deck: Any, options: dict[str, Any]) -> int:
+        """isNoteDuplicateOrEmptyInScope: 1 empty, 2 duplicate, 0 fine; Anki's own note
+        check (which also refuses cloze markers outside a cloze field) unless the
+        request sets duplicateScope "deck" or duplicateScopeOptions.checkAllModels."""
+        scope = options.get("duplicateScope")
+        scope_options = options.get("duplicateScopeOptions", {})
+        check_all_models = scope_options.get("checkAllModels", False)
+        if scope != "deck" and not check_all_models:
+            return int(note.fields_check()) or 0
+        value = note.fields[0]
+        if not value.strip():
+            return 1
+        # anki.utils.field_checksum, through this collection's backend (the desktop app
+        # sets the global translator it uses; this process has none)
+        stripped = self.col._backend.strip_html(
+            text=value, mode=StripHtmlMode.PRESERVE_MEDIA_FILENAMES
+        )
+        csum = int(anki.utils.checksum(stripped.encode("utf-8"))[:8], 16)
+        dids = None
+        if scope == "deck":
+            did = deck["id"]
+            if "deckName" in scope_options:
+                other = self.col.decks.by_name(scope_options["deckName"])
+                if other is None:
+                    return 0
+                did = other["id"]
+            dids = {did}
+            if scope_options.get("checkChildren", False):
+                dids |= {child_id for _, child_id in self.col.decks.children(did)}
+        query, args = "select id from notes where csum=?", [csum]
+        if note.id:
+            query, args = query + " and id!=?", [*args, note.id]
+        if not check_all_models:
+            query, args = query + " and mid=?", [*args, note.mid]
+        assert self.col.db is not None
+        for found in self.col.db.list(query, *args):
+            if dids is None:
+                return 2
+            if set(self.col.db.list("select did from cards where nid=?", found)) & dids:
+                return 2
+        return 0
 
     # -- actions (names and parameters as in the add-on) -----------------------------
 

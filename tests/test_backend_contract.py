@@ -16,7 +16,7 @@ from realanki import in_anki
 from ankiops_git.anki.base import Backend, NewNote, NoteUpdate
 from ankiops_git.anki.collection import CollectionBackend
 from ankiops_git.anki.verify import anki_stored_text
-from ankiops_git.errors import AnkiRejected
+from ankiops_git.errors import AnkiRejected, NotesRefused
 
 
 def _qa(q: str, a: str, deck: str = "Spanish", tags: tuple[str, ...] = ()) -> NewNote:
@@ -89,6 +89,34 @@ def test_add_is_all_or_nothing(backend: Backend, anki_col: Collection) -> None:
     with pytest.raises(AnkiRejected, match="Basic"):
         backend.add_notes([_qa("one", "1"), NewNote("Basic", "X", {"Front": "f"})])
     assert anki_col.note_count() == 0
+
+
+def test_cloze_markers_outside_a_cloze_field_are_kept_as_text(
+    backend: Backend, anki_col: Collection
+) -> None:
+    """Anki's note check (and so AnkiConnect by default) refuses {{c1:: in a field that
+    is not the cloze field; in ankiops-git it is text, as in the tutorial's E: line."""
+    notes = [
+        _qa("Write {{c1::x}}", "The marker {{c1::...}} hides text in Anki"),
+        NewNote("AnkiOpsCloze", "Geo", {"Text": "{{c1::Paris}}", "Extra": "Use `{{c1::...}}`"}),
+    ]
+    ids = backend.add_notes(notes)
+    got = {n.note_id: n for n in backend.read_notes(ids)}
+    assert got[ids[0]].fields["Question"] == "Write {{c1::x}}"
+    assert got[ids[1]].fields["Extra"] == "Use `{{c1::...}}`"
+    assert anki_col.db.scalar(f"select count() from cards where nid in ({ids[0]}, {ids[1]})") == 2
+
+
+def test_a_note_anki_refuses_does_not_stop_the_others(
+    backend: Backend, anki_col: Collection
+) -> None:
+    with pytest.raises(NotesRefused) as err:
+        backend.add_notes([_qa("one", "1"), _qa("", "no question"), _qa("two", "2", deck="B")])
+    ids = err.value.ids
+    assert ids[1] is None and ids[0] is not None and ids[2] is not None
+    assert err.value.reasons == {1: "cannot create note because it is empty"}
+    assert {n.note_id: n.deck for n in backend.read_notes()} == {ids[0]: "Spanish", ids[2]: "B"}
+    assert anki_col.note_count() == 2
 
 
 def test_update_fields_only_changes_given_fields(backend: Backend) -> None:

@@ -98,9 +98,12 @@ class Backend(Protocol):
         ...
 
     def add_notes(self, notes: Sequence[NewNote]) -> list[int]:
-        """Add in one batch; returns the new ids in order. All or nothing (AnkiRejected
-        naming the note and field if one is bad). Decks are created as needed; notes
-        that look like existing ones are added all the same."""
+        """Add in one batch; returns the new ids in order, each card in its note's deck.
+        A note type or field that does not exist refuses the whole batch before anything
+        is written (AnkiRejected naming the note and field). A note Anki itself refuses
+        does not stop the others: NotesRefused, with the ids of those added and each
+        refusal's reason. Decks are created as needed; notes that look like existing
+        ones, or that Anki's editor would warn about, are added all the same."""
         ...
 
     def update_notes(self, updates: Sequence[NoteUpdate]) -> None:

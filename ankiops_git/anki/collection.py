@@ -26,7 +26,7 @@ from anki.utils import ids2str
 from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
 from ankiops_git.anki.templates import NoteTypeSpec, all_specs, mismatch
 from ankiops_git.anki.verify import check_managed, check_media_name, verify_updates
-from ankiops_git.errors import AnkiRejected, AnkiUnavailable, WrongProfile
+from ankiops_git.errors import AnkiRejected, AnkiUnavailable, NotesRefused, WrongProfile
 from ankiops_git.notetypes import BY_ANKI_NAME
 
 CONNECT_HINT = "anki::http://127.0.0.1:8765"
@@ -301,22 +301,35 @@ class CollectionBackend:
                     f"not an AnkiOps note type present in Anki; nothing was added."
                 )
             _check_fields(f"Note {i + 1} of the batch", new.fields, model)
+        # As Anki's Add window and AnkiConnect do: a note whose first field is empty
+        # would make a card with nothing to ask.
+        reasons = {
+            i: "cannot create note because it is empty"
+            for i, new in enumerate(notes)
+            if not new.fields.get(models[new.note_type]["flds"][0]["name"], "").strip()  # type: ignore[index]
+        }
+        wanted = [new for i, new in enumerate(notes) if i not in reasons]
         decks_before = set(self.decks())
-        deck_ids = {name: self.create_deck(name) for name in {n.deck for n in notes}}
+        deck_ids = {name: self.create_deck(name) for name in {n.deck for n in wanted}}
         requests = []
-        for new in notes:
+        for new in wanted:
             note = self.col.new_note(models[new.note_type])  # type: ignore[arg-type]
             for name, value in new.fields.items():
                 note[name] = value
             note.tags = list(new.tags)
             requests.append(AddNoteRequest(note=note, deck_id=DeckId(deck_ids[new.deck])))
         try:
-            self.col.add_notes(requests)  # one transaction: all or nothing
+            if requests:
+                self.col.add_notes(requests)  # one transaction: all or nothing
         except anki.errors.AnkiException as e:
             created = [i for name, i in self.decks().items() if name not in decks_before]
             self.col.decks.remove([DeckId(i) for i in created])  # empty: the add rolled back
             raise AnkiRejected(f"Anki refused to add the notes ({e}); nothing was added.") from e
-        return [int(r.note.id) for r in requests]
+        added = iter(int(r.note.id) for r in requests)
+        ids = [None if i in reasons else next(added) for i in range(len(notes))]
+        if reasons:
+            raise NotesRefused(ids, reasons)
+        return [i for i in ids if i is not None]
 
     def update_notes(self, updates: Sequence[NoteUpdate]) -> None:
         if not updates:

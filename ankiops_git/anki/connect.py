@@ -31,7 +31,14 @@ import requests
 from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
 from ankiops_git.anki.templates import NoteTypeSpec, all_specs, mismatch
 from ankiops_git.anki.verify import check_managed, check_media_name, verify_updates
-from ankiops_git.errors import AnkiOpsError, AnkiRejected, AnkiUnavailable, WrongProfile
+from ankiops_git.errors import (
+    AnkiBusy,
+    AnkiOpsError,
+    AnkiRejected,
+    AnkiUnavailable,
+    NotesRefused,
+    WrongProfile,
+)
 from ankiops_git.notetypes import BY_ANKI_NAME
 
 DEFAULT_URL = "http://127.0.0.1:8765"
@@ -109,10 +116,13 @@ class ConnectBackend:
             except requests.exceptions.ConnectTimeout as e:
                 raise self._unreachable(e) from e
             except requests.exceptions.Timeout as e:
-                raise AnkiUnavailable(
+                # It answered before (the connection was made): slow, not unreachable.
+                raise AnkiBusy(
                     f"AnkiConnect at {self.url} did not answer {action!r} within "
-                    f"{self.timeout:g} s. Anki may be busy or showing a dialog: look at "
-                    f"Anki's window, then retry."
+                    f"{self.timeout:g} s: Anki may still be working on it, or be showing a "
+                    f"dialog (look at Anki's window). Nothing is lost: once Anki answers, "
+                    f"run the same command again; notes Anki already added are recognised, "
+                    f"not added twice."
                 ) from e
             except requests.exceptions.ConnectionError as e:
                 refused = _is_refused(e)
@@ -189,11 +199,9 @@ class ConnectBackend:
         where = f"{action} ({about})" if about else action
         return AnkiRejected(f"AnkiConnect refused {where}: {error}")
 
-    def _multi(self, actions: Sequence[Action]) -> list[Any]:
-        """Run actions in one request; AnkiRejected naming every one that failed.
-
-        `multi` is not a transaction: actions before and after a failed one still ran.
-        """
+    def _multi_each(self, actions: Sequence[Action]) -> list[Any]:
+        """Run actions in one request; each one's result, or its error (an AnkiOpsError
+        in its place). `multi` is not a transaction: every action runs."""
         if not actions:
             return []
         nested = [self._payload(name, params) for name, params, _ in actions]
@@ -201,13 +209,20 @@ class ConnectBackend:
         if not isinstance(replies, list) or len(replies) != len(actions):
             raise AnkiUnavailable(f"AnkiConnect at {self.url} answered 'multi' incompletely.")
         results: list[Any] = []
-        errors: list[AnkiOpsError] = []
         for (name, _, about), reply in zip(actions, replies, strict=True):
             try:
                 results.append(self._result(name, about, reply))
             except AnkiOpsError as e:
-                errors.append(e)
-                results.append(None)
+                results.append(e)
+        return results
+
+    def _multi(self, actions: Sequence[Action]) -> list[Any]:
+        """Run actions in one request; AnkiRejected naming every one that failed.
+
+        `multi` is not a transaction: actions before and after a failed one still ran.
+        """
+        results = self._multi_each(actions)
+        errors = [r for r in results if isinstance(r, AnkiOpsError)]
         if len(errors) == 1:
             raise errors[0]
         if errors:
@@ -549,38 +564,81 @@ class ConnectBackend:
                     f"{', '.join(map(repr, bad))} (its fields: "
                     f"{', '.join(known[new.note_type])}); nothing was added."
                 )
-        decks_before = set(self._call("deckNamesAndIds"))
-        missing = sorted({n.deck for n in notes} - decks_before)
-        self._multi([("createDeck", {"deck": d}, d) for d in missing])
+        decks_before = {str(k): int(v) for k, v in self._call("deckNamesAndIds").items()}
+        missing = sorted({n.deck for n in notes} - decks_before.keys())
+        created = self._multi([("createDeck", {"deck": d}, d) for d in missing])
+        deck_ids = {**decks_before, **{d: int(i) for d, i in zip(missing, created, strict=True)}}
         payload = [
             {
                 "deckName": n.deck,
                 "modelName": n.note_type,
                 "fields": dict(n.fields),
                 "tags": list(n.tags),
-                # identical notes are the user's business, as in the collection backend
-                "options": {"allowDuplicate": True},
+                # Identical notes are the user's business, as in the collection backend.
+                # A duplicate scope makes the add-on skip Anki's note check, which
+                # refuses a note with {{c1:: outside a cloze field (it is text there).
+                "options": {"allowDuplicate": True, "duplicateScope": "deck"},
             }
             for n in notes
         ]
-        # The current add-on's addNotes is all or nothing (it removes what it added when
-        # one fails); older ones returned null for failures and kept the rest.
+        ids: list[int | None]
+        reasons: dict[int, str] = {}
         try:
-            ids = self._call("addNotes", notes=payload)
-        except AnkiRejected as e:
-            self._remove_new_decks(decks_before)
-            raise AnkiRejected(f"{e}; nothing was added.") from e
-        if not isinstance(ids, list) or len(ids) != len(notes) or None in ids:
-            added = [int(i) for i in ids or [] if i is not None]
-            if added:
-                self._call("deleteNotes", notes=added)
-            self._remove_new_decks(decks_before)
-            failed = [str(i + 1) for i, v in enumerate(ids or []) if v is None]
-            raise AnkiRejected(
-                f"AnkiConnect could not add note(s) {', '.join(failed) or '?'} of the batch; "
-                f"nothing was added."
+            reply = self._call("addNotes", notes=payload)
+        except AnkiRejected:
+            # The current add-on's addNotes is all or nothing and does not say which
+            # note it refused: add them one by one, so the rest go in and each
+            # refusal is known.
+            each = self._multi_each(
+                [("addNote", {"note": p}, f"note {i + 1}") for i, p in enumerate(payload)]
             )
-        return [int(i) for i in ids]
+            ids = [None if isinstance(r, AnkiOpsError) else int(r) for r in each]
+            reasons = {i: _refusal(r) for i, r in enumerate(each) if isinstance(r, AnkiOpsError)}
+        else:
+            if not isinstance(reply, list) or len(reply) != len(notes):
+                raise AnkiUnavailable(
+                    f"AnkiConnect at {self.url} answered 'addNotes' incompletely."
+                )
+            # older add-ons: null for a refused note, the rest added
+            ids = [None if i is None else int(i) for i in reply]
+            reasons = {i: "refused by AnkiConnect" for i, v in enumerate(ids) if v is None}
+        self._home_strays(ids, notes, deck_ids)
+        if reasons:
+            if len(reasons) == len(notes):
+                self._remove_new_decks(set(decks_before))
+            raise NotesRefused(ids, reasons)
+        return [int(i) for i in ids if i is not None]
+
+    def _home_strays(
+        self, ids: Sequence[int | None], notes: Sequence[NewNote], deck_ids: dict[str, int]
+    ) -> None:
+        """Move cards of just-added notes that are not in their note's deck into it.
+
+        The add-on puts a new note's cards in the deck it names through the note type's
+        remembered deck, which Anki's Browser, if open, can reset meanwhile: a few
+        cards land in Default."""
+        by_deck: dict[str, list[int]] = {}
+        for note_id, new in zip(ids, notes, strict=True):
+            if note_id is not None:
+                by_deck.setdefault(new.deck, []).append(note_id)
+        decks = sorted(by_deck)
+        found = self._multi(
+            [
+                (
+                    "findCards",
+                    {"query": f"nid:{','.join(map(str, by_deck[d]))} -did:{deck_ids[d]}"},
+                    d,
+                )
+                for d in decks
+            ]
+        )
+        self._multi(
+            [
+                ("changeDeck", {"cards": cards, "deck": d}, d)
+                for d, cards in zip(decks, found, strict=True)
+                if cards
+            ]
+        )
 
     def _remove_new_decks(self, decks_before: set[str]) -> None:
         """Undo the decks a failed add created (they are empty unless someone was quick)."""
@@ -648,6 +706,11 @@ class ConnectBackend:
             return base64.b64decode(encoded)
         except binascii.Error as e:
             raise AnkiRejected(f"AnkiConnect sent media file {filename!r} garbled: {e}") from e
+
+
+def _refusal(e: AnkiOpsError) -> str:
+    """The add-on's own words for a refused note, without our "AnkiConnect refused" lead."""
+    return str(e).split(": ", 1)[-1]
 
 
 def _reason(e: Exception) -> str:
