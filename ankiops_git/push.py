@@ -65,7 +65,8 @@ class Plan:
     updates: list[NoteUpdate] = field(default_factory=list)
     moves: dict[str, list[int]] = field(default_factory=dict)  # deck name -> note ids
     deletes: list[tuple[int, str, str]] = field(default_factory=list)  # id, deck, first line
-    media: list[tuple[str, bytes]] = field(default_factory=list)  # name, content to store
+    media: list[tuple[str, bytes, str]] = field(default_factory=list)  # name, content, where
+    where: dict[int, str] = field(default_factory=dict)  # note id -> "Deck.md:12" (updates)
 
     def empty(self) -> bool:
         return not (
@@ -78,10 +79,19 @@ class Plan:
             or self.media
         )
 
-    def written_html(self) -> list[str]:
-        """The HTML of every field this plan writes (added notes, changed fields)."""
-        out = [render(text) for a in self.adds for text in a.note.fields.values()]
-        out += [html for u in self.updates for html in (u.fields or {}).values()]
+    def written_html(self) -> list[tuple[str, str]]:
+        """Every field this plan writes (added notes, changed fields): where its note is
+        ("Deck.md:12") and its HTML."""
+        out = [
+            (f"{a.path}:{a.note.line}", render(text))
+            for a in self.adds
+            for text in a.note.fields.values()
+        ]
+        out += [
+            (self.where.get(u.note_id, f"note {u.note_id}"), html)
+            for u in self.updates
+            for html in (u.fields or {}).values()
+        ]
         return out
 
     def line(self) -> str:
@@ -201,6 +211,7 @@ def plan_push(view: AnkiView, target: Snapshot) -> Plan:
         tags = None if sorted(note.tags) == sorted(have.note.tags) else tuple(note.tags)
         if changed or tags is not None:
             plan.updates.append(NoteUpdate(note_id, changed or None, tags))
+            plan.where[note_id] = f"{path}:{note.line}"
         want = deck_of[path]
         if _deck_key(view, want, renamed_to) != _deck_key(view, have.deck, {}):
             plan.moves.setdefault(want, []).append(note_id)
@@ -411,14 +422,18 @@ def apply_rest(backend: Backend, plan: Plan) -> None:
 
 
 def apply_media(backend: Backend, plan: Plan) -> None:
-    """Media first, so no note refers to a file Anki does not have yet."""
-    for name, data in plan.media:
+    """Media first, so no note refers to a file Anki does not have yet. A file Anki
+    stores under another name is taken out again and the push stops there (nothing
+    else written): the notes would refer to a name Anki does not have."""
+    for name, data, where in plan.media:
         stored = backend.store_media(name, data)
         if stored != name:
+            backend.trash_media(stored)
             raise AnkiOpsError(
-                f"Anki stored the media file {name!r} as {stored!r} (it drops characters it "
-                f"does not allow): rename media/{name} to {stored!r}, and the notes' "
-                f"references to it, then commit again."
+                f"{where}: media file {name!r}: Anki stores it as {stored!r} (it changes "
+                f"media names: lower case, some characters dropped), so the note would "
+                f"show a broken link. Rename the file to {stored!r} (and the references "
+                f"to it), then commit again; nothing was pushed."
             )
 
 

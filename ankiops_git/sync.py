@@ -267,10 +267,13 @@ def push_commit(
             "fetch first",
         )
     push.check_deletions(plan, view, allow_deletes or config.allow_deletes)
-    for found in media.media_to_push(plan.written_html(), target_files, changed):
+    wanted = media.media_to_push(plan.written_html(), target_files, changed)
+    if problems := media.unstorable(wanted):
+        raise AnkiOpsError("\n".join(problems))
+    for found in wanted:
         data = gitstore.blob_bytes(repo, target_files[found.path][0])
         if backend.read_media(found.name) != data:
-            plan.media.append((found.name, data))
+            plan.media.append((found.name, data, found.where))
     if dry_run:
         return PushResult(plan, [], False)
     added = push.apply_plan(backend, plan, progress)

@@ -517,6 +517,9 @@ class LoopbackAnkiConnect:
             self.col.media.trash_files([filename])
         return self.col.media.write_data(filename, media_data)
 
+    def action_deleteMediaFile(self, filename: str) -> None:
+        self.col.media.trash_files([filename])
+
     def action_retrieveMediaFile(self, filename: str) -> str | bool:
         filename = os.path.basename(filename)
         filename = unicodedata.normalize("NFC", filename)

@@ -613,3 +613,31 @@ def test_images_in_media_go_to_anki_with_the_notes_that_show_them(world: World) 
     assert world.rev("anki/main") == head
     assert "Already up to date" in world.git("pull", "anki").stdout
     assert world.rev("HEAD") == head
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("UPPER.PNG", "stores it as 'upper.png'"),
+        ("what?.png", "drops '?'"),
+        ("a:b.png", "drops ':'"),
+    ],
+)
+def test_media_names_anki_would_change_are_refused_naming_the_note(
+    world: World, name: str, why: str
+) -> None:
+    """Anki stores some names differently (lower case; characters it drops): the card
+    would show a broken link. The push says so at the note's line and writes nothing."""
+    (world.root / "media").mkdir()
+    (world.root / "media" / name).write_bytes(b"\x89PNG picture")
+    text = world.read("Spanish.md") + f"\n---\n\nQ: The picture\nA: ![](<{name}>)\n"
+    world.write("Spanish.md", text)
+    line = text.splitlines().index("Q: The picture") + 1
+    world.git("add", "-A")
+    commit = world.git("commit", "-m", "picture")
+    assert f"Spanish.md:{line}: media file" in commit.stderr, commit.stderr
+    assert why in commit.stderr and "Rename the file" in commit.stderr
+    assert world.managed_count("The picture") == 0
+    with world.anki() as col:
+        assert os.listdir(col.media.dir()) == []  # nothing stored, or taken out again
+    assert world.rev("anki/main") != world.rev("HEAD")  # not pushed: git push anki retries

@@ -124,6 +124,10 @@ class Backend(Protocol):
         stored it under: the same, unless Anki had to drop characters it does not allow."""
         ...
 
+    def trash_media(self, filename: str) -> None:
+        """Move a media file to Anki's media trash (nothing if there is none)."""
+        ...
+
     def read_media(self, filename: str) -> bytes | None:
         """The file's content, or None if there is no such media file."""
         ...

@@ -384,6 +384,11 @@ class CollectionBackend:
             self.col.media.trash_files([filename])
         return str(self.col.media.write_data(filename, data))
 
+    def trash_media(self, filename: str) -> None:
+        check_media_name(filename)
+        if self.read_media(filename) is not None:
+            self.col.media.trash_files([filename])
+
     def read_media(self, filename: str) -> bytes | None:
         check_media_name(filename)
         path = Path(self.col.media.dir()) / filename

@@ -696,6 +696,11 @@ class ConnectBackend:
         encoded = base64.b64encode(data).decode("ascii")
         return str(self._call("storeMediaFile", filename=filename, data=encoded))
 
+    def trash_media(self, filename: str) -> None:
+        check_media_name(filename)
+        self._check_profile()
+        self._call("deleteMediaFile", filename=filename)
+
     def read_media(self, filename: str) -> bytes | None:
         check_media_name(filename)
         self._check_profile()
