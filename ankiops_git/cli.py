@@ -73,7 +73,13 @@ def status_command() -> None:
 
 @cli.command("push")
 @click.option("--allow-deletes", is_flag=True, help="Allow deleting many notes in one push.")
-def push_command(allow_deletes: bool) -> None:
+@click.option(
+    "--recreate-decks",
+    is_flag=True,
+    help="Over AnkiConnect, rename decks by re-creating them (description and per-deck "
+    "limits are not kept).",
+)
+def push_command(allow_deletes: bool, recreate_decks: bool) -> None:
     """Push the current branch to Anki and write the new note ids back."""
     from ankiops_git import gitstore, sync
     from ankiops_git.errors import AnkiOpsError
@@ -81,7 +87,10 @@ def push_command(allow_deletes: bool) -> None:
 
     try:
         outcome = sync.push_head(
-            gitstore.open_repo(), allow_deletes=allow_deletes, progress=adding_bar
+            gitstore.open_repo(),
+            allow_deletes=allow_deletes,
+            recreate_decks=recreate_decks,
+            progress=adding_bar,
         )
     except AnkiOpsError as e:
         _fail(e)

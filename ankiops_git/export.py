@@ -378,9 +378,19 @@ class AnkiView:
     names: dict[int, str] = field(default_factory=dict)  # deck id -> name
     taken: int = 0  # the second just before `mods` was read
     note_decks: dict[int, str] = field(default_factory=dict)  # every managed note's deck
+    # deck id in files -> the deck that took its place (a rename over AnkiConnect
+    # re-creates the deck; the old one may stay, as a parent of other decks)
+    aliases: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.names = {i: n for n, i in self.decks.items()}
+        self.names = deck_names(self.decks, self.aliases)
+
+
+def deck_names(decks: dict[str, int], aliases: dict[int, int]) -> dict[int, str]:
+    """Deck id -> name; an aliased id names the deck that took its place."""
+    names = {i: n for n, i in decks.items()}
+    names.update({old: names[new] for old, new in aliases.items() if new in names})
+    return names
 
 
 def _markdown_note(anki: AnkiNote, reference: Note | None) -> Note:
@@ -417,15 +427,18 @@ def anki_view(
     progress: Progress | None = None,
     first: AnkiRead | None = None,
     only: set[int] | None = None,
+    aliases: dict[int, int] | None = None,
 ) -> AnkiView:
     """Anki's managed notes as Markdown, reading only what changed since `state`.
 
     `first`: Anki's decks and mod times if read already. `only`: the notes to view (those
-    of a Scope, whose files `reference` holds); all managed notes if None.
+    of a Scope, whose files `reference` holds); all managed notes if None. `aliases`:
+    see AnkiView.aliases.
     """
     read_first = first if first is not None else read_anki(backend)
     decks, mods, note_decks = read_first.decks, read_first.mods, read_first.note_decks
-    names = {i: n for n, i in decks.items()}
+    aliases = aliases or {}
+    names = deck_names(decks, aliases)
     wanted = set(mods) if only is None else set(mods) & only
     by_id = reference.notes_by_id()
     if state is None:
@@ -444,7 +457,7 @@ def anki_view(
             and note_decks.get(i) != reference.deck_name(by_id[i][0], names)
         }
     read = backend.read_notes(sorted(changed)) if changed else []
-    view = AnkiView(decks, {}, mods, read=len(read), taken=read_first.taken)
+    view = AnkiView(decks, {}, mods, read=len(read), taken=read_first.taken, aliases=aliases)
     view.note_decks = note_decks
 
     for note_id in sorted(wanted - changed):

@@ -58,6 +58,8 @@ class Addition:
 @dataclass
 class Plan:
     renames: list[tuple[int, str, str]] = field(default_factory=list)  # id, old, new name
+    # a deck in Anki named as a renamed file -> (the file's deck id, the file)
+    onto: dict[int, tuple[int, str]] = field(default_factory=dict)
     deck_names: dict[int, str] = field(default_factory=dict)  # every target deck id -> name
     creates: list[str] = field(default_factory=list)
     adds: list[Addition] = field(default_factory=list)
@@ -143,11 +145,8 @@ def _deck_targets(view: AnkiView, target: Snapshot, plan: Plan) -> dict[str, str
             if current != name:
                 other = view.decks.get(name)
                 if other is not None and other != deck.deck_id:
-                    raise AnkiOpsError(
-                        f"{path}:1: this file is deck {deck.deck_id} ({current!r} in Anki), but "
-                        f"a different deck named {name!r} exists in Anki (id {other}). Rename "
-                        f"one of them, or remove the deck_id line to use the existing deck."
-                    )
+                    # Used if it holds only this file's notes (check_renames_onto).
+                    plan.onto[other] = (deck.deck_id, path)
                 plan.renames.append((deck.deck_id, current, name))
         elif name not in view.decks and name not in plan.creates:
             plan.creates.append(name)
@@ -159,6 +158,41 @@ def _deck_key(view: AnkiView, name: str, renames: dict[str, int]) -> object:
     if name in renames:
         return renames[name]
     return view.decks.get(name, name)
+
+
+def check_renames_onto(backend: Backend, view: AnkiView, plan: Plan, target: Snapshot) -> None:
+    """A file renamed to the name of another deck in Anki: that deck is used (an
+    interrupted earlier rename made it, or it is an empty deck) only if it holds
+    nothing but notes of that file; otherwise the rename is refused."""
+    for other, (deck_id, path) in sorted(plan.onto.items()):
+        ours = {n.note_id for n in target.decks[path].notes if n.note_id is not None}
+        if not backend.deck_holds_only(other, ours):
+            name = deckfile.deck_name_for_path(path)
+            raise AnkiOpsError(
+                f"{path}:1: this file is deck {deck_id} ({view.names[deck_id]!r} in Anki), "
+                f"but a different deck named {name!r} exists in Anki (id {other}) and holds "
+                f"other cards. Rename one of them, or remove the deck_id line to use the "
+                f"existing deck."
+            )
+
+
+def recreate_warning(plan: Plan) -> str:
+    """What a rename over AnkiConnect (no rename action: the deck is re-created) loses,
+    and how to rename in Anki instead."""
+    listing = "\n".join(
+        f"  {deckfile.filename_for_deck(old)} -> {deckfile.filename_for_deck(new)}: in Anki, "
+        f"rename deck {old!r} to {new!r}"
+        for _, old, new in plan.renames
+    )
+    return (
+        f"this push renames {len(plan.renames)} deck(s), and AnkiConnect cannot rename a "
+        f"deck: it would be re-created under the new name, keeping its cards, review "
+        f"history and options group, but not its description or per-deck limits.\n"
+        f"{listing}\n"
+        f"Either rename in Anki (Browse, right-click the deck, Rename; or the gear on the "
+        f"deck list), then `git pull anki`; or re-create: `ankiops-git push "
+        f"--recreate-decks` (or `git push -o recreate-decks anki`)."
+    )
 
 
 def check_outside_scope(
@@ -194,6 +228,8 @@ def plan_push(view: AnkiView, target: Snapshot) -> Plan:
     target_by_id = _target_index(target)
     deck_of = _deck_targets(view, target, plan)
     renamed_to = {new: deck_id for deck_id, _, new in plan.renames}
+    # an interrupted rename's new deck counts as the renamed deck
+    onto = {view.names[other]: deck_id for other, (deck_id, _) in plan.onto.items()}
     claimed = {i for i in target_by_id if i in view.notes}
 
     # Notes Anki has: fields, tags, deck.
@@ -213,7 +249,7 @@ def plan_push(view: AnkiView, target: Snapshot) -> Plan:
             plan.updates.append(NoteUpdate(note_id, changed or None, tags))
             plan.where[note_id] = f"{path}:{note.line}"
         want = deck_of[path]
-        if _deck_key(view, want, renamed_to) != _deck_key(view, have.deck, {}):
+        if _deck_key(view, want, renamed_to) != _deck_key(view, have.deck, onto):
             plan.moves.setdefault(want, []).append(note_id)
 
     # Notes without an id (or with one Anki does not know): adopt, else add.
@@ -362,18 +398,18 @@ def unfetched_changes(view: AnkiView, base: Snapshot, target: Snapshot, plan: Pl
 # --- applying -------------------------------------------------------------------------
 
 
-def apply_decks(backend: Backend, plan: Plan) -> None:
-    # Parents first, so a subdeck renamed with its parent is found where it now is.
-    for deck_id, _, new in sorted(plan.renames, key=lambda r: r[1].count("::")):
-        backend.rename_deck(deck_id, new)
-    if plan.renames:
-        # Renaming a parent renames its subdecks too; put back those whose file kept its name.
-        names = {i: n for n, i in backend.decks().items()}
-        for deck_id, want in sorted(plan.deck_names.items(), key=lambda r: r[1].count("::")):
-            if deck_id in names and names[deck_id] != want:
-                backend.rename_deck(deck_id, want)
+def apply_decks(backend: Backend, plan: Plan) -> dict[int, int]:
+    """Renames and new decks; the decks that took the place of renamed ones (old id ->
+    new id: AnkiConnect re-creates a renamed deck)."""
+    replaced: dict[int, int] = {}
+    for deck_id, _, new in plan.renames:
+        # subdecks keep their names: they have files of their own
+        now = backend.rename_deck(deck_id, new)
+        if now != deck_id:
+            replaced[deck_id] = now
     for name in plan.creates:
         backend.create_deck(name)
+    return replaced
 
 
 ADD_BATCH = 500  # notes per add call: AnkiConnect adds ~7 ms a note, well inside its timeout
@@ -437,14 +473,22 @@ def apply_media(backend: Backend, plan: Plan) -> None:
             )
 
 
-def apply_plan(backend: Backend, plan: Plan, progress: Progress | None = None) -> list[int]:
+def apply_plan(
+    backend: Backend,
+    plan: Plan,
+    progress: Progress | None = None,
+    replaced: Callable[[dict[int, int]], None] | None = None,
+) -> list[int]:
     """Apply in an order where an interruption at any step is repaired by running again.
 
+    `replaced` is told at once of decks re-created under a new name (old id -> new id).
     Notes Anki refuses are reported (AnkiRejected, one line each with file:line) once
     everything else is applied; the push then counts as not done, and the next one
     recognises the notes this one added."""
     apply_media(backend, plan)
-    apply_decks(backend, plan)
+    moved_decks = apply_decks(backend, plan)
+    if moved_decks and replaced is not None:
+        replaced(moved_decks)
     added, refused = apply_adds(backend, plan, progress)
     apply_rest(backend, plan)
     if refused:

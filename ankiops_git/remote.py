@@ -138,13 +138,16 @@ class AnkiRemote:
                     self.config,
                     target,
                     allow_deletes="allow-deletes" in self.push_options,
+                    recreate_decks="recreate-decks" in self.push_options,
                     dry_run=self.options.get("dry-run") == "true",
                     update_ref=False,
                     progress=adding_bar,
                 )
         except PushRejected as e:
             self.say(f"anki: {e}")
-            return "fetch first" if e.reason == "fetch first" else "too many deletions"
+            return {"fetch first": "fetch first", "deletes": "too many deletions"}.get(
+                e.reason, "deck rename needs -o recreate-decks"
+            )
         except AnkiOpsError as e:  # git reports the ref as rejected; the reason is above
             self.say(f"anki: {e}")
             return "not applied to Anki (see above)"

@@ -7,6 +7,7 @@ Neither touches the working tree; `fast_forward` does, through git itself.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -84,6 +85,26 @@ def open_anki(spec: str, config: Config, key: str | None = None) -> Iterator[Bac
         yield backend
     finally:
         backend.close()
+
+
+ALIASES_NAME = "deck-aliases.json"  # in .git/ankiops: export.AnkiView.aliases
+
+
+def deck_aliases(repo: pygit2.Repository) -> dict[int, int]:
+    """Deck ids in files -> the decks re-created in their place (see AnkiView.aliases)."""
+    try:
+        data = json.loads((gitstore.state_dir(repo) / ALIASES_NAME).read_text(encoding="utf-8"))
+        return {int(k): int(v) for k, v in data.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def add_deck_aliases(repo: pygit2.Repository, replaced: dict[int, int]) -> None:
+    aliases = {**deck_aliases(repo), **replaced}
+    path = gitstore.state_dir(repo) / ALIASES_NAME
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({str(k): v for k, v in sorted(aliases.items())}), encoding="utf-8")
+    tmp.replace(path)
 
 
 # --- fetch ----------------------------------------------------------------------------
@@ -181,7 +202,9 @@ def _export_commit(
     only: set[int] | None = None,
     state: SyncState | None = None,
 ) -> FetchResult:
-    view = export.anki_view(backend, reference, state, progress, first=first, only=only)
+    view = export.anki_view(
+        backend, reference, state, progress, first=first, only=only, aliases=deck_aliases(repo)
+    )
     tree = export.export_tree(repo, view, reference, keep_other_files=keep_other, config=config)
     summary = export.summarize(view, reference)
     if base is not None and gitstore.commit_of(repo, base).tree_id == tree:
@@ -217,12 +240,15 @@ def push_commit(
     target: pygit2.Oid,
     *,
     allow_deletes: bool = False,
+    recreate_decks: bool = False,
     dry_run: bool = False,
     update_ref: bool = True,
     progress: export.Progress | None = None,
 ) -> PushResult:
     """Apply `target`'s difference to Anki. `backend` may be None if target is anki/main.
-    `progress`: told (done, total) as new notes are added."""
+    `recreate_decks`: where the backend cannot rename a deck, re-create it under the
+    new name (see push.recreate_warning). `progress`: told (done, total) as new notes
+    are added."""
     base = gitstore.ref_target(repo, gitstore.ANKI_REF)
     if base == target:
         return PushResult(push.Plan(), [], True)
@@ -256,7 +282,9 @@ def push_commit(
         target_snap = export.snapshot_in_scope(repo, target_files, config, scope.paths)
         push.check_outside_scope(first, scope, target_snap, target_files, config)
     only = scope.note_ids if scope is not None else None
-    view = export.anki_view(backend, base_snap, state, first=first, only=only)
+    view = export.anki_view(
+        backend, base_snap, state, first=first, only=only, aliases=deck_aliases(repo)
+    )
     plan = push.plan_push(view, target_snap)
     problems = push.unfetched_changes(view, base_snap, target_snap, plan)
     if problems:
@@ -267,6 +295,9 @@ def push_commit(
             "fetch first",
         )
     push.check_deletions(plan, view, allow_deletes or config.allow_deletes)
+    push.check_renames_onto(backend, view, plan, target_snap)
+    if plan.renames and not backend.renames_in_place and not recreate_decks:
+        raise push.PushRejected(push.recreate_warning(plan), "renames")
     wanted = media.media_to_push(plan.written_html(), target_files, changed)
     if problems := media.unstorable(wanted):
         raise AnkiOpsError("\n".join(problems))
@@ -276,7 +307,7 @@ def push_commit(
             plan.media.append((found.name, data, found.where))
     if dry_run:
         return PushResult(plan, [], False)
-    added = push.apply_plan(backend, plan, progress)
+    added = push.apply_plan(backend, plan, progress, lambda r: add_deck_aliases(repo, r))
     after, saved = save_pushed_state(repo, backend, target, first, scope, plan, state, added)
     if update_ref:
         gitstore.set_ref(repo, gitstore.ANKI_REF, target, "push: applied to Anki")
@@ -364,6 +395,7 @@ def push_head(
     repo: pygit2.Repository,
     *,
     allow_deletes: bool = False,
+    recreate_decks: bool = False,
     spec: str | None = None,
     progress: export.Progress | None = None,
 ) -> SyncOutcome:
@@ -377,7 +409,13 @@ def push_head(
         return SyncOutcome(PushResult(push.Plan(), [], True), None, False)
     with open_anki(spec or remote_spec(repo), config, api_key(repo)) as backend:
         pushed = push_commit(
-            repo, backend, config, head.id, allow_deletes=allow_deletes, progress=progress
+            repo,
+            backend,
+            config,
+            head.id,
+            allow_deletes=allow_deletes,
+            recreate_decks=recreate_decks,
+            progress=progress,
         )
         fetched = fetch(
             repo, backend, config, first=pushed.after, dirty_only=True, state=pushed.state
@@ -395,7 +433,7 @@ def status(repo: pygit2.Repository) -> list[str]:
     state = state_for(repo, base)
     lines = []
     with open_anki(remote_spec(repo), config, api_key(repo)) as backend:
-        view = export.anki_view(backend, base_snap, state)
+        view = export.anki_view(backend, base_snap, state, aliases=deck_aliases(repo))
         incoming = export.summarize(view, base_snap)
         if incoming.empty():
             lines.append("anki: no changes in Anki since the last fetch")

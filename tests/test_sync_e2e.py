@@ -194,9 +194,9 @@ def seed(col: Any) -> dict[str, int]:
     return ids
 
 
-def init_repo(root: Path, spec: str, env: dict[str, str]) -> None:
+def init_repo(root: Path, spec: str, env: dict[str, str], *options: str) -> None:
     result = subprocess.run(
-        [str(VENV_BIN / "ankiops-git"), "init", str(root), "--anki", spec],
+        [str(VENV_BIN / "ankiops-git"), "init", str(root), "--anki", spec, *options],
         env=env,
         capture_output=True,
         text=True,
@@ -467,13 +467,104 @@ def test_deck_renames_on_both_sides(world: World) -> None:
 
     world.git("mv", "Maths.md", "Arithmetic.md")
     commit = world.git("commit", "-m", "rename deck")
-    assert "1 deck(s) renamed" in commit.stderr, commit.stderr
+    if world.kind != "collection":
+        # AnkiConnect cannot rename: the push says what re-creating would lose, and how
+        # to rename in Anki instead, and waits for a decision.
+        assert "AnkiConnect cannot rename a deck" in commit.stderr, commit.stderr
+        assert "not its description or per-deck limits" in commit.stderr
+        assert "Maths.md -> Arithmetic.md: in Anki, rename deck 'Maths' to 'Arithmetic'" in (
+            commit.stderr
+        )
+        with world.anki() as col:
+            assert "Maths" in deck_ids(col)
+        pushed = world.run(str(VENV_BIN / "ankiops-git"), "push", "--recreate-decks")
+        assert "1 deck(s) renamed" in pushed.stdout, pushed.stdout + pushed.stderr
+    else:
+        assert "1 deck(s) renamed" in commit.stderr, commit.stderr
     with world.anki() as col:
         names = deck_ids(col)
     assert "Arithmetic" in names and "Maths" not in names
     if world.kind == "collection":
         assert names["Arithmetic"] == deck_id
     assert world.note_deck(world.ids["num0"]) == "Arithmetic"
+    world.git("pull", "anki")
+    assert f"<!-- deck_id: {names['Arithmetic']} -->" in world.read("Arithmetic.md")
+    assert world.rev("HEAD") == world.rev("anki/main")
+
+
+@in_anki
+def deck_description(col: Collection, name: str) -> str:
+    return str(col.decks.by_name(name)["desc"])  # type: ignore[index]
+
+
+@in_anki
+def describe_deck(col: Collection, name: str, text: str) -> None:
+    deck = col.decks.by_name(name)
+    deck["desc"] = text  # type: ignore[index]
+    col.decks.save(deck)  # type: ignore[arg-type]
+
+
+def test_a_deck_renamed_in_anki_as_the_push_advised_keeps_its_description(world: World) -> None:
+    """The way the refusal over AnkiConnect points to: rename the file, rename the deck
+    in Anki too, pull. The two renames merge; the deck keeps id and description."""
+    with world.anki() as col:
+        describe_deck(col, "Numbers", "Sums <b>to learn</b>")
+        deck_id = deck_ids(col)["Numbers"]
+    world.git("mv", "Numbers.md", "Arithmetic.md")
+    world.git("commit", "-m", "rename deck")
+    with world.anki() as col:
+        rename_deck(col, "Numbers", "Arithmetic")
+    pulled = world.git("pull", "anki", check=False)
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    assert world.git("status", "--porcelain").stdout == ""
+    assert sorted(world.deck_files()) == ["Arithmetic.md", "Geo__Europe.md", "Spanish.md"]
+    assert f"<!-- deck_id: {deck_id} -->" in world.read("Arithmetic.md")
+    with world.anki() as col:
+        assert deck_ids(col)["Arithmetic"] == deck_id
+        assert deck_description(col, "Arithmetic") == "Sums <b>to learn</b>"
+    assert world.rev("HEAD") == world.rev("anki/main")
+    assert "nothing to push" in world.run(str(VENV_BIN / "ankiops-git"), "status").stdout
+
+
+def test_renaming_a_parent_deck_file_leaves_its_subdecks_files_alone(world: World) -> None:
+    world.write("Geo.md", "Q: Largest ocean?\nA: Pacific\n")
+    world.git("add", "Geo.md")
+    world.git("commit", "-m", "Geo")
+    world.git("mv", "Geo.md", "World.md")
+    world.git("commit", "-m", "rename Geo")
+    if world.kind != "collection":
+        world.run(str(VENV_BIN / "ankiops-git"), "push", "--recreate-decks")
+    world.git("pull", "anki")
+    assert sorted(world.deck_files()) == [
+        "Geo__Europe.md",
+        "Numbers.md",
+        "Spanish.md",
+        "World.md",
+    ]
+    assert world.note_deck(world.ids["paris"]) == "Geo::Europe"
+    assert "Q: Largest ocean?" in world.read("World.md")
+    assert world.rev("HEAD") == world.rev("anki/main")
+
+
+def test_an_interrupted_deck_rename_is_finished_by_pushing_again(world: World) -> None:
+    world.git("mv", "Numbers.md", "Arithmetic.md")
+    env = dict(world.env, ANKIOPS_GIT_IN_HOOK="1")  # hooks off: the commit is not pushed
+    subprocess.run(["git", "commit", "-qm", "rename"], cwd=world.root, env=env, check=True)
+    # A rename that died half way: the new deck made, some cards moved there.
+    with world.anki() as col:
+        move_to_deck(col, world.ids["num0"], "Arithmetic")
+        move_to_deck(col, world.ids["num1"], "Arithmetic")
+    for _ in range(2):  # and once more when all is done: nothing left to do
+        pushed = world.run(str(VENV_BIN / "ankiops-git"), "push", "--recreate-decks", check=False)
+        assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    with world.anki() as col:
+        names = deck_ids(col)
+    assert "Arithmetic" in names and "Numbers" not in names
+    assert {world.note_deck(world.ids[f"num{i}"]) for i in range(5)} == {"Arithmetic"}
+    world.git("pull", "anki")
+    assert sorted(world.deck_files()) == ["Arithmetic.md", "Geo__Europe.md", "Spanish.md"]
+    assert f"<!-- deck_id: {names['Arithmetic']} -->" in world.read("Arithmetic.md")
+    assert world.managed_count("+ 1?") == 5
 
 
 # --- 7: deletions and the guard -----------------------------------------------------------

@@ -60,13 +60,27 @@ class Backend(Protocol):
         """The id of deck `name`, created (with missing parents) if needed."""
         ...
 
-    def rename_deck(self, deck_id: int, new_name: str) -> int:
-        """Rename with options, cards and subdecks; returns the deck's id afterwards.
+    # True if rename_deck renames the deck itself (id, options, description and limits
+    # kept); False if it can only re-create it under the new name (AnkiConnect).
+    renames_in_place: bool
 
-        The collection backend keeps the id. AnkiConnect has no rename action, so
-        there the deck is re-created under the new name with the same options and its
-        cards moved (review history kept): the id changes and is returned.
+    def rename_deck(self, deck_id: int, new_name: str) -> int:
+        """Give the deck's own cards the deck `new_name`; its subdecks keep their names.
+        Returns the id of deck `new_name` afterwards.
+
+        The collection backend renames the deck: its id, options, description and
+        limits stay. AnkiConnect has no rename action: there a deck `new_name` is made
+        with the same options group, the cards are moved to it (review history kept)
+        and the old deck is removed once empty and without subdecks; the description
+        and per-deck limits are not carried over. A deck `new_name` that exists
+        already (an interrupted earlier rename, say) is used: the caller checks with
+        deck_holds_only that it holds nothing else. Safe to repeat at any step.
         """
+        ...
+
+    def deck_holds_only(self, deck_id: int, note_ids: Iterable[int]) -> bool:
+        """True if every card in this deck (subdecks not included) belongs to one of
+        these notes (an empty deck holds only them)."""
         ...
 
     def mod_times(self, note_ids: Iterable[int] | None = None) -> dict[int, int]:

@@ -202,17 +202,38 @@ class CollectionBackend:
             return int(existing)
         return int(self.col.decks.add_normal_deck_with_name(name).id)
 
+    renames_in_place = True
+
     def rename_deck(self, deck_id: int, new_name: str) -> int:
-        if self.col.decks.get(DeckId(deck_id), default=False) is None:
+        decks = self.col.decks
+        deck = decks.get(DeckId(deck_id), default=False)
+        if deck is None:
             raise AnkiRejected(f"No deck with id {deck_id} in Anki; nothing renamed.")
-        other = self.col.decks.id_for_name(new_name)
+        old = str(deck["name"])
+        if old == new_name:
+            return deck_id
+        other = decks.id_for_name(new_name)
         if other is not None and int(other) != deck_id:
-            raise AnkiRejected(
-                f"Cannot rename deck {deck_id} to {new_name!r}: a deck of that name already "
-                f"exists (id {other}). Merge or rename one of them in Anki first."
-            )
-        self.col.decks.rename(DeckId(deck_id), new_name)
+            # A deck of that name holding only these cards (deck_holds_only): take its
+            # cards, then its place.
+            cards = self._db.list("select id from cards where did = ? or odid = ?", other, other)
+            if cards:
+                self.col.set_deck(cards, deck_id)
+            decks.remove([other])
+        depth = old.count("::") + 1
+        children = [(i, n) for n, i in decks.children(DeckId(deck_id)) if n.count("::") == depth]
+        decks.rename(DeckId(deck_id), new_name)
+        # Subdecks have files of their own: they keep their names (and ids), and so
+        # do theirs, which move with them.
+        for child_id, child_name in children:
+            decks.rename(child_id, child_name)
         return deck_id
+
+    def deck_holds_only(self, deck_id: int, note_ids: Iterable[int]) -> bool:
+        found = self._db.list(
+            "select distinct nid from cards where did = ? or odid = ?", deck_id, deck_id
+        )
+        return set(found) <= set(note_ids)
 
     # -- notes: reads ----------------------------------------------------------------
 

@@ -338,10 +338,13 @@ class ConnectBackend:
         self._check_profile()
         return int(self._call("createDeck", deck=name))
 
+    renames_in_place = False
+
     def rename_deck(self, deck_id: int, new_name: str) -> int:
-        """AnkiConnect has no rename: re-create the deck tree under the new name with each
-        deck's options, move the cards (changeDeck keeps review history), then remove the
-        emptied old decks. Returns the new id of the renamed deck."""
+        """AnkiConnect has no rename: make deck `new_name` (or use the one an interrupted
+        run made) with the deck's options group, move the deck's own cards there
+        (changeDeck keeps review history), then remove the old deck if it is empty and
+        has no subdecks. Returns the id of `new_name`. Each step is safe to repeat."""
         decks = self.decks()
         by_id = {v: k for k, v in decks.items()}
         if deck_id not in by_id:
@@ -349,33 +352,29 @@ class ConnectBackend:
         old = by_id[deck_id]
         if new_name == old:
             return deck_id
-        if new_name in decks:
-            raise AnkiRejected(
-                f"Cannot rename deck {deck_id} to {new_name!r}: a deck of that name already "
-                f"exists (id {decks[new_name]}). Merge or rename one of them in Anki first."
-            )
-        tree = sorted(
-            (name for name in decks if name == old or name.startswith(old + "::")),
-            key=lambda n: n.count("::"),
-        )
-        renamed = {name: new_name + name[len(old) :] for name in tree}
-        configs = self._multi([("getDeckConfig", {"deck": name}, name) for name in tree])
-        cards = self._multi([("findCards", {"query": f"did:{decks[name]}"}, name) for name in tree])
-        new_ids = self._multi([("createDeck", {"deck": renamed[n]}, renamed[n]) for n in tree])
-        self._multi(
+        config, cards = self._multi(
             [
-                ("setDeckConfigId", {"decks": [renamed[n]], "configId": c["id"]}, renamed[n])
-                for n, c in zip(tree, configs, strict=True)
-                if isinstance(c, dict) and "id" in c
-            ]
-            + [
-                ("changeDeck", {"cards": cids, "deck": renamed[n]}, renamed[n])
-                for n, cids in zip(tree, cards, strict=True)
-                if cids
+                ("getDeckConfig", {"deck": old}, old),
+                ("findCards", {"query": f"did:{deck_id}"}, old),
             ]
         )
-        self._delete_empty_decks(tree)
-        return int(new_ids[0])
+        new_id = decks.get(new_name) or int(self._call("createDeck", deck=new_name))
+        actions: list[Action] = []
+        if isinstance(config, dict) and "id" in config:
+            actions.append(
+                ("setDeckConfigId", {"decks": [new_name], "configId": config["id"]}, new_name)
+            )
+        if cards:
+            actions.append(("changeDeck", {"cards": cards, "deck": new_name}, new_name))
+        self._multi(actions)
+        if not any(name.startswith(old + "::") for name in decks):
+            self._delete_empty_decks([old])
+        return int(new_id)
+
+    def deck_holds_only(self, deck_id: int, note_ids: Iterable[int]) -> bool:
+        self._check_profile()
+        found = self._call("findNotes", query=f"did:{deck_id}")
+        return {int(n) for n in found} <= set(note_ids)
 
     def _delete_empty_decks(self, candidates: Iterable[str]) -> None:
         """Delete those of these decks in which, subdecks included, no card is left.
