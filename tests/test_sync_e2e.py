@@ -732,3 +732,25 @@ def test_media_names_anki_would_change_are_refused_naming_the_note(
     with world.anki() as col:
         assert os.listdir(col.media.dir()) == []  # nothing stored, or taken out again
     assert world.rev("anki/main") != world.rev("HEAD")  # not pushed: git push anki retries
+
+
+def test_a_note_anki_refuses_is_named_and_the_rest_of_the_push_goes_in(world: World) -> None:
+    """A note Anki refuses (here an empty question, committed past the pre-commit check)
+    is named by file and line; the other files' notes are added, once."""
+    world.write("Spanish.md", world.read("Spanish.md") + "\n---\n\nQ:\nA: no question\n")
+    line = len(world.read("Spanish.md").splitlines()) - 1
+    world.write("Numbers.md", world.read("Numbers.md") + "\n---\n\nQ: 9 + 1?\nA: 10\n")
+    commit = world.git("commit", "--no-verify", "-am", "one bad note")
+    assert f"Spanish.md:{line}: Anki refused this note: cannot create note because it is " in (
+        commit.stderr
+    ), commit.stderr
+    assert "everything else was pushed" in commit.stderr
+    assert world.managed_count("9 + 1?") == 1
+    assert world.managed_count("no question") == 0
+    text = world.read("Spanish.md").replace("Q:\nA: no question", "Q: And now?\nA: a question")
+    world.write("Spanish.md", text)
+    commit = world.git("commit", "-am", "fixed")
+    assert "1 added" in commit.stderr, commit.stderr  # the other note was adopted
+    assert world.managed_count("9 + 1?") == 1 and world.managed_count("And now?") == 1
+    assert world.rev("HEAD") == world.rev("anki/main")
+    assert re.search(r"<!-- note_id: \d+ -->\nQ: 9 \+ 1\?", world.read("Numbers.md"))
