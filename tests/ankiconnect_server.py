@@ -4,8 +4,10 @@ It speaks the AnkiConnect add-on's protocol for the actions ankiops-git uses, wi
 the add-on's request and reply shapes and error strings, as checked against its
 source: devsdocs/anki-connect plugin/__init__.py (handler, multi, addNotes, notesInfo,
 notesModTime, getDecks, changeDeck, updateNote, ...) and plugin/util.py (apiVersion 6),
-and FooSoft/anki-connect plugin/web.py (HTTP handling, format_success_reply /
-format_exception_reply, requestPermission's injected `allowed`/`origin`).
+and FooSoft/anki-connect plugin/web.py (HTTP handling, request schema,
+format_success_reply / format_exception_reply, requestPermission's injected
+`allowed`/`origin`). tests/test_ankiconnect_standin.py holds it to the real add-on:
+the same requests to both, replies and effects compared.
 
 Faithful where clients trip:
 - HTTP/1.1 replies with Content-Length and no `Connection: close`, and the socket is
@@ -27,9 +29,11 @@ Faithful where clients trip:
 from __future__ import annotations
 
 import base64
+import glob
 import hashlib
 import json
 import os
+import pprint
 import select
 import socket
 import threading
@@ -183,8 +187,8 @@ class LoopbackAnkiConnect:
             return json.dumps({"apiVersion": f"AnkiConnect v.{API_VERSION}"}).encode("utf-8")
         try:
             params = json.loads(body.decode("utf-8"))
-            if not isinstance(params, dict) or not isinstance(params.get("action"), str):
-                raise ValueError("'action' is a required property")
+            if (problem := _schema_error(params)) is not None:
+                raise ValueError(problem)
         except ValueError as e:
             return json.dumps(format_exception_reply(API_VERSION, e)).encode("utf-8")
         if params.get("action") == "requestPermission":
@@ -209,7 +213,15 @@ class LoopbackAnkiConnect:
                 raise Exception("unsupported action")
             if name in self.fail_actions:
                 raise Exception(self.fail_actions[name])
-            reply = format_success_reply(version, method(**params))
+            try:
+                result = method(**params)
+            except TypeError as e:
+                # wrong parameters: Python names the method, which in the add-on is
+                # AnkiConnect.<action>
+                raise TypeError(
+                    str(e).replace(f"{type(self).__name__}.action_", "AnkiConnect.")
+                ) from None
+            reply = format_success_reply(version, result)
         except Exception as e:
             reply = format_exception_reply(version, e)
         return reply
@@ -241,6 +253,12 @@ class LoopbackAnkiConnect:
                     break
         options = note.get("options", {})
         allow_duplicate = options.get("allowDuplicate", False)
+        if type(allow_duplicate) is not bool:
+            raise Exception('option parameter "allowDuplicate" must be boolean')
+        scope_options = options.get("duplicateScopeOptions", {})
+        for name in ("checkChildren", "checkAllModels"):
+            if name in scope_options and type(scope_options[name]) is not bool:
+                raise Exception(f'option parameter "duplicateScopeOptions.{name}" must be boolean')
         state = self._duplicate_or_empty(anki_note, deck, options)
         if state == 1:
             raise Exception("cannot create note because it is empty")
@@ -515,10 +533,15 @@ class LoopbackAnkiConnect:
             return None
         if deleteExisting:
             self.col.media.trash_files([filename])
-        return self.col.media.write_data(filename, media_data)
+        # the add-on calls the legacy writeData, which keeps only the base name
+        return self.col.media.write_data(os.path.basename(filename), media_data)
 
     def action_deleteMediaFile(self, filename: str) -> None:
         self.col.media.trash_files([filename])
+
+    def action_getMediaFilesNames(self, pattern: str = "*") -> list[str]:
+        path = os.path.join(self.col.media.dir(), pattern)
+        return [os.path.basename(p) for p in glob.glob(path)]
 
     def action_retrieveMediaFile(self, filename: str) -> str | bool:
         filename = os.path.basename(filename)
@@ -577,6 +600,61 @@ class LoopbackAnkiConnect:
             mm.add_template(m, t)
         mm.add(m)
         return dict(m)
+
+
+# web.py request_schema: every request is checked against it (jsonschema.validate)
+_REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "action": {"type": "string", "minLength": 1},
+        "version": {"type": "integer"},
+        "params": {"type": "object"},
+    },
+    "required": ["action"],
+}
+_JSON_TYPES = {"object": dict, "string": str, "integer": int}
+
+
+def _is_type(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return False
+    if name == "integer" and isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, _JSON_TYPES[name])
+
+
+def _schema_error(request: Any) -> str | None:
+    """What web.py answers for a request that fails _REQUEST_SCHEMA: the first error
+    (in the schema's order), worded as str(jsonschema.ValidationError) words it
+    (jsonschema 4, which Anki ships; this process does not have it)."""
+
+    def pretty(value: Any) -> str:
+        return pprint.pformat(value, width=72, sort_dicts=False).replace("\n", "\n    ")
+
+    def error(message: str, validator: str, key: str | None, schema: Any, instance: Any) -> str:
+        schema_path = f"schema['properties'][{key!r}]" if key else "schema"
+        instance_path = f"instance[{key!r}]" if key else "instance"
+        return (
+            f"{message}\n\nFailed validating {validator!r} in {schema_path}:\n"
+            f"    {pretty(schema)}\n\nOn {instance_path}:\n    {pretty(instance)}"
+        )
+
+    if not _is_type(request, "object"):
+        return error(f"{request!r} is not of type 'object'", "type", None, _REQUEST_SCHEMA, request)
+    for key, schema in _REQUEST_SCHEMA["properties"].items():
+        if key not in request:
+            continue
+        value = request[key]
+        if not _is_type(value, schema["type"]):
+            message = f"{value!r} is not of type {schema['type']!r}"
+            return error(message, "type", key, schema, value)
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            return error(f"{value!r} should be non-empty", "minLength", key, schema, value)
+    for key in _REQUEST_SCHEMA["required"]:
+        if key not in request:
+            message = f"{key!r} is a required property"
+            return error(message, "required", None, _REQUEST_SCHEMA, request)
+    return None
 
 
 def _parse_request(data: bytes) -> bytes | None:
