@@ -1,6 +1,6 @@
 """How long HTML -> Markdown takes per field: the cost of a first fetch.
 
-Three sets of fields: the two public corpora in ../shared/corpus (HTML written by
+Three sets of fields: the two public corpora in tests/corpus (HTML written by
 Anki's editor over years: omscs, ultimate-geography) and the fields of the generated
 10,000-note benchmark collection (HTML as a push writes it). For each, one pass of
 `convert.html_to_md` over every field in a fresh process (the converter's caches would
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "corpus"
 SETS = ["omscs", "ultimate-geography", "bench-10000"]
 
 

@@ -1,4 +1,4 @@
-"""Helpers for the conversion tests over the public corpora in ../shared/corpus."""
+"""Helpers for the conversion tests over the public corpora in tests/corpus."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import html5lib
 
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 
 _HIDDEN = {"script", "style", "head", "title", "template"}
 _BREAKS = {"br", "p", "div", "li", "ul", "ol", "table", "tr", "td", "th", "h1", "h2", "h3",

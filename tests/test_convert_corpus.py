@@ -1,7 +1,7 @@
 """Round trips over the real corpora: html -> md -> html, per corpus.
 
-The corpora live beside the repository (../shared/corpus, see its README.md) and
-are read in place. Run with -s to see the measured rates.
+The corpora are in tests/corpus (sources and licences in its README.md). Run with -s
+to see the measured rates.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 import pytest
-from corpus_util import CORPUS_DIR, corpus_fields, has_raw_html, visible_text
+from corpus_util import corpus_fields, has_raw_html, visible_text
 
 from ankiops_git.convert import canonical_html, html_to_md, md_to_html
 
@@ -50,9 +50,6 @@ _CACHE: dict[str, Results] = {}
 def run_corpus(name: str) -> Results:
     if name in _CACHE:
         return _CACHE[name]
-    path = CORPUS_DIR / f"{name}.jsonl"
-    if not path.exists():
-        pytest.skip(f"corpus {path} not found (expected beside the repository in ../shared)")
     results = Results(name)
     start = time.perf_counter()
     for html in corpus_fields(name):
@@ -128,8 +125,6 @@ def test_canonical_form_is_idempotent_on_the_rich_corpus() -> None:
     """html_to_md depends only on the canonical form, so it must be a fixed point."""
     from ankiops_git.convert.canonical import normalised, serialise
 
-    if not (CORPUS_DIR / "omscs.jsonl").exists():
-        pytest.skip(f"corpus omscs not found in {CORPUS_DIR}")
     changed = []
     for html in corpus_fields("omscs"):
         once = canonical_html(html)
