@@ -444,3 +444,20 @@ def test_update_verification_allows_for_how_anki_stores_text(backend: Backend) -
     backend.update_notes([NoteUpdate(nid, fields={"Answer": value})])  # no AnkiRejected
     assert backend.read_notes([nid])[0].fields["Answer"] == anki_stored_text(value)
     assert anki_stored_text(value) == "line one\nline two and café"
+
+
+def test_a_rename_that_changes_only_the_case(backend: Backend) -> None:
+    """Anki counts "Empty" and "empty" as one deck: AnkiConnect cannot rename between
+    them (it used to delete the deck); the collection file can."""
+    deck_id = backend.create_deck("Empty")
+    (nid,) = backend.add_notes([_qa("Q", "A", deck="Full")])
+    full = backend.decks()["Full"]
+    for old_id, new_name in ((deck_id, "empty"), (full, "full")):
+        if backend.renames_in_place:
+            assert backend.rename_deck(old_id, new_name) == old_id
+        else:
+            with pytest.raises(AnkiRejected, match="differ only in case"):
+                backend.rename_deck(old_id, new_name)
+    decks = backend.decks()
+    assert {decks.get("Empty"), decks.get("empty")} - {None} == {deck_id}  # still there
+    assert backend.read_notes([nid])[0].deck in ("Full", "full")

@@ -352,6 +352,15 @@ class ConnectBackend:
         old = by_id[deck_id]
         if new_name == old:
             return deck_id
+        if _deck_key(new_name) == _deck_key(old):
+            # Anki takes names that differ only so for the same deck: AnkiConnect's
+            # createDeck would hand back this deck, and nothing could be moved.
+            raise AnkiRejected(
+                f"Cannot rename deck {old!r} to {new_name!r} over AnkiConnect: the names "
+                f"differ only in case or spaces, which Anki counts as the same deck. "
+                f"Rename it in Anki (Browse, right-click the deck, Rename), then "
+                f"`git pull anki`."
+            )
         config, cards = self._multi(
             [
                 ("getDeckConfig", {"deck": old}, old),
@@ -359,14 +368,17 @@ class ConnectBackend:
             ]
         )
         new_id = decks.get(new_name) or int(self._call("createDeck", deck=new_name))
-        actions: list[Action] = []
+        if new_id == deck_id:  # never: the names are not the same deck (checked above)
+            raise AnkiRejected(f"Anki took {new_name!r} for deck {old!r}; nothing renamed.")
         if isinstance(config, dict) and "id" in config:
-            actions.append(
-                ("setDeckConfigId", {"decks": [new_name], "configId": config["id"]}, new_name)
-            )
+            done = self._call("setDeckConfigId", decks=[new_name], configId=config["id"])
+            if done is False:  # the add-on's answer when it did not set it
+                raise AnkiRejected(
+                    f"AnkiConnect did not give deck {new_name!r} the options of {old!r}; "
+                    f"no card was moved. Retry."
+                )
         if cards:
-            actions.append(("changeDeck", {"cards": cards, "deck": new_name}, new_name))
-        self._multi(actions)
+            self._call("changeDeck", cards=cards, deck=new_name)
         if not any(name.startswith(old + "::") for name in decks):
             self._delete_empty_decks([old])
         return int(new_id)
@@ -710,6 +722,11 @@ class ConnectBackend:
             return base64.b64decode(encoded)
         except binascii.Error as e:
             raise AnkiRejected(f"AnkiConnect sent media file {filename!r} garbled: {e}") from e
+
+
+def _deck_key(name: str) -> str:
+    """What Anki compares deck names by: case and the spaces around each part aside."""
+    return "::".join(part.strip().casefold() for part in name.split("::"))
 
 
 def _refusal(e: AnkiOpsError) -> str:
