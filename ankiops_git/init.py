@@ -59,12 +59,16 @@ def configure_git(repo: pygit2.Repository, spec: str) -> None:
     try:
         remote = repo.remotes[sync.REMOTE]
     except KeyError:
-        repo.remotes.create(sync.REMOTE, url, FETCH_REFSPEC)
-        return
+        remote = repo.remotes.create(sync.REMOTE, url, FETCH_REFSPEC)
     if remote.url != url:
         repo.remotes.set_url(sync.REMOTE, url)
     if FETCH_REFSPEC not in remote.fetch_refspecs:
         repo.remotes.add_fetch(sync.REMOTE, FETCH_REFSPEC)
+    # `git push anki` with no branch named (no upstream needed) pushes the synced branch.
+    branch = str(cfg["ankiops.branch"]) if "ankiops.branch" in cfg else "main"
+    push = f"refs/heads/{branch}:{gitstore.REMOTE_BRANCH}"
+    if push not in repo.remotes[sync.REMOTE].push_refspecs:
+        repo.remotes.add_push(sync.REMOTE, push)
 
 
 def hooks_dir(repo: pygit2.Repository) -> Path:

@@ -321,7 +321,7 @@ def test_init_writes_deck_files_and_idle_pull_makes_no_commit(world: World) -> N
     assert world.deck_files() == files
 
     # Push right after pull: nothing to send.
-    pushed = world.git("push", "anki", "main")
+    pushed = world.git("push", "anki")
     assert "Everything up-to-date" in pushed.stderr
 
 
@@ -609,8 +609,8 @@ def test_unreachable_anki_commit_stands_and_later_push_applies_once(world: World
     assert "Anki is not reachable" in commit.stderr and "git push anki" in commit.stderr
     assert world.git("log", "-1", "--format=%s").stdout.strip() == "hablar"
     world.git("config", "remote.anki.url", url)
-    world.git("push", "anki", "main")
-    world.git("push", "anki", "main")  # again: nothing more
+    world.git("push", "anki")  # as the README and the hook say: no branch named
+    world.git("push", "anki")  # again: nothing more
     assert world.managed_count("hablar?") == 1
     world.git("pull", "anki")
     assert re.search(r"<!-- note_id: \d+ -->\nQ: hablar\?", world.read("Spanish.md"))
