@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 
 import click
@@ -9,8 +11,8 @@ import click
 from ankiops_git import __version__
 
 
-@click.group()
-@click.version_option(__version__, prog_name="ankiops-git")
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="ankiops-git")
 def cli() -> None:
     """Anki decks as Markdown files under git, with Anki as a git remote."""
 
@@ -25,14 +27,24 @@ def _fail(error: Exception) -> None:
 
 @cli.command("init")
 @click.argument("directory", required=False, default=".", type=click.Path(file_okay=False))
-@click.option("--anki", "anki_spec", help="AnkiConnect URL or path to a collection file.")
-@click.option("--profile", help="The Anki profile these decks belong to.")
+@click.option(
+    "--anki",
+    "anki_spec",
+    metavar="URL|PATH",
+    help="Where Anki is: an AnkiConnect URL (Anki open), or a collection file or profile "
+    "name (Anki closed). [default: the folder's remote if set, else http://127.0.0.1:8765]",
+)
+@click.option(
+    "--profile",
+    help="The Anki profile these decks belong to. [default: the one Anki has open]",
+)
 @click.option("--tutorial", is_flag=True, help="Add a tutorial deck showing every note type.")
 @click.option("--no-hooks", is_flag=True, help="Do not install the git hooks.")
 def init_command(
     directory: str, anki_spec: str | None, profile: str | None, tutorial: bool, no_hooks: bool
 ) -> None:
-    """Make DIRECTORY a git repository of deck files with Anki as the remote `anki`."""
+    """Make DIRECTORY (default: the current folder) a git repository of deck files with
+    Anki as the remote `anki`. Safe to run again: it repairs the wiring."""
     from pathlib import Path
 
     from ankiops_git.errors import AnkiOpsError
@@ -124,15 +136,28 @@ def pull_command() -> None:
 def validate_command(paths: tuple[Path, ...]) -> None:
     """Check deck files; print problems as FILE:LINE:COL: error|warning: message.
 
-    With no PATHS, checks every deck file in the current folder. Named files that are
-    not decks (README.md and the other `exclude`s of ankiops.toml) are skipped. Exits
-    1 if there is an error; warnings alone do not fail.
+    With no PATHS, checks every deck file of the repository (from any of its folders)
+    and warns of Markdown in subfolders. Named files that are not decks (README.md and
+    the other `exclude`s of ankiops.toml) are skipped. Exits 1 if there is an error or
+    no deck file at all; warnings alone do not fail.
     """
-    from ankiops_git import validate
+    from ankiops_git import deckfile, validate
     from ankiops_git.errors import AnkiOpsError
 
+    root = _top_folder()
     try:
-        found = validate.check_paths(paths) if paths else validate.check_tree(Path("."))
+        if paths:
+            found = validate.check_paths(paths)
+        else:  # the repository's deck files, named as git names files: from here
+            here = Path.cwd()
+            os.chdir(root)
+            try:
+                found = validate.check_tree(Path("."))
+            finally:
+                os.chdir(here)
+            found = [
+                dataclasses.replace(d, path=os.path.relpath(root / d.path, here)) for d in found
+            ]
     except AnkiOpsError as e:
         _fail(e)
         return
@@ -140,6 +165,22 @@ def validate_command(paths: tuple[Path, ...]) -> None:
         click.echo(str(diagnostic))
     if validate.has_errors(found):
         raise SystemExit(1)
+    if not paths:
+        count = len(deckfile.deck_files(root))
+        if count == 0:
+            _fail(AnkiOpsError(f"no deck files in {root} (deck files are *.md at its top)"))
+        warnings = f", {len(found)} warning(s)" if found else ""
+        click.echo(f"validate: {count} deck file(s) in {root}: no errors{warnings}")
+
+
+def _top_folder() -> Path:
+    """The repository's top folder (deck files live there), else the current folder."""
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False
+    )
+    return Path(done.stdout.strip()) if done.returncode == 0 else Path(".").resolve()
 
 
 def main() -> None:

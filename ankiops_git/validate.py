@@ -21,7 +21,7 @@ from ankiops_git import config as config_mod
 from ankiops_git import deckfile
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.model import Deck, Note
-from ankiops_git.notetypes import CHOICE_COUNT, NOTE_TYPES
+from ankiops_git.notetypes import ALL_PREFIXES, CHOICE_COUNT, NOTE_TYPES
 
 ERROR = deckfile.ERROR
 WARNING = deckfile.WARNING
@@ -314,12 +314,42 @@ def _one_deck_in_two_files(paths: list[str], report: set[str], message: str) -> 
 
 
 def check_tree(root: Path) -> list[Diagnostic]:
-    """Diagnostics for every deck file of the collection at `root`, with cross-file checks."""
+    """Diagnostics for every deck file of the collection at `root`, with cross-file checks;
+    a warning for each Markdown file in a subfolder (deck files live at the top)."""
     files = deckfile.deck_files(root, config_mod.load(root))
     checked = [_read(p) for p in files]
     out = [d for c in checked for d in c.diagnostics]
     out += _cross_file(checked, {c.path for c in checked})
+    out += [
+        Diagnostic(
+            str(p.relative_to(root)),
+            1,
+            1,
+            WARNING,
+            "this looks like a deck file, but deck files live at the top of the repository "
+            "(Spanish__Verbs.md is deck Spanish::Verbs): move it there to sync it.",
+        )
+        for p in sorted(root.glob("*/**/*" + deckfile.SUFFIX))
+        if not any(part.startswith(".") for part in p.relative_to(root).parts)
+        and _looks_like_a_deck(p)
+    ]
     return sorted(out)
+
+
+_DECK_LINE_RE = re.compile(
+    r"^(?:<!--[ \t]*(?:note|deck)_id:|(?:"
+    + "|".join(re.escape(p) for p in ALL_PREFIXES)
+    + r"):[ \t])",
+    re.MULTILINE,
+)
+
+
+def _looks_like_a_deck(path: Path) -> bool:
+    """A Markdown file with a note or deck id line, or a line opening a note field."""
+    try:
+        return path.is_file() and bool(_DECK_LINE_RE.search(path.read_text(errors="replace")))
+    except OSError:
+        return False
 
 
 # A note_id line, or a line that may open or close a code fence (checked exactly below).

@@ -201,10 +201,19 @@ def run(name: str) -> int:
     return 2
 
 
+USAGE = f"""usage: ankiops-hook {{{"|".join(HOOKS)}}}
+
+The program the git hooks that `ankiops-git init` installs call:
+  pre-commit    validate the deck files being committed; refuse on errors
+  post-commit   push the new commit to Anki, then write new note ids back
+  post-merge    the same after a merge (`git pull anki`)
+A hook never fails a commit because Anki is unreachable: it says so and exits 0."""
+
+
 def main() -> None:
-    if len(sys.argv) < 2:
-        say(f"usage: ankiops-hook {{{'|'.join(HOOKS)}}}")
-        sys.exit(2)
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+        print(USAGE)
+        sys.exit(0 if len(sys.argv) >= 2 else 2)
     sys.exit(run(sys.argv[1]))
 
 

@@ -394,7 +394,11 @@ def test_cli_validate_whole_collection_fails_on_errors(collection: Path) -> None
 def test_cli_validate_passes_when_clean(collection: Path) -> None:
     (collection / "Bad.md").write_text(GOOD, encoding="utf-8")
     result = CliRunner().invoke(cli, ["validate"])
-    assert (result.exit_code, result.output) == (0, "")
+    # one line on success, so that a check of nothing is never mistaken for a pass
+    assert (result.exit_code, result.output) == (
+        0,
+        f"validate: 2 deck file(s) in {collection}: no errors\n",
+    )
 
 
 def test_cli_validate_warnings_do_not_fail(collection: Path) -> None:
@@ -403,7 +407,7 @@ def test_cli_validate_warnings_do_not_fail(collection: Path) -> None:
     assert result.exit_code == 0
     assert result.output == (
         "Bad.md:7:1: warning: E: (Extra) is empty and is dropped; write its text or delete "
-        "the line\n"
+        f"the line\nvalidate: 2 deck file(s) in {collection}: no errors, 1 warning(s)\n"
     )
 
 
@@ -445,7 +449,11 @@ def test_installed_console_script(collection: Path) -> None:
     assert (bad.returncode, bad.stdout.splitlines(), bad.stderr) == (1, [CLOZE_ERROR], "")
     (collection / "Bad.md").write_text(GOOD, encoding="utf-8")
     good = subprocess.run([script, "validate"], capture_output=True, text=True, check=False)
-    assert (good.returncode, good.stdout, good.stderr) == (0, "", "")
+    assert (good.returncode, good.stdout, good.stderr) == (
+        0,
+        f"validate: 2 deck file(s) in {collection}: no errors\n",
+        "",
+    )
 
 
 def test_cli_validate_bad_config_is_one_clear_line(collection: Path) -> None:
