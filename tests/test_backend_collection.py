@@ -128,15 +128,6 @@ def test_reading_10000_notes_returns_every_note_with_its_fields(tmp_path: Path) 
     assert len({n.note_id for n in notes}) == 10_000
 
 
-def test_a_file_that_is_not_a_collection_is_reported_and_left_alone(tmp_path: Path) -> None:
-    path = tmp_path / "notes.anki2"
-    path.write_text("not sqlite\n")
-    with pytest.raises(AnkiUnavailable) as err:
-        CollectionBackend(path)
-    assert f"Cannot open {path} as an Anki collection (not a database file)" in str(err.value)
-    assert path.read_text() == "not sqlite\n"
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.text(alphabet=st.characters(codec="utf-8")), min_size=1, max_size=8))
 def test_anki_stored_text_is_what_anki_stores(tmp_path_factory: Any, texts: list[str]) -> None:
@@ -162,3 +153,46 @@ def _shared_bench_collection(factory: Any) -> Path:
             backend.ensure_note_types()
         _SHARED["path"] = path
     return _SHARED["path"]
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"", "is empty, not an Anki collection"),
+        (b"\x00garbage" * 10, "is not an Anki collection (not a database)"),
+        (None, "is a database but not an Anki collection"),
+    ],
+)
+def test_a_file_that_is_not_a_collection_is_refused_and_left_as_it_is(
+    tmp_path: Path, content: bytes | None, said: str
+) -> None:
+    """Anki's engine makes a new empty collection of such a file: a sync would then
+    delete every note. It is refused, and the file is not touched."""
+    import sqlite3
+
+    path = tmp_path / "User 1" / "collection.anki2"
+    path.parent.mkdir()
+    if content is None:
+        db = sqlite3.connect(path)
+        db.execute("create table things (x)")
+        db.commit()
+        db.close()
+    else:
+        path.write_bytes(content)
+    before = path.read_bytes()
+    with pytest.raises(AnkiUnavailable) as err:
+        CollectionBackend(path)
+    assert said in str(err.value) and "nothing was read or written" in str(err.value)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["collection.anki2"]
+
+
+def test_a_read_only_collection_is_one_clear_message(
+    anki_collection_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    writable = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: mode != os.W_OK and writable(p, mode))
+    with pytest.raises(AnkiUnavailable, match="is read-only: ankiops-git writes to"):
+        CollectionBackend(anki_collection_path)

@@ -754,3 +754,25 @@ def test_a_note_anki_refuses_is_named_and_the_rest_of_the_push_goes_in(world: Wo
     assert world.managed_count("9 + 1?") == 1 and world.managed_count("And now?") == 1
     assert world.rev("HEAD") == world.rev("anki/main")
     assert re.search(r"<!-- note_id: \d+ -->\nQ: 9 \+ 1\?", world.read("Numbers.md"))
+
+
+@pytest.mark.parametrize("world", ["collection"], indirect=True)
+def test_an_emptied_collection_file_is_refused_and_no_deck_file_is_deleted(
+    world: World,
+) -> None:
+    """Opened as a new empty collection, it made a pull delete every deck file."""
+    saved = world.col_path.read_bytes()
+    world.col_path.write_bytes(b"")
+    files = world.deck_files()
+    head = world.rev("HEAD")
+    pulled = world.git("pull", "anki", check=False)
+    assert pulled.returncode != 0
+    assert "is empty, not an Anki collection" in pulled.stderr, pulled.stderr
+    assert "Traceback" not in pulled.stderr
+    assert world.deck_files() == files and world.rev("HEAD") == head
+    assert world.col_path.read_bytes() == b""
+    world.write("Spanish.md", world.read("Spanish.md").replace("tener?", "tener (verb)?"))
+    commit = world.git("commit", "-am", "edit")
+    assert "is empty, not an Anki collection" in commit.stderr
+    assert world.col_path.read_bytes() == b""
+    world.col_path.write_bytes(saved)  # back, for the fixture's own checks

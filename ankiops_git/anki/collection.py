@@ -10,6 +10,7 @@ at once with a message pointing to the AnkiConnect remote, never waits, never wr
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -95,6 +96,44 @@ _FIRST_CARD_DECK = (
 )
 
 
+_NOT_OURS = (
+    "nothing was read or written. Check the path (Anki keeps each profile's collection "
+    "as <profile>/collection.anki2), or restore the file from Anki's backups "
+    "(<profile>/backups)."
+)
+
+
+def _check_is_collection(path: Path) -> None:
+    """AnkiUnavailable unless `path` is an Anki collection this process may write."""
+    try:
+        with path.open("rb") as f:
+            header = f.read(16)
+    except OSError as e:
+        raise AnkiUnavailable(f"Cannot read {path}: {e.strerror}; {_NOT_OURS}") from e
+    if not header:
+        raise AnkiUnavailable(f"{path} is empty, not an Anki collection: {_NOT_OURS}")
+    if header != b"SQLite format 3\x00":
+        raise AnkiUnavailable(f"{path} is not an Anki collection (not a database): {_NOT_OURS}")
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        raise AnkiUnavailable(
+            f"{path} (or its folder) is read-only: ankiops-git writes to the collection, as "
+            f"Anki does. Make it writable (chmod u+w), or use a copy; nothing was changed."
+        )
+    try:
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=0.2)
+        try:
+            tables = {row[0] for row in db.execute("select name from sqlite_master")}
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return  # locked by Anki, say: opening it says so
+    if not {"col", "notes", "cards"} <= tables:
+        raise AnkiUnavailable(
+            f"{path} is a database but not an Anki collection (it has no notes or cards "
+            f"tables): {_NOT_OURS}"
+        )
+
+
 class CollectionBackend:
     """`base.Backend` over a collection file. Close it (or use `with`) to release the lock."""
 
@@ -115,6 +154,10 @@ class CollectionBackend:
                 f"No Anki collection at {self.path}. Give the path to an existing "
                 f"collection.anki2, an Anki profile name, or an AnkiConnect URL."
             )
+        if not create or self.path.exists():
+            # Anki's engine would make a new, empty collection of an empty file or of a
+            # database that is not a collection: a sync would then delete every note.
+            _check_is_collection(self.path)
         try:
             self.col = Collection(str(self.path))
         except anki.errors.DBError as e:
@@ -123,6 +166,12 @@ class CollectionBackend:
                     f"The collection {self.path} is in use (Anki is probably open with it). "
                     f"Close Anki and retry, or, with Anki running, use the AnkiConnect "
                     f"remote instead: {CONNECT_HINT}"
+                ) from e
+            if "readonly" in str(e) or "disk I/O error" in str(e):
+                raise AnkiUnavailable(
+                    f"Cannot write to {self.path} ({_db_reason(e)}): ankiops-git writes to "
+                    f"the collection, as Anki does. Make the file and its folder writable, or "
+                    f"use a copy; nothing was changed."
                 ) from e
             raise AnkiUnavailable(
                 f"Cannot open {self.path} as an Anki collection ({_db_reason(e)}). Check the "
