@@ -113,18 +113,24 @@ def push_command(allow_deletes: bool, recreate_decks: bool) -> None:
 
 
 @cli.command("pull")
-def pull_command() -> None:
+@click.option(
+    "--allow-deletes", is_flag=True, help="Allow a pull that deletes many notes from the files."
+)
+def pull_command(allow_deletes: bool) -> None:
     """`git pull anki main`: bring Anki's edits in and merge them note by note."""
     import subprocess
 
     from ankiops_git.errors import AnkiOpsError
     from ankiops_git.programs import git_env
+    from ankiops_git.sync import ALLOW_DELETES_ENV
 
     try:  # git finds git-remote-anki and the merge strategy on PATH: put ours first
         env = git_env()
     except AnkiOpsError as e:
         _fail(e)
         return
+    if allow_deletes:
+        env[ALLOW_DELETES_ENV] = "1"
     raise SystemExit(subprocess.call(["git", "pull", "--no-rebase", "anki", "main"], env=env))
 
 

@@ -312,33 +312,45 @@ def _changed_fields(
 # --- safety checks --------------------------------------------------------------------
 
 
+def mass_deletion(
+    deletes: list[tuple[str, str]], sizes: Counter[str]
+) -> tuple[str, str] | None:
+    """Why these deletions ((deck, first line) each) need a go-ahead: more than
+    MAX_DELETES notes, or more than MAX_DECK_SHARE of a deck of `sizes`; and their list,
+    one line each. None if they are ordinary."""
+    per_deck = Counter(deck for deck, _ in deletes)
+    heavy = [
+        d for d, n in per_deck.items() if n >= MIN_DECK_DELETES and n > MAX_DECK_SHARE * sizes[d]
+    ]
+    if len(deletes) <= MAX_DELETES and not heavy:
+        return None
+    why = (
+        f"{len(deletes)} notes"
+        if len(deletes) > MAX_DELETES
+        else "more than 10% of deck " + ", ".join(repr(d) for d in sorted(heavy))
+    )
+    listing = "\n".join(
+        f"  {deckfile.filename_for_deck(deck)}: {line}" for deck, line in deletes[:50]
+    )
+    more = f"\n  ... and {len(deletes) - 50} more" if len(deletes) > 50 else ""
+    return why, listing + more
+
+
 def check_deletions(plan: Plan, view: AnkiView, allow: bool) -> None:
     """Refuse mass deletions (MAX_DELETES, MAX_DECK_SHARE) unless allowed."""
     if allow or not plan.deletes:
         return
     # Every managed note's deck (a view scoped to some files holds only their notes).
     sizes = Counter(view.note_decks.values() or (v.deck for v in view.notes.values()))
-    per_deck = Counter(deck for _, deck, _ in plan.deletes)
-    heavy = [
-        d for d, n in per_deck.items() if n >= MIN_DECK_DELETES and n > MAX_DECK_SHARE * sizes[d]
-    ]
-    if len(plan.deletes) <= MAX_DELETES and not heavy:
-        return
-    why = (
-        f"{len(plan.deletes)} notes"
-        if len(plan.deletes) > MAX_DELETES
-        else "more than 10% of deck " + ", ".join(repr(d) for d in sorted(heavy))
-    )
-    listing = "\n".join(
-        f"  {deckfile.filename_for_deck(deck)}: {line}" for _, deck, line in plan.deletes[:50]
-    )
-    more = f"\n  ... and {len(plan.deletes) - 50} more" if len(plan.deletes) > 50 else ""
-    raise PushRejected(
-        f"this push would delete {why} in Anki:\n{listing}{more}\n"
-        f"If that is intended: `ankiops-git push --allow-deletes` (or "
-        f"`git push -o allow-deletes anki`, or allow_deletes = true in ankiops.toml).",
-        "deletes",
-    )
+    found = mass_deletion([(deck, line) for _, deck, line in plan.deletes], sizes)
+    if found is not None:
+        why, listing = found
+        raise PushRejected(
+            f"this push would delete {why} in Anki:\n{listing}\n"
+            f"If that is intended: `ankiops-git push --allow-deletes` (or "
+            f"`git push -o allow-deletes anki`, or allow_deletes = true in ankiops.toml).",
+            "deletes",
+        )
 
 
 def _label(deck: str, note: Note) -> str:

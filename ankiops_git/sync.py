@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -165,6 +166,40 @@ def fetch(
     )
 
 
+ALLOW_DELETES_ENV = "ANKIOPS_ALLOW_DELETES"  # `ankiops-git pull --allow-deletes` sets it
+
+
+def check_fetched_deletions(
+    view: export.AnkiView, reference: export.Snapshot, config: Config
+) -> None:
+    """Refuse a fetch that would delete many notes from the files (the push guard's
+    rule: a wrong collection, or a deck deleted in Anki by mistake), unless allowed."""
+    if config.allow_deletes or os.environ.get(ALLOW_DELETES_ENV):
+        return
+    gone = [
+        (reference.deck_name(path, view.names), export.first_line(note))
+        for note_id, (path, _, note) in sorted(reference.notes_by_id().items())
+        if note_id not in view.notes
+    ]
+    if not gone:
+        return
+    sizes = Counter(
+        reference.deck_name(path, view.names)
+        for path, deck in reference.decks.items()
+        for _ in deck.notes
+    )
+    found = push.mass_deletion(gone, sizes)
+    if found is not None:
+        why, listing = found
+        raise AnkiOpsError(
+            f"Anki no longer has {why}; fetching would delete them from your files:\n"
+            f"{listing}\nNothing was fetched. If Anki is right (you deleted them there): "
+            f"`ankiops-git pull --allow-deletes` (or `{ALLOW_DELETES_ENV}=1 git pull anki`, "
+            f"or allow_deletes = true in ankiops.toml). If not, check that the remote is "
+            f"the right collection: `git remote get-url anki`."
+        )
+
+
 def state_for(repo: pygit2.Repository, base: pygit2.Oid | None) -> SyncState | None:
     """The saved state if it describes `base` (anki/main), else None."""
     state = syncstate.load(repo)
@@ -205,6 +240,8 @@ def _export_commit(
     view = export.anki_view(
         backend, reference, state, progress, first=first, only=only, aliases=deck_aliases(repo)
     )
+    if base is not None:
+        check_fetched_deletions(view, reference, config)
     tree = export.export_tree(repo, view, reference, keep_other_files=keep_other, config=config)
     summary = export.summarize(view, reference)
     if base is not None and gitstore.commit_of(repo, base).tree_id == tree:

@@ -776,3 +776,19 @@ def test_an_emptied_collection_file_is_refused_and_no_deck_file_is_deleted(
     assert "is empty, not an Anki collection" in commit.stderr
     assert world.col_path.read_bytes() == b""
     world.col_path.write_bytes(saved)  # back, for the fixture's own checks
+
+
+def test_a_pull_that_would_delete_many_notes_asks_first(world: World) -> None:
+    """As the push guard: a wrong collection, or a deck deleted in Anki by mistake."""
+    with world.anki() as col:
+        col.remove_notes([world.ids[f"num{i}"] for i in range(4)])
+    files, head = world.deck_files(), world.rev("HEAD")
+    pulled = world.git("pull", "anki", check=False)
+    assert pulled.returncode != 0
+    assert "Anki no longer has more than 10% of deck 'Numbers'" in pulled.stderr, pulled.stderr
+    assert "Numbers.md: Q: 0 + 1?" in pulled.stderr and "--allow-deletes" in pulled.stderr
+    assert world.deck_files() == files and world.rev("HEAD") == head
+    allowed = world.run(str(VENV_BIN / "ankiops-git"), "pull", "--allow-deletes")
+    assert allowed.returncode == 0
+    assert "Q: 4 + 1?" in world.read("Numbers.md") and "Q: 0 + 1?" not in world.read("Numbers.md")
+    assert world.rev("HEAD") == world.rev("anki/main")
