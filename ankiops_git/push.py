@@ -176,6 +176,21 @@ def check_renames_onto(backend: Backend, view: AnkiView, plan: Plan, target: Sna
             )
 
 
+def check_renamed_decks_are_ours(plan: Plan, base: Snapshot, target: Snapshot) -> None:
+    """Rename only decks a deck file stood for at the last sync: a deck_id copied or
+    typed into a file could name Default, or a deck of the user's other notes."""
+    ours = {d.deck_id for d in base.decks.values() if d.deck_id is not None}
+    paths = {d.deck_id: p for p, d in target.decks.items() if d.deck_id is not None}
+    for deck_id, old, new in plan.renames:
+        if deck_id not in ours:
+            raise AnkiOpsError(
+                f"{paths[deck_id]}:1: deck_id {deck_id} is the deck {old!r} in Anki, which no "
+                f"deck file here stood for: this push would rename it to {new!r}. Remove the "
+                f"deck_id line (the file then makes or uses the deck {new!r}), or rename the "
+                f"deck in Anki."
+            )
+
+
 def recreate_warning(plan: Plan) -> str:
     """What a rename over AnkiConnect (no rename action: the deck is re-created) loses,
     and how to rename in Anki instead."""
@@ -312,9 +327,7 @@ def _changed_fields(
 # --- safety checks --------------------------------------------------------------------
 
 
-def mass_deletion(
-    deletes: list[tuple[str, str]], sizes: Counter[str]
-) -> tuple[str, str] | None:
+def mass_deletion(deletes: list[tuple[str, str]], sizes: Counter[str]) -> tuple[str, str] | None:
     """Why these deletions ((deck, first line) each) need a go-ahead: more than
     MAX_DELETES notes, or more than MAX_DECK_SHARE of a deck of `sizes`; and their list,
     one line each. None if they are ordinary."""

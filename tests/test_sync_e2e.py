@@ -792,3 +792,19 @@ def test_a_pull_that_would_delete_many_notes_asks_first(world: World) -> None:
     assert allowed.returncode == 0
     assert "Q: 4 + 1?" in world.read("Numbers.md") and "Q: 0 + 1?" not in world.read("Numbers.md")
     assert world.rev("HEAD") == world.rev("anki/main")
+
+
+@pytest.mark.parametrize("deck", ["Default", "Other"])
+def test_a_deck_id_of_a_deck_no_file_stood_for_is_not_renamed(world: World, deck: str) -> None:
+    """Default, or a deck of the user's other notes, named by a copied deck_id line."""
+    with world.anki() as col:
+        deck_id = deck_ids(col)[deck]
+    world.write("Mine.md", f"<!-- deck_id: {deck_id} -->\n\nQ: Mine?\nA: Yes\n")
+    world.git("add", "Mine.md")
+    commit = world.git("commit", "-m", "mine")
+    assert f"Mine.md:1: deck_id {deck_id} is the deck {deck!r} in Anki, which no deck file" in (
+        commit.stderr
+    ), commit.stderr
+    with world.anki() as col:
+        assert deck_ids(col)[deck] == deck_id and "Mine" not in deck_ids(col)
+    assert world.managed_count("Mine?") == 0
