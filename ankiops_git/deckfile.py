@@ -38,31 +38,41 @@ TAGS_RE = re.compile(r"^<!--[ \t]*tags:(.*)-->[ \t]*$")
 COMMENT_RE = re.compile(r"^<!--[ \t]*(deck_id|note_id|tags)\b")
 # Something shaped like a field prefix that is not one (`X: `, `Q:text`, `C8:`).
 PREFIX_LIKE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,2}):")
-FENCE_OPEN_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-FENCE_CLOSE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*$")
+# A fence opens at the start of a line or of a list item (`- ````, `1. ````); the
+# closing fence of a list item's code is indented like the item's content.
+FENCE_OPEN_RE = re.compile(r"^( {0,3}(?:(?:[-+*]|\d{1,9}[.)]) {1,4})?)(`{3,}|~{3,})(.*)$")
+FENCE_CLOSE_RE = re.compile(r"^( *)(`{3,}|~{3,})[ \t]*$")
 CONFLICT_START_RE = re.compile(r"^<{7}(?:[ \t]|$)")
 CONFLICT_END_RE = re.compile(r"^>{7}(?:[ \t]|$)")
 
 BLANKS = " \t"  # what trimming removes: never other characters, see PREFIX_RE
 PREFIX_LIST = ", ".join(f"{p}:" for p in notetypes.ALL_PREFIXES)
 
-Fence = tuple[str, int]  # (fence character, length) of the open code fence
+# (fence character, length, how far its closing fence may be indented) of an open fence
+Fence = tuple[str, int, int]
 
 
 def fence_opener(line: str) -> Fence | None:
-    """The fence a line opens, per CommonMark (backtick info strings have no backtick)."""
+    """The fence a line opens, per CommonMark (backtick info strings have no backtick),
+    at the start of the line or of a list item."""
     m = FENCE_OPEN_RE.match(line)
     if not m:
         return None
-    marker, info = m.group(1), m.group(2)
+    lead, marker, info = m.group(1), m.group(2), m.group(3)
     if marker[0] == "`" and "`" in info:
         return None
-    return marker[0], len(marker)
+    in_item = lead.strip() != ""
+    return marker[0], len(marker), (len(lead) if in_item else 0) + 3
 
 
 def closes_fence(line: str, fence: Fence) -> bool:
     m = FENCE_CLOSE_RE.match(line)
-    return m is not None and m.group(1)[0] == fence[0] and len(m.group(1)) >= fence[1]
+    return (
+        m is not None
+        and len(m.group(1)) <= fence[2]
+        and m.group(2)[0] == fence[0]
+        and len(m.group(2)) >= fence[1]
+    )
 
 
 def step_fence(fence: Fence | None, line: str) -> Fence | None:

@@ -355,7 +355,7 @@ def _looks_like_a_deck(path: Path) -> bool:
 # A note_id line, or a line that may open or close a code fence (checked exactly below).
 _IDS_OR_FENCES_RE = re.compile(
     r"^(?:(?P<id><!--[ \t]*note_id:[ \t]*(?P<n>\d+)[ \t]*-->[ \t]*$)"
-    r"|(?P<fence>(?:[A-Z][1-7]?: )? {0,3}(?:`{3,}|~{3,}).*$))",
+    r"|(?P<fence>(?:[A-Z][1-7]?: )? *(?:(?:[-+*]|\d{1,9}[.)]) {1,4})?(?:`{3,}|~{3,}).*$))",
     re.MULTILINE,
 )
 _CONFLICT_RE = re.compile(r"^(?:<{7}|>{7})(?:[ \t]|$)", re.MULTILINE)

@@ -162,6 +162,25 @@ def test_closing_fence_must_match_character_and_length() -> None:
     assert note.fields == {"Question": "````\n```\n~~~~\n---\nA: x\n````", "Answer": "done"}
 
 
+def test_a_code_block_in_a_list_item_is_a_fence_closed_at_the_items_indent() -> None:
+    """`- ```` opens a fence in the list item; its closing fence is indented like the
+    item's text. Anki's editor makes such lists (a code block in a bullet), and the
+    converter writes them so; before, the closing line read as a new, unclosed fence."""
+    text = (
+        "Q: install?\nA: Steps:\n- ```\n  pip install x\n  ```\n1. ```sh\n   ---\n   ```\n"
+        "\n---\n\nQ: second\nA: two\n"
+    )
+    deck = deckfile.parse(text)
+    assert [n.fields["Question"] for n in deck.notes] == ["install?", "second"]
+    assert deck.notes[0].fields["Answer"].endswith("1. ```sh\n   ---\n   ```")
+    assert deckfile.write(deck) == text
+    # at the start of a line, a closing fence may be indented three spaces at most
+    assert deckfile.parse("Q: a\n```\n    ```\n---\n```\nA: b\n").notes[0].fields == {
+        "Question": "a\n```\n    ```\n---\n```",
+        "Answer": "b",
+    }
+
+
 def test_backtick_fence_info_with_backtick_is_not_a_fence() -> None:
     # CommonMark: ``` followed by text containing ` is inline code, not a fence.
     deck = deckfile.parse("Q: a\n``` x`y\nA: b\n")

@@ -808,3 +808,15 @@ def test_a_deck_id_of_a_deck_no_file_stood_for_is_not_renamed(world: World, deck
     with world.anki() as col:
         assert deck_ids(col)[deck] == deck_id and "Mine" not in deck_ids(col)
     assert world.managed_count("Mine?") == 0
+
+
+def test_a_code_block_in_a_list_made_in_anki_arrives(world: World) -> None:
+    """It stopped every pull: "opens a code fence it does not close"."""
+    html = "<ul><li><pre><code>pip install x</code></pre></li></ul>"
+    world.set_field(world.ids["tener"], "Answer", html)
+    pulled = world.git("pull", "anki")
+    assert pulled.returncode == 0
+    block = note_block(world.read("Spanish.md"), world.ids["tener"])
+    assert "A:\n- ```\n  pip install x\n  ```" in block or "A: - ```\n  pip install x" in block
+    assert "nothing to push" in world.run(str(VENV_BIN / "ankiops-git"), "status").stdout
+    assert world.field(world.ids["tener"], "Answer") == html
