@@ -187,12 +187,43 @@ class _Checked:
     diagnostics: list[Diagnostic]
 
 
-def _check(text: str, path: str) -> _Checked:
+NoteKey = tuple[int | None, str, tuple[tuple[str, str], ...], tuple[str, ...]]
+
+
+def note_key(note: Note) -> NoteKey:
+    """A note as written: id, type, fields and tags (what "untouched" compares)."""
+    return (note.note_id, note.note_type, tuple(sorted(note.fields.items())), tuple(note.tags))
+
+
+def untouched_keys(text: str | None) -> set[NoteKey]:
+    """The notes of a file's earlier version (nothing if it had none or does not read)."""
+    if text is None:
+        return set()
+    try:
+        return {note_key(n) for n in deckfile.parse(text).notes}
+    except AnkiOpsError:
+        return set()
+
+
+UNTOUCHED = " (the note is as it was before this commit: fix it when you edit it)"
+
+
+def _check(
+    text: str, path: str, untouched: set[NoteKey] | frozenset[NoteKey] = frozenset()
+) -> _Checked:
+    """`untouched`: notes as they were before (note_key); their problems are warnings,
+    so a note that came from Anki does not stop commits of the user's own edits."""
     result = deckfile.scan(text)
     lines = deckfile.split_lines(text)
     problems = list(result.problems)
     for note in result.deck.notes:
-        problems += _note_problems(note, lines)
+        found = _note_problems(note, lines)
+        if untouched and note_key(note) in untouched:
+            found = [
+                deckfile.Problem(p.line, p.col, deckfile.WARNING, p.message + UNTOUCHED)
+                for p in found
+            ]
+        problems += found
 
     by_id: dict[int, list[Note]] = defaultdict(list)
     for note in result.deck.notes:
@@ -430,10 +461,19 @@ def identities(text: str, path: str = "") -> Identities:
     return Identities(deck.deck_id, tuple(n for pair in first.items() for n in pair))
 
 
-def check_commit(changed: Mapping[str, str], others: Mapping[str, Identities]) -> list[Diagnostic]:
+def check_commit(
+    changed: Mapping[str, str],
+    others: Mapping[str, Identities],
+    before: Mapping[str, str] | None = None,
+) -> list[Diagnostic]:
     """Diagnostics for the deck files a commit changes (path -> text), with the cross-file
-    checks against the other deck files of the commit, given by their identities."""
-    checked = {path: _check(text, path) for path, text in changed.items()}
+    checks against the other deck files of the commit, given by their identities.
+    `before`: the changed files' texts at HEAD; problems of notes left as they were
+    there are warnings."""
+    before = before or {}
+    checked = {
+        path: _check(text, path, untouched_keys(before.get(path))) for path, text in changed.items()
+    }
     # Only clashes with the changed files are reported: other notes need not take part.
     ids = {n.note_id for c in checked.values() for n in c.deck.notes if n.note_id is not None}
     for path, ident in others.items():

@@ -100,13 +100,36 @@ def pre_commit() -> int:
     if kept.keys() != cache.keys():
         save_ids_cache(state, kept)
     errors = 0
-    for diag in validate.check_commit(texts, others):
+    for diag in validate.check_commit(texts, others, head_texts(sorted(texts))):
         say(f"{diag.path}:{diag.line}:{diag.col}: {diag.severity}: {diag.message}")
         errors += diag.severity == "error"
     if errors:
         say(f"ankiops: commit refused: {errors} error(s) in deck files; fix them and commit again.")
         return 1
     return 0
+
+
+def head_texts(paths: list[str]) -> dict[str, str]:
+    """These files' texts at HEAD (those that exist there and are UTF-8)."""
+    if not paths:
+        return {}
+    listed = subprocess.run(
+        ["git", "ls-tree", "-z", "HEAD", "--", *paths], capture_output=True, text=True
+    )
+    if listed.returncode != 0:
+        return {}  # no commit yet
+    oids = {}
+    for entry in filter(None, listed.stdout.split("\0")):
+        meta, _, path = entry.partition("\t")
+        oids[path] = meta.split()[2]
+    blobs = read_blobs(sorted(set(oids.values())))
+    out = {}
+    for path, oid in oids.items():
+        try:
+            out[path] = blobs[oid].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return out
 
 
 def blob_text(data: bytes, path: str) -> str:

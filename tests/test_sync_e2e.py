@@ -820,3 +820,20 @@ def test_a_code_block_in_a_list_made_in_anki_arrives(world: World) -> None:
     assert "A:\n- ```\n  pip install x\n  ```" in block or "A: - ```\n  pip install x" in block
     assert "nothing to push" in world.run(str(VENV_BIN / "ankiops-git"), "status").stdout
     assert world.field(world.ids["tener"], "Answer") == html
+
+
+def test_a_note_made_in_anki_that_validate_rejects_does_not_block_other_edits(
+    world: World,
+) -> None:
+    """An answer emptied in Anki arrives; commits of other notes in that file go
+    through with a warning; editing that note itself needs it fixed."""
+    world.set_field(world.ids["tener"], "Answer", "")
+    world.git("pull", "anki")
+    assert "Q: tener?\n" in note_block(world.read("Spanish.md"), world.ids["tener"])
+    world.write("Spanish.md", world.read("Spanish.md").replace("A: To be (state)", "A: Estar"))
+    commit = world.git("commit", "-am", "estar")
+    assert "warning: QA note has no A:" in commit.stderr and "as it was before" in commit.stderr
+    assert "1 updated" in commit.stderr, commit.stderr
+    world.write("Spanish.md", world.read("Spanish.md").replace("Q: tener?", "Q: tener (verb)?"))
+    refused = world.git("commit", "-am", "tener", check=False)
+    assert refused.returncode != 0 and "error: QA note has no A:" in refused.stderr
