@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from ankiops_git import notetypes
-from ankiops_git.config import Config
+from ankiops_git.config import DEFAULT_EXCLUDE, Config
 from ankiops_git.config import load as load_config
 from ankiops_git.errors import AnkiOpsError, DeckFileError
 from ankiops_git.model import Deck, Note
@@ -661,7 +661,13 @@ def filename_for_deck(name: str) -> str:
     stem = "__".join(_encode_component(p) for p in name.split("::"))
     if stem.startswith("."):
         stem = "%2E" + stem[1:]  # no hidden files
+    if (stem + SUFFIX).casefold() in _RESERVED:
+        # README.md and the like are not deck files: deck README is %52EADME.md
+        stem = _enc(stem[0]) + stem[1:]
     return stem + SUFFIX
+
+
+_RESERVED = {name.casefold() for name in DEFAULT_EXCLUDE}
 
 
 def deck_name_for_path(filename: str | Path) -> str:

@@ -489,6 +489,10 @@ def test_any_readable_text_is_canonical_after_one_write(text: str) -> None:
         (".hidden", "%2Ehidden.md"),
         ("tab\there", "tab%09here.md"),
         ("日本語::テスト", "日本語__テスト.md"),
+        # README.md, LICENSE.md, CHANGELOG.md are not deck files (ankiops.toml exclude)
+        ("README", "%52EADME.md"),
+        ("license", "%6Cicense.md"),
+        ("ChangeLog::Old", "ChangeLog__Old.md"),
     ],
 )
 def test_filename_for_deck_examples(deck: str, filename: str) -> None:

@@ -837,3 +837,16 @@ def test_a_note_made_in_anki_that_validate_rejects_does_not_block_other_edits(
     world.write("Spanish.md", world.read("Spanish.md").replace("Q: tener?", "Q: tener (verb)?"))
     refused = world.git("commit", "-am", "tener", check=False)
     assert refused.returncode != 0 and "error: QA note has no A:" in refused.stderr
+
+
+def test_a_deck_named_readme_in_anki_syncs_as_a_deck_file(world: World) -> None:
+    """README.md is not a deck file, so a deck README stopped every pull."""
+    with world.anki() as col:
+        rename_deck(col, "Numbers", "README")
+    world.git("pull", "anki")
+    assert "Q: 0 + 1?" in world.read("%52EADME.md")
+    world.write("%52EADME.md", world.read("%52EADME.md").replace("A: 1\n", "A: one\n"))
+    commit = world.git("commit", "-am", "one")
+    assert "1 updated" in commit.stderr, commit.stderr
+    assert world.field(world.ids["num0"], "Answer") == "one"
+    assert world.note_deck(world.ids["num0"]) == "README"
