@@ -661,13 +661,13 @@ def filename_for_deck(name: str) -> str:
     stem = "__".join(_encode_component(p) for p in name.split("::"))
     if stem.startswith("."):
         stem = "%2E" + stem[1:]  # no hidden files
-    if (stem + SUFFIX).casefold() in _RESERVED:
+    if (stem + SUFFIX).casefold() in _NOT_DECK_FILES:
         # README.md and the like are not deck files: deck README is %52EADME.md
         stem = _enc(stem[0]) + stem[1:]
     return stem + SUFFIX
 
 
-_RESERVED = {name.casefold() for name in DEFAULT_EXCLUDE}
+_NOT_DECK_FILES = {name.casefold() for name in DEFAULT_EXCLUDE}
 
 
 def deck_name_for_path(filename: str | Path) -> str:
