@@ -48,7 +48,14 @@ def workdir(repo: pygit2.Repository) -> Path:
 def state_dir(repo: pygit2.Repository) -> Path:
     """Private state of ankiops-git inside .git (never committed)."""
     path = Path(repo.path) / "ankiops"
-    path.mkdir(exist_ok=True)
+    try:
+        path.mkdir(exist_ok=True)
+    except OSError as e:  # a file there, or no room
+        raise AnkiOpsError(
+            f"{path}: ankiops-git keeps its sync state in this folder and cannot make it "
+            f"({e.strerror}). Move what is there away (mv {path} {path}.old) and run the "
+            f"command again: the state is rebuilt from Anki and the files."
+        ) from e
     return path
 
 

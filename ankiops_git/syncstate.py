@@ -25,6 +25,7 @@ from pathlib import Path
 import pygit2
 
 from ankiops_git import gitstore
+from ankiops_git.errors import AnkiOpsError
 
 STATE_NAME = "state"
 EARLIER_NAME = "state.json"  # written by versions before the binary arrays
@@ -180,8 +181,14 @@ def load(repo: pygit2.Repository) -> SyncState | None:
 def save(repo: pygit2.Repository, state: SyncState) -> None:
     path = state_path(repo)
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(_encode(state))
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(_encode(state))
+        tmp.replace(path)
+    except OSError as e:  # a folder where the file goes, say
+        raise AnkiOpsError(
+            f"{path}: cannot save the sync state there ({e.strerror}). Move it away "
+            f"(mv {path} {path}.old) and run the command again: the state is rebuilt."
+        ) from e
     path.with_name(EARLIER_NAME).unlink(missing_ok=True)
 
 

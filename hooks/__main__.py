@@ -157,11 +157,14 @@ def load_ids_cache(state: Path) -> dict[str, Identities]:
 
 def save_ids_cache(state: Path, ids: dict[str, Identities]) -> None:
     data = {oid: [ident.deck_id, list(ident.flat)] for oid, ident in ids.items()}
-    state.mkdir(exist_ok=True)
     path = state / IDS_CACHE
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        state.mkdir(exist_ok=True)
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # only a cache: the next commit reads the files again
 
 
 def synced_branch(repo: pygit2.Repository) -> str:

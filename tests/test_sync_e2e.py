@@ -850,3 +850,24 @@ def test_a_deck_named_readme_in_anki_syncs_as_a_deck_file(world: World) -> None:
     assert "1 updated" in commit.stderr, commit.stderr
     assert world.field(world.ids["num0"], "Answer") == "one"
     assert world.note_deck(world.ids["num0"]) == "README"
+
+
+@pytest.mark.parametrize("where", ["ankiops", "ankiops/state"])
+def test_sync_state_in_the_way_is_one_clear_message(world: World, where: str) -> None:
+    """.git/ankiops made a file, or its state file a folder: a traceback on every pull."""
+    state = world.root / ".git" / "ankiops"
+    world.set_field(world.ids["tener"], "Answer", "To hold")
+    if where == "ankiops":
+        shutil.rmtree(state, ignore_errors=True)
+        state.write_text("in the way")
+    else:
+        (state / "state").unlink(missing_ok=True)
+        (state / "state").mkdir()
+    pulled = world.git("pull", "anki", check=False)
+    assert pulled.returncode != 0, pulled.stdout
+    assert "Traceback" not in pulled.stderr
+    assert f"{state if where == 'ankiops' else state / 'state'}" in pulled.stderr
+    assert "Move" in pulled.stderr and "run the command again" in pulled.stderr
+    world.write("Spanish.md", world.read("Spanish.md").replace("estar?", "estar (verb)?"))
+    commit = world.git("commit", "-am", "estar")
+    assert "Traceback" not in commit.stderr and world.rev("HEAD") != world.rev("anki/main")
