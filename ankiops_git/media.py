@@ -2,12 +2,15 @@
 
 Anki keeps media in one flat folder and fields refer to them by plain name
 (`<img src="diagram.png">`, `[sound:word.mp3]`). In the repository they live in
-`media/` (or beside the deck files). A push stores in Anki:
+`media/`. A push stores in Anki:
 
-- every media file the fields it writes refer to, when the pushed tree has it and
-  Anki does not hold the same bytes under that name;
-- every file under `media/` the pushed commits changed (a redrawn diagram whose notes
-  did not change).
+- every file under `media/` the fields it writes refer to, when Anki does not hold
+  the same bytes under that name;
+- every file under `media/` the pushed commits changed that some note refers to (a
+  redrawn diagram whose notes did not change).
+
+Nothing outside `media/` is sent (ankiops.toml or a deck file named as an image stay
+where they are), and a symbolic link is refused, never followed.
 
 Fields that refer to media the tree does not have are left alone: the file may be in
 Anki already (a note made in Anki's editor). A file whose name Anki would store under
@@ -19,8 +22,10 @@ not copy Anki's media into the repository.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+import pygit2
 
 from ankiops_git.gitstore import Files
 
@@ -58,24 +63,38 @@ class MediaFile:
 
 
 def media_to_push(
-    fields: Iterable[tuple[str, str]], files: Files, changed: Iterable[str]
+    fields: Iterable[tuple[str, str]],
+    files: Files,
+    changed: Iterable[str],
+    referenced: Callable[[str], bool] = lambda name: True,
 ) -> list[MediaFile]:
     """The tree's media files a push should bring to Anki (see the module docstring):
-    those the `fields` ((where, html): "Deck.md:12" and a field's HTML) refer to, and
-    those under media/ among the `changed` paths."""
+    those under media/ that the `fields` ((where, html): "Deck.md:12" and a field's
+    HTML) refer to, and those under media/ among the `changed` paths that some note
+    refers to (`referenced`, asked of their names)."""
     wanted: dict[str, MediaFile] = {}
     for where, html in fields:
         for name in sorted(referenced_names(html)):
-            # media/ first; beside the deck files too, but never a deck file itself
-            places = [f"{MEDIA_DIR}/{name}"] + ([] if name.endswith(".md") else [name])
-            for path in places:
-                if name not in wanted and path in files:
-                    wanted[name] = MediaFile(name, path, where)
+            path = f"{MEDIA_DIR}/{name}"
+            if name not in wanted and path in files:
+                wanted[name] = MediaFile(name, path, where)
     for path in sorted(changed):
         folder, _, name = path.partition("/")
-        if folder == MEDIA_DIR and name and "/" not in name and path in files:
-            wanted.setdefault(name, MediaFile(name, path, path))
+        in_media = folder == MEDIA_DIR and name and "/" not in name and path in files
+        if in_media and name not in wanted and referenced(name):
+            wanted[name] = MediaFile(name, path, path)
     return [wanted[name] for name in sorted(wanted)]
+
+
+def links(found: Iterable[MediaFile], files: Files) -> list[str]:
+    """One line per media file that is a symbolic link: only files the repository holds
+    are sent (a link could point anywhere on this machine)."""
+    return [
+        f"{m.where}: media file {m.path} is a symbolic link; ankiops-git sends only files "
+        f"the repository holds. Replace the link by the file itself, then commit again."
+        for m in found
+        if files[m.path][1] == pygit2.enums.FileMode.LINK
+    ]
 
 
 def unstorable(found: Iterable[MediaFile]) -> list[str]:

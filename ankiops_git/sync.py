@@ -12,7 +12,7 @@ import os
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ from pathlib import Path
 import pygit2
 
 from ankiops_git import config as config_mod
-from ankiops_git import export, gitstore, media, push, syncstate
+from ankiops_git import deckfile, export, gitstore, media, push, syncstate
 from ankiops_git.anki.base import Backend
 from ankiops_git.config import Config
 from ankiops_git.errors import AnkiOpsError, WrongProfile
@@ -336,8 +336,10 @@ def push_commit(
     push.check_renamed_decks_are_ours(plan, base_snap, target_snap)
     if plan.renames and not backend.renames_in_place and not recreate_decks:
         raise push.PushRejected(push.recreate_warning(plan), "renames")
-    wanted = media.media_to_push(plan.written_html(), target_files, changed)
-    if problems := media.unstorable(wanted):
+    wanted = media.media_to_push(
+        plan.written_html(), target_files, changed, referenced_in(repo, target_files, config)
+    )
+    if problems := media.links(wanted, target_files) + media.unstorable(wanted):
         raise AnkiOpsError("\n".join(problems))
     for found in wanted:
         data = gitstore.blob_bytes(repo, target_files[found.path][0])
@@ -350,6 +352,26 @@ def push_commit(
     if update_ref:
         gitstore.set_ref(repo, gitstore.ANKI_REF, target, "push: applied to Anki")
     return PushResult(plan, added, False, after, saved)
+
+
+def referenced_in(
+    repo: pygit2.Repository, files: gitstore.Files, config: Config
+) -> Callable[[str], bool]:
+    """Whether a name appears in some deck file of `files` (read once, when first asked:
+    only a push that changes media files does)."""
+    texts: list[bytes] = []
+
+    def referenced(name: str) -> bool:
+        if not texts:
+            texts.extend(
+                gitstore.blob_bytes(repo, oid)
+                for path, (oid, _) in files.items()
+                if deckfile.is_deck_path(path, config)
+            )
+        needle = name.encode("utf-8")
+        return any(needle in text for text in texts)
+
+    return referenced
 
 
 def save_pushed_state(

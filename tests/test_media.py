@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pygit2
 
-from ankiops_git.media import MediaFile, media_to_push, referenced_names, unstorable
+from ankiops_git.media import (
+    MediaFile,
+    links,
+    media_to_push,
+    referenced_names,
+    unstorable,
+)
 
 
 def test_referenced_names_are_names_without_a_folder() -> None:
@@ -36,24 +42,34 @@ def test_names_anki_would_change_are_refused_with_where_they_are_used() -> None:
     assert lines[1].startswith("media/a:b|c.png: media file media/a:b|c.png: Anki drops ':|'")
 
 
-def test_media_to_push_looks_in_media_then_beside_the_decks() -> None:
+def test_media_to_push_takes_files_in_media_that_notes_refer_to() -> None:
     oid = pygit2.Oid(hex="1" * 40)
     files = {
         "media/a.png": (oid, 0o100644),
-        "a.png": (oid, 0o100644),
-        "b.png": (oid, 0o100644),
+        "b.png": (oid, 0o100644),  # beside the decks: never sent
+        "ankiops.toml": (oid, 0o100644),
         "Deck.md": (oid, 0o100644),
         "media/changed.png": (oid, 0o100644),
+        "media/unused.png": (oid, 0o100644),
         "media/untouched.png": (oid, 0o100644),
     }
     fields = [
         ("Deck.md:3", '<img src="a.png"><img src="b.png">'),
-        ("Deck.md:9", '<img src="missing.png">'),
+        ("Deck.md:9", '<img src="missing.png"><img src="ankiops.toml">'),
         ("Deck.md:12", "[sound:Deck.md]"),
     ]
-    changed = ["media/changed.png", "Deck.md", "media/gone.png"]
-    assert media_to_push(fields, files, changed) == [
+    changed = ["media/changed.png", "media/unused.png", "Deck.md", "media/gone.png"]
+    assert media_to_push(fields, files, changed, lambda name: name != "unused.png") == [
         MediaFile("a.png", "media/a.png", "Deck.md:3"),
-        MediaFile("b.png", "b.png", "Deck.md:3"),
         MediaFile("changed.png", "media/changed.png", "media/changed.png"),
+    ]
+
+
+def test_a_symbolic_link_in_media_is_refused() -> None:
+    oid = pygit2.Oid(hex="1" * 40)
+    files = {"media/p.png": (oid, 0o120000), "media/q.png": (oid, 0o100644)}
+    found = media_to_push([("A.md:2", '<img src="p.png"><img src="q.png">')], files, [])
+    assert links(found, files) == [
+        "A.md:2: media file media/p.png is a symbolic link; ankiops-git sends only files the "
+        "repository holds. Replace the link by the file itself, then commit again."
     ]

@@ -871,3 +871,23 @@ def test_sync_state_in_the_way_is_one_clear_message(world: World, where: str) ->
     world.write("Spanish.md", world.read("Spanish.md").replace("estar?", "estar (verb)?"))
     commit = world.git("commit", "-am", "estar")
     assert "Traceback" not in commit.stderr and world.rev("HEAD") != world.rev("anki/main")
+
+
+def test_only_files_in_media_are_sent_and_never_through_a_link(world: World) -> None:
+    """A link to /etc/passwd was stored as a file holding the link's target; a tracked
+    file named as an image (ankiops.toml) was copied into Anki's media folder."""
+    (world.root / "media").mkdir()
+    (world.root / "media" / "p.png").symlink_to("/etc/passwd")
+    text = world.read("Spanish.md") + "\n---\n\nQ: Linked\nA: ![](p.png)\n"
+    world.write("Spanish.md", text)
+    world.git("add", "-A")
+    commit = world.git("commit", "-m", "linked")
+    assert "media file media/p.png is a symbolic link" in commit.stderr, commit.stderr
+    assert world.managed_count("Linked") == 0
+    (world.root / "media" / "p.png").unlink()
+    world.write("Spanish.md", text.replace("![](p.png)", "![](ankiops.toml)"))
+    world.git("add", "-A")
+    commit = world.git("commit", "-m", "toml")
+    assert "1 added" in commit.stderr and "media file" not in commit.stderr, commit.stderr
+    with world.anki() as col:
+        assert os.listdir(col.media.dir()) == []
