@@ -21,7 +21,9 @@ def cli() -> None:
 
 
 def _fail(error: Exception) -> None:
-    click.echo(f"ankiops-git: {error}", err=True)
+    from ankiops_git.errors import printable
+
+    click.echo(f"ankiops-git: {printable(str(error))}", err=True)
     raise SystemExit(1)
 
 

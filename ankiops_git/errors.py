@@ -6,6 +6,17 @@ its message: one clear line (or a few), never a traceback.
 
 from __future__ import annotations
 
+import re
+
+# Control characters but tab and newline (C0, DEL, C1): a message shows them escaped.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters written as escapes (a NUL or a form feed copied
+    from a file would garble the terminal), so a message stays one readable line."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
 
 class AnkiOpsError(Exception):
     """A problem the user can act on; the message says what and what to do."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
 from ankiops_git import gitstore, sync
-from ankiops_git.errors import AnkiOpsError
+from ankiops_git.errors import AnkiOpsError, printable
 from ankiops_git.push import PushRejected
 
 PROGRESS_MIN = 300  # notes read in one export before a progress bar is worth showing
@@ -187,7 +187,7 @@ def main() -> None:
     spec = sys.argv[2].removeprefix(sync.URL_PREFIX)
 
     def say(message: str) -> None:
-        sys.stderr.write(message + "\n")
+        sys.stderr.write(printable(message) + "\n")
         sys.stderr.flush()
 
     try:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ankiops_git import config as config_mod
 from ankiops_git import deckfile
-from ankiops_git.errors import AnkiOpsError
+from ankiops_git.errors import AnkiOpsError, printable
 from ankiops_git.model import Deck, Note
 from ankiops_git.notetypes import ALL_PREFIXES, CHOICE_COUNT, NOTE_TYPES
 
@@ -39,7 +39,8 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.message}"
+        where = f"{printable(self.path)}:{self.line}:{self.col}"
+        return f"{where}: {self.severity}: {printable(self.message)}"
 
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
@@ -270,14 +271,20 @@ def _read(path: Path) -> _Checked:
         data = path.read_bytes()
     except OSError as e:
         raise AnkiOpsError(f"{path}: cannot read: {e.strerror}") from e
+    text = decode(data, str(path))
+    if isinstance(text, Diagnostic):
+        return _Checked(str(path), Deck(), [text])
+    return _check(text, str(path))
+
+
+def decode(data: bytes, path: str) -> str | Diagnostic:
+    """A deck file's bytes as text, or the error at the first byte that is not UTF-8."""
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        message = "not UTF-8 text; save the file as UTF-8"
-        return _Checked(str(path), Deck(), [Diagnostic(str(path), line, col, ERROR, message)])
-    return _check(text, str(path))
+        return Diagnostic(path, line, col, ERROR, "not UTF-8 text; save the file as UTF-8")
 
 
 # --- across files ---------------------------------------------------------------------

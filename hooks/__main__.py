@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ankiops_git.errors import AnkiOpsError
+from ankiops_git.errors import AnkiOpsError, printable
 from ankiops_git.programs import GUARD_ENV
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ HOOKS = ("pre-commit", "post-commit", "post-merge")
 
 
 def say(message: str) -> None:
-    sys.stderr.write(message + "\n")
+    sys.stderr.write(printable(message) + "\n")
 
 
 def git_lines(*args: str) -> list[str]:
@@ -133,10 +133,12 @@ def head_texts(paths: list[str]) -> dict[str, str]:
 
 
 def blob_text(data: bytes, path: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise AnkiOpsError(f"{path}: not UTF-8 text ({e}); save it as UTF-8.") from e
+    from ankiops_git.validate import decode
+
+    text = decode(data, path)
+    if not isinstance(text, str):
+        raise AnkiOpsError(str(text))
+    return text
 
 
 IDS_CACHE = "ids.json"  # blob id -> [deck id, [note id, line, note id, line, ...]]

@@ -46,3 +46,21 @@ def test_guard_skips_sync_and_status_shows_what_push_would_send(world: World) ->
     assert "A: To be (Anki)" in world.read("Spanish.md")
     status = world.run(str(VENV_BIN / "ankiops-git"), "status").stdout
     assert "no changes in Anki" in status and "nothing to push" in status
+
+
+def test_control_characters_and_bad_utf8_are_reported_readably(world: World) -> None:  # noqa: F811
+    """A NUL or form feed was echoed raw; bad UTF-8 was a byte offset, not line:col."""
+    world.write("Spanish.md", world.read("Spanish.md") + "\n---\n\nX\x00\x0c: nope\n")
+    commit = world.git("commit", "-am", "control", check=False)
+    assert commit.returncode != 0
+    assert "X\\x00\\x0c" in commit.stderr and "\x00" not in commit.stderr
+    assert "\x0c" not in commit.stderr
+    world.git("checkout", "--", "Spanish.md")
+    data = world.read("Spanish.md").encode() + b"\n---\n\nQ: caf\xe9\nA: x\n"
+    (world.root / "Spanish.md").write_bytes(data)
+    line = data.count(b"\n", 0, data.index(b"\xe9")) + 1
+    commit = world.git("commit", "-am", "latin-1", check=False)
+    assert commit.returncode != 0
+    assert f"Spanish.md:{line}:7: error: not UTF-8 text; save the file as UTF-8" in (
+        commit.stderr
+    ), commit.stderr
