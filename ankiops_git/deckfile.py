@@ -328,6 +328,9 @@ def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
         value = normalize_field("\n".join(texts))
         if value:
             fields[name] = value
+    # A note Anki has (it has an id) may have been emptied there: it reads as it is, with
+    # a warning. A new note like that is a mistake.
+    severity = WARNING if note_id is not None else ERROR
     marks = [(p, n) for p, n, _ in sections if p in note_type.identifying]
     if fields and marks and not any(note_type.field_for_prefix(p) in fields for p, _ in marks):
         # Written out without these fields the note would read back as another type.
@@ -337,23 +340,25 @@ def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
             Problem(
                 marks[0][1],
                 1,
-                ERROR,
+                severity,
                 f"{given} {'is' if len(marks) == 1 else 'are'} empty, but {given} "
                 f"{'makes' if len(marks) == 1 else 'make'} this {note_type.key} note; "
                 f"write the {names} text, or remove the line",
             )
         )
-        return None
+        if severity == ERROR:
+            return None
     if not fields:
         problems.append(
             Problem(
                 start,
                 1,
-                ERROR,
+                severity,
                 "empty note: all its fields are empty; fill them in or delete the note",
             )
         )
-        return None
+        if severity == ERROR:
+            return None
     return Note(
         note_type=note_type.key,
         fields=fields,
@@ -582,10 +587,29 @@ def write_note(note: Note) -> str:
         if bad:
             raise AnkiOpsError(f"cannot write {which}: tag {bad[0]!r} is empty or has spaces")
         out.append(f"<!-- tags: {' '.join(note.tags)} -->")
-    written: list[str] = []
+    values = {prefix: normalize_field(note.field(name)) for prefix, name in note_type.fields}
+    given = [prefix for prefix, value in values.items() if value]
+    marks: set[str] = set()
+    if not given or note_type_for(given) is not note_type:
+        # Emptied in Anki: its type's identifying prefixes (or its first) are written
+        # empty, so that it reads back as itself. Only a note Anki has can be so.
+        if note.note_id is None:
+            raise AnkiOpsError(
+                f"cannot write {which}: "
+                + (
+                    "all its fields are empty"
+                    if not given
+                    else f"its {note_type.key} fields "
+                    f"{', '.join(p + ':' for p in note_type.identifying)} are all empty, so "
+                    "it would read back as another note type"
+                )
+            )
+        marks = {(note_type.identifying or (note_type.fields[0][0],))[0]}
     for prefix, name in note_type.fields:
-        value = normalize_field(note.field(name))
+        value = values[prefix]
         if not value:
+            if prefix in marks:
+                out.append(f"{prefix}:")
             continue
         why = field_problem(value)
         if why:
@@ -595,15 +619,6 @@ def write_note(note: Note) -> str:
             out.append(value)
         else:
             out.append(f"{prefix}: {value}")
-        written.append(prefix)
-    if not written:
-        raise AnkiOpsError(f"cannot write {which}: all its fields are empty")
-    if note_type_for(written) is not note_type:
-        raise AnkiOpsError(
-            f"cannot write {which}: its {note_type.key} fields "
-            f"{', '.join(p + ':' for p in note_type.identifying)} are all empty, so it would "
-            "read back as another note type"
-        )
     return "\n".join(out) + "\n"
 
 

@@ -287,13 +287,13 @@ def test_note_type_for_prefix_sets() -> None:
         (Note("QA", {"Question": "a\n<!-- tags: x -->"}), "deck file comment"),
         (Note("QA", {"Question": "```\ncode"}), "does not close"),
         (Note("QA", {"Question": "a\n<<<<<<< x"}), "conflict marker"),
-        (Note("QA", {"Question": ""}, note_id=3), "all its fields are empty"),
+        (Note("QA", {"Question": ""}), "all its fields are empty"),
         (Note("QA", {"Text": "x"}), "not a field of QA"),
         (Note("QA", {"Question": "x"}, tags=["a b"]), "has spaces"),
         (Note("QA", {"Question": "x"}, tags=[""]), "is empty"),
         (Note("Nope", {"Question": "x"}), "unknown type"),
         (Note("QA", {"Question": "x"}, note_id=-1), "cannot be negative"),
-        (Note("Input", {"Question": "x", "Input": ""}, note_id=5), "would read back as another"),
+        (Note("Input", {"Question": "x", "Input": ""}), "would read back as another"),
         (Note("Reversed", {"Extra": "x"}), "F:, B: are all empty"),
     ],
 )
@@ -557,3 +557,29 @@ def test_deck_files_lists_root_decks_minus_exclusions(tmp_path: Path) -> None:
         "README.md",
         "changelog.md",
     ]
+
+
+@pytest.mark.parametrize(
+    ("note", "written"),
+    [
+        (Note("QA", {}, 5), "Q:\n"),
+        (Note("Reversed", {"Extra": "e"}, 6), "F:\nE: e\n"),
+        (Note("Cloze", {}, 7), "T:\n"),
+        (Note("Choice", {"Answer": "1"}, 8), "C1:\nA: 1\n"),
+        (Note("Input", {"Question": "q"}, 9), "Q: q\nI:\n"),
+    ],
+)
+def test_a_note_emptied_in_anki_is_written_so_that_it_reads_back_as_itself(
+    note: Note, written: str
+) -> None:
+    """Its type's first identifying prefix (or its first) is written empty. Such notes
+    stopped every pull ("all its fields are empty", "read back as another type")."""
+    text = deckfile.write(Deck([note], 1))
+    assert text.endswith(f"<!-- note_id: {note.note_id} -->\n{written}")
+    (back,) = deckfile.parse(text).notes
+    assert (back.note_type, back.fields, back.note_id) == (
+        note.note_type,
+        note.fields,
+        note.note_id,
+    )
+    assert deckfile.write(deckfile.parse(text)) == text

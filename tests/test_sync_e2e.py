@@ -891,3 +891,30 @@ def test_only_files_in_media_are_sent_and_never_through_a_link(world: World) -> 
     assert "1 added" in commit.stderr and "media file" not in commit.stderr, commit.stderr
     with world.anki() as col:
         assert os.listdir(col.media.dir()) == []
+
+
+@pytest.mark.parametrize(
+    ("note", "fields", "written"),
+    [
+        ("tener", {"Question": "", "Answer": ""}, "Q:\n"),
+        ("rome", {"Front": "", "Back": ""}, "F:\n"),
+    ],
+)
+def test_a_note_emptied_in_anki_arrives_and_stops_nothing(
+    world: World, note: str, fields: dict[str, str], written: str
+) -> None:
+    """All fields emptied (or all but Extra): it stopped every pull ("all its fields are
+    empty", "would read back as another note type")."""
+    for name, value in fields.items():
+        world.set_field(world.ids[note], name, value)
+    world.git("pull", "anki")
+    path = "Spanish.md" if note == "tener" else "Geo__Europe.md"
+    assert note_block(world.read(path), world.ids[note]).endswith(
+        f"<!-- note_id: {world.ids[note]} -->\n{written}"
+    )
+    assert "nothing to push" in world.run(str(VENV_BIN / "ankiops-git"), "status").stdout
+    world.write("Numbers.md", world.read("Numbers.md").replace("A: 1\n", "A: one\n"))
+    commit = world.git("commit", "-am", "one")
+    assert "1 updated" in commit.stderr, commit.stderr
+    assert world.managed_count("+ 1?") == 5
+    assert all(world.field(world.ids[note], name) == "" for name in fields)  # stays emptied

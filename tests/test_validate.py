@@ -164,8 +164,17 @@ CASES = {
         ],
     ),
     "note with only empty fields": (
-        "<!-- note_id: 4 -->\nQ:\nA:\n",
+        "Q:\nA:\n",
         ["1:1: error: empty note: all its fields are empty; fill them in or delete the note"],
+    ),
+    # one Anki has (an id), emptied there: it reads, and the rules say what is missing
+    "note from Anki with only empty fields": (
+        "<!-- note_id: 4 -->\nQ:\nA:\n",
+        [
+            "1:1: warning: empty note: all its fields are empty; fill them in or delete the note",
+            "2:1: error: Q: (Question) is empty; a QA note needs it, write its text",
+            "3:1: error: A: (Answer) is empty; a QA note needs it, write its text",
+        ],
     ),
     "note with only an id": (
         "Q: a\nA: b\n\n---\n\n<!-- note_id: 4 -->\n",

@@ -67,11 +67,19 @@ def merge_field(base: str, ours: str, theirs: str) -> list[lines.Part]:
 
 
 def _unwritable(note: Note) -> str | None:
-    """Why the note cannot be written as a deck file note, if it cannot."""
+    """Why the note cannot be written as a deck file note, if it cannot; or why it is
+    not a whole note (all fields empty, or those that make its type: a deck file holds
+    such a note, emptied in Anki, but a merge of two sides never makes one)."""
     try:
         deckfile.write_note(note)
     except AnkiOpsError as problem:
         return str(problem)
+    if not note.fields:
+        return "all its fields are empty"
+    note_type = NOTE_TYPES[note.note_type]
+    given = [p for p, name in note_type.fields if note.fields.get(name)]
+    if deckfile.note_type_for(given) is not note_type:
+        return f"its {note_type.key} fields that make its type are empty"
     return None
 
 
@@ -110,7 +118,8 @@ def merge_present(base: Note | None, ours: Note, theirs: Note) -> Outcome:
         )
     else:
         note = build(note_type, "ours")
-        problem = _unwritable(note)
+        one_side = note.fields in (ours.fields, theirs.fields)  # an emptied note, say
+        problem = None if one_side else _unwritable(note)
         if problem is None:
             return Outcome(note)
         reason = f"the field-by-field merge is not a valid note ({problem})"
