@@ -119,7 +119,8 @@ def push_command(allow_deletes: bool, recreate_decks: bool) -> None:
     "--allow-deletes", is_flag=True, help="Allow a pull that deletes many notes from the files."
 )
 def pull_command(allow_deletes: bool) -> None:
-    """`git pull anki main`: bring Anki's edits in and merge them note by note."""
+    """`git pull -s ankiops anki main`: bring Anki's edits in and merge them note by
+    note, in one step (the merge strategy carries edits to moved notes at once)."""
     import subprocess
 
     from ankiops_git.errors import AnkiOpsError
@@ -133,7 +134,8 @@ def pull_command(allow_deletes: bool) -> None:
         return
     if allow_deletes:
         env[ALLOW_DELETES_ENV] = "1"
-    raise SystemExit(subprocess.call(["git", "pull", "--no-rebase", "anki", "main"], env=env))
+    pull = ["git", "pull", "--no-rebase", "-s", "ankiops", "anki", "main"]
+    raise SystemExit(subprocess.call(pull, env=env))
 
 
 # --- validate (also the pre-commit hook, see .pre-commit-hooks.yaml) -----------------

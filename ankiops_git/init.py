@@ -15,11 +15,13 @@ import pygit2
 from ankiops_git import config as config_mod
 from ankiops_git import export, gitstore, sync
 from ankiops_git.errors import AnkiOpsError
-from ankiops_git.programs import bin_dir, program
+from ankiops_git.programs import HOOK_MARKER, bin_dir, program
+
+# The hooks init installs (hooks/__main__.py runs each).
+HOOK_NAMES = ("pre-commit", "post-commit", "post-merge", "pre-merge-commit")
 
 ATTRIBUTES_LINE = "*.md merge=ankiops"
 FETCH_REFSPEC = f"+{gitstore.REMOTE_BRANCH}:{gitstore.ANKI_REF}"
-HOOK_MARKER = "# ankiops-git hook shim"
 TUTORIAL_FILE = "ankiops-git Tutorial.md"
 
 
@@ -51,9 +53,11 @@ def configure_git(repo: pygit2.Repository, spec: str) -> None:
     cfg = repo.config
     cfg["merge.ankiops.name"] = "ankiops-git: merge deck files note by note"
     cfg["merge.ankiops.driver"] = f"'{program('ankiops-merge')}' %O %A %B %P"
-    # Merges of two heads (`git pull anki`, `git merge`) use the git-merge-ankiops strategy,
-    # which carries an edit to a note moved into a file git does not pass to the driver.
-    cfg["pull.twohead"] = "ankiops"
+    # An edit to a note the other side moved into a file git does not pass to the driver
+    # is carried there by the pre-merge-commit / pre-commit hooks (merge/pending.py):
+    # no merge strategy on PATH is needed, so git GUIs with a bare PATH merge too.
+    if "pull.twohead" in cfg and str(cfg["pull.twohead"]) == "ankiops":
+        del cfg["pull.twohead"]  # set by earlier versions: it broke every GUI merge
     cfg["pull.rebase"] = "false"
     url = sync.URL_PREFIX + spec
     try:
@@ -81,7 +85,7 @@ def hooks_dir(repo: pygit2.Repository) -> Path:
 
 def shim_text(name: str) -> str:
     chained = f'"$hookdir/{name}.local" "$@"'
-    on_fail = " || exit $?" if name == "pre-commit" else ""
+    on_fail = " || exit $?" if name in ("pre-commit", "pre-merge-commit") else ""
     return (
         "#!/bin/sh\n"
         f"{HOOK_MARKER}: runs the installed ankiops-hook (GUI clients have a bare PATH).\n"
@@ -99,7 +103,7 @@ def install_hooks(repo: pygit2.Repository) -> list[str]:
     directory = hooks_dir(repo)
     directory.mkdir(parents=True, exist_ok=True)
     kept = []
-    for name in ("pre-commit", "post-commit", "post-merge"):
+    for name in HOOK_NAMES:
         path = directory / name
         if path.exists() and HOOK_MARKER not in path.read_text(errors="replace"):
             local = directory / f"{name}.local"

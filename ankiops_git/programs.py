@@ -15,6 +15,7 @@ from pathlib import Path
 from ankiops_git.errors import AnkiOpsError
 
 GUARD_ENV = "ANKIOPS_GIT_IN_HOOK"  # set while a hook runs git: hooks then do nothing
+HOOK_MARKER = "# ankiops-git hook shim"  # in every hook `ankiops-git init` writes
 
 
 def program(name: str) -> str:

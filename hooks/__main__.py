@@ -1,5 +1,7 @@
 """Entry point of `ankiops-hook NAME`: the program git's hook shims call.
 
+- pre-merge-commit (and pre-commit, for a merge the user finishes): merge the edits
+  the merge driver carried to notes moved into other files (merge/pending.py).
 - pre-commit: validate the deck files being committed; refuse on errors (exit 1).
 - post-commit, post-merge: push the new HEAD to Anki, then bring new note ids back
   (fetch + fast-forward). These never fail the commit: if Anki is unreachable or has
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
     from ankiops_git.validate import Identities
 
-HOOKS = ("pre-commit", "post-commit", "post-merge")
+HOOKS = ("pre-commit", "post-commit", "post-merge", "pre-merge-commit")
 
 
 def say(message: str) -> None:
@@ -214,11 +216,41 @@ def post_commit() -> int:
     return 0
 
 
+def carry_pending(finishing: bool) -> int:
+    """Before a merge commit: the edits the merge driver carried to moved notes go into
+    their new files (merge/pending.py). 1 if that left a conflict to resolve; and, when
+    git commits the merge by itself (not `finishing` one), 1 whenever something was
+    carried: git commits the tree it merged, not the index this hook changed, so the
+    user's `git commit` finishes the merge."""
+    from ankiops_git.merge import pending
+
+    where = ["git", "rev-parse", "--absolute-git-dir", "--show-toplevel"]
+    git_dir, root = subprocess.run(where, capture_output=True, text=True, check=True).stdout.split(
+        "\n"
+    )[:2]
+    applied = pending.apply_pending(Path(root), Path(git_dir))
+    for notice in applied.notices:
+        say(f"ankiops: {notice}")
+    for conflict in applied.conflicts:
+        say(f"ankiops: CONFLICT {conflict}")
+    if applied.conflicts:
+        say("ankiops: merge not committed: resolve the conflicts above, then `git commit`.")
+        return 1
+    if applied.notices and not finishing:
+        say("ankiops: the carried edits are staged: `git commit` finishes the merge.")
+        return 1
+    return 0
+
+
 def run(name: str) -> int:
     if os.environ.get(GUARD_ENV):
         return 0
     try:
+        if name == "pre-merge-commit":
+            return carry_pending(finishing=False)
         if name == "pre-commit":
+            if carry_pending(finishing=True):
+                return 1
             return pre_commit()
         if name in ("post-commit", "post-merge"):
             return post_commit()
@@ -233,6 +265,7 @@ USAGE = f"""usage: ankiops-hook {{{"|".join(HOOKS)}}}
 
 The program the git hooks that `ankiops-git init` installs call:
   pre-commit    validate the deck files being committed; refuse on errors
+  pre-merge-commit  carry edits of notes the other side moved into their new files
   post-commit   push the new commit to Anki, then write new note ids back
   post-merge    the same after a merge (`git pull anki`)
 A hook never fails a commit because Anki is unreachable: it says so and exits 0."""

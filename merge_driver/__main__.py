@@ -1,11 +1,11 @@
 """`ankiops-merge %O %A %B %P`: git merge driver for deck files.
 
 Writes the merged file to %A; exits 0 when clean, 1 when conflicts are left in it.
-Under the `git-merge-ankiops` strategy (strategy.py) it also records the edits to
-notes that moved into files git does not pass to it, for the strategy to apply.
+It also records the edits to notes that moved into files git does not pass to it,
+for the strategy (strategy.py) or, in a plain merge, the hooks (merge/pending.py) to
+apply.
 Configure with `ankiops-git init`, or by hand (docs/conflicts.md):
     git config merge.ankiops.driver "ankiops-merge %O %A %B %P"
-    git config pull.twohead ankiops
     echo "*.md merge=ankiops" >> .gitattributes
 """
 

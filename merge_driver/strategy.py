@@ -1,10 +1,9 @@
-"""`git-merge-ankiops`: merge strategy for `git pull anki` (config `pull.twohead ankiops`).
+"""`git-merge-ankiops`: a merge strategy for `ankiops-git pull` and `git merge -s ankiops`.
 
 git runs it as `git-merge-ankiops [--OPTION...] BASE... -- HEAD REMOTE`. It runs git's
 own merge (the `ankiops-merge` driver merges the deck files) and then merges the edits
 to notes that moved into files git took from one side (ankiops_git.merge.strategy).
 Exits 0 when clean, 1 when conflicts are left, 2 when it cannot handle the merge.
-    git config pull.twohead ankiops
 """
 
 from __future__ import annotations

@@ -48,16 +48,23 @@ def deck_text(*notes: Note, deck_id: int = 1) -> str:
 
 class DeckRepo:
     """Deck files `NAME.md` in a fresh repository on `main`, merged by our driver (and,
-    with `strategy`, by the `ankiops` strategy on pull, as init sets it)."""
+    with `hooks`, with the hooks that carry edits to moved notes, as init installs
+    them: pre-merge-commit and pre-commit)."""
 
-    def __init__(self, root: Path, strategy: bool = True) -> None:
+    def __init__(self, root: Path, hooks: bool = True) -> None:
+        from ankiops_git.init import shim_text
+        from ankiops_git.merge import pending
+
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.env = git_env(root.parent)
         self.git("init", "-q", "-b", "main")
         self.git("config", "merge.ankiops.driver", "ankiops-merge %O %A %B %P")
-        if strategy:
-            self.git("config", "pull.twohead", "ankiops")
+        if hooks:
+            for name in pending.HOOKS:
+                path = root / ".git" / "hooks" / name
+                path.write_text(shim_text(name), encoding="utf-8")
+                path.chmod(0o755)
         (root / ".gitattributes").write_text("*.md merge=ankiops\n")
 
     def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -85,7 +92,21 @@ class DeckRepo:
         return self.deck(name).notes
 
     def merge(self, branch: str, *options: str) -> subprocess.CompletedProcess[str]:
-        return self.git("merge", "--no-edit", *options, branch, check=False)
+        """`git merge`, finished with `git commit` when the hook staged carried edits and
+        asks for it (as a user would); the outputs of both."""
+        return self.finished(self.git("merge", "--no-edit", *options, branch, check=False))
+
+    def finished(self, done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+        """A merge (or pull) followed by `git commit` if the hook asks for it."""
+        if done.returncode == 1 and "`git commit` finishes the merge" in done.stderr:
+            finished = self.git("commit", "--no-edit", check=False)
+            return subprocess.CompletedProcess(
+                done.args,
+                finished.returncode,
+                done.stdout + finished.stdout,
+                done.stderr + finished.stderr,
+            )
+        return done
 
     def status(self) -> str:
         return self.git("status", "--porcelain").stdout

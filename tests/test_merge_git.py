@@ -10,7 +10,7 @@ from gitrepo import DeckRepo, deck_text, qa
 
 @pytest.fixture
 def repo(tmp_path: Path) -> DeckRepo:
-    return DeckRepo(tmp_path / "decks", strategy=False)  # the driver alone, as git runs it
+    return DeckRepo(tmp_path / "decks", hooks=False)  # the driver alone, as git runs it
 
 
 N1, N2, N3 = qa(1, "one", "eins"), qa(2, "two", "zwei"), qa(3, "three", "drei")

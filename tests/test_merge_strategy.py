@@ -1,12 +1,17 @@
-"""The `git-merge-ankiops` strategy under real git: a note moved on one side into a file
-the other side did not touch, and edited on the other side, merges clean.
+"""Moves against edits under real git: a note moved on one side into a file the other
+side did not touch, and edited on the other side, merges clean, with no duplicate.
 
 Repositories are configured as `ankiops-git init` configures them (driver, attributes,
-`pull.twohead ankiops`); the driver and the strategy are found on PATH beside Python.
+and the pre-merge-commit / pre-commit hooks that carry such edits, merge/pending.py);
+a plain `git merge` then stops with the carried edit staged and `git commit` finishes
+it (DeckRepo.merge does). The `git-merge-ankiops` strategy (`-s ankiops`) does it all
+in one step and also resolves a file emptied by moves on one side.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -47,7 +52,10 @@ def test_move_here_against_edit_there_merges_clean(repo: DeckRepo) -> None:
     moved_on_main_edited_on_anki(repo)
     done = repo.merge("anki")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "French.md: note 2, moved here from Spanish.md by ours, with the edit" in done.stdout
+    assert (
+        "French.md: note 2, moved here from Spanish.md by ours, with the edit"
+        in done.stdout + done.stderr
+    )
     assert repo.notes("Spanish") == [qa(1, "one", "uno")]
     assert repo.notes("French") == [N3, EDITED2]
     assert repo.status() == ""  # committed: the index held the carried edit
@@ -56,7 +64,7 @@ def test_move_here_against_edit_there_merges_clean(repo: DeckRepo) -> None:
 
 
 def test_explicit_strategy_option_merges_clean(tmp_path: Path) -> None:
-    repo = DeckRepo(tmp_path / "decks", strategy=False)
+    repo = DeckRepo(tmp_path / "decks", hooks=False)
     moved_on_main_edited_on_anki(repo)
     done = repo.merge("anki", "-s", "ankiops")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -65,7 +73,7 @@ def test_explicit_strategy_option_merges_clean(tmp_path: Path) -> None:
 
 
 def test_without_the_strategy_the_driver_keeps_the_edit_as_a_conflict(tmp_path: Path) -> None:
-    repo = DeckRepo(tmp_path / "decks", strategy=False)
+    repo = DeckRepo(tmp_path / "decks", hooks=False)
     moved_on_main_edited_on_anki(repo)
     done = repo.merge("anki")
     assert done.returncode != 0
@@ -84,7 +92,7 @@ def test_git_pull_from_another_repository_merges_clean(tmp_path: Path) -> None:
     repo.git("pull", "-q", "anki", "main")
     anki.commit("edit in Anki", Spanish=deck_text(N1, EDITED2))
     repo.commit("move", Spanish=deck_text(N1), French=deck_text(N3, N2, deck_id=2))
-    done = repo.git("pull", "--no-rebase", "--no-edit", "anki", "main", check=False)
+    done = repo.finished(repo.git("pull", "--no-rebase", "--no-edit", "anki", "main", check=False))
     assert done.returncode == 0, done.stdout + done.stderr
     assert repo.notes("Spanish") == [N1]
     assert repo.notes("French") == [N3, EDITED2]
@@ -164,7 +172,7 @@ def test_edit_clashing_with_the_movers_own_edit_conflicts_in_the_new_file(repo: 
     repo.commit("move", Spanish=deck_text(N1), French=deck_text(N3, qa(2, "TWO", "dos"), deck_id=2))
     done = repo.merge("anki")
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "French.md: note 2" in done.stdout
+    assert "French.md: note 2" in done.stdout + done.stderr
     french = repo.text("French")
     assert "Q: TWO" in french  # ours' edit to the other field is merged in
     assert "<<<<<<< ours (moved it here from Spanish.md)\nA: dos\n=======\nA: deux\n" in french
@@ -207,18 +215,35 @@ def test_a_text_conflict_elsewhere_still_stops_the_merge(repo: DeckRepo) -> None
     )
     done = repo.merge("anki")
     assert done.returncode == 1
-    assert repo.notes("French") == [N3, EDITED2]  # the carried edit is applied regardless
-    assert sorted(repo.status().splitlines()) == ["M  French.md", "UU README.txt"]
+    assert repo.status().splitlines() == ["UU README.txt"]
+    (repo.root / "README.txt").write_text("hello, both\n")
+    repo.git("add", "README.txt")
+    finished = repo.git("commit", "--no-edit", check=False)  # the pre-commit hook carries
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert repo.notes("French") == [N3, EDITED2]
+    assert repo.notes("Spanish") == [qa(1, "one", "uno")]
+    assert repo.status() == ""
+    assert repo.git("show", "HEAD:French.md").stdout == repo.text("French")
 
 
 def test_local_changes_in_the_way_abort_cleanly(repo: DeckRepo) -> None:
     moved_on_main_edited_on_anki(repo)
     (repo.root / "Spanish.md").write_text(deck_text(N1, qa(2, "two", "uncommitted")))
     done = repo.merge("anki")
-    assert done.returncode != 0
+    # git leaves a file the merge does not change as it is, uncommitted edits and all
+    assert done.returncode == 0, done.stdout + done.stderr
     assert "uncommitted" in repo.text("Spanish")  # nothing of the user's is touched
-    assert repo.notes("French") == [N3, N2]
-    assert not (Path(repo.git("rev-parse", "--git-dir").stdout.strip()) / "MERGE_HEAD").exists()
+    assert repo.status() == " M Spanish.md\n"
+    assert repo.notes("French") == [N3, EDITED2]
+    with_strategy = DeckRepo(repo.root.parent / "other", hooks=False)
+    moved_on_main_edited_on_anki(with_strategy)
+    (with_strategy.root / "Spanish.md").write_text(deck_text(N1, qa(2, "two", "uncommitted")))
+    refused = with_strategy.merge("anki", "-s", "ankiops")  # the strategy refuses instead
+    assert refused.returncode != 0
+    assert "uncommitted" in with_strategy.text("Spanish")
+    assert with_strategy.notes("French") == [N3, N2]
+    git_dir = with_strategy.git("rev-parse", "--git-dir").stdout.strip()
+    assert not (with_strategy.root / git_dir / "MERGE_HEAD").exists()
 
 
 def test_the_configuration_init_writes_merges_clean(tmp_path: Path) -> None:
@@ -226,10 +251,14 @@ def test_the_configuration_init_writes_merges_clean(tmp_path: Path) -> None:
 
     from ankiops_git import init
 
-    repo = DeckRepo(tmp_path / "decks", strategy=False)
+    repo = DeckRepo(tmp_path / "decks", hooks=False)
     repo.git("config", "--unset", "merge.ankiops.driver")
-    init.configure_git(pygit2.Repository(str(repo.root)), "/nowhere/collection.anki2")
-    assert repo.git("config", "pull.twohead").stdout.strip() == "ankiops"
+    repo.git("config", "pull.twohead", "ankiops")  # as earlier versions set it
+    git_repo = pygit2.Repository(str(repo.root))
+    init.configure_git(git_repo, "/nowhere/collection.anki2")
+    init.install_hooks(git_repo)
+    # no strategy by default: git GUIs, with a bare PATH, could not find it for any merge
+    assert repo.git("config", "pull.twohead", check=False).stdout == ""
     assert repo.git("config", "merge.ankiops.name").stdout.strip()
     moved_on_main_edited_on_anki(repo)
     done = repo.merge("anki")
@@ -250,10 +279,14 @@ def test_file_emptied_by_moves_and_deleted_against_an_edit(repo: DeckRepo, mover
     repo.git("checkout", "-q", stayer)
     repo.commit("edit", Spanish=deck_text(N1, EDITED2))
     repo.git("checkout", "-q", "main")
-    done = repo.merge("anki")
+    plain = repo.merge("anki")  # git's modify/delete: a conflict the user sees, no loss
+    assert plain.returncode == 1 and "CONFLICT (modify/delete): Spanish.md" in plain.stdout
+    assert "zwei, edited in Anki" in repo.text("Spanish")
+    repo.git("merge", "--abort")
+    done = repo.merge("anki", "-s", "ankiops")  # the strategy resolves it
     assert done.returncode == 0, done.stdout + done.stderr
     assert not (repo.root / "Spanish.md").exists()
-    assert "Spanish.md: removed" in done.stdout
+    assert "Spanish.md: removed" in done.stdout + done.stderr
     assert repo.notes("French") == [*french, N1, EDITED2]
     assert repo.status() == ""
 
@@ -320,8 +353,11 @@ def test_pull_anki_merges_a_move_against_an_anki_edit_and_pushes_it(world: World
     world.git("commit", "-am", "move tener to Numbers")
 
     pulled = world.git("pull", "anki", check=False)
-    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
-    assert "ankiops" in pulled.stdout  # merged by the strategy init configured
+    # the pre-merge-commit hook carried the Anki edit into Numbers.md and staged it
+    assert pulled.returncode == 1, pulled.stdout + pulled.stderr
+    assert "Numbers.md: note" in pulled.stderr and "`git commit` finishes" in pulled.stderr
+    committed = world.git("commit", "--no-edit")  # the post-commit hook pushes
+    assert "anki (pushed)" in committed.stderr, committed.stderr
     assert f"note_id: {tener} " not in world.read("Spanish.md")
     assert "A: To have (edited in Anki)" in note_block(world.read("Numbers.md"), tener)
     assert world.git("status", "--porcelain").stdout == ""
@@ -452,3 +488,36 @@ def test_more_than_two_heads_are_refused_and_nothing_changes(repo: DeckRepo) -> 
     done = repo.git("merge", "--no-edit", "-s", "ankiops", "a", "b", check=False)
     assert done.returncode != 0 and "two heads only" in done.stderr
     assert repo.git("rev-parse", "HEAD").stdout == head and repo.status() == ""
+
+
+@pytest.mark.parametrize("world", ["collection"], indirect=True)
+def test_a_gui_with_a_bare_path_merges_deck_aware(world: World) -> None:  # noqa: F811
+    """GUIs run git with a bare PATH: `pull.twohead ankiops` made every merge fail there
+    ("Could not find merge strategy"). A move here against an edit on a branch merges
+    with no duplicate, through the driver and hooks init wired by absolute path."""
+    bare = dict(world.env, PATH=os.pathsep.join(("/usr/bin", "/bin")))
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", *args], cwd=world.root, env=bare, capture_output=True, text=True
+        )
+
+    tener = world.ids["tener"]
+    git("checkout", "-q", "-b", "side")
+    world.write("Spanish.md", world.read("Spanish.md").replace("A: To have\n", "A: To own\n"))
+    assert git("commit", "-qam", "edit on side").returncode == 0
+    git("checkout", "-q", "main")
+    spanish = world.read("Spanish.md").split("\n---\n\n")
+    block = next(b for b in spanish if f"note_id: {tener} " in b)
+    world.write("Spanish.md", "\n---\n\n".join(b for b in spanish if b is not block))
+    world.write("Numbers.md", world.read("Numbers.md") + "\n---\n\n" + block.rstrip("\n") + "\n")
+    assert git("commit", "-qam", "move tener").returncode == 0
+    merged = git("merge", "--no-edit", "side")
+    assert "Could not find merge strategy" not in merged.stderr
+    assert merged.returncode == 1 and "`git commit` finishes the merge" in merged.stderr
+    finished = git("commit", "--no-edit")
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert f"note_id: {tener} " not in world.read("Spanish.md")
+    assert "A: To own" in note_block(world.read("Numbers.md"), tener)
+    assert world.git("status", "--porcelain").stdout == ""
+    assert world.field(tener, "Answer") == "To own"  # and the hook pushed it

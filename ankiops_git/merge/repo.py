@@ -234,12 +234,33 @@ def _locate_ids(
     elsewhere.one_sided = frozenset(one_sided)
 
 
+def _pending_record(start: Path | None) -> str | None:
+    """Where a plain `git merge` records carried edits for the hooks (merge/pending.py),
+    if they are installed to apply them."""
+    from ankiops_git.merge import pending
+
+    try:
+        found = pygit2.discover_repository(str(start or Path.cwd()))
+        if found is None:
+            return None
+        repo = pygit2.Repository(found)
+    except (pygit2.GitError, KeyError, ValueError):
+        return None
+    theirs = pending.merging_in(Path(repo.path))
+    if theirs is None or not pending.hooks_installed(repo):
+        return None
+    path = pending.record_path(Path(repo.path), theirs)
+    path.parent.mkdir(exist_ok=True)
+    return str(path)
+
+
 def merge_in_repo(
     base: str, ours: str, theirs: str, path: str, start: Path | None = None
 ) -> MergeResult:
     """What the merge driver does: merge one deck file, seeing the repository if it can.
-    Under the strategy, edits for other files are recorded where it asked (carry.py)."""
-    record_to = os.environ.get(CARRY_ENV)
+    Edits for other files are recorded (carry.py) where the strategy asked, or for the
+    hooks (merge/pending.py)."""
+    record_to = os.environ.get(CARRY_ENV) or _pending_record(start)
     texts = (base, ours, theirs)
     locate = repo_locator(path, texts, start, carry=bool(record_to))
     result = merge_texts(base, ours, theirs, path, locate)

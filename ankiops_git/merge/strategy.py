@@ -118,17 +118,17 @@ def merge(args: StrategyArgs, cwd: Path) -> StrategyResult:
 
 def _finish(root: Path, carried: list[Carried], heads: list[str], result: StrategyResult) -> None:
     """After git's merge: carried edits, then deck files emptied by moves."""
-    _carry(root, carried, result)
+    apply_carried(root, carried, result)
     resolved, more = _emptied_files(root, heads)
     result.notices += [
         f"{p}: removed, as the side that deleted it moved its notes" for p in resolved
     ]
-    _carry(root, more, result)
+    apply_carried(root, more, result)
     if resolved and result.status == CONFLICTS and not _unmerged(root):
         result.status = CLEAN
 
 
-def _carry(root: Path, carried: list[Carried], result: StrategyResult) -> None:
+def apply_carried(root: Path, carried: list[Carried], result: StrategyResult) -> None:
     """Apply carried edits, file by file; conflicts and notices go into `result`."""
     by_destination: dict[str, list[Carried]] = {}
     for c in carried:
