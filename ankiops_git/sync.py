@@ -432,7 +432,13 @@ def fast_forward(repo: pygit2.Repository) -> bool:
         return False
     if not gitstore.is_ancestor(repo, head.id, anki):
         return False
-    git(gitstore.workdir(repo), "merge", "--ff-only", "--quiet", gitstore.ANKI_REF)
+    # What `git merge --ff-only` does, by plumbing: that refuses while MERGE_HEAD exists,
+    # and the post-merge hook runs (after the merge commit) before git removes it.
+    # read-tree -m -u moves index and working tree, refusing to overwrite local changes.
+    root = gitstore.workdir(repo)
+    git(root, "read-tree", "-m", "-u", str(head.id), str(anki))
+    ref = repo.head.name if not repo.head_is_detached else "HEAD"
+    git(root, "update-ref", "-m", "ankiops: new note ids from Anki", ref, str(anki), str(head.id))
     return True
 
 

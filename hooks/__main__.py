@@ -275,7 +275,13 @@ def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
         print(USAGE)
         sys.exit(0 if len(sys.argv) >= 2 else 2)
-    sys.exit(run(sys.argv[1]))
+    try:
+        code = run(sys.argv[1])
+    except KeyboardInterrupt:
+        # Every step is safe to repeat: nothing is half-done that a push cannot finish.
+        say("ankiops: interrupted; your commit stands. Push later: git push anki")
+        code = 130 if sys.argv[1] in ("pre-commit", "pre-merge-commit") else 0
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+
+import pytest
 from gitrepo import BIN as VENV_BIN
 from test_sync_e2e import World, templates, world  # noqa: F401 (fixtures)
 
@@ -64,3 +67,22 @@ def test_control_characters_and_bad_utf8_are_reported_readably(world: World) -> 
     assert f"Spanish.md:{line}:7: error: not UTF-8 text; save the file as UTF-8" in (
         commit.stderr
     ), commit.stderr
+
+
+def test_ctrl_c_in_a_hook_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hooks.__main__ as hook
+
+    def interrupted(name: str) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(hook, "run", interrupted)
+    for name, code in (("post-merge", 0), ("pre-commit", 130)):
+        monkeypatch.setattr(sys, "argv", ["ankiops-hook", name])
+        with pytest.raises(SystemExit) as done:
+            hook.main()
+        assert done.value.code == code
+        assert capsys.readouterr().err == (
+            "ankiops: interrupted; your commit stands. Push later: git push anki\n"
+        )

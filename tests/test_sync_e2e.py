@@ -918,3 +918,19 @@ def test_a_note_emptied_in_anki_arrives_and_stops_nothing(
     assert "1 updated" in commit.stderr, commit.stderr
     assert world.managed_count("+ 1?") == 5
     assert all(world.field(world.ids[note], name) == "" for name in fields)  # stays emptied
+
+
+def test_a_pull_that_merges_pushes_the_new_notes_and_writes_their_ids(world: World) -> None:
+    """The post-merge hook pushed, then failed to fast-forward to the ids ("MERGE_HEAD
+    exists"): the ids came only with a second pull."""
+    world.set_field(world.ids["num0"], "Answer", "one (Anki)")
+    world.write("Numbers.md", world.read("Numbers.md") + "\n---\n\nQ: 9 + 1?\nA: 10\n")
+    commit = world.git("commit", "-am", "nine")
+    assert "git pull anki" in commit.stderr  # Anki has an edit: merge first
+    pulled = world.git("pull", "anki")
+    assert "MERGE_HEAD" not in pulled.stderr and "not pushed" not in pulled.stderr, pulled.stderr
+    assert "1 added" in pulled.stderr
+    assert re.search(r"<!-- note_id: \d+ -->\nQ: 9 \+ 1\?", world.read("Numbers.md"))
+    assert world.rev("HEAD") == world.rev("anki/main")
+    assert world.git("status", "--porcelain").stdout == ""
+    assert world.managed_count("9 + 1?") == 1
