@@ -52,7 +52,7 @@ def write_gitattributes(root: Path) -> bool:
 def configure_git(repo: pygit2.Repository, spec: str) -> None:
     cfg = repo.config
     cfg["merge.ankiops.name"] = "ankiops-git: merge deck files note by note"
-    cfg["merge.ankiops.driver"] = f"'{program('ankiops-merge')}' %O %A %B %P"
+    cfg["merge.ankiops.driver"] = driver_command(program("ankiops-merge"))
     # An edit to a note the other side moved into a file git does not pass to the driver
     # is carried there by the pre-merge-commit / pre-commit hooks (merge/pending.py):
     # no merge strategy on PATH is needed, so git GUIs with a bare PATH merge too.
@@ -75,6 +75,18 @@ def configure_git(repo: pygit2.Repository, spec: str) -> None:
         repo.remotes.add_push(sync.REMOTE, push)
 
 
+def driver_command(path: str) -> str:
+    """The merge driver as git runs it (through the shell): the program init found, else
+    one on PATH, else a conflict that says how to repair (git then keeps both sides)."""
+    return (
+        f"if [ -x '{path}' ]; then exec '{path}' %O %A %B %P; fi; "
+        "command -v ankiops-merge >/dev/null && exec ankiops-merge %O %A %B %P; "
+        f"echo 'ankiops: ankiops-merge is not where init found it ({path}): ankiops-git was "
+        "moved or reinstalled. Run `ankiops-git init` here to repair, then merge again.' >&2; "
+        "exit 1"
+    )
+
+
 def hooks_dir(repo: pygit2.Repository) -> Path:
     configured = repo.config["core.hooksPath"] if "core.hooksPath" in repo.config else None  # noqa: SIM401
     if configured:
@@ -94,7 +106,14 @@ def shim_text(name: str) -> str:
         f'if [ -x "$hookdir/{name}.local" ]; then {chained}{on_fail}; fi\n'
         f'[ -n "${sync.GUARD_ENV}" ] && exit 0  # our hook is running git: do not re-trigger\n'
         f"PATH='{bin_dir()}':\"$PATH\"; export PATH  # git finds git-remote-anki & strategy\n"
-        f"exec '{program('ankiops-hook')}' {name} \"$@\"\n"
+        f"installed='{program('ankiops-hook')}'\n"
+        'hook=$installed; [ -x "$hook" ] || hook=$(command -v ankiops-hook) || {\n'
+        f'  echo "ankiops: ankiops-hook is not where init found it ($installed): ankiops-git was '
+        f"moved or reinstalled. Run \\`ankiops-git init\\` here to repair; this {name} "
+        f'hook did nothing." >&2\n'
+        "  exit 0\n"
+        "}\n"
+        f'exec "$hook" {name} "$@"\n'
     )
 
 

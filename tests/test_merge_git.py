@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,22 @@ def test_unparseable_file_gets_a_line_merge_and_no_traceback(repo: DeckRepo) -> 
     assert "Traceback" not in done.stderr
     text = (repo.root / "Spanish.md").read_text()
     assert "Z: one" in text and "A: deux" in text
+
+
+def test_a_stale_driver_path_says_how_to_repair_and_keeps_both_sides(tmp_path: Path) -> None:
+    from ankiops_git.init import driver_command
+
+    repo = DeckRepo(tmp_path / "decks", hooks=False)
+    repo.git("config", "merge.ankiops.driver", driver_command("/nowhere/bin/ankiops-merge"))
+    repo.env["PATH"] = os.pathsep.join(("/usr/bin", "/bin"))  # and none on PATH
+    repo.commit("base", Spanish=deck_text(N1, N2))
+    repo.git("checkout", "-q", "-b", "anki")
+    repo.commit("anki", Spanish=deck_text(N1, qa(2, "two", "zwei, Anki")))
+    repo.git("checkout", "-q", "main")
+    repo.commit("main", Spanish=deck_text(qa(1, "one", "uno"), N2))
+    done = repo.merge("anki")
+    assert done.returncode == 1
+    assert "ankiops-git was moved or reinstalled. Run `ankiops-git init` here to repair" in (
+        done.stderr
+    ), done.stderr
+    assert repo.status().splitlines() == ["UU Spanish.md"]  # git keeps both sides

@@ -303,7 +303,8 @@ def test_init_writes_deck_files_and_idle_pull_makes_no_commit(world: World) -> N
     assert "Other.md" not in files  # a deck with only unmanaged notes has no file
     attributes = world.read(".gitattributes")
     assert "*.md merge=ankiops" in attributes
-    assert world.git("config", "merge.ankiops.driver").stdout.strip().endswith("%O %A %B %P")
+    driver = world.git("config", "merge.ankiops.driver").stdout.strip()
+    assert f"exec '{VENV_BIN / 'ankiops-merge'}' %O %A %B %P;" in driver
     assert world.git("config", "remote.anki.fetch").stdout.strip() == (
         "+refs/heads/main:refs/remotes/anki/main"
     )
@@ -934,3 +935,31 @@ def test_a_pull_that_merges_pushes_the_new_notes_and_writes_their_ids(world: Wor
     assert world.rev("HEAD") == world.rev("anki/main")
     assert world.git("status", "--porcelain").stdout == ""
     assert world.managed_count("9 + 1?") == 1
+
+
+def test_hooks_and_driver_say_how_to_repair_when_the_tool_moved(world: World) -> None:
+    """Moved or reinstalled elsewhere: every commit failed with "ankiops-hook: not
+    found", with no hint; the driver's path went stale the same way."""
+    moved = "/nowhere/venv/bin"
+    hooks = world.root / ".git" / "hooks"
+    for name in ("pre-commit", "post-commit", "post-merge", "pre-merge-commit"):
+        text = (hooks / name).read_text().replace(str(VENV_BIN), moved)
+        (hooks / name).write_text(text)
+    driver = world.git("config", "merge.ankiops.driver").stdout.strip()
+    world.git("config", "merge.ankiops.driver", driver.replace(str(VENV_BIN), moved))
+    bare = dict(world.env, PATH=os.pathsep.join(("/usr/bin", "/bin")))
+    world.write("Spanish.md", world.read("Spanish.md").replace("tener?", "tener (verb)?"))
+    commit = subprocess.run(
+        ["git", "commit", "-qam", "edit"], cwd=world.root, env=bare, capture_output=True, text=True
+    )
+    assert commit.returncode == 0
+    assert "ankiops-git was moved or reinstalled. Run `ankiops-git init` here to repair" in (
+        commit.stderr
+    ), commit.stderr
+    assert "not found" not in commit.stderr
+    repaired = world.run(str(VENV_BIN / "ankiops-git"), "init")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert moved not in (hooks / "pre-commit").read_text()
+    assert moved not in world.git("config", "merge.ankiops.driver").stdout
+    assert world.rev("HEAD") == world.rev("anki/main")  # init pushed the edit
+    assert world.field(world.ids["tener"], "Question") == "tener (verb)?"
