@@ -73,13 +73,15 @@ def init_command(
 
 
 @cli.command("status")
-def status_command() -> None:
-    """What a push would send, and whether Anki has changes a pull would bring."""
+@click.option("-v", "--verbose", is_flag=True, help="List the notes a push would change.")
+def status_command(verbose: bool) -> None:
+    """What a push would send (planned and checked as a push would, not applied), and
+    whether Anki has changes a pull would bring."""
     from ankiops_git import gitstore, sync
     from ankiops_git.errors import AnkiOpsError
 
     try:
-        for line in sync.status(gitstore.open_repo()):
+        for line in sync.status(gitstore.open_repo(), verbose):
             click.echo(line)
     except AnkiOpsError as e:
         _fail(e)
@@ -93,12 +95,30 @@ def status_command() -> None:
     help="Over AnkiConnect, rename decks by re-creating them (description and per-deck "
     "limits are not kept).",
 )
-def push_command(allow_deletes: bool, recreate_decks: bool) -> None:
+@click.option(
+    "-n", "--dry-run", is_flag=True, help="List what a push would change; change nothing."
+)
+def push_command(allow_deletes: bool, recreate_decks: bool, dry_run: bool) -> None:
     """Push the current branch to Anki and write the new note ids back."""
     from ankiops_git import gitstore, sync
     from ankiops_git.errors import AnkiOpsError
     from ankiops_git.remote import adding_bar
 
+    if dry_run:
+        try:
+            plan = sync.plan_head(
+                gitstore.open_repo(), allow_deletes=allow_deletes, recreate_decks=recreate_decks
+            )
+        except AnkiOpsError as e:
+            _fail(e)
+            return
+        if plan.empty():
+            click.echo("anki (dry run): nothing to push")
+            return
+        click.echo(f"anki (dry run): a push would send {plan.line()}")
+        for item in plan.listing():
+            click.echo(f"  {item}")
+        return
     try:
         outcome = sync.push_head(
             gitstore.open_repo(),

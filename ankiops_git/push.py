@@ -69,6 +69,7 @@ class Plan:
     deletes: list[tuple[int, str, str]] = field(default_factory=list)  # id, deck, first line
     media: list[tuple[str, bytes, str]] = field(default_factory=list)  # name, content, where
     where: dict[int, str] = field(default_factory=dict)  # note id -> "Deck.md:12" (updates)
+    labels: dict[int, str] = field(default_factory=dict)  # note id -> its first line
 
     def empty(self) -> bool:
         return not (
@@ -94,6 +95,26 @@ class Plan:
             for u in self.updates
             for html in (u.fields or {}).values()
         ]
+        return out
+
+    def listing(self) -> list[str]:
+        """What the plan changes in Anki, one line each, by file and line."""
+        out = [f"{a.path}:{a.note.line}: add {first_line(a.note)}" for a in self.adds]
+        out += [
+            f"{self.where.get(u.note_id, u.note_id)}: update {self.labels.get(u.note_id, '')}"
+            for u in self.updates
+        ]
+        out += [
+            f"{self.where.get(i, i)}: move to deck {deck!r}: {self.labels.get(i, '')}"
+            for deck, ids in sorted(self.moves.items())
+            for i in ids
+        ]
+        out += [
+            f"{deckfile.filename_for_deck(deck)}: delete {line}" for _, deck, line in self.deletes
+        ]
+        out += [f"rename deck {old!r} to {new!r}" for _, old, new in self.renames]
+        out += [f"make deck {name!r}" for name in self.creates]
+        out += [f"{where}: store media file {name}" for name, _, where in self.media]
         return out
 
     def line(self) -> str:
@@ -262,10 +283,11 @@ def plan_push(view: AnkiView, target: Snapshot) -> Plan:
         tags = None if sorted(note.tags) == sorted(have.note.tags) else tuple(note.tags)
         if changed or tags is not None:
             plan.updates.append(NoteUpdate(note_id, changed or None, tags))
-            plan.where[note_id] = f"{path}:{note.line}"
         want = deck_of[path]
         if _deck_key(view, want, renamed_to) != _deck_key(view, have.deck, onto):
             plan.moves.setdefault(want, []).append(note_id)
+        plan.where[note_id] = f"{path}:{note.line}"
+        plan.labels[note_id] = first_line(note)
 
     # Notes without an id (or with one Anki does not know): adopt, else add.
     unclaimed = [

@@ -151,6 +151,12 @@ class AnkiRemote:
         except AnkiOpsError as e:  # git reports the ref as rejected; the reason is above
             self.say(f"anki: {e}")
             return "not applied to Anki (see above)"
+        if self.options.get("dry-run") == "true":
+            if not result.plan.empty():
+                self.say("anki (dry run): a push would send " + result.plan.line())
+                for item in result.plan.listing():
+                    self.say(f"  {item}")
+            return None
         if not result.up_to_date and not result.plan.empty():
             self.say("anki (pushed): " + result.plan.line())
         if result.plan.adds:

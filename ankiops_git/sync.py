@@ -490,8 +490,31 @@ def push_head(
     return SyncOutcome(pushed, fetched, moved)
 
 
-def status(repo: pygit2.Repository) -> list[str]:
-    """What a push would send and what a pull would bring; writes nothing anywhere."""
+def plan_head(
+    repo: pygit2.Repository, *, allow_deletes: bool = False, recreate_decks: bool = False
+) -> push.Plan:
+    """What pushing HEAD would change in Anki (checked as a push checks it; PushRejected
+    if it would be refused); nothing is written."""
+    config = load_config(repo)
+    head = gitstore.head_commit(repo)
+    if head is None or head.id == gitstore.ref_target(repo, gitstore.ANKI_REF):
+        return push.Plan()
+    with open_anki(remote_spec(repo), config, api_key(repo)) as backend:
+        return push_commit(
+            repo,
+            backend,
+            config,
+            head.id,
+            allow_deletes=allow_deletes,
+            recreate_decks=recreate_decks,
+            dry_run=True,
+        ).plan
+
+
+def status(repo: pygit2.Repository, verbose: bool = False) -> list[str]:
+    """What a pull would bring and what a push would do, decided as they decide it (the
+    push is planned and checked, not applied); writes nothing anywhere. `verbose`: the
+    notes, one line each."""
     config = load_config(repo)
     head = gitstore.head_commit(repo)
     base = gitstore.ref_target(repo, gitstore.ANKI_REF)
@@ -505,15 +528,24 @@ def status(repo: pygit2.Repository) -> list[str]:
             lines.append("anki: no changes in Anki since the last fetch")
         else:
             lines.append(f"anki: a pull would bring {incoming.line()}")
-        if head is None or head.id == base:
+        if (Path(repo.path) / "MERGE_HEAD").exists():
+            lines.append(
+                "push: a merge is under way: resolve any conflict, `git commit`, and the "
+                "hook pushes the result"
+            )
+        elif head is None or head.id == base:
             lines.append("push: nothing to push")
         elif base is not None and not gitstore.is_ancestor(repo, base, head.id):
             lines.append("push: anki/main has commits this branch lacks; run `git pull anki` first")
         else:
-            target = export.snapshot_of_commit(repo, head.id, config)
-            plan = push.plan_push(view, target)
-            if push.unfetched_changes(view, base_snap, target, plan):
-                lines.append("push: refused until `git pull anki` merges Anki's changes")
+            try:
+                planned = push_commit(repo, backend, config, head.id, dry_run=True)
+            except push.PushRejected as e:
+                lines.append(f"push: refused: {e}")
+            except AnkiOpsError as e:
+                lines.append(f"push: would fail: {e}")
             else:
-                lines.append(f"push: a push would send {plan.line()}")
+                lines.append(f"push: a push would send {planned.plan.line()}")
+                if verbose:
+                    lines += [f"  {item}" for item in planned.plan.listing()]
     return lines

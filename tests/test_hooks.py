@@ -33,7 +33,7 @@ def test_guard_skips_sync_and_status_shows_what_push_would_send(world: World) ->
     anki_main = world.rev("anki/main")
     status = world.run(str(VENV_BIN / "ankiops-git"), "status").stdout
     assert "a pull would bring 0 added, 1 updated" in status
-    assert "push: refused until `git pull anki`" in status
+    assert "push: refused: Anki has 1 change(s) not fetched yet" in status
     assert world.rev("anki/main") == anki_main
     assert world.managed_count("To own") == 0
     world.set_field(world.ids["ser"], "Answer", "To be")

@@ -418,6 +418,8 @@ def test_same_field_on_both_sides_is_a_conflict_then_the_resolution_is_pushed(
     assert "<<<<<<<" in conflicted and "To have (Anki)" in conflicted and "To own" in conflicted
     refused = world.git("commit", "-am", "unresolved", check=False)  # pre-commit blocks it
     assert refused.returncode != 0
+    status = world.run(str(VENV_BIN / "ankiops-git"), "status").stdout
+    assert "push: a merge is under way: resolve any conflict, `git commit`" in status
     assert world.field(world.ids["tener"], "Answer") == "To have (Anki)"
 
     lines = conflicted.splitlines()
@@ -963,3 +965,43 @@ def test_hooks_and_driver_say_how_to_repair_when_the_tool_moved(world: World) ->
     assert moved not in world.git("config", "merge.ankiops.driver").stdout
     assert world.rev("HEAD") == world.rev("anki/main")  # init pushed the edit
     assert world.field(world.ids["tener"], "Question") == "tener (verb)?"
+
+
+def test_status_and_dry_runs_say_what_push_and_pull_then_do(world: World) -> None:
+    cli = str(VENV_BIN / "ankiops-git")
+    # An Anki edit in another deck does not stop a push of this one: status agrees.
+    world.set_field(world.ids["paris"], "Extra", "Anki side")
+    world.write("Spanish.md", world.read("Spanish.md").replace("A: To have\n", "A: To own\n"))
+    world.write("Numbers.md", world.read("Numbers.md") + "\n---\n\nQ: 9 + 1?\nA: 10\n")
+    env = dict(world.env, ANKIOPS_GIT_IN_HOOK="1")  # hooks off: nothing pushed yet
+    subprocess.run(["git", "commit", "-qam", "two"], cwd=world.root, env=env, check=True)
+    status = world.run(cli, "status", "-v").stdout
+    assert "push: a push would send 1 added, 1 updated, 0 moved, 0 deleted" in status
+    assert "  Spanish.md:" in status and ": update Q: tener?" in status
+    assert "  Numbers.md:" in status and ": add Q: 9 + 1?" in status
+    dry = world.run(cli, "push", "--dry-run").stdout
+    assert "anki (dry run): a push would send 1 added, 1 updated" in dry
+    assert ": add Q: 9 + 1?" in dry
+    git_dry = world.git("push", "--dry-run", "anki")
+    assert "anki (dry run): a push would send 1 added" in git_dry.stderr, git_dry.stderr
+    assert "(pushed)" not in git_dry.stderr
+    assert world.managed_count("9 + 1?") == 0 and world.field(world.ids["tener"], "Answer") == (
+        "To have"
+    )
+    pushed = world.run(cli, "push")
+    assert "1 added, 1 updated" in pushed.stdout, pushed.stdout + pushed.stderr
+    # The deletion guard: status says the push would be refused, and exits 0.
+    blocks = world.read("Numbers.md").split("\n---\n")
+    world.write("Numbers.md", "\n---\n".join(blocks[:2]) + "\n")
+    subprocess.run(["git", "commit", "-qam", "cut"], cwd=world.root, env=env, check=True)
+    status_run = world.run(cli, "status")
+    assert "push: refused: this push would delete" in status_run.stdout
+    # A note type change: status says the push would fail, and exits 0.
+    world.git("reset", "-q", "--hard", "HEAD~1")
+    text = world.read("Spanish.md").replace("Q: tener?\nA: To own", "T: {{c1::tener}}")
+    world.write("Spanish.md", text)
+    subprocess.run(["git", "commit", "-qam", "type"], cwd=world.root, env=env, check=True)
+    status_run = world.run(cli, "status")
+    assert "push: would fail:" in status_run.stdout and "cannot change its type" in (
+        status_run.stdout
+    )
