@@ -18,7 +18,7 @@ from ankiops_git.errors import AnkiOpsError
 from ankiops_git.programs import HOOK_MARKER, bin_dir, program
 
 # The hooks init installs (hooks/__main__.py runs each).
-HOOK_NAMES = ("pre-commit", "post-commit", "post-merge", "pre-merge-commit")
+HOOK_NAMES = ("pre-commit", "post-commit", "post-merge", "pre-merge-commit", "post-rewrite")
 
 ATTRIBUTES_LINE = "*.md merge=ankiops"
 FETCH_REFSPEC = f"+{gitstore.REMOTE_BRANCH}:{gitstore.ANKI_REF}"

@@ -24,6 +24,7 @@ from ankiops_git import deckfile, export, gitstore, media, push, syncstate
 from ankiops_git.anki.base import Backend
 from ankiops_git.config import Config
 from ankiops_git.errors import AnkiOpsError, WrongProfile
+from ankiops_git.model import Note
 from ankiops_git.programs import GUARD_ENV, git_env
 from ankiops_git.syncstate import SyncState
 
@@ -289,7 +290,11 @@ def push_commit(
     base = gitstore.ref_target(repo, gitstore.ANKI_REF)
     if base == target:
         return PushResult(push.Plan(), [], True)
-    if base is not None and not gitstore.is_ancestor(repo, base, target):
+    if (
+        base is not None
+        and not gitstore.is_ancestor(repo, base, target)
+        and not holds_anki_changes(repo, base, target, config)
+    ):
         raise push.PushRejected(
             "anki/main has commits that this branch does not contain (fetch first): "
             "run `git pull anki`; the merge pushes by itself.",
@@ -372,6 +377,55 @@ def referenced_in(
         return any(needle in text for text in texts)
 
     return referenced
+
+
+def holds_anki_changes(
+    repo: pygit2.Repository, base: pygit2.Oid, target: pygit2.Oid, config: Config
+) -> bool:
+    """Whether `target` holds every change anki/main (`base`) made since their merge base,
+    note for note, though git history does not say so: a commit rewritten after a push
+    (`git commit --amend` of the "Anki: new note ids" commit, a rebase). Such a push
+    loses nothing of Anki's; anything else needs `git pull anki` first."""
+    merge_base = repo.merge_base(base, target)
+    if merge_base is None:
+        return False
+    files = [export.commit_files(repo, c) for c in (merge_base, base, target)]
+    changed = {p for p in files[0].keys() | files[1].keys() if files[0].get(p) != files[1].get(p)}
+    if any(
+        not deckfile.is_deck_path(p, config) and files[1].get(p) != files[2].get(p) for p in changed
+    ):
+        return False  # another file Anki's side changed (a deck file it removed, say)
+    old, anki, ours = (
+        export.snapshot_of_commit(repo, c, config) for c in (merge_base, base, target)
+    )
+    old_ids, anki_ids, our_ids = (s.notes_by_id() for s in (old, anki, ours))
+
+    def same(a: tuple[str, int, Note] | None, b: tuple[str, int, Note] | None) -> bool:
+        if a is None or b is None:
+            return a is b
+        return a[0] == b[0] and (a[2].fields, a[2].tags) == (b[2].fields, b[2].tags)
+
+    # notes the last push added: Anki's side only gave them their ids
+    pushed = {
+        (path, tuple(sorted(n.fields.items())), tuple(n.tags))
+        for path, deck in old.decks.items()
+        for n in deck.notes
+        if n.note_id is None
+    }
+    for note_id in anki_ids.keys() | old_ids.keys():
+        had, has = old_ids.get(note_id), anki_ids.get(note_id)
+        if same(had, has):
+            continue  # Anki's side did not change it
+        if had is None and has is not None and note_id in our_ids:
+            path, _, note = has
+            if (path, tuple(sorted(note.fields.items())), tuple(note.tags)) in pushed:
+                continue  # only its id came from Anki, and ours has it
+        if not same(has, our_ids.get(note_id)):
+            return False
+    decks = {p: d.deck_id for p, d in anki.decks.items()}
+    return all(
+        ours.decks.get(p) is not None and ours.decks[p].deck_id == i for p, i in decks.items()
+    )
 
 
 def save_pushed_state(

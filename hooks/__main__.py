@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from ankiops_git.validate import Identities
 
-HOOKS = ("pre-commit", "post-commit", "post-merge", "pre-merge-commit")
+HOOKS = ("pre-commit", "post-commit", "post-merge", "pre-merge-commit", "post-rewrite")
 
 
 def say(message: str) -> None:
@@ -177,8 +177,9 @@ def synced_branch(repo: pygit2.Repository) -> str:
     return str(config["ankiops.branch"]) if "ankiops.branch" in config else "main"
 
 
-def post_commit() -> int:
-    """Push HEAD (on the synced branch) to Anki; never fails the commit."""
+def post_commit(after_rebase: bool = False) -> int:
+    """Push HEAD (on the synced branch) to Anki; never fails the commit. Mid-rebase it
+    waits for the result (`after_rebase`: post-rewrite, the rebase is done)."""
     from ankiops_git import gitstore, sync
     from ankiops_git.errors import AnkiBusy, AnkiUnavailable
     from ankiops_git.push import PushRejected
@@ -187,10 +188,11 @@ def post_commit() -> int:
     repo = gitstore.open_repo()
     if gitstore.branch_name(repo) != synced_branch(repo):
         return 0
-    if os.path.exists(os.path.join(repo.path, "rebase-merge")) or os.path.exists(
-        os.path.join(repo.path, "rebase-apply")
+    if not after_rebase and (
+        os.path.exists(os.path.join(repo.path, "rebase-merge"))
+        or os.path.exists(os.path.join(repo.path, "rebase-apply"))
     ):
-        return 0  # mid-rebase: push once the result is there
+        return 0  # mid-rebase: push once the result is there (post-rewrite)
     try:
         outcome = sync.push_head(repo, progress=adding_bar)
     except AnkiBusy as e:
@@ -254,6 +256,8 @@ def run(name: str) -> int:
             return pre_commit()
         if name in ("post-commit", "post-merge"):
             return post_commit()
+        if name == "post-rewrite":  # after `git rebase` (an amend ran post-commit already)
+            return post_commit(after_rebase=True) if sys.argv[2:3] == ["rebase"] else 0
     except AnkiOpsError as e:
         say(f"ankiops: {e}")
         return 1 if name == "pre-commit" else 0
@@ -268,6 +272,7 @@ The program the git hooks that `ankiops-git init` installs call:
   pre-merge-commit  carry edits of notes the other side moved into their new files
   post-commit   push the new commit to Anki, then write new note ids back
   post-merge    the same after a merge (`git pull anki`)
+  post-rewrite  the same after a rebase (`git pull --rebase anki`)
 A hook never fails a commit because Anki is unreachable: it says so and exits 0."""
 
 

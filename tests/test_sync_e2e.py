@@ -1005,3 +1005,33 @@ def test_status_and_dry_runs_say_what_push_and_pull_then_do(world: World) -> Non
     assert "push: would fail:" in status_run.stdout and "cannot change its type" in (
         status_run.stdout
     )
+
+
+def test_commit_amend_after_a_push_is_pushed(world: World) -> None:
+    """--amend after a push amends the "Anki: new note id(s)" commit: the hook said
+    Anki had unmerged edits. It holds all of them: it is pushed."""
+    world.write("Numbers.md", world.read("Numbers.md") + "\n---\n\nQ: 9 + 1?\nA: ten\n")
+    world.git("commit", "-am", "nine")
+    assert world.git("log", "-1", "--format=%an").stdout.strip() == "Anki"  # the ids commit
+    world.write("Numbers.md", world.read("Numbers.md").replace("A: ten\n", "A: 10\n"))
+    amended = world.git("commit", "-a", "--amend", "--no-edit")
+    assert "not merged" not in amended.stderr and "1 updated" in amended.stderr, amended.stderr
+    assert world.managed_count("9 + 1?") == 1
+    with world.anki() as col:
+        answers = col.db.list("select flds from notes where flds like '9 + 1?%'")
+    assert [a.split("\x1f")[1] for a in answers] == ["10"]
+    assert "nothing to push" in world.run(str(VENV_BIN / "ankiops-git"), "status").stdout
+
+
+def test_pull_rebase_is_pushed(world: World) -> None:
+    """`git pull --rebase anki` succeeded, but nothing pushed the rebased commits."""
+    world.set_field(world.ids["num0"], "Answer", "one (Anki)")
+    world.write("Numbers.md", world.read("Numbers.md").replace("A: 2\n", "A: two\n"))
+    env = dict(world.env, ANKIOPS_GIT_IN_HOOK="1")  # hooks off: not pushed
+    subprocess.run(["git", "commit", "-qam", "two"], cwd=world.root, env=env, check=True)
+    rebased = world.git("pull", "--rebase", "anki")
+    assert rebased.returncode == 0
+    assert "anki (pushed): 0 added, 1 updated" in rebased.stderr, rebased.stderr
+    assert world.field(world.ids["num1"], "Answer") == "two"
+    assert world.field(world.ids["num0"], "Answer") == "one (Anki)"
+    assert world.rev("HEAD") == world.rev("anki/main")
