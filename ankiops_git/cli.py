@@ -143,11 +143,13 @@ def pull_command(allow_deletes: bool) -> None:
     note, in one step (the merge strategy carries edits to moved notes at once)."""
     import subprocess
 
+    from ankiops_git import gitstore, sync
     from ankiops_git.errors import AnkiOpsError
     from ankiops_git.programs import git_env
     from ankiops_git.sync import ALLOW_DELETES_ENV
 
     try:  # git finds git-remote-anki and the merge strategy on PATH: put ours first
+        sync.remote_spec(gitstore.open_repo())  # a repository wired to Anki, or say so
         env = git_env()
     except AnkiOpsError as e:
         _fail(e)

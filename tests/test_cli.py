@@ -46,3 +46,15 @@ def test_validate_with_no_deck_files_says_so(tmp_path: Path) -> None:
     empty = run(tmp_path, str(BIN / "ankiops-git"), "validate")
     assert empty.returncode == 1
     assert f"no deck files in {tmp_path}" in empty.stderr
+
+
+def test_pull_outside_a_repository_is_one_clear_line(tmp_path: Path) -> None:
+    outside = run(tmp_path, str(BIN / "ankiops-git"), "pull")
+    assert outside.returncode == 1
+    assert outside.stderr == (
+        f"ankiops-git: {tmp_path}: not inside a git repository. Run `ankiops-git init` first.\n"
+    )
+    run(tmp_path, "git", "init", "-q")
+    unwired = run(tmp_path, str(BIN / "ankiops-git"), "pull")
+    assert unwired.returncode == 1 and "no `anki` remote" in unwired.stderr
+    assert "fatal" not in unwired.stderr
