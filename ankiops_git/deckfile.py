@@ -683,6 +683,7 @@ def filename_for_deck(name: str) -> str:
 
 
 _NOT_DECK_FILES = {name.casefold() for name in DEFAULT_EXCLUDE}
+MAX_FILE_NAME_BYTES = 255  # what ext4, APFS, NTFS allow (NTFS counts UTF-16 units)
 
 
 def deck_name_for_path(filename: str | Path) -> str:

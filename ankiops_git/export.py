@@ -630,6 +630,13 @@ def export_tree(
     if keep_other_files:
         files = {p: e for p, e in reference.files.items() if p not in reference.decks}
     for path, deck in export_decks(view, reference).items():
+        if len(path.encode("utf-8")) > deckfile.MAX_FILE_NAME_BYTES:
+            raise AnkiOpsError(
+                f"Anki's deck {deck.name[:60]!r}... would be a file name of "
+                f"{len(path.encode('utf-8'))} bytes, longer than file systems allow "
+                f"({deckfile.MAX_FILE_NAME_BYTES}). Shorten the deck's name in Anki, then "
+                f"pull again; nothing was fetched."
+            )
         if config is not None and not deckfile.is_deck_path(path, config):
             # Written but then not read as a deck, its notes would look deleted to a push.
             raise AnkiOpsError(

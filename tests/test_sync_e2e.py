@@ -1035,3 +1035,22 @@ def test_pull_rebase_is_pushed(world: World) -> None:
     assert world.field(world.ids["num1"], "Answer") == "two"
     assert world.field(world.ids["num0"], "Answer") == "one (Anki)"
     assert world.rev("HEAD") == world.rev("anki/main")
+
+
+def test_a_deck_name_too_long_for_a_file_name_is_one_clear_message(world: World) -> None:
+    """It failed every later pull with git's "File name too long"."""
+    long_name = "Geography of " + "very " * 60 + "long places"
+    with world.anki() as col:
+        rename_deck(col, "Numbers", long_name)
+    files, head = world.deck_files(), world.rev("HEAD")
+    pulled = world.git("pull", "anki", check=False)
+    assert pulled.returncode != 0
+    assert "longer than file systems allow (255). Shorten the deck's name in Anki" in (
+        pulled.stderr
+    ), pulled.stderr
+    assert "Traceback" not in pulled.stderr and "File name too long" not in pulled.stderr
+    assert world.deck_files() == files and world.rev("HEAD") == head
+    with world.anki() as col:
+        rename_deck(col, long_name, "Numbers again")
+    assert world.git("pull", "anki").returncode == 0
+    assert "Q: 0 + 1?" in world.read("Numbers again.md")
