@@ -632,7 +632,7 @@ def export_tree(
     for path, deck in export_decks(view, reference).items():
         if len(path.encode("utf-8")) > deckfile.MAX_FILE_NAME_BYTES:
             raise AnkiOpsError(
-                f"Anki's deck {deck.name[:60]!r}... would be a file name of "
+                f"Anki's deck {(deck.name or path)[:60]!r}... would be a file name of "
                 f"{len(path.encode('utf-8'))} bytes, longer than file systems allow "
                 f"({deckfile.MAX_FILE_NAME_BYTES}). Shorten the deck's name in Anki, then "
                 f"pull again; nothing was fetched."

@@ -151,6 +151,8 @@ class AnkiRemote:
         except AnkiOpsError as e:  # git reports the ref as rejected; the reason is above
             self.say(f"anki: {e}")
             return "not applied to Anki (see above)"
+        for warning in result.warnings:
+            self.say(warning)
         if self.options.get("dry-run") == "true":
             if not result.plan.empty():
                 self.say("anki (dry run): a push would send " + result.plan.line())

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pygit2
@@ -269,6 +269,7 @@ class PushResult:
     up_to_date: bool  # the pushed commit is anki/main already: Anki was not touched
     after: export.AnkiRead | None = None  # Anki's decks and mod times once pushed
     state: SyncState | None = None  # the state saved for the pushed commit
+    warnings: list[str] = field(default_factory=list)  # validate's word on the notes sent
 
 
 def push_commit(
@@ -350,13 +351,28 @@ def push_commit(
         data = gitstore.blob_bytes(repo, target_files[found.path][0])
         if backend.read_media(found.name) != data:
             plan.media.append((found.name, data, found.where))
+    warnings = sent_note_warnings(plan, target_snap)
     if dry_run:
-        return PushResult(plan, [], False)
+        return PushResult(plan, [], False, warnings=warnings)
     added = push.apply_plan(backend, plan, progress, lambda r: add_deck_aliases(repo, r))
     after, saved = save_pushed_state(repo, backend, target, first, scope, plan, state, added)
     if update_ref:
         gitstore.set_ref(repo, gitstore.ANKI_REF, target, "push: applied to Anki")
-    return PushResult(plan, added, False, after, saved)
+    return PushResult(plan, added, False, after, saved, warnings)
+
+
+def sent_note_warnings(plan: push.Plan, target: export.Snapshot) -> list[str]:
+    """What validate says of the notes this push adds or changes (past a commit that
+    skipped the pre-commit hook, say): Anki takes them, so the push says it and sends."""
+    from ankiops_git.validate import note_warnings
+
+    changed = {u.note_id for u in plan.updates}
+    out: list[str] = []
+    for path, deck in sorted(target.decks.items()):
+        sent = [n for n in deck.notes if n.note_id in changed]
+        sent += [a.note for a in plan.adds if a.path == path]
+        out += [str(d) for d in note_warnings(path, sent)]
+    return out
 
 
 def referenced_in(
@@ -503,7 +519,7 @@ class SyncOutcome:
     fast_forwarded: bool
 
     def lines(self) -> list[str]:
-        out = []
+        out = list(self.pushed.warnings)
         if not self.pushed.up_to_date and not self.pushed.plan.empty():
             out.append("anki (pushed): " + self.pushed.plan.line())
         if self.fast_forwarded:

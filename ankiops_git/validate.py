@@ -115,6 +115,17 @@ def _note_problems(note: Note, lines: Sequence[str]) -> list[deckfile.Problem]:
     return out
 
 
+def note_warnings(path: str, notes: Iterable[Note]) -> list[Diagnostic]:
+    """The problems validate reports for these notes of `path` (parsed, so no column),
+    all as warnings: what a push says of the notes it sends that Anki accepts all the
+    same (one set of rules: a commit past the pre-commit hook is not checked less)."""
+    return [
+        Diagnostic(path, p.line, 1, WARNING, p.message)
+        for note in notes
+        for p in _note_problems(note, ())
+    ]
+
+
 def _choice_answer_problems(note: Note, lines: Sequence[str]) -> list[deckfile.Problem]:
     answer = note.field("Answer")
     line = note.field_lines.get("Answer", note.line)

@@ -1054,3 +1054,15 @@ def test_a_deck_name_too_long_for_a_file_name_is_one_clear_message(world: World)
         rename_deck(col, long_name, "Numbers again")
     assert world.git("pull", "anki").returncode == 0
     assert "Q: 0 + 1?" in world.read("Numbers again.md")
+
+
+def test_a_push_past_the_pre_commit_hook_says_what_validate_would(world: World) -> None:
+    """With --no-verify (or a GUI that skips hooks), the push had its own, weaker rules:
+    now it reports validate's problems for the notes it sends (Anki takes them)."""
+    world.write("Spanish.md", world.read("Spanish.md") + "\n---\n\nQ: Lonely question\n")
+    line = len(world.read("Spanish.md").splitlines())
+    commit = world.git("commit", "--no-verify", "-am", "lonely")
+    assert f"Spanish.md:{line}:1: warning: QA note has no A: (Answer)" in commit.stderr, (
+        commit.stderr
+    )
+    assert "1 added" in commit.stderr and world.managed_count("Lonely question") == 1
