@@ -83,10 +83,16 @@ def test_without_the_strategy_the_driver_keeps_the_edit_as_a_conflict(tmp_path: 
 
 
 def test_git_pull_from_another_repository_merges_clean(tmp_path: Path) -> None:
-    # "anki" is a second repository here, pulled like the anki remote: `git pull anki`
+    # "anki" is a second repository here, pulled like any remote (`git pull origin`),
+    # from a GUI's bare PATH, with the driver wired by absolute path as init does
+    from ankiops_git.init import driver_command
+    from ankiops_git.programs import program
+
     anki = DeckRepo(tmp_path / "anki")
     anki.commit("base", Spanish=deck_text(N1, N2), French=deck_text(N3, deck_id=2))
     repo = DeckRepo(tmp_path / "decks")
+    repo.git("config", "merge.ankiops.driver", driver_command(program("ankiops-merge")))
+    repo.env["PATH"] = os.pathsep.join(("/usr/bin", "/bin"))
     (repo.root / ".gitattributes").unlink()  # it comes with the first pull
     repo.git("remote", "add", "anki", str(anki.root))
     repo.git("pull", "-q", "anki", "main")
