@@ -375,8 +375,7 @@ def check_tree(root: Path) -> list[Diagnostic]:
             1,
             1,
             WARNING,
-            "this looks like a deck file, but deck files live at the top of the repository "
-            "(Spanish__Verbs.md is deck Spanish::Verbs): move it there to sync it.",
+            SUBFOLDER_DECK,
         )
         for p in sorted(root.glob("*/**/*" + deckfile.SUFFIX))
         if not any(part.startswith(".") for part in p.relative_to(root).parts)
@@ -394,11 +393,21 @@ _DECK_LINE_RE = re.compile(
 
 
 def _looks_like_a_deck(path: Path) -> bool:
-    """A Markdown file with a note or deck id line, or a line opening a note field."""
     try:
-        return path.is_file() and bool(_DECK_LINE_RE.search(path.read_text(errors="replace")))
+        return path.is_file() and looks_like_a_deck(path.read_text(errors="replace"))
     except OSError:
         return False
+
+
+def looks_like_a_deck(text: str) -> bool:
+    """Markdown with a note or deck id line, or a line opening a note field."""
+    return bool(_DECK_LINE_RE.search(text))
+
+
+SUBFOLDER_DECK = (
+    "this looks like a deck file, but deck files live at the top of the repository "
+    "(Spanish__Verbs.md is deck Spanish::Verbs): move it there to sync it."
+)
 
 
 # A note_id line, or a line that may open or close a code fence (checked exactly below).

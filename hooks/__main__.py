@@ -82,10 +82,17 @@ def pre_commit() -> int:
     state = Path(git_dir) / "ankiops"
     cache = load_ids_cache(state)
     deck_blobs: dict[str, str] = {}
+    nested: dict[str, str] = {}  # Markdown in subfolders this commit changes
     for entry in staged:
         meta, _, path = entry.partition("\t")
         if deckfile.is_deck_path(path, config):
             deck_blobs[path] = meta.split()[1]
+        elif path in changed and "/" in path and path.endswith(deckfile.SUFFIX):
+            nested[path] = meta.split()[1]
+    nested_blobs = read_blobs(sorted(set(nested.values())))
+    for path, oid in sorted(nested.items()):
+        if validate.looks_like_a_deck(nested_blobs[oid].decode("utf-8", errors="replace")):
+            say(f"{path}:1:1: warning: {validate.SUBFOLDER_DECK}")
     unread = [oid for path, oid in deck_blobs.items() if path in changed or oid not in cache]
     blobs = read_blobs(sorted(set(unread)))
     texts: dict[str, str] = {}

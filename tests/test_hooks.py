@@ -86,3 +86,17 @@ def test_ctrl_c_in_a_hook_is_one_line_not_a_traceback(
         assert capsys.readouterr().err == (
             "ankiops: interrupted; your commit stands. Push later: git push anki\n"
         )
+
+
+def test_a_deck_file_in_a_subfolder_is_pointed_out_on_commit(world: World) -> None:  # noqa: F811
+    """It was ignored by commit and push without a word."""
+    (world.root / "lang").mkdir()
+    (world.root / "lang" / "Italian.md").write_text("Q: ciao?\nA: hello\n")
+    (world.root / "lang" / "notes.md").write_text("# My notes\n\nNothing to sync.\n")
+    world.git("add", "-A")
+    commit = world.git("commit", "-m", "nested")
+    assert "lang/Italian.md:1:1: warning: this looks like a deck file, but deck files live" in (
+        commit.stderr
+    ), commit.stderr
+    assert "notes.md" not in commit.stderr
+    assert world.managed_count("ciao?") == 0
