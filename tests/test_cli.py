@@ -58,3 +58,22 @@ def test_pull_outside_a_repository_is_one_clear_line(tmp_path: Path) -> None:
     unwired = run(tmp_path, str(BIN / "ankiops-git"), "pull")
     assert unwired.returncode == 1 and "no `anki` remote" in unwired.stderr
     assert "fatal" not in unwired.stderr
+
+
+def test_shell_completion_as_the_readme_shows_it(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert 'eval "$(_ANKIOPS_GIT_COMPLETE=bash_source ankiops-git)"' in readme
+    script = run(tmp_path, "env", "_ANKIOPS_GIT_COMPLETE=bash_source", str(BIN / "ankiops-git"))
+    assert "complete -o nosort -F _ankiops_git_completion ankiops-git" in script.stdout
+    done = subprocess.run(
+        [str(BIN / "ankiops-git")],
+        env={
+            **git_env(),
+            "COMP_WORDS": "ankiops-git st",
+            "COMP_CWORD": "1",
+            "_ANKIOPS_GIT_COMPLETE": "bash_complete",
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert done.stdout.splitlines() == ["plain,status"]
