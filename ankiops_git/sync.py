@@ -506,6 +506,10 @@ def fast_forward(repo: pygit2.Repository) -> bool:
     # and the post-merge hook runs (after the merge commit) before git removes it.
     # read-tree -m -u moves index and working tree, refusing to overwrite local changes.
     root = gitstore.workdir(repo)
+    # As `git merge` does first: file times the index no longer matches (a copied or
+    # restored repository, a file saved unchanged) would make read-tree refuse files
+    # that are as committed. Files really changed stay "needs update": refused below.
+    git(root, "update-index", "-q", "--refresh", check=False)
     git(root, "read-tree", "-m", "-u", str(head.id), str(anki))
     ref = repo.head.name if not repo.head_is_detached else "HEAD"
     git(root, "update-ref", "-m", "ankiops: new note ids from Anki", ref, str(anki), str(head.id))
