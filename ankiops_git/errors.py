@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import re
 
-# Control characters but tab and newline (C0, DEL, C1): a message shows them escaped.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters but tab and newline (C0, DEL, C1), the Unicode line and paragraph
+# separators (a line-based reader splits a message there) and the bidirectional
+# controls (they reorder how the rest of the line shows): a message shows them escaped.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def printable(text: str) -> str:
     """`text` with control characters written as escapes (a NUL or a form feed copied
-    from a file would garble the terminal), so a message stays one readable line."""
+    from a file would garble the terminal, a U+202E turn the rest of the line around),
+    so a message stays one readable line."""
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
