@@ -1,11 +1,13 @@
 """Run benchmarks.
 
-python -m bench [--sizes 1000,10000 --backends collection,connect --runs 3 --quick]
+python -m bench [--sizes 1000,10000 --backends collection,connect,real --runs 3 --quick]
     the sync cases over generated collections; writes the table into
-    docs/performance.md (`make bench` runs this with the defaults);
+    docs/performance.md (`make bench` runs this with the defaults; the backend
+    `real` is Anki desktop with the real AnkiConnect add-on, see bench/real_anki.py);
 python -m bench read_notes [--notes=N]     reading every note, per backend;
 python -m bench merge_deck [--notes=N]     the three-way merge of one deck file;
-python -m bench convert_fields [--runs=N]  HTML -> Markdown over the corpora.
+python -m bench convert_fields [--runs=N]  HTML -> Markdown over the corpora;
+python -m bench real_profile [--notes=N]   where a small sync's time goes on real Anki.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import importlib
 import sys
 
 # modules in bench/ with a main(argv)
-OTHER_BENCHMARKS = ["read_notes", "merge_deck", "convert_fields"]
+OTHER_BENCHMARKS = ["read_notes", "merge_deck", "convert_fields", "real_profile"]
 
 
 def main(argv: list[str]) -> int:

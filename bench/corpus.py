@@ -155,6 +155,20 @@ def collection_path(count: int) -> Path:
     return OUT / f"col-{count}-v{CORPUS_VERSION}" / PROFILE / "collection.anki2"
 
 
+def empty_collection() -> Path:
+    """A collection as a new profile has it (no notes, stock note types only), cached."""
+    path = OUT / f"empty-v{CORPUS_VERSION}" / PROFILE / "collection.anki2"
+    if not path.is_file():
+        partial = path.parent.parent.with_name(path.parent.parent.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        target = partial / PROFILE / "collection.anki2"
+        target.parent.mkdir(parents=True)
+        CollectionBackend(target, create=True).close()
+        shutil.rmtree(path.parent.parent, ignore_errors=True)
+        partial.rename(path.parent.parent)
+    return path
+
+
 def build_collection(count: int, log: object = print) -> Path:
     """The cached collection of `count` notes, built first if missing."""
     path = collection_path(count)

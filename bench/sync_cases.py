@@ -1,13 +1,19 @@
-"""Sync benchmarks: the real git commands over generated collections, both backends.
+"""Sync benchmarks: the real git commands over generated collections, per backend.
 
 For each size N (notes, across N / 50 decks; see bench/corpus.py) and each backend
-(the collection file, and the loopback AnkiConnect server of tests/), it times:
+("collection": the collection file; "connect": the loopback AnkiConnect server of
+tests/ over the collection file; "real": Anki desktop with the real AnkiConnect
+add-on, headless, see bench/real_anki.py), it times:
 
 - first_fetch: `git fetch anki` in an empty repository (everything is exported);
 - noop_pull:   `git pull anki` with nothing new in Anki;
 - commit_one:  `git commit -am` editing one note, pre-commit and post-commit hooks
                included (the hook pushes the edit to Anki);
+- pull_1:      `git pull anki` after 1 note was edited in Anki;
 - pull_100:    `git pull anki` after 100 notes were edited in Anki;
+- first_push:  `git commit` of N new notes in N / 50 new deck files into a repository
+               wired to an empty Anki: the post-commit hook pushes them all in one run
+               (in batches of push.ADD_BATCH), then brings their note ids back;
 - merge_deck:  `git merge` running the merge driver on a 1,000-note deck with 50 edits
                a side (no Anki access: measured once, see bench/merge_deck.py).
 
@@ -18,9 +24,12 @@ reports the median wall time of its runs, the peak memory, and the floor: the ti
 the backend itself needs to hand over the same data, measured in this process
 (collection opened + the read/write the case needs), so the ratio is our overhead.
 
-The loopback server runs in this process: its memory is Anki's, not ours, and is
-not in the figures. Collections and initialised repositories are cached under
-bench/out/ keyed by N.
+The loopback server runs in this process, real Anki in its own: their memory is
+Anki's, not ours, and is not in the figures. The floors of the first push are the
+backend's own adding of the same notes in the same batches: `add_notes` on the
+collection file, and over AnkiConnect `addNotes` requests sent directly (one `multi`
+of `createDeck` first), without our client. Collections and initialised repositories
+are cached under bench/out/ keyed by N.
 """
 
 from __future__ import annotations
@@ -38,11 +47,13 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bench import corpus, merge_deck
+
+BACKENDS = ("collection", "connect", "real")
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,14 +65,18 @@ CASES = {
     "first_fetch": "first `git fetch anki`, empty repository",
     "noop_pull": "`git pull anki`, nothing new",
     "commit_one": "`git commit` editing one note (hooks included)",
+    "pull_1": "`git pull anki` after 1 note edited in Anki",
     "pull_100": "`git pull anki` after 100 notes edited in Anki",
+    "first_push": "first push: `git commit` of N new notes (hooks included)",
     "merge_deck": "`git merge` with the merge driver, 1,000-note deck",
 }
 FLOORS = {
     "first_fetch": "open + read all notes",
     "noop_pull": "open + mod times",
     "commit_one": "open + read 1 note + update it",
+    "pull_1": "open + mod times + read 1 note",
     "pull_100": "open + mod times + read 100 notes",
+    "first_push": "the backend's own add of the same notes, same batches",
     "merge_deck": "`git merge` with git's own text merge",
 }
 EDITED_IN_ANKI = 100
@@ -98,6 +113,7 @@ class Options:
     json: Path | None = None  # rows so far are saved here after each case
     cases: list[str] = field(default_factory=lambda: list(CASES))
     log: Callable[[str], None] = functools.partial(print, flush=True)
+    first_push_max: int = 10_000  # first_push only up to this many notes (0: no limit)
 
 
 # --- child processes ------------------------------------------------------------------
@@ -219,17 +235,23 @@ class Workspace:
     env: dict[str, str]
     server: Any = None  # LoopbackAnkiConnect for "connect"
     fetched: Done | None = None  # a first fetch made while setting up (see initialised_repo)
+    anki: Any = None  # real_anki.BenchAnki for "real"
+    kind: str = "collection"  # the backend's name
 
     def edit_in_anki(self, note_ids: list[int], stamp: str) -> None:
         """Edit the first field of these notes, as a user in Anki's editor would."""
+        from bench import real_anki
+
         with self.collection() as col:
-            notes = [col.get_note(nid) for nid in note_ids]
-            for note in notes:
-                note.fields[0] = note.fields[0] + f"<br>edited {stamp}"
-            col.update_notes(notes)
+            real_anki.edit_first_fields(col, note_ids, stamp)
 
     @contextmanager
     def collection(self) -> Iterator[Any]:
+        """Anki's collection as the cases look at it: the `anki` Collection, or for
+        real Anki the probe's RemoteCollection (the same calls, run inside Anki)."""
+        if self.anki is not None:
+            yield self.anki.col
+            return
         if self.server is not None:
             with self.server._lock:
                 yield self.server.col
@@ -259,24 +281,42 @@ def workspace(count: int, backend: str, col: Path, repo: Path) -> Iterator[Works
     shutil.copytree(repo, root / "decks", symlinks=True)
     env = bench_env(root)
     server = None
+    anki = None
     spec = str(col_copy)
-    if backend == "connect":
-        sys.path.insert(0, str(ROOT / "tests"))
-        from ankiconnect_server import LoopbackAnkiConnect
-
-        server = LoopbackAnkiConnect(col_copy, profile=corpus.PROFILE)
-        server.start()
-        spec = server.url
-    git(root / "decks", env, "config", "remote.anki.url", "anki::" + spec)
-    # One untimed pull: the cases measure a repository in use (synced at least once),
-    # not the first sync after `ankiops-git init`.
-    git(root / "decks", env, "pull", "-q", "anki")
     try:
-        yield Workspace(root, root / "decks", col_copy, spec, env, server)
+        if backend == "connect":
+            server = loopback(col_copy)
+            spec = server.url
+        elif backend == "real":
+            from bench import real_anki
+
+            anki = real_anki.BenchAnki(root / "anki")
+            anki.load_collection(col_copy)  # starts Anki on a copy of it
+            col_copy.unlink()
+            col_copy = anki.collection_path
+            spec = anki.url
+        git(root / "decks", env, "config", "remote.anki.url", "anki::" + spec)
+        # One untimed pull: the cases measure a repository in use (synced at least once),
+        # not the first sync after `ankiops-git init`.
+        git(root / "decks", env, "pull", "-q", "anki")
+        yield Workspace(root, root / "decks", col_copy, spec, env, server, anki=anki, kind=backend)
     finally:
         if server is not None:
             server.stop()
+        if anki is not None:
+            anki.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def loopback(col: Path) -> Any:
+    """The loopback AnkiConnect server of tests/ over `col`, started."""
+    if str(ROOT / "tests") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tests"))
+    from ankiconnect_server import LoopbackAnkiConnect
+
+    server = LoopbackAnkiConnect(col, profile=corpus.PROFILE)
+    server.start()
+    return server
 
 
 # --- the cases ----------------------------------------------------------------------------
@@ -396,30 +436,29 @@ def commit_one(ws: Workspace, row: Row, options: Options) -> None:
     row.floor = [timed(floor) for _ in range(3)]
 
 
-def pull_edited(ws: Workspace, row: Row, options: Options) -> None:
+def pull_edited(ws: Workspace, row: Row, options: Options, count: int = EDITED_IN_ANKI) -> None:
+    """`git pull anki` after `count` notes were edited in Anki (other notes each run)."""
+    from bench import real_anki
+
     with ws.collection() as col:
-        managed = sorted(
-            int(i)
-            for i in col.db.list(
-                "select n.id from notes n join notetypes m on m.id = n.mid "
-                "where m.name like 'AnkiOps%'"
-            )
-        )
-    step = max(1, len(managed) // (EDITED_IN_ANKI * max(1, options.runs)))
+        managed = real_anki.managed_note_ids(col)
+    count = min(count, len(managed))
+    step = max(1, len(managed) // (count * max(1, options.runs)))
     picked = managed[::step]
 
     def chunk(index: int) -> list[int]:
-        return picked[index * EDITED_IN_ANKI : (index + 1) * EDITED_IN_ANKI] or picked[:100]
+        return picked[index * count : (index + 1) * count] or picked[:count]
+
+    expected = re.compile(rf"(?<![0-9]){count} updated")
 
     def once(index: int) -> Done | None:
         before = git(ws.repo, ws.env, "rev-parse", "HEAD")
-        ws.edit_in_anki(chunk(index), f"run {index}")
+        ws.edit_in_anki(chunk(index), f"{count}/{index}")
         done = run(["git", "pull", "anki"], ws.repo, ws.env)
         subject = git(ws.repo, ws.env, "log", "-1", "--format=%s", "anki/main")
         after = git(ws.repo, ws.env, "rev-parse", "HEAD")
-        expected = f"{min(EDITED_IN_ANKI, len(managed))} updated"
-        if done.returncode != 0 or after == before or expected not in subject:
-            row.problem = f"pull did not bring the {expected}: {subject}; {done.stderr[-300:]}"
+        if done.returncode != 0 or after == before or not expected.search(subject):
+            row.problem = f"pull did not bring the {count} updated: {subject}; {done.stderr[-300:]}"
             return None
         return done
 
@@ -434,6 +473,139 @@ def pull_edited(ws: Workspace, row: Row, options: Options) -> None:
             backend.close()
 
     row.floor = [timed(floor) for _ in range(3)]
+
+
+# --- the first push -------------------------------------------------------------------
+
+
+def new_deck_files(count: int, repo: Path) -> Path:
+    """bench/out/new-N: the deck files of the N-note repository without note and deck
+    ids, i.e. N notes no Anki has seen (cached)."""
+    from ankiops_git import deckfile
+    from ankiops_git.model import Deck
+
+    folder = corpus.OUT / f"new-{count}-v{corpus.CORPUS_VERSION}"
+    if folder.is_dir():
+        return folder
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for path in deckfile.deck_files(repo):
+        deck = deckfile.parse(path.read_text(encoding="utf-8"), path.name)
+        fresh = Deck([replace(note, note_id=None) for note in deck.notes], None)
+        (partial / path.name).write_text(deckfile.write(fresh), encoding="utf-8")
+    partial.rename(folder)
+    return folder
+
+
+@functools.cache
+def notes_to_add(folder: Path) -> list[Any]:
+    """The NewNotes a push of these deck files adds, in its order (files by path, notes
+    in file order), with the HTML it renders."""
+    from ankiops_git import deckfile
+    from ankiops_git.anki.base import NewNote
+    from ankiops_git.export import render
+    from ankiops_git.notetypes import NOTE_TYPES
+
+    notes = []
+    for path in sorted(folder.glob("*.md")):
+        deck = deckfile.parse(path.read_text(encoding="utf-8"), path.name)
+        name = deckfile.deck_name_for_path(path.name)
+        for note in deck.notes:
+            kind = NOTE_TYPES[note.note_type]
+            fields = {f: render(note.field(f)) for f in kind.field_names}
+            notes.append(NewNote(kind.anki_name, name, fields, tuple(note.tags)))
+    return notes
+
+
+@contextmanager
+def empty_anki(ws: Workspace, index: int) -> Iterator[str]:
+    """An Anki with no notes and only stock note types, as a new profile has: its spec."""
+    if ws.anki is not None:
+        ws.anki.reset()  # the probe's reset: notes, decks, note types, media all gone
+        yield ws.spec
+        return
+    folder = ws.root / f"empty-anki-{index}"
+    col = folder / corpus.PROFILE / "collection.anki2"
+    col.parent.mkdir(parents=True)
+    shutil.copyfile(corpus.empty_collection(), col)
+    server = loopback(col) if ws.kind == "connect" else None
+    try:
+        yield server.url if server is not None else str(col)
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def first_push(ws: Workspace, row: Row, options: Options) -> None:
+    """One `git commit` of N new notes in N / 50 deck files, in a repository `ankiops-git
+    init` wired to an empty Anki: the post-commit hook pushes them all. Each run has its
+    own empty Anki and repository, and is followed by one run of the floor (in another
+    empty Anki): the backend adding the same notes in the same batches by itself."""
+    from ankiops_git.push import ADD_BATCH
+
+    files = new_deck_files(row.notes, ws.repo)
+    notes = notes_to_add(files)
+    assert len(notes) == row.notes, len(notes)
+    expected = re.compile(rf"(?<![0-9]){row.notes} added")
+
+    def once(index: int) -> Done | None:
+        repo = ws.root / f"push-{index}"
+        with empty_anki(ws, index) as spec:
+            init = [str(BIN / "ankiops-git"), "init", str(repo), "--anki", spec]
+            must(run(init, ws.root, ws.env), "ankiops-git init")
+            for path in files.glob("*.md"):
+                shutil.copyfile(path, repo / path.name)
+            git(repo, ws.env, "add", "-A")
+            done = run(["git", "commit", "-q", "-m", f"{row.notes} new notes"], repo, ws.env)
+            head = git(repo, ws.env, "rev-parse", "HEAD")
+            anki = git(repo, ws.env, "rev-parse", "anki/main")
+            if done.returncode != 0 or head != anki or not expected.search(done.stderr):
+                row.problem = f"the hook did not push the notes: {done.stderr.strip()[-300:]}"
+                return None
+            if ws.anki is not None:
+                from bench import real_anki
+
+                in_anki = real_anki.note_count(ws.anki.col)
+                if in_anki != row.notes:
+                    row.problem = f"Anki has {in_anki} notes after the push, not {row.notes}"
+                    return None
+        shutil.rmtree(repo)
+        with empty_anki(ws, index) as spec:
+            row.floor.append(add_floor(ws, spec, notes, ADD_BATCH))
+        return done
+
+    repeat(row, options, once)
+
+
+def add_floor(ws: Workspace, spec: str, notes: list[Any], batch: int) -> float:
+    """The backend's own time to add `notes` in batches of `batch` (note types made
+    first, untimed): `add_notes` on the collection file (open and close included),
+    `addNotes` requests sent directly over AnkiConnect."""
+    from ankiops_git.anki import open_backend
+
+    backend = open_backend(spec)
+    try:
+        backend.ensure_note_types()
+    finally:
+        backend.close()
+    if ws.kind == "collection":
+
+        def add() -> None:
+            from ankiops_git.anki.collection import CollectionBackend
+
+            backend = CollectionBackend(Path(spec))
+            try:
+                for start in range(0, len(notes), batch):
+                    backend.add_notes(notes[start : start + batch])
+            finally:
+                backend.close()
+
+        return timed(add)
+    from bench import real_anki
+
+    return timed(lambda: real_anki.add_notes_directly(spec, notes, batch))
 
 
 def merge_case(options: Options) -> Row:
@@ -463,11 +635,15 @@ def merge_case(options: Options) -> Row:
     return row
 
 
+# In the order they run: the pulls before commit_one, whose floor writes to Anki outside
+# git; first_push last, as it empties Anki (real Anki: the one Anki of the workspace).
 SYNC_CASES: dict[str, Callable[[Workspace, Row, Options], None]] = {
     "first_fetch": first_fetch,
     "noop_pull": noop_pull,
+    "pull_1": functools.partial(pull_edited, count=1),
+    "pull_100": functools.partial(pull_edited, count=EDITED_IN_ANKI),
     "commit_one": commit_one,
-    "pull_100": pull_edited,
+    "first_push": first_push,
 }
 
 
@@ -491,7 +667,8 @@ def save_json(path: Path | None, rows: list[Row]) -> None:
 
 def run_all(options: Options) -> list[Row]:
     rows: list[Row] = []
-    for count in options.sizes:
+    sizes = options.sizes if any(case in SYNC_CASES for case in options.cases) else []
+    for count in sizes:
         decks = max(1, count // corpus.NOTES_PER_DECK)
         options.log(f"{count} notes, {decks} decks")
         col = corpus.build_collection(count, options.log)
@@ -503,6 +680,13 @@ def run_all(options: Options) -> list[Row]:
                 for case, fn in SYNC_CASES.items():
                     if case not in options.cases:
                         continue
+                    if case == "first_push" and 0 < options.first_push_max < count:
+                        options.log(
+                            f"  {backend:10} {case:12} skipped: over --first-push-max "
+                            f"{options.first_push_max} (at 100,000 notes a run and its "
+                            f"floor take 25 minutes on the stand-in, longer on real Anki)"
+                        )
+                        continue
                     row = Row(case, count, decks, backend)
                     fn(ws, row, options)
                     options.log(f"  {backend:10} {case:12} {describe(row)}")
@@ -513,7 +697,7 @@ def run_all(options: Options) -> list[Row]:
         row = merge_case(options)
         options.log(f"  {'-':10} {'merge_deck':12} {describe(row)}")
         rows.append(row)
-    return rows
+    return combined(rows)  # table order (the cases run in SYNC_CASES order)
 
 
 # --- the table -------------------------------------------------------------------------
@@ -542,6 +726,16 @@ def target(row: Row) -> str:
         return "FAILED"
     wall, mb = row.median, row.peak_kb / 1024
     verdicts = []
+    if row.backend == "real":
+        # Issue "Real Anki in the loop": at 10,000 notes, real Anki + AnkiConnect.
+        if row.notes == 10_000:
+            if row.case == "first_push" and row.floor:
+                ratio = wall / row.floor_median
+                verdicts.append((f"<= 1.3x floor ({ratio:.2f}x)", ratio <= 1.3))
+            limits = {"noop_pull": 0.6, "commit_one": 0.7, "pull_1": 0.8}
+            if row.case in limits:
+                verdicts.append((f"<= {limits[row.case]} s", wall <= limits[row.case]))
+        return ", ".join(f"{text} {'met' if ok else 'MISSED'}" for text, ok in verdicts)
     if row.case == "noop_pull" and row.notes == 10_000:
         verdicts.append(("< 0.5 s", wall < 0.5))
     if row.case == "noop_pull" and row.notes == 100_000:
@@ -577,7 +771,7 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
+def machine(backends: list[str]) -> str:
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -596,9 +790,14 @@ def machine() -> str:
     import anki.buildinfo
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    real = ""
+    if "real" in backends:
+        from bench import real_anki
+
+        real = f", {real_anki.version()}"
     return (
         f"{os.cpu_count()} cores ({cpu}){memory}, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, anki {anki.buildinfo.version}, "
+        f"Python {platform.python_version()}, anki {anki.buildinfo.version}{real}, "
         f"{git_version.strip()}; load average at the start: {load}"
     )
 
@@ -643,10 +842,21 @@ def main(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="note counts, comma-separated")
-    parser.add_argument("--backends", default="collection,connect")
+    parser.add_argument(
+        "--backends",
+        default="collection,connect",
+        help=f"comma-separated, of {', '.join(BACKENDS)} (real: Anki desktop + AnkiConnect, "
+        "headless, see bench/real_anki.py)",
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cases", default=",".join(CASES), help="which cases to run")
     parser.add_argument("--max-case-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--first-push-max",
+        type=int,
+        default=10_000,
+        help="run first_push only at sizes up to this (0: at every size); default 10000",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke test: 200 notes, 1 run")
     parser.add_argument("--docs", default=str(DOCS), help="file to write the table into")
     parser.add_argument("--no-docs", action="store_true", help="print only")
@@ -671,12 +881,18 @@ def main(argv: list[str]) -> int:
         docs=None if args.no_docs else Path(args.docs),
         json=Path(args.json),
         cases=[c for c in args.cases.split(",") if c],
+        first_push_max=args.first_push_max,
     )
-    unknown = set(options.backends) - {"collection", "connect"}
+    unknown = set(options.backends) - set(BACKENDS)
     unknown |= set(options.cases) - set(CASES)
     if unknown:
         parser.error(f"unknown backend(s) or case(s): {', '.join(sorted(unknown))}")
-    about = machine()
+    if "real" in options.backends and not args.table_from:
+        from bench import real_anki
+
+        if why := real_anki.unavailable():
+            parser.error(f"backend real: {why}")
+    about = machine(options.backends)
     started = time.perf_counter()
     if args.table_from:
         rows = [
@@ -688,11 +904,10 @@ def main(argv: list[str]) -> int:
     else:
         rows = run_all(options)
     command = "python -m bench " + " ".join(argv) if argv else "make bench"
-    text = section(rows, options, command.strip(), about)
     print(table(rows))
     print(f"(all cases in {time.perf_counter() - started:.0f} s)")
     save_json(options.json, rows)
     if options.docs is not None:
-        write_docs(options.docs, text)
+        write_docs(options.docs, section(rows, options, command.strip(), about))
         print(f"table written to {options.docs}")
     return 1 if any(r.problem for r in rows) else 0

@@ -236,3 +236,16 @@ class RealAnki:
 
     def reset(self) -> None:
         _reset(self.col, self.stock)
+
+    def load_collection(self, source: Path) -> None:
+        """Run Anki on a copy of the collection file `source`: stop it if it runs, put
+        the copy in the profile folder as its collection, start it. Anki opens whatever
+        collection the profile folder holds (as with a profile folder copied in by
+        hand), so this works before a first start too; `start` then writes the prefs."""
+        self.stop()
+        target = self.collection_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(source, target)
+        self.start()
