@@ -454,8 +454,12 @@ def apply_decks(backend: Backend, plan: Plan) -> dict[int, int]:
         now = backend.rename_deck(deck_id, new)
         if now != deck_id:
             replaced[deck_id] = now
+    # Decks that get notes are made by add_notes, all in one request; one request
+    # each here cost 4.6 s of a 10,000-note first push (200 decks) on real Anki.
+    filled = {a.deck for a in plan.adds}
     for name in plan.creates:
-        backend.create_deck(name)
+        if name not in filled:
+            backend.create_deck(name)
     return replaced
 
 
