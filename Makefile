@@ -7,7 +7,7 @@ REAL_ANKI_DIR ?= $(abspath ../shared/real-anki)
 ANKI_VENV ?= $(CURDIR)/.venv-anki
 export REAL_ANKI_DIR ANKI_VENV
 
-.PHONY: test lint real-anki demo bench clean
+.PHONY: test lint real-anki demo bench clean soak
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -35,6 +35,14 @@ real-anki:
 
 test: lint real-anki
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 -q
+
+# The reliability suite at soak size (docs/reliability.md); the counts it ran are
+# added up in .pytest_cache/reliability.json.
+soak: $(STAMP)
+	mkdir -p .pytest_cache && rm -f .pytest_cache/reliability.json
+	ANKIOPS_SOAK=1 ANKIOPS_RELIABILITY_REPORT=$(CURDIR)/.pytest_cache/reliability.json \
+	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 -q tests/test_reliability.py
+	cat .pytest_cache/reliability.json
 
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m ankiops_git.demo demo
