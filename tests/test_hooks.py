@@ -100,3 +100,37 @@ def test_a_deck_file_in_a_subfolder_is_pointed_out_on_commit(world: World) -> No
     ), commit.stderr
     assert "notes.md" not in commit.stderr
     assert world.managed_count("ciao?") == 0
+
+
+def test_ctrl_c_while_the_hook_waits_for_anki_is_one_line(world: World) -> None:  # noqa: F811
+    """Ctrl-C during the post-commit push (Anki not answering) printed a traceback."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from test_backend_connect import _RawServer
+
+    silent = _RawServer(None)  # accepts, never answers: the hook waits
+    try:
+        world.git("config", "remote.anki.url", "anki::" + silent.url)
+        world.write("Spanish.md", world.read("Spanish.md").replace("tener?", "tener (verb)?"))
+        commit = subprocess.Popen(
+            ["git", "commit", "-qam", "edit"],
+            cwd=world.root,
+            env=world.env,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while not silent.clients and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert silent.clients, "the hook never asked Anki"
+        os.killpg(commit.pid, signal.SIGINT)  # as a terminal's Ctrl-C does
+        _, err = commit.communicate(timeout=30)
+    finally:
+        silent.close()
+    assert "Traceback" not in err, err
+    assert "ankiops: interrupted; your commit stands. Push later: git push anki" in err
+    assert world.git("log", "-1", "--format=%s").stdout.strip() == "edit"  # the commit stands
