@@ -147,6 +147,15 @@ def _earlier_notes(
     return notes
 
 
+def _discover(start: Path | None) -> pygit2.Repository | None:
+    """The repository around `start` (the current folder), if there is one."""
+    try:
+        found = pygit2.discover_repository(str(start or Path.cwd()))
+        return pygit2.Repository(found) if found is not None else None
+    except (pygit2.GitError, KeyError, ValueError):
+        return None
+
+
 def repo_locator(
     path: str,
     texts: tuple[str, str, str],
@@ -158,12 +167,8 @@ def repo_locator(
     trees hold exactly the three given versions of `path` (then the merge sees one file).
     `carry`: the merge may return edits for files git takes from one side (Elsewhere).
     `heads`: ours and theirs, if the caller knows them (see `merge_heads`)."""
-    try:
-        found = pygit2.discover_repository(str(start or Path.cwd()))
-        if found is None:
-            return None
-        repo = pygit2.Repository(found)
-    except (pygit2.GitError, KeyError, ValueError):
+    repo = _discover(start)
+    if repo is None:
         return None
     commits = merge_heads(repo, heads)
     if commits is None:
@@ -239,12 +244,8 @@ def _pending_record(start: Path | None) -> str | None:
     if they are installed to apply them."""
     from ankiops_git.merge import pending
 
-    try:
-        found = pygit2.discover_repository(str(start or Path.cwd()))
-        if found is None:
-            return None
-        repo = pygit2.Repository(found)
-    except (pygit2.GitError, KeyError, ValueError):
+    repo = _discover(start)
+    if repo is None:
         return None
     theirs = pending.merging_in(Path(repo.path))
     if theirs is None or not pending.hooks_installed(repo):
