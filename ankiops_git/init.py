@@ -98,6 +98,13 @@ def hooks_dir(repo: pygit2.Repository) -> Path:
 def shim_text(name: str) -> str:
     chained = f'"$hookdir/{name}.local" "$@"'
     on_fail = " || exit $?" if name in ("pre-commit", "pre-merge-commit") else ""
+    nothing_to_push = (
+        "# HEAD is what Anki has (a pull that fast-forwarded): nothing to push, no Python\n"
+        "head=$(git rev-parse -q --verify HEAD) && "
+        '[ "$head" = "$(git rev-parse -q --verify refs/remotes/anki/main)" ] && exit 0\n'
+        if name in ("post-commit", "post-merge")
+        else ""
+    )
     return (
         "#!/bin/sh\n"
         f"{HOOK_MARKER}: runs the installed ankiops-hook (GUI clients have a bare PATH).\n"
@@ -105,6 +112,7 @@ def shim_text(name: str) -> str:
         'hookdir=$(dirname "$0")\n'
         f'if [ -x "$hookdir/{name}.local" ]; then {chained}{on_fail}; fi\n'
         f'[ -n "${sync.GUARD_ENV}" ] && exit 0  # our hook is running git: do not re-trigger\n'
+        f"{nothing_to_push}"
         f"PATH='{bin_dir()}':\"$PATH\"; export PATH  # git finds git-remote-anki & strategy\n"
         f"installed='{program('ankiops-hook')}'\n"
         'hook=$installed; [ -x "$hook" ] || hook=$(command -v ankiops-hook) || {\n'

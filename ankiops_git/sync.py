@@ -81,7 +81,7 @@ def api_key(repo: pygit2.Repository | None) -> str | None:
 def open_anki(spec: str, config: Config, key: str | None = None) -> Iterator[Backend]:
     from ankiops_git.anki import open_backend
 
-    backend = open_backend(spec, key=key)
+    backend = open_backend(spec, key=key, one_command=True)
     try:
         check_profile(backend, config)
         yield backend

@@ -125,7 +125,7 @@ def ankiconnect_server(anki_collection_path: Path) -> Iterator[LoopbackAnkiConne
 def connect_backend(ankiconnect_server: LoopbackAnkiConnect) -> Iterator[ConnectBackend]:
     from ankiops_git.anki.connect import ConnectBackend
 
-    backend = ConnectBackend(ankiconnect_server.url, profile=PROFILE)
+    backend = ConnectBackend(ankiconnect_server.url, profile=PROFILE, remember_reads=True)
     yield backend
     backend.close()
 

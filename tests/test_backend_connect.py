@@ -172,6 +172,52 @@ def test_mod_times_fall_back_when_notesmodtime_is_missing(
     assert connect_backend.mod_times() == expected
 
 
+def test_one_command_asks_once_per_note_and_sees_its_own_writes(
+    connect_backend: ConnectBackend, ankiconnect_server: LoopbackAnkiConnect
+) -> None:
+    """What one push reads three times (its scope, the state after it, the fetch that
+    brings ids back) costs a request once; each write forgets what it changed."""
+    assert connect_backend.remember_reads  # the fixture's backend serves one command
+    ids = connect_backend.add_notes([_qa(f"q{i}") for i in range(5)])
+    connect_backend.mod_times(ids)
+    connect_backend.note_decks(ids)
+    ankiconnect_server.actions.clear()
+    before = ankiconnect_server.requests
+    assert set(connect_backend.mod_times(ids)) == set(ids)
+    assert connect_backend.note_decks(ids) == dict.fromkeys(ids, "D")
+    assert {n.note_id for n in connect_backend.read_notes(ids)} == set(ids)
+    assert "D" in connect_backend.decks()
+    # all of it remembered: only the profile check (the fixture names a profile) asks
+    assert set(ankiconnect_server.actions) == {"getActiveProfile"}
+    assert ankiconnect_server.requests - before == len(ankiconnect_server.actions)
+    old = connect_backend.mod_times(ids[:1])[ids[0]]
+    connect_backend.update_notes([NoteUpdate(ids[0], fields={"Answer": "new"})])
+    connect_backend.move_notes(ids[1:2], "E")
+    connect_backend.delete_notes(ids[2:3])
+    notes = {n.note_id: n for n in connect_backend.read_notes(ids)}
+    assert notes[ids[0]].fields["Answer"] == "new" and notes[ids[0]].mod >= old
+    assert notes[ids[1]].deck == "E" and "E" in connect_backend.decks()
+    assert ids[2] not in notes and ids[2] not in connect_backend.mod_times(ids)
+    assert connect_backend.note_decks(ids)[ids[1]] == "E"
+
+
+def test_a_backend_for_longer_than_a_command_reads_afresh(
+    ankiconnect_server: LoopbackAnkiConnect,
+) -> None:
+    """Without remember_reads (the default, for scripts), Anki's own changes between two
+    reads are seen."""
+    backend = ConnectBackend(ankiconnect_server.url)
+    (note_id,) = backend.add_notes([_qa("q")])
+    assert backend.read_notes([note_id])[0].fields["Answer"] == "a"
+    note = ankiconnect_server.col.get_note(note_id)
+    note["Answer"] = "changed in Anki"
+    ankiconnect_server.col.update_note(note)
+    ankiconnect_server.col.decks.id("Made in Anki", create=True)
+    assert backend.read_notes([note_id])[0].fields["Answer"] == "changed in Anki"
+    assert backend.mod_times([note_id])[note_id] == note.mod
+    assert "Made in Anki" in backend.decks()
+
+
 # -- errors the user can meet ---------------------------------------------------------------
 
 

@@ -1135,8 +1135,8 @@ def killing(kill_at: int | None, after: bool = False) -> Iterator[list[KillingBa
     opened: list[KillingBackend] = []
     real = ankiops_git.anki.open_backend
 
-    def open_backend(spec: str, *, key: str | None = None, profile: str | None = None) -> Backend:
-        proxy = KillingBackend(real(spec, key=key, profile=profile), kill_at, after)
+    def open_backend(spec: str, **options: Any) -> Backend:
+        proxy = KillingBackend(real(spec, **options), kill_at, after)
         opened.append(proxy)
         return proxy  # type: ignore[return-value]
 

@@ -967,6 +967,29 @@ def test_hooks_and_driver_say_how_to_repair_when_the_tool_moved(world: World) ->
     assert world.field(world.ids["tener"], "Question") == "tener (verb)?"
 
 
+def test_a_pull_that_fast_forwards_starts_no_hook_program(world: World, tmp_path: Path) -> None:
+    """post-merge after a fast-forward has nothing to push: the shim sees HEAD is
+    anki/main and exits before Python starts (0.12 s of every such pull)."""
+    log = tmp_path / "hooks.log"
+    wrapper = tmp_path / "ankiops-hook"
+    wrapper.write_text(f'#!/bin/sh\necho "$1" >> {log}\nexec {VENV_BIN / "ankiops-hook"} "$@"\n')
+    wrapper.chmod(0o755)
+    hooks = world.root / ".git" / "hooks"
+    for name in ("post-commit", "post-merge"):
+        text = (hooks / name).read_text()
+        (hooks / name).write_text(text.replace(str(VENV_BIN / "ankiops-hook"), str(wrapper)))
+    world.set_field(world.ids["paris"], "Extra", "Anki side")
+    pulled = world.git("pull", "anki")
+    assert "1 updated" in pulled.stderr, pulled.stderr
+    assert world.rev("HEAD") == world.rev("anki/main")
+    assert not log.exists()  # fast-forwarded: no program ran
+    world.write("Spanish.md", world.read("Spanish.md").replace("A: To have\n", "A: To own\n"))
+    world.git("commit", "-qam", "edit")
+    assert log.read_text() == "post-commit\n"  # a commit to push: the program ran, and pushed
+    assert world.rev("HEAD") == world.rev("anki/main")
+    assert world.field(world.ids["tener"], "Answer") == "To own"
+
+
 def test_status_and_dry_runs_say_what_push_and_pull_then_do(world: World) -> None:
     cli = str(VENV_BIN / "ankiops-git")
     # An Anki edit in another deck does not stop a push of this one: status agrees.

@@ -17,13 +17,17 @@ DEFAULT_CONNECT_URL = "http://127.0.0.1:8765"
 KEY_ENV = "ANKIOPS_ANKICONNECT_KEY"
 
 
-def open_backend(spec: str, *, key: str | None = None, profile: str | None = None) -> Backend:
+def open_backend(
+    spec: str, *, key: str | None = None, profile: str | None = None, one_command: bool = False
+) -> Backend:
     """The backend `spec` names: an http(s) URL, a path to a collection file, or a profile.
 
     A leading `anki::` is accepted and ignored. A spec that contains a path separator
     or ends in `.anki2` is a path; any other word is an Anki profile name.
     `key`: AnkiConnect API key (default: environment variable ANKIOPS_ANKICONNECT_KEY).
     `profile`: the profile the data belongs to; a backend on another raises WrongProfile.
+    `one_command`: the backend serves one command, which sees Anki as it was when first
+    read, with its own writes (AnkiConnect then asks for each note once).
     """
     spec = spec.strip()
     if spec.startswith("anki::"):
@@ -33,7 +37,7 @@ def open_backend(spec: str, *, key: str | None = None, profile: str | None = Non
 
         if key is None:
             key = os.environ.get(KEY_ENV) or None
-        return ConnectBackend(spec, key=key, profile=profile)
+        return ConnectBackend(spec, key=key, profile=profile, remember_reads=one_command)
     from ankiops_git.anki.collection import CollectionBackend, profile_collection_path
 
     if spec.endswith(".anki2") or "/" in spec or "\\" in spec or spec.startswith("~"):

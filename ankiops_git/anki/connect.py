@@ -86,12 +86,23 @@ class ConnectBackend:
         *,
         profile: str | None = None,
         timeout: float = 60.0,
+        remember_reads: bool = False,
     ) -> None:
         self.url = url.rstrip("/") or DEFAULT_URL
         self.key = key
         self.expected_profile = profile
         self.timeout = timeout
         self._handshake_done = False
+        # `remember_reads`: keep what this backend read until it writes there, for a
+        # backend that lives as long as one command. The reads of one push (its own,
+        # the state saved after it, the fetch that brings the new ids back) then cost a
+        # request once, not three times, on an add-on whose every request waits for its
+        # poll timer. Each write forgets what it may have changed. Off, every read asks.
+        self.remember_reads = remember_reads
+        self._infos: dict[int, dict[str, Any]] = {}  # note id -> its notesInfo row
+        self._card_decks: dict[int, str] = {}  # card id -> its home deck
+        self._deck_ids: dict[str, int] | None = None
+        self._field_names: dict[str, list[str]] = {}  # note type -> its fields
         self._loopback = urlsplit(self.url).hostname in ("127.0.0.1", "localhost", "::1")
 
     # -- transport -------------------------------------------------------------------
@@ -282,12 +293,25 @@ class ConnectBackend:
 
     def sync(self) -> None:
         self._check_profile()
+        self._forget()
         self._call("sync")
+
+    def _forget(self, note_ids: Iterable[int] | None = None) -> None:
+        """Forget what was read of these notes (of everything if None)."""
+        if note_ids is None:
+            self._infos.clear()
+            self._card_decks.clear()
+            self._deck_ids = None
+            self._field_names.clear()
+        else:
+            for note_id in note_ids:
+                self._infos.pop(note_id, None)
 
     # -- note types ------------------------------------------------------------------
 
     def ensure_note_types(self) -> None:
         self._check_profile()
+        self._forget()
         specs = all_specs()
         existing = set(self._call("modelNames"))
         present = [s for s in specs if s.name in existing]
@@ -332,10 +356,13 @@ class ConnectBackend:
 
     def decks(self) -> dict[str, int]:
         self._check_profile()
-        return {str(k): int(v) for k, v in self._call("deckNamesAndIds").items()}
+        if self._deck_ids is None or not self.remember_reads:
+            self._deck_ids = {str(k): int(v) for k, v in self._call("deckNamesAndIds").items()}
+        return dict(self._deck_ids)
 
     def create_deck(self, name: str) -> int:
         self._check_profile()
+        self._deck_ids = None
         return int(self._call("createDeck", deck=name))
 
     renames_in_place = False
@@ -345,6 +372,7 @@ class ConnectBackend:
         run made) with the deck's options group, move the deck's own cards there
         (changeDeck keeps review history), then remove the old deck if it is empty and
         has no subdecks. Returns the id of `new_name`. Each step is safe to repeat."""
+        self._forget()  # read afresh, and cards change decks
         decks = self.decks()
         by_id = {v: k for k, v in decks.items()}
         if deck_id not in by_id:
@@ -381,6 +409,7 @@ class ConnectBackend:
             self._call("changeDeck", cards=cards, deck=new_name)
         if not any(name.startswith(old + "::") for name in decks):
             self._delete_empty_decks([old])
+        self._forget()
         return int(new_id)
 
     def deck_holds_only(self, deck_id: int, note_ids: Iterable[int]) -> bool:
@@ -394,7 +423,8 @@ class ConnectBackend:
         deleteDecks removes a deck with its cards and every subdeck, so each deck's
         whole current subtree is checked, not just the decks named here.
         """
-        current = {str(n): int(i) for n, i in self._call("deckNamesAndIds").items()}
+        self._deck_ids = None  # before deleting: read afresh
+        current = self.decks()
         wanted = [n for n in candidates if n in current and current[n] != 1]  # 1: Default
 
         def subtree(name: str) -> list[str]:
@@ -409,6 +439,7 @@ class ConnectBackend:
             if not busy.intersection(subtree(n))
         ]
         if removable:
+            self._deck_ids = None
             self._call("deleteDecks", decks=removable, cardsToo=True)
 
     # -- notes: reads ----------------------------------------------------------------
@@ -428,6 +459,12 @@ class ConnectBackend:
 
     def mod_times(self, note_ids: Iterable[int] | None = None) -> dict[int, int]:
         self._check_profile()
+        if note_ids is not None:
+            wanted = sorted(set(note_ids))
+            if len(wanted) <= _FEW_NOTES:  # one notesInfo, which later reads reuse
+                infos = [r for r in self._notes_info(wanted) if _managed(r)]
+                if all("mod" in r for r in infos):
+                    return {int(r["noteId"]): int(r["mod"]) for r in infos}
         ids = self._managed_among(note_ids)
         if not ids:
             return {}
@@ -453,7 +490,7 @@ class ConnectBackend:
             wanted = set(note_ids)
             if len(wanted) <= _FEW_NOTES:
                 return {n.note_id: n.deck for n in self.read_notes(wanted)}
-        decks = sorted(self._call("deckNamesAndIds").items())
+        decks = sorted(self.decks().items())
         # Given the ids, which are managed notes or not there at all, the search need not
         # ask for managed note types: twice as quick per deck.
         managed = "" if note_ids is not None else f" ({MANAGED_QUERY})"
@@ -484,19 +521,29 @@ class ConnectBackend:
         return {int(nid) for found in self._multi(queries) for nid in found}
 
     def _notes_info(self, note_ids: Sequence[int]) -> list[dict[str, Any]]:
-        if not note_ids:
-            return []
-        return [r for r in self._call("notesInfo", notes=list(note_ids)) if r]
+        """notesInfo rows of the notes there, in this order; rows read before and not
+        forgotten since are not asked again."""
+        if not self.remember_reads:
+            self._forget()
+        unread = [n for n in dict.fromkeys(note_ids) if n not in self._infos]
+        if unread:
+            for row in self._call("notesInfo", notes=unread):
+                if row:
+                    self._infos[int(row["noteId"])] = row
+        return [self._infos[n] for n in note_ids if n in self._infos]
 
     def read_notes(self, note_ids: Iterable[int] | None = None) -> list[AnkiNote]:
         """Managed notes, sorted by id: one notesInfo, one getDecks (no per-card render)."""
         self._check_profile()
         ids = self._managed_ids() if note_ids is None else list(dict.fromkeys(note_ids))
-        infos = [r for r in self._notes_info(ids) if r.get("modelName") in BY_ANKI_NAME]
+        infos = [r for r in self._notes_info(ids) if _managed(r)]
         # `cards` lists the note's cards ordered by ord (plugin/__init__.py, notesInfo):
         # the first is the one whose deck is the note's deck.
         first_cards = {int(r["noteId"]): int(r["cards"][0]) for r in infos if r.get("cards")}
-        deck_of_card = self._home_decks(sorted(first_cards.values())) if first_cards else {}
+        unread = sorted(set(first_cards.values()) - self._card_decks.keys())
+        if unread:
+            self._card_decks.update(self._home_decks(unread))
+        deck_of_card = self._card_decks
         out = []
         for info in sorted(infos, key=lambda r: int(r["noteId"])):
             nid = int(info["noteId"])
@@ -532,11 +579,7 @@ class ConnectBackend:
         if not borrowed:
             return deck_of_card
         filtered_decks = {deck_of_card[c] for c in borrowed}
-        homes = [
-            (name, deck_id)
-            for name, deck_id in self._call("deckNamesAndIds").items()
-            if name not in filtered_decks
-        ]
+        homes = [(name, i) for name, i in self.decks().items() if name not in filtered_decks]
         cids = ",".join(map(str, borrowed))
         found = self._multi(
             [("findCards", {"query": f"did:{i} cid:{cids}"}, name) for name, i in homes]
@@ -565,8 +608,10 @@ class ConnectBackend:
                 f"AnkiOps note type; nothing was added."
             )
         # addNote matches field names loosely and drops unknown ones: check them here.
-        field_lists = self._multi([("modelFieldNames", {"modelName": t}, t) for t in types])
-        known = dict(zip(types, field_lists, strict=True))
+        unread = [t for t in types if t not in self._field_names or not self.remember_reads]
+        field_lists = self._multi([("modelFieldNames", {"modelName": t}, t) for t in unread])
+        self._field_names.update(zip(unread, map(list, field_lists), strict=True))
+        known = self._field_names
         for i, new in enumerate(notes):
             bad = [f for f in new.fields if f not in known[new.note_type]]
             if bad:
@@ -575,10 +620,12 @@ class ConnectBackend:
                     f"{', '.join(map(repr, bad))} (its fields: "
                     f"{', '.join(known[new.note_type])}); nothing was added."
                 )
-        decks_before = {str(k): int(v) for k, v in self._call("deckNamesAndIds").items()}
+        decks_before = self.decks()
         missing = sorted({n.deck for n in notes} - decks_before.keys())
+        self._deck_ids = None
         created = self._multi([("createDeck", {"deck": d}, d) for d in missing])
         deck_ids = {**decks_before, **{d: int(i) for d, i in zip(missing, created, strict=True)}}
+        self._deck_ids = dict(deck_ids)  # (a deck made in Anki meanwhile is read later)
         payload = [
             {
                 "deckName": n.deck,
@@ -678,6 +725,7 @@ class ConnectBackend:
                 note["tags"] = list(update.tags)
             if len(note) > 1:
                 actions.append(("updateNote", {"note": note}, f"note {update.note_id}"))
+        self._forget(ids)
         self._multi(actions)
         verify_updates(updates, self.read_notes(ids))
 
@@ -687,6 +735,10 @@ class ConnectBackend:
         self._check_profile()
         infos = self._require_managed(note_ids, "move")
         cards = [int(c) for r in infos for c in r.get("cards", ())]
+        self._forget(note_ids)
+        for card in cards:
+            self._card_decks.pop(card, None)
+        self._deck_ids = None
         # changeDeck creates the deck if needed and only changes the cards' deck.
         self._call("changeDeck", cards=cards, deck=deck)
 
@@ -695,6 +747,7 @@ class ConnectBackend:
             return
         self._check_profile()
         self._require_managed(note_ids, "delete")
+        self._forget(note_ids)
         self._call("deleteNotes", notes=list(note_ids))
 
     # -- media -----------------------------------------------------------------------
@@ -722,6 +775,10 @@ class ConnectBackend:
             return base64.b64decode(encoded)
         except binascii.Error as e:
             raise AnkiRejected(f"AnkiConnect sent media file {filename!r} garbled: {e}") from e
+
+
+def _managed(info: dict[str, Any]) -> bool:
+    return info.get("modelName") in BY_ANKI_NAME
 
 
 def _deck_key(name: str) -> str:
