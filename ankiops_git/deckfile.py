@@ -686,6 +686,12 @@ _NOT_DECK_FILES = {name.casefold() for name in DEFAULT_EXCLUDE}
 MAX_FILE_NAME_BYTES = 255  # what ext4, APFS, NTFS allow (NTFS counts UTF-16 units)
 
 
+def file_name_too_long(name: str) -> int | None:
+    """The byte length of deck `name`'s file name if file systems refuse it, else None."""
+    size = len(filename_for_deck(name).encode("utf-8")) if name else 0
+    return size if size > MAX_FILE_NAME_BYTES else None
+
+
 def deck_name_for_path(filename: str | Path) -> str:
     """The deck name a deck file stands for: `A__B.md` -> `A::B`, `%XX` decoded."""
     # os.path on a str: a sync asks this of every file in the tree, and Path() is slow

@@ -381,9 +381,26 @@ class AnkiView:
     # deck id in files -> the deck that took its place (a rename over AnkiConnect
     # re-creates the deck; the old one may stay, as a parent of other decks)
     aliases: dict[int, int] = field(default_factory=dict)
+    # note id -> its deck, for notes left out of the files: their deck's name is longer
+    # than a file name can be (see left_out_lines)
+    left_out: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.names = deck_names(self.decks, self.aliases)
+
+    def left_out_lines(self) -> list[str]:
+        """One line per deck whose notes stay out of the files, saying why and what to do."""
+        by_deck: dict[str, list[int]] = {}
+        for note_id, deck in sorted(self.left_out.items()):
+            by_deck.setdefault(deck, []).append(note_id)
+        return [
+            f"anki: deck {deck[:40]!r}... (id {self.decks.get(deck)}) would be a file name of "
+            f"{deckfile.file_name_too_long(deck)} bytes, more than file systems allow "
+            f"({deckfile.MAX_FILE_NAME_BYTES}): its {len(ids)} note(s) (note_id "
+            f"{', '.join(map(str, ids[:5]))}{', ...' if len(ids) > 5 else ''}) stay in Anki "
+            f"and out of your files. Rename the deck shorter in Anki, then `git pull anki`."
+            for deck, ids in sorted(by_deck.items())
+        ]
 
 
 def deck_names(decks: dict[str, int], aliases: dict[int, int]) -> dict[int, str]:
@@ -440,6 +457,11 @@ def anki_view(
     aliases = aliases or {}
     names = deck_names(decks, aliases)
     wanted = set(mods) if only is None else set(mods) & only
+    # Notes in a deck whose name no file system takes as a file name stay out of the
+    # files, said and not deleted, until the deck is renamed shorter in Anki.
+    too_long = {d for d in set(note_decks.values()) if deckfile.file_name_too_long(d)}
+    left_out = {i: note_decks[i] for i in wanted if note_decks.get(i) in too_long}
+    wanted -= left_out.keys()
     by_id = reference.notes_by_id()
     if state is None:
         changed = set(wanted)
@@ -459,6 +481,7 @@ def anki_view(
     read = backend.read_notes(sorted(changed)) if changed else []
     view = AnkiView(decks, {}, mods, read=len(read), taken=read_first.taken, aliases=aliases)
     view.note_decks = note_decks
+    view.left_out = left_out
 
     for note_id in sorted(wanted - changed):
         path, index, note = by_id[note_id]
@@ -523,6 +546,7 @@ class ExportSummary:
     deleted: int = 0
     decks_renamed: int = 0
     ids: int = 0  # notes pushed without an id whose id Anki now gave
+    left_out: int = 0  # notes that leave the files: their deck's name is too long
 
     def line(self) -> str:
         return change_line(
@@ -530,11 +554,22 @@ class ExportSummary:
             self.updated,
             self.moved,
             self.deleted,
-            [(self.decks_renamed, "deck(s) renamed"), (self.ids, "new note id(s)")],
+            [
+                (self.decks_renamed, "deck(s) renamed"),
+                (self.ids, "new note id(s)"),
+                (self.left_out, "left out (deck name too long)"),
+            ],
         )
 
     def empty(self) -> bool:
-        return not (self.added or self.updated or self.moved or self.deleted or self.decks_renamed)
+        return not (
+            self.added
+            or self.updated
+            or self.moved
+            or self.deleted
+            or self.decks_renamed
+            or self.left_out
+        )
 
     def subject(self) -> str:
         """A commit subject naming only what happened ("Anki: 2 updated, 1 deleted")."""
@@ -545,6 +580,7 @@ class ExportSummary:
             (self.deleted, "deleted"),
             (self.decks_renamed, "deck(s) renamed"),
             (self.ids, "new note id(s)"),
+            (self.left_out, "left out (deck name too long)"),
         ]
         parts = [f"{n} {what}" for n, what in counts if n]
         return "Anki: " + (", ".join(parts) if parts else "state of the notes")
@@ -574,7 +610,7 @@ def export_decks(view: AnkiView, reference: Snapshot) -> dict[str, Deck]:
     # A file whose deck still exists in Anki stays, even with no notes left in it.
     for path in reference.decks:
         name = reference.deck_name(path, view.names)
-        if name in view.decks:
+        if name in view.decks and not deckfile.file_name_too_long(name):
             groups.setdefault(name, [])
     paths = _deck_paths(view, reference, set(groups))
     out: dict[str, Deck] = {}
@@ -611,7 +647,8 @@ def summarize(view: AnkiView, reference: Snapshot) -> ExportSummary:
             summary.updated += 1
         if reference.deck_name(path, names) != v.deck:
             summary.moved += 1
-    summary.deleted = sum(1 for i in by_id if i not in view.notes)
+    summary.deleted = sum(1 for i in by_id if i not in view.notes and i not in view.left_out)
+    summary.left_out = sum(1 for i in by_id if i in view.left_out)
     for path, deck in reference.decks.items():
         if deck.deck_id in names and names[deck.deck_id] != deckfile.deck_name_for_path(path):
             summary.decks_renamed += 1

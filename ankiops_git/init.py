@@ -264,6 +264,7 @@ def init(
             for d in export.snapshot_of_commit(repo, fetched.commit, config).decks.values()
         )
         result.lines.append(f"init: Anki has {notes} AnkiOps note(s); fetched into anki/main")
+        result.lines += fetched.warnings
 
         result.conflicts = merge_anki(repo)
         if result.conflicts:

@@ -113,6 +113,8 @@ class AnkiRemote:
             )
         if result.created:
             self.say("anki (fetched): " + result.summary.line())
+        for warning in result.warnings:
+            self.say(warning)
         return [
             (str(result.commit), gitstore.REMOTE_BRANCH),
             ("@" + gitstore.REMOTE_BRANCH, "HEAD"),

@@ -118,6 +118,7 @@ class FetchResult:
     created: bool  # False: Anki's state is the tree anki/main already has
     summary: export.ExportSummary
     read: int  # notes read from Anki
+    warnings: list[str] = field(default_factory=list)  # what the user should know
 
 
 def fetch(
@@ -180,7 +181,7 @@ def check_fetched_deletions(
     gone = [
         (reference.deck_name(path, view.names), export.first_line(note))
         for note_id, (path, _, note) in sorted(reference.notes_by_id().items())
-        if note_id not in view.notes
+        if note_id not in view.notes and note_id not in view.left_out
     ]
     if not gone:
         return
@@ -256,7 +257,7 @@ def _export_commit(
     export.save_read(repo, commit, first, state)
     if update_ref and (created or base is None):
         gitstore.set_ref(repo, gitstore.ANKI_REF, commit, "fetch: Anki state")
-    return FetchResult(commit, created, summary, view.read)
+    return FetchResult(commit, created, summary, view.read, view.left_out_lines())
 
 
 # --- push -----------------------------------------------------------------------------
@@ -526,6 +527,8 @@ class SyncOutcome:
         out = list(self.pushed.warnings)
         if not self.pushed.up_to_date and not self.pushed.plan.empty():
             out.append("anki (pushed): " + self.pushed.plan.line())
+        if self.fetched is not None:
+            out += self.fetched.warnings
         if self.fast_forwarded:
             out.append(f"anki: {len(self.pushed.added_ids)} new note id(s) written into your files")
         return out

@@ -51,6 +51,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pygit2
+
+from ankiops_git import init
 from bench import corpus, merge_deck
 
 BACKENDS = ("collection", "connect", "real")
@@ -279,6 +282,8 @@ def workspace(count: int, backend: str, col: Path, repo: Path) -> Iterator[Works
     col_copy = root / corpus.PROFILE / "collection.anki2"
     shutil.copyfile(col, col_copy)
     shutil.copytree(repo, root / "decks", symlinks=True)
+    # The hooks as this code writes them: the cached repository may be older.
+    init.install_hooks(pygit2.Repository(str(root / "decks")))
     env = bench_env(root)
     server = None
     anki = None

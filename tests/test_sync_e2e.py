@@ -1060,23 +1060,42 @@ def test_pull_rebase_is_pushed(world: World) -> None:
     assert world.rev("HEAD") == world.rev("anki/main")
 
 
-def test_a_deck_name_too_long_for_a_file_name_is_one_clear_message(world: World) -> None:
-    """It failed every later pull with git's "File name too long"."""
+def test_a_deck_name_too_long_for_a_file_name_leaves_its_notes_out_and_the_rest_syncs(
+    world: World,
+) -> None:
+    """It failed every later pull with git's "File name too long", then with a clear
+    message that still blocked everything. Now that deck's notes stay in Anki, out of
+    the files, said once with the deck's id; everything else syncs."""
     long_name = "Geography of " + "very " * 60 + "long places"
+    numbers = {i for k, i in world.ids.items() if k.startswith("num")}
     with world.anki() as col:
         rename_deck(col, "Numbers", long_name)
-    files, head = world.deck_files(), world.rev("HEAD")
-    pulled = world.git("pull", "anki", check=False)
-    assert pulled.returncode != 0
-    assert "longer than file systems allow (255). Shorten the deck's name in Anki" in (
-        pulled.stderr
-    ), pulled.stderr
+        fresh = add_managed(col, long_name + "::Sub", "AnkiOpsQA", Question="new?", Answer="in")
+    world.set_field(world.ids["paris"], "Extra", "Anki side")
+    pulled = world.git("pull", "anki")
     assert "Traceback" not in pulled.stderr and "File name too long" not in pulled.stderr
-    assert world.deck_files() == files and world.rev("HEAD") == head
+    assert "left out (deck name too long)" in pulled.stderr, pulled.stderr
+    assert "more than file systems allow (255)" in pulled.stderr
+    assert "stay in Anki and out of your files. Rename the deck shorter in Anki" in (pulled.stderr)
+    assert "Anki side" in world.read("Geo__Europe.md")  # the rest synced
+    assert "Numbers.md" not in world.deck_files()
+    text = "".join(world.read(p) for p in world.deck_files())
+    assert not any(f"note_id: {i} " in text for i in numbers | {fresh})
+    assert world.rev("HEAD") == world.rev("anki/main")
+    # later pulls and commits go on; the notes stay in Anki, untouched
+    assert "Already up to date" in world.git("pull", "anki").stdout
+    world.write("Spanish.md", world.read("Spanish.md").replace("A: To have\n", "A: To own\n"))
+    committed = world.git("commit", "-qam", "edit")
+    assert "1 updated" in committed.stderr, committed.stderr
+    assert world.rev("HEAD") == world.rev("anki/main")
+    assert all(world.field(i, "Question") for i in numbers | {fresh})  # still in Anki
     with world.anki() as col:
         rename_deck(col, long_name, "Numbers again")
-    assert world.git("pull", "anki").returncode == 0
+    again = world.git("pull", "anki")
+    assert again.returncode == 0, again.stderr
     assert "Q: 0 + 1?" in world.read("Numbers again.md")
+    text = world.read("Numbers again.md") + world.read("Numbers again__Sub.md")
+    assert all(f"note_id: {i} " in text for i in numbers | {fresh})
 
 
 def test_a_push_past_the_pre_commit_hook_says_what_validate_would(world: World) -> None:
