@@ -5,10 +5,16 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ankiops_git import __version__
+
+if TYPE_CHECKING:
+    import pygit2
+
+    from ankiops_git.config import Config
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -158,6 +164,113 @@ def pull_command(allow_deletes: bool) -> None:
         env[ALLOW_DELETES_ENV] = "1"
     pull = ["git", "pull", "--no-rebase", "-s", "ankiops", "anki", "main"]
     raise SystemExit(subprocess.call(pull, env=env))
+
+
+# --- sync with AnkiWeb or a self-hosted server (login, sync) ------------------------
+
+PASSWORD_ENV = "ANKIOPS_SYNC_PASSWORD"
+_ANKI_OPTION = click.option(
+    "--anki",
+    "anki_spec",
+    metavar="URL|PATH|PROFILE",
+    help="Another collection than the repository's: an AnkiConnect URL, a collection file "
+    "or a profile name. [default: the repository's remote `anki`]",
+)
+
+
+def _where(anki_spec: str | None) -> tuple[str, pygit2.Repository | None, Config]:
+    """(backend spec, repository, its config): the repository's remote `anki`; with
+    --anki, that collection on its own (no repository: a profile keeps its login)."""
+    from ankiops_git import config as config_mod
+    from ankiops_git import gitstore, sync
+
+    if anki_spec is not None:
+        return anki_spec, None, config_mod.Config()
+    repo = gitstore.open_repo()
+    return sync.remote_spec(repo), repo, sync.load_config(repo)
+
+
+@cli.command("login")
+@click.option(
+    "--endpoint",
+    metavar="URL",
+    help="A self-hosted sync server's address (e.g. http://192.168.1.5:8080/). "
+    "[default: the server logged in to before, else AnkiWeb]",
+)
+@click.option("--username", "-u", help="The account's user name (AnkiWeb: its e-mail).")
+@_ANKI_OPTION
+def login_command(endpoint: str | None, username: str | None, anki_spec: str | None) -> None:
+    """Log in to AnkiWeb or a self-hosted sync server, once, for `ankiops-git sync`.
+
+    The password is asked for (or read from ANKIOPS_SYNC_PASSWORD) and never stored;
+    the key the server gives is kept where Anki keeps it for a profile's collection,
+    else in this repository's .git/config. With Anki desktop open (AnkiConnect), log in
+    within Anki instead."""
+    from ankiops_git import sync
+    from ankiops_git.anki import ankiweb
+    from ankiops_git.errors import AnkiOpsError
+
+    try:
+        spec, repo, config = _where(anki_spec)
+        if spec.startswith(("http://", "https://", "anki::http")):
+            raise AnkiOpsError(
+                "Anki desktop is open (AnkiConnect): log in within Anki (press Sync, or "
+                "Preferences > Syncing), and `ankiops-git sync` uses that login."
+            )
+        name = username or click.prompt("User name")
+        password = os.environ.get(PASSWORD_ENV) or click.prompt(
+            "Password", hide_input=True, default="", show_default=False
+        )
+        with sync.open_anki(spec, config) as backend:
+            done, where = ankiweb.login_backend(backend, repo, name, password, endpoint)
+    except AnkiOpsError as e:
+        _fail(e)
+        return
+    click.echo(f"login: logged in to {done.server} as {done.username}; the key is kept in {where}")
+
+
+@cli.command("sync")
+@click.option(
+    "--upload",
+    "full",
+    flag_value="upload",
+    help="If Anki needs a full sync: this collection replaces the server's.",
+)
+@click.option(
+    "--download",
+    "full",
+    flag_value="download",
+    help="If Anki needs a full sync: the server's collection replaces this one.",
+)
+@click.option("--no-media", is_flag=True, help="Sync the notes only, not the media files.")
+@_ANKI_OPTION
+def sync_command(full: str | None, no_media: bool, anki_spec: str | None) -> None:
+    """Sync Anki with AnkiWeb or your sync server (so phones get the decks), with Anki
+    desktop closed (the collection file) or open (AnkiConnect).
+
+    A full sync, where one side replaces the other, is never done unless asked for:
+    the command says what each way would lose; run it again with --upload or
+    --download."""
+    from ankiops_git import sync
+    from ankiops_git.anki import ankiweb
+    from ankiops_git.errors import AnkiOpsError
+
+    try:
+        spec, repo, config = _where(anki_spec)
+        key = sync.api_key(repo) if repo is not None else None
+        with sync.open_anki(spec, config, key) as backend:
+            report = ankiweb.sync_backend(
+                backend,
+                repo,
+                full="upload" if full == "upload" else "download" if full else None,
+                media=False if no_media else None,
+            )
+    except AnkiOpsError as e:
+        _fail(e)
+        return
+    click.echo(report.line())
+    if report.kind == "download" and repo is not None:
+        click.echo("sync: run `git pull anki` to bring the downloaded collection into the files")
 
 
 # --- validate (also the pre-commit hook, see .pre-commit-hooks.yaml) -----------------

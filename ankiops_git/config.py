@@ -18,6 +18,7 @@ class Config:
     anki: str | None = None  # AnkiConnect URL or collection file path
     profile: str | None = None  # the Anki profile this repository belongs to
     allow_deletes: bool = False  # skip the mass-deletion guard on push
+    sync: bool = False  # sync Anki with AnkiWeb/a sync server before a fetch, after a push
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -38,8 +39,16 @@ def load(root: Path) -> Config:
         anki=sync.get("url"),
         profile=sync.get("profile"),
         allow_deletes=bool(sync.get("allow_deletes", False)),
+        sync=_flag(path, sync, "sync"),
         extra={k: v for k, v in data.items() if k not in ("anki", "exclude")},
     )
+
+
+def _flag(path: Path, table: dict[str, object], name: str) -> bool:
+    value = table.get(name, False)
+    if not isinstance(value, bool):
+        raise AnkiOpsError(f"{path}: '{name}' in [anki] must be true or false.")
+    return value
 
 
 def _toml_str(value: str) -> str:
@@ -55,6 +64,8 @@ def dump(config: Config) -> str:
     if config.profile is not None:
         lines.append(f"profile = {_toml_str(config.profile)}")
     lines.append(f"allow_deletes = {'true' if config.allow_deletes else 'false'}")
+    if config.sync:
+        lines.append("sync = true")
     return "\n".join(lines) + "\n"
 
 

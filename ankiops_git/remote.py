@@ -108,6 +108,8 @@ class AnkiRemote:
                 return []
             return [(str(current), gitstore.REMOTE_BRANCH)]
         with sync.open_anki(self.spec, self.config, sync.api_key(self.repo)) as backend:
+            for line in sync.sync_with_server(self.repo, backend, self.config):
+                self.say(line)
             result = sync.fetch(
                 self.repo, backend, self.config, update_ref=False, progress=progress_bar
             )
@@ -131,6 +133,7 @@ class AnkiRemote:
             return "anki has only refs/heads/main"
         if not src:
             return "deleting Anki's branch is not possible"
+        synced: list[str] = []
         try:
             target = self.repo.revparse_single(src).peel(gitstore.pygit2.Commit).id
             with sync.open_anki(self.spec, self.config, sync.api_key(self.repo)) as backend:
@@ -145,6 +148,9 @@ class AnkiRemote:
                     update_ref=False,
                     progress=adding_bar,
                 )
+                wrote = not result.up_to_date and not result.plan.empty()
+                if wrote and self.options.get("dry-run") != "true":
+                    synced = sync.sync_with_server(self.repo, backend, self.config)
         except PushRejected as e:
             self.say(f"anki: {e}")
             return {"fetch first": "fetch first", "deletes": "too many deletions"}.get(
@@ -165,6 +171,8 @@ class AnkiRemote:
             self.say("anki (pushed): " + result.plan.line())
         if result.plan.adds:
             self.say("anki: run `git pull anki` to write the new notes' ids into your files")
+        for line in synced:
+            self.say(line)
         return None
 
 

@@ -109,6 +109,22 @@ def add_deck_aliases(repo: pygit2.Repository, replaced: dict[int, int]) -> None:
     tmp.replace(path)
 
 
+def sync_with_server(repo: pygit2.Repository, backend: Backend, config: Config) -> list[str]:
+    """With `sync = true` in ankiops.toml: sync Anki with its sync server (AnkiWeb or
+    your own), so that a phone's edits reach the files and a push reaches the phone.
+    Called before a fetch reads Anki and after a push wrote to it. A sync that fails
+    (server down, login refused, a full sync needed) is a line to show, not an error:
+    the files and the collection still agree, and `ankiops-git sync` can be run later."""
+    if not config.sync:
+        return []
+    from ankiops_git.anki import ankiweb
+
+    try:
+        return [ankiweb.sync_backend(backend, repo).line()]
+    except AnkiOpsError as e:
+        return [f"sync: not synced: {e}"]
+
+
 # --- fetch ----------------------------------------------------------------------------
 
 
@@ -522,6 +538,7 @@ class SyncOutcome:
     pushed: PushResult
     fetched: FetchResult | None
     fast_forwarded: bool
+    synced: list[str] = field(default_factory=list)  # sync_with_server's lines
 
     def lines(self) -> list[str]:
         out = list(self.pushed.warnings)
@@ -531,7 +548,7 @@ class SyncOutcome:
             out += self.fetched.warnings
         if self.fast_forwarded:
             out.append(f"anki: {len(self.pushed.added_ids)} new note id(s) written into your files")
-        return out
+        return out + self.synced
 
 
 def push_head(
@@ -563,8 +580,9 @@ def push_head(
         fetched = fetch(
             repo, backend, config, first=pushed.after, dirty_only=True, state=pushed.state
         )
+        synced = [] if pushed.plan.empty() else sync_with_server(repo, backend, config)
     moved = fast_forward(repo)
-    return SyncOutcome(pushed, fetched, moved)
+    return SyncOutcome(pushed, fetched, moved, synced)
 
 
 def plan_head(
