@@ -457,6 +457,71 @@ class LoopbackAnkiConnect:
             decks.setdefault(deck["name"], []).append(card)
         return decks
 
+    def action_cardsInfo(self, cards: list[int]) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = []
+        for cid in cards:
+            try:
+                card = self.col.get_card(cid)  # type: ignore[arg-type]
+            except NotFoundError:
+                result.append({})  # as the add-on: an empty entry for a missing card
+                continue
+            model = card.note_type()
+            note = card.note()
+            fields = {
+                info["name"]: {"value": note.fields[info["ord"]], "order": info["ord"]}
+                for info in model["flds"]
+            }
+            states = self.col._backend.get_scheduling_states(card.id)
+            result.append(
+                {
+                    "cardId": card.id,
+                    "fields": fields,
+                    "fieldOrder": card.ord,
+                    "question": card.question(),
+                    "answer": card.answer(),
+                    "modelName": model["name"],
+                    "ord": card.ord,
+                    "deckName": self.col.decks.name(card.did),
+                    "css": model["css"],
+                    "factor": card.factor,
+                    "interval": card.ivl,
+                    "note": card.nid,
+                    "type": card.type,
+                    "queue": card.queue,
+                    "due": card.due,
+                    "reps": card.reps,
+                    "lapses": card.lapses,
+                    "left": card.left,
+                    "mod": card.mod,
+                    "nextReviews": list(self.col._backend.describe_next_states(states)),
+                    "flags": card.flags,
+                }
+            )
+        return result
+
+    def action_getDeckStats(self, decks: list[str]) -> dict[int, dict[str, Any]]:
+        wanted = [self.col.decks.id(d) for d in decks]
+        nodes: dict[int, Any] = {}
+
+        def collect(node: Any) -> None:
+            nodes[node.deck_id] = node
+            for child in node.children:
+                collect(child)
+
+        collect(self.col.sched.deck_due_tree())
+        return {
+            deck_id: {
+                "deck_id": node.deck_id,
+                "name": node.name,
+                "new_count": node.new_count,
+                "learn_count": node.learn_count,
+                "review_count": node.review_count,
+                "total_in_deck": node.total_in_deck,
+            }
+            for deck_id, node in nodes.items()
+            if deck_id in wanted
+        }
+
     def action_addNote(self, note: dict[str, Any]) -> int:
         anki_note = self._create_note(note)
         self.col.add_note(anki_note, anki_note.note_type()["did"])  # type: ignore[index]

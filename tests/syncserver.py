@@ -11,12 +11,16 @@ server serves a whole module.
 from __future__ import annotations
 
 import os
+import pickle
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from anki.collection import Collection
 
 
 def free_port() -> int:
@@ -80,3 +84,26 @@ class SyncServer:
                 self.process.wait()
         self.process = None
         self.log.close()
+
+
+def make_profile(base: Path, name: str) -> Path:
+    """An Anki data folder with profile `name` as Anki desktop makes it (prefs21.db,
+    its settings pickled as aqt/profiles.py does); its collection.anki2 path (a new
+    collection unless there is one)."""
+    base.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(base / "prefs21.db")
+    db.execute(
+        "create table if not exists profiles "
+        "(name text primary key collate nocase, data blob not null)"
+    )
+    meta = {"ver": 0, "updates": True, "created": 0, "id": 1, "lastMsg": 0}
+    profile = {"mainWindowGeom": None, "numBackups": 50, "syncKey": None, "syncMedia": True}
+    db.execute("insert into profiles values ('_global', ?)", (pickle.dumps(meta, protocol=4),))
+    db.execute("insert into profiles values (?, ?)", (name, pickle.dumps(profile, protocol=4)))
+    db.commit()
+    db.close()
+    path = base / name / "collection.anki2"
+    if not path.exists():
+        path.parent.mkdir()
+        Collection(str(path)).close()
+    return path

@@ -20,7 +20,7 @@ import pytest
 from anki.collection import AddNoteRequest, Collection
 from anki.decks import DeckId
 from gitrepo import BIN, git_env
-from syncserver import SyncServer, free_port
+from syncserver import SyncServer, free_port, make_profile
 
 from ankiops_git.anki import ankiweb
 from ankiops_git.anki.ankiweb import (
@@ -58,27 +58,6 @@ def add_basic(col: Collection, front: str) -> int:
     note["Front"], note["Back"] = front, front
     col.add_notes([AddNoteRequest(note=note, deck_id=DeckId(1))])
     return int(note.id)
-
-
-def make_profile(base: Path, name: str) -> Path:
-    """An Anki data folder with profile `name` as Anki desktop makes it (prefs21.db,
-    its settings pickled as aqt/profiles.py does); its collection.anki2 path (empty)."""
-    base.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(base / "prefs21.db")
-    db.execute(
-        "create table if not exists profiles "
-        "(name text primary key collate nocase, data blob not null)"
-    )
-    meta = {"ver": 0, "updates": True, "created": 0, "id": 1, "lastMsg": 0}
-    profile = {"mainWindowGeom": None, "numBackups": 50, "syncKey": None, "syncMedia": True}
-    db.execute("insert into profiles values ('_global', ?)", (pickle.dumps(meta, protocol=4),))
-    db.execute("insert into profiles values (?, ?)", (name, pickle.dumps(profile, protocol=4)))
-    db.commit()
-    db.close()
-    path = base / name / "collection.anki2"
-    path.parent.mkdir()
-    Collection(str(path)).close()
-    return path
 
 
 def profile_settings(base: Path, name: str) -> dict[str, object]:
