@@ -239,6 +239,20 @@ def test_phone_edits_reach_the_files_and_markdown_edits_reach_the_phone(
     finally:
         phone.close()
 
+    # `git push anki` (the remote helper, here without the hook) syncs after it writes.
+    (desk.root / "Spanish.md").write_text(
+        desk.deck().replace("A: from the desk", "A: pushed by git push"), encoding="utf-8"
+    )
+    desk.git("-c", "core.hooksPath=/dev/null", "commit", "-q", "-am", "by git push")
+    pushed = desk.git("push", "anki")
+    assert "anki (pushed): " in pushed.stderr and "sync: synced" in pushed.stderr
+    assert "synced" in desk.ankiops("sync", "--anki", "phone").stdout
+    phone = Collection(str(desk.phone_path))
+    try:
+        assert phone.find_notes('"Answer:pushed by git push"')
+    finally:
+        phone.close()
+
 
 # --- errors: wrong password, server down, full sync refused --------------------------------
 
@@ -253,9 +267,13 @@ def test_wrong_password_is_one_line_and_keeps_no_login(desk: Desk, server: SyncS
     assert "synckey" not in (desk.root / ".git" / "config").read_text()
     assert "Not logged in" in one_error_line(desk.ankiops("sync", check=False))
     phone = desk.ankiops(
-        "login", "--anki", "phone", "-u", user, check=False, **{PASSWORD_ENV: "nope"}
+        "login",
+        *("--anki", "phone", "--endpoint", server.endpoint, "-u", user),
+        check=False,
+        **{PASSWORD_ENV: "nope"},
     )
-    assert "AnkiWeb refused" in one_error_line(phone) or "Cannot reach" in phone.stderr
+    assert f"{server.endpoint} refused the user name or password" in one_error_line(phone)
+    assert "customSyncUrl" not in profile_settings(desk.anki_base, "phone")
     assert profile_settings(desk.anki_base, "phone")["syncKey"] is None
 
 
