@@ -414,3 +414,47 @@ def test_a_bare_collection_outside_a_repository_has_nowhere_to_keep_a_login(
             ankiweb.sync(col, MemoryLoginStore())
         finally:
             col.close()
+
+
+READ_AS_ANKI = """
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from pathlib import Path
+from aqt.profiles import ProfileManager
+pm = ProfileManager(Path(sys.argv[1]))
+pm.setupMeta()
+pm.load("phone")
+auth = pm.sync_auth()
+print(auth.hkey, auth.endpoint, pm.profile.get("syncUser"), pm.custom_sync_url())
+"""
+
+
+@pytest.mark.real_anki
+def test_anki_desktop_reads_the_login_kept_in_its_profile(
+    tmp_path: Path, server: SyncServer
+) -> None:
+    """Anki desktop's own ProfileManager (aqt/profiles.py) finds the key and server a
+    login kept, so its Sync button uses them."""
+    import realanki
+
+    python = realanki.anki_venv() / "bin" / "python"
+    if not python.exists():
+        if realanki.required():
+            pytest.fail(f"no Anki desktop in {realanki.anki_venv()}")
+        pytest.skip(f"no Anki desktop in {realanki.anki_venv()} (run `make real-anki`)")
+    path = make_profile(tmp_path / "Anki2", "phone")
+    user, password = server.account()
+    col = Collection(str(path))
+    try:
+        kept = ankiweb.login(col, ankiweb.login_store(path), user, password, server.endpoint)
+    finally:
+        col.close()
+    done = subprocess.run(
+        [str(python), "-c", READ_AS_ANKI, str(tmp_path / "Anki2")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [kept.key, server.endpoint, user, server.endpoint]
