@@ -40,6 +40,8 @@ def run(args: list[str]) -> int:
     except Exception as problem:  # a bug must not cost the user's edits: merge by lines
         result = line_merge(*texts, path, f"internal error: {problem!r}")
     Path(ours_file).write_bytes(result.text.encode("utf-8", errors="surrogateescape"))
+    for message in result.notices:
+        sys.stderr.write(f"ankiops-merge: {message}\n")
     for message in result.conflicts:
         sys.stderr.write(f"ankiops-merge: CONFLICT {message}\n")
     return 0 if result.clean else 1

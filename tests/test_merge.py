@@ -236,12 +236,24 @@ def test_new_note_edited_before_its_id_came_back_uses_the_pushed_version() -> No
     assert fields(deck) == [(1, "one", "eins"), (60, "new", "neu, edited"), (61, "other new", "x")]
 
 
-def test_new_note_with_no_known_pushed_version_conflicts_rather_than_guess() -> None:
+def test_new_note_with_no_known_pushed_version_is_kept_beside_the_other() -> None:
+    """Alike, but nothing shows the note in Anki came from this one (no base, no pushed
+    version in history): two notes, both kept, and said. A conflict here showed two
+    different notes as one, and taking either side lost the other."""
     base = text(N1)
     ours = text(N1, qa(None, "new", "neu, edited"))
     theirs = text(N1, qa(60, "new", "neu"))
-    out = conflicted(base, ours, theirs)
-    assert "neu, edited" in out and "A: neu\n" in out and "<!-- note_id: 60 -->" in out
+    result = merge_texts(base, ours, theirs, "Deck.md")
+    assert result.clean and result.deck is not None
+    assert fields(result.deck) == [
+        (1, "one", "eins"),
+        (60, "new", "neu"),
+        (None, "new", "neu, edited"),
+    ]
+    assert result.notices == [
+        "Deck.md: note 60, new on one side, is much like a new note without an id on the "
+        "other; both are kept (delete one if they are the same note)"
+    ]
 
 
 # --- moves between files (what the git driver learns from the trees) ------------------

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ankiops_git import deckfile
 from ankiops_git.errors import DeckFileError
 from ankiops_git.merge import lines
-from ankiops_git.merge.match import DuplicateId, match
+from ankiops_git.merge.match import DuplicateId, content_key, match
 from ankiops_git.merge.notes import Outcome, merge_note, merge_value, same_content
 from ankiops_git.model import Deck, Note
 
@@ -81,6 +81,7 @@ class MergeResult:
     conflicts: list[str]  # one message per conflict left in `text`
     deck: Deck | None = None  # the merged deck, when clean and parsed
     carried: list[Carried] = field(default_factory=list)  # edits to apply in other files
+    notices: list[str] = field(default_factory=list)  # what the user should look at
 
     @property
     def clean(self) -> bool:
@@ -155,6 +156,39 @@ def _base_from_history(ours: Note, theirs: Note, elsewhere: Elsewhere | None) ->
     return None
 
 
+def _split_unproven(
+    clusters: list[dict[int, int]],
+    versions: tuple[list[Note], list[Note], list[Note]],
+    elsewhere: Elsewhere | None,
+    path: str,
+) -> tuple[list[dict[int, int]], list[str]]:
+    """A note the base lacks, with a fresh id on one side and none on the other, alike
+    but not equal, is one note edited before its id came back only if the id-less
+    side's history shows it pushed the other's version (_base_from_history). Else they
+    are two notes, one added on each side (in Anki and in the file): both are kept,
+    and the user is told, in case they are one."""
+    out: list[dict[int, int]] = []
+    notices: list[str] = []
+    for members in clusters:
+        if 0 not in members and 1 in members and 2 in members:
+            o, t = versions[1][members[1]], versions[2][members[2]]
+            if (
+                (o.note_id is None) != (t.note_id is None)
+                and content_key(o) != content_key(t)
+                and _base_from_history(o, t, elsewhere) is None
+            ):
+                out += [{1: members[1]}, {2: members[2]}]
+                fresh = o.note_id if o.note_id is not None else t.note_id
+                notices.append(
+                    f"{path or 'deck'}: note {fresh}, new on one side, is much like a new "
+                    f"note without an id on the other; both are kept (delete one if they "
+                    f"are the same note)"
+                )
+                continue
+        out.append(members)
+    return out, notices
+
+
 def render(outcome: Outcome) -> str:
     """A merged note's text; for a conflict, the lines both sides share once and git's
     markers around the rest."""
@@ -172,7 +206,7 @@ def merge_decks(
     """Merge three versions of the deck file at `path`. Raises DuplicateId when a version
     holds an id twice (the caller falls back to a line merge)."""
     versions = (base.notes, ours.notes, theirs.notes)
-    clusters = match(versions)
+    clusters, notices = _split_unproven(match(versions), versions, elsewhere, path)
     emitted: dict[int, Outcome] = {}  # cluster index -> what this file shows
     conflicts: list[str] = []
     carried: list[Carried] = []
@@ -222,7 +256,7 @@ def merge_decks(
     if not conflicts:
         notes = [emitted[c].note for c in order]
         deck = Deck([n for n in notes if n is not None], deck_id, name=ours.name)
-        return MergeResult(deckfile.write(deck), [], deck, carried)
+        return MergeResult(deckfile.write(deck), [], deck, carried, notices)
 
     header = ""
     if id_conflict:
@@ -234,7 +268,8 @@ def merge_decks(
     elif deck_id is not None:
         header = f"<!-- deck_id: {deck_id} -->\n"
     body = "\n---\n\n".join(render(emitted[c]) for c in order)
-    return MergeResult("\n".join(p for p in (header, body) if p), conflicts, carried=carried)
+    text = "\n".join(p for p in (header, body) if p)
+    return MergeResult(text, conflicts, carried=carried, notices=notices)
 
 
 def _in_order(clusters: list[dict[int, int]], v: int, also: int) -> list[int]:
