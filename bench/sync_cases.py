@@ -577,8 +577,11 @@ def first_push(ws: Workspace, row: Row, options: Options) -> None:
                     row.problem = f"Anki has {in_anki} notes after the push, not {row.notes}"
                     return None
         shutil.rmtree(repo)
+        # A run can take an hour (100,000 notes on real Anki): say each half as it ends.
+        print(f"    first push run {index + 1}: {done.seconds:.1f} s", file=sys.stderr, flush=True)
         with empty_anki(ws, index) as spec:
             row.floor.append(add_floor(ws, spec, notes, ADD_BATCH))
+        print(f"    its floor: {row.floor[-1]:.1f} s", file=sys.stderr, flush=True)
         return done
 
     repeat(row, options, once)
