@@ -57,11 +57,17 @@ def init_command(
 
     from ankiops_git.errors import AnkiOpsError
     from ankiops_git.init import init
-    from ankiops_git.remote import progress_bar
+    from ankiops_git.remote import media_bar, progress_bar
 
     try:
         result = init(
-            Path(directory), anki_spec, profile, tutorial, not no_hooks, progress=progress_bar
+            Path(directory),
+            anki_spec,
+            profile,
+            tutorial,
+            not no_hooks,
+            progress=progress_bar,
+            media_progress=media_bar,
         )
     except AnkiOpsError as e:
         _fail(e)

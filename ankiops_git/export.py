@@ -547,6 +547,7 @@ class ExportSummary:
     decks_renamed: int = 0
     ids: int = 0  # notes pushed without an id whose id Anki now gave
     left_out: int = 0  # notes that leave the files: their deck's name is too long
+    media: int = 0  # media files new or changed in media/
 
     def line(self) -> str:
         return change_line(
@@ -558,6 +559,7 @@ class ExportSummary:
                 (self.decks_renamed, "deck(s) renamed"),
                 (self.ids, "new note id(s)"),
                 (self.left_out, "left out (deck name too long)"),
+                (self.media, "media file(s)"),
             ],
         )
 
@@ -569,6 +571,7 @@ class ExportSummary:
             or self.deleted
             or self.decks_renamed
             or self.left_out
+            or self.media
         )
 
     def subject(self) -> str:
@@ -581,6 +584,7 @@ class ExportSummary:
             (self.decks_renamed, "deck(s) renamed"),
             (self.ids, "new note id(s)"),
             (self.left_out, "left out (deck name too long)"),
+            (self.media, "media file(s)"),
         ]
         parts = [f"{n} {what}" for n, what in counts if n]
         return "Anki: " + (", ".join(parts) if parts else "state of the notes")
@@ -661,11 +665,14 @@ def export_tree(
     reference: Snapshot,
     keep_other_files: bool = True,
     config: Config | None = None,
+    extra: Files | None = None,
 ) -> pygit2.Oid:
-    """Write the tree for Anki's state: reference's other files plus the exported decks."""
+    """Write the tree for Anki's state: reference's other files plus the exported decks,
+    and `extra` (media files fetched: path -> blob) over them."""
     files: Files = {}
     if keep_other_files:
         files = {p: e for p, e in reference.files.items() if p not in reference.decks}
+    files.update(extra or {})
     for path, deck in export_decks(view, reference).items():
         if len(path.encode("utf-8")) > deckfile.MAX_FILE_NAME_BYTES:
             raise AnkiOpsError(

@@ -212,6 +212,7 @@ def init(
     tutorial: bool = False,
     hooks: bool = True,
     progress: export.Progress | None = None,
+    media_progress: export.Progress | None = None,
 ) -> InitResult:
     root = directory.expanduser().resolve()
     config = config_mod.load(root)
@@ -256,9 +257,11 @@ def init(
 
         if gitstore.ref_target(repo, gitstore.ANKI_REF) is None:
             reference = export.snapshot_of_commit(repo, gitstore.head_commit(repo).id, config)  # type: ignore[union-attr]
-            fetched = sync.fetch_root(repo, backend, config, reference, progress)
+            fetched = sync.fetch_root(repo, backend, config, reference, progress, media_progress)
         else:
-            fetched = sync.fetch(repo, backend, config, progress=progress)
+            fetched = sync.fetch(
+                repo, backend, config, progress=progress, media_progress=media_progress
+            )
         notes = sum(
             len(d.notes)
             for d in export.snapshot_of_commit(repo, fetched.commit, config).decks.values()

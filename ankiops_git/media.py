@@ -1,4 +1,4 @@
-"""Media files a push brings to Anki: images and sounds that deck files refer to.
+"""Media files both ways: images and sounds that notes show.
 
 Anki keeps media in one flat folder and fields refer to them by plain name
 (`<img src="diagram.png">`, `[sound:word.mp3]`). In the repository they live in
@@ -15,18 +15,25 @@ where they are), and a symbolic link is refused, never followed.
 Fields that refer to media the tree does not have are left alone: the file may be in
 Anki already (a note made in Anki's editor). A file whose name Anki would store under
 another name (it drops some characters; Anki 26.9 also lower-cases names) is refused,
-naming the note that refers to it: the card would show a broken link. Fetching does
-not copy Anki's media into the repository.
+naming the note that refers to it: the card would show a broken link.
+
+A fetch brings into `media/` every file that the notes it reads (new or changed in
+Anki) show, when the tree lacks it or holds other bytes under that name (compared by
+git blob hash: an unchanged file is not written again). It never removes a file from
+`media/`; a name Anki's notes show but its media folder lacks is a warning naming the
+note.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
 import pygit2
 
+from ankiops_git import gitstore
+from ankiops_git.anki.base import Backend
 from ankiops_git.gitstore import Files
 
 MEDIA_DIR = "media"
@@ -107,3 +114,97 @@ def unstorable(found: Iterable[MediaFile]) -> list[str]:
         for m in found
         if dropped_characters(m.name)
     ]
+
+
+# --- fetch: Anki's media into media/ ----------------------------------------------------
+
+FETCH_BATCH = 50  # names per bulk read: one AnkiConnect request each
+SHOWN_MISSING = 10  # lines about media Anki lacks, before "and N more"
+
+
+def tree_name_ok(name: str) -> bool:
+    """Whether `name` can be a file in media/ of a git tree (git refuses `.git`)."""
+    return (
+        bool(name)
+        and name not in (".", "..")
+        and name.casefold() != ".git"
+        and "\x00" not in name
+        and "/" not in name
+    )
+
+
+def names_of_notes(notes: Iterable[tuple[int, Iterable[str]]]) -> dict[str, int]:
+    """Media name -> the first note (by id) whose fields' HTML refer to it."""
+    out: dict[str, int] = {}
+    for note_id, fields in sorted(notes, key=lambda n: n[0]):
+        for html in fields:
+            for name in referenced_names(html):
+                out.setdefault(name, note_id)
+    return out
+
+
+@dataclass
+class FetchedMedia:
+    files: Files = field(default_factory=dict)  # media/<name> -> new blob, for the export
+    missing: dict[str, int] = field(default_factory=dict)  # name Anki lacks -> a note using it
+    read: int = 0  # files read from Anki
+
+    def warnings(self) -> list[str]:
+        lines = [
+            f"anki: note {note_id} shows media file {name!r}, which Anki's media folder does "
+            f"not have (Anki shows it broken too); nothing to fetch for it"
+            for name, note_id in sorted(self.missing.items())[:SHOWN_MISSING]
+        ]
+        if len(self.missing) > SHOWN_MISSING:
+            more = len(self.missing) - SHOWN_MISSING
+            lines.append(f"anki: ... and {more} more such media name(s)")
+        return lines
+
+
+def read_many(backend: Backend, names: Sequence[str]) -> list[bytes | None]:
+    """backend.read_media_many, or one read_media each for a backend without it."""
+    bulk = getattr(backend, "read_media_many", None)
+    if bulk is not None:
+        return list(bulk(names))
+    return [backend.read_media(name) for name in names]
+
+
+def fetch_media(
+    repo: pygit2.Repository,
+    backend: Backend,
+    wanted: dict[str, int],
+    files: Files,
+    progress: Callable[[int, int], None] | None = None,
+    known: Iterable[str] = (),
+) -> FetchedMedia:
+    """The media files of `wanted` (name -> a note showing it) that Anki has and the tree
+    (`files`) lacks, or holds with other bytes: new blobs for media/<name>. A blob is
+    compared by its git hash, so bytes already in the tree are not written again.
+    `known`: names whose tree blob is known to be what Anki holds (a push just stored
+    or compared them): not read. A symbolic link in media/ is left as it is (the push
+    refuses it); nothing in `files` is removed. Names Anki lacks: `missing`."""
+    known = set(known)
+    todo = []
+    for name in sorted(wanted):
+        path = f"{MEDIA_DIR}/{name}"
+        if not tree_name_ok(name) or (name in known and path in files):
+            continue
+        if path in files and files[path][1] == pygit2.enums.FileMode.LINK:
+            continue
+        todo.append(name)
+    out = FetchedMedia()
+    for start in range(0, len(todo), FETCH_BATCH):
+        batch = todo[start : start + FETCH_BATCH]
+        for name, data in zip(batch, read_many(backend, batch), strict=True):
+            if data is None:
+                out.missing[name] = wanted[name]
+                continue
+            out.read += 1
+            path = f"{MEDIA_DIR}/{name}"
+            oid = pygit2.hash(data)
+            if path in files and files[path][0] == oid:
+                continue
+            out.files[path] = (repo.create_blob(data), gitstore.FILE_MODE)
+        if progress is not None:
+            progress(start + len(batch), len(todo))
+    return out

@@ -19,6 +19,7 @@ from ankiops_git.errors import AnkiOpsError, printable
 from ankiops_git.push import PushRejected
 
 PROGRESS_MIN = 300  # notes read in one export before a progress bar is worth showing
+MEDIA_PROGRESS_MIN = 100  # media files read in one fetch before a bar is worth showing
 
 
 class RemoteStore(Protocol):
@@ -111,7 +112,12 @@ class AnkiRemote:
             for line in sync.sync_with_server(self.repo, backend, self.config):
                 self.say(line)
             result = sync.fetch(
-                self.repo, backend, self.config, update_ref=False, progress=progress_bar
+                self.repo,
+                backend,
+                self.config,
+                update_ref=False,
+                progress=progress_bar,
+                media_progress=media_bar,
             )
         if result.created:
             self.say("anki (fetched): " + result.summary.line())
@@ -176,12 +182,12 @@ class AnkiRemote:
         return None
 
 
-def progress_bar_for(what: str) -> Callable[[int, int], None]:
-    """A one-line bar on stderr, `anki: <what> [###...] done/total`, for more than a few
-    hundred notes, on a terminal."""
+def progress_bar_for(what: str, minimum: int = PROGRESS_MIN) -> Callable[[int, int], None]:
+    """A one-line bar on stderr, `anki: <what> [###...] done/total`, for at least
+    `minimum` items (a few hundred notes), on a terminal."""
 
     def show(done: int, total: int) -> None:
-        if total < PROGRESS_MIN or not sys.stderr.isatty():
+        if total < minimum or not sys.stderr.isatty():
             return
         width = 30
         filled = width * done // total
@@ -196,6 +202,7 @@ def progress_bar_for(what: str) -> Callable[[int, int], None]:
 
 progress_bar = progress_bar_for("converting notes")
 adding_bar = progress_bar_for("adding notes")
+media_bar = progress_bar_for("fetching media", MEDIA_PROGRESS_MIN)
 
 
 def main() -> None:

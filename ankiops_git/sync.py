@@ -12,7 +12,7 @@ import os
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,6 +147,8 @@ def fetch(
     first: export.AnkiRead | None = None,
     dirty_only: bool = False,
     state: SyncState | None = None,
+    media_progress: export.Progress | None = None,
+    known_media: Iterable[str] = (),
 ) -> FetchResult:
     """Export Anki's state as a commit on top of anki/main (or anki/main itself if same).
 
@@ -180,7 +182,19 @@ def fetch(
         reference = export.snapshot_in_scope(repo, files, config, scope.paths, tree)
     only = scope.note_ids if scope is not None else None
     return _export_commit(
-        repo, backend, config, reference, base, update_ref, progress, True, read, only, state
+        repo,
+        backend,
+        config,
+        reference,
+        base,
+        update_ref,
+        progress,
+        True,
+        read,
+        only,
+        state,
+        media_progress,
+        known_media,
     )
 
 
@@ -232,14 +246,27 @@ def fetch_root(
     config: Config,
     reference: export.Snapshot,
     progress: export.Progress | None = None,
+    media_progress: export.Progress | None = None,
 ) -> FetchResult:
     """The first export into a repository with no anki/main: a root commit.
 
     `reference` (the user's deck files) supplies Markdown and file names for notes it
-    already has, so a folder coming from AnkiOps merges with no difference.
+    already has, so a folder coming from AnkiOps merges with no difference. Every media
+    file Anki's notes show goes into media/.
     """
     first = export.read_anki(backend)
-    return _export_commit(repo, backend, config, reference, None, True, progress, False, first)
+    return _export_commit(
+        repo,
+        backend,
+        config,
+        reference,
+        None,
+        True,
+        progress,
+        False,
+        first,
+        media_progress=media_progress,
+    )
 
 
 def _export_commit(
@@ -254,14 +281,31 @@ def _export_commit(
     first: export.AnkiRead,
     only: set[int] | None = None,
     state: SyncState | None = None,
+    media_progress: export.Progress | None = None,
+    known_media: Iterable[str] = (),
 ) -> FetchResult:
     view = export.anki_view(
         backend, reference, state, progress, first=first, only=only, aliases=deck_aliases(repo)
     )
     if base is not None:
         check_fetched_deletions(view, reference, config)
-    tree = export.export_tree(repo, view, reference, keep_other_files=keep_other, config=config)
+    # The media files the notes read this time show: those the tree lacks or holds
+    # with other bytes come along (media/ files are never removed by a fetch).
+    shown = media.names_of_notes(
+        (i, v.html.values()) for i, v in view.notes.items() if v.html is not None
+    )
+    in_tree = reference.files if keep_other else {}
+    fetched_media = media.fetch_media(repo, backend, shown, in_tree, media_progress, known_media)
+    tree = export.export_tree(
+        repo,
+        view,
+        reference,
+        keep_other_files=keep_other,
+        config=config,
+        extra=fetched_media.files,
+    )
     summary = export.summarize(view, reference)
+    summary.media = len(fetched_media.files)
     if base is not None and gitstore.commit_of(repo, base).tree_id == tree:
         commit, created = base, False
     else:
@@ -273,7 +317,8 @@ def _export_commit(
     export.save_read(repo, commit, first, state)
     if update_ref and (created or base is None):
         gitstore.set_ref(repo, gitstore.ANKI_REF, commit, "fetch: Anki state")
-    return FetchResult(commit, created, summary, view.read, view.left_out_lines())
+    warnings = view.left_out_lines() + fetched_media.warnings()
+    return FetchResult(commit, created, summary, view.read, warnings)
 
 
 # --- push -----------------------------------------------------------------------------
@@ -287,6 +332,7 @@ class PushResult:
     after: export.AnkiRead | None = None  # Anki's decks and mod times once pushed
     state: SyncState | None = None  # the state saved for the pushed commit
     warnings: list[str] = field(default_factory=list)  # validate's word on the notes sent
+    media_names: set[str] = field(default_factory=set)  # media Anki holds as the tree does
 
 
 def push_commit(
@@ -375,7 +421,8 @@ def push_commit(
     after, saved = save_pushed_state(repo, backend, target, first, scope, plan, state, added)
     if update_ref:
         gitstore.set_ref(repo, gitstore.ANKI_REF, target, "push: applied to Anki")
-    return PushResult(plan, added, False, after, saved, warnings)
+    held = {m.name for m in wanted}
+    return PushResult(plan, added, False, after, saved, warnings, held)
 
 
 def sent_note_warnings(plan: push.Plan, target: export.Snapshot) -> list[str]:
@@ -578,7 +625,13 @@ def push_head(
             progress=progress,
         )
         fetched = fetch(
-            repo, backend, config, first=pushed.after, dirty_only=True, state=pushed.state
+            repo,
+            backend,
+            config,
+            first=pushed.after,
+            dirty_only=True,
+            state=pushed.state,
+            known_media=pushed.media_names,
         )
         synced = [] if pushed.plan.empty() else sync_with_server(repo, backend, config)
     moved = fast_forward(repo)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pygit2
 
+from ankiops_git import media as media_mod
+from ankiops_git.anki.base import Backend
 from ankiops_git.media import (
     MediaFile,
     links,
@@ -72,4 +76,77 @@ def test_a_symbolic_link_in_media_is_refused() -> None:
     assert links(found, files) == [
         "A.md:2: media file media/p.png is a symbolic link; ankiops-git sends only files the "
         "repository holds. Replace the link by the file itself, then commit again."
+    ]
+
+
+def test_read_media_many_reads_each_name_in_order_and_none_for_missing(
+    backend: Backend,
+) -> None:
+    """The bulk read (one `multi` over AnkiConnect) answers as read_media does, per name."""
+    backend.store_media("one.png", b"\x89PNG one")
+    backend.store_media("two words.mp3", b"ID3 two")
+    names = ["two words.mp3", "missing.png", "one.png"]
+    assert backend.read_media_many(names) == [b"ID3 two", None, b"\x89PNG one"]
+    assert backend.read_media_many([]) == []
+    assert [backend.read_media(n) for n in names[:3]] == [b"ID3 two", None, b"\x89PNG one"]
+
+
+class _MediaOnly:
+    """A backend holding only media files, counting the names it was asked for."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+        self.asked: list[str] = []
+
+    def read_media_many(self, names: list[str]) -> list[bytes | None]:
+        self.asked += names
+        return [self.files.get(n) for n in names]
+
+
+def test_fetch_media_writes_only_what_the_tree_lacks_or_holds_otherwise(tmp_path: Path) -> None:
+    repo = pygit2.init_repository(str(tmp_path / "r"))
+    same, old = b"same bytes", b"old bytes"
+    files = {
+        "media/same.png": (repo.create_blob(same), 0o100644),
+        "media/changed.png": (repo.create_blob(old), 0o100644),
+        "media/link.png": (repo.create_blob(b"/etc/passwd"), 0o120000),
+        "media/known.png": (repo.create_blob(b"pushed"), 0o100644),
+    }
+    anki = _MediaOnly(
+        {
+            "same.png": same,
+            "changed.png": b"new bytes",
+            "new one.jpg": b"new",
+            "link.png": b"x",
+            "known.png": b"pushed",
+            ".git": b"x",
+        }
+    )
+    wanted = media_mod.names_of_notes(
+        [
+            (7, ['<img src="new one.jpg">', "[sound:missing.mp3]"]),
+            (3, ['<img src="same.png"><img src="changed.png"><img src="link.png">']),
+            (5, ['<img src="known.png"><img src=".git"><img src="missing.mp3">']),
+        ]
+    )
+    assert wanted["missing.mp3"] == 5  # the first note by id that shows it
+    steps: list[tuple[int, int]] = []
+    got = media_mod.fetch_media(
+        repo,
+        anki,
+        wanted,
+        files,
+        lambda d, t: steps.append((d, t)),
+        ["known.png"],  # type: ignore[arg-type]
+    )
+    assert sorted(anki.asked) == ["changed.png", "missing.mp3", "new one.jpg", "same.png"]
+    assert {p: bytes(repo.get(oid).data) for p, (oid, _) in got.files.items()} == {  # type: ignore[union-attr]
+        "media/changed.png": b"new bytes",
+        "media/new one.jpg": b"new",
+    }
+    assert got.missing == {"missing.mp3": 5} and got.read == 3
+    assert steps == [(4, 4)]
+    assert got.warnings() == [
+        "anki: note 5 shows media file 'missing.mp3', which Anki's media folder does not "
+        "have (Anki shows it broken too); nothing to fetch for it"
     ]

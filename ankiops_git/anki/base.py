@@ -146,6 +146,11 @@ class Backend(Protocol):
         """The file's content, or None if there is no such media file."""
         ...
 
+    def read_media_many(self, filenames: Sequence[str]) -> list[bytes | None]:
+        """read_media for each name, in one request where the backend can (AnkiConnect:
+        one `multi`); the caller keeps batches small enough to hold in memory."""
+        ...
+
     def sync(self) -> None:
         """Ask Anki to sync with AnkiWeb, where the backend can (collection file: no-op)."""
         ...

@@ -464,6 +464,9 @@ class CollectionBackend:
         path = Path(self.col.media.dir()) / filename
         return path.read_bytes() if path.is_file() else None
 
+    def read_media_many(self, filenames: Sequence[str]) -> list[bytes | None]:
+        return [self.read_media(name) for name in filenames]
+
 
 def _check_fields(what: str, fields: dict[str, str], model: Any) -> None:
     known = [f["name"] for f in model["flds"]]

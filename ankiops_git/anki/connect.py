@@ -768,13 +768,29 @@ class ConnectBackend:
     def read_media(self, filename: str) -> bytes | None:
         check_media_name(filename)
         self._check_profile()
-        encoded = self._call("retrieveMediaFile", filename=filename)
-        if not encoded:
-            return None
-        try:
-            return base64.b64decode(encoded)
-        except binascii.Error as e:
-            raise AnkiRejected(f"AnkiConnect sent media file {filename!r} garbled: {e}") from e
+        return _media_bytes(filename, self._call("retrieveMediaFile", filename=filename))
+
+    def read_media_many(self, filenames: Sequence[str]) -> list[bytes | None]:
+        """One `multi` of retrieveMediaFile for all of them (a request each would wait
+        for the add-on's poll timer every time)."""
+        for name in filenames:
+            check_media_name(name)
+        if not filenames:
+            return []
+        self._check_profile()
+        actions = [("retrieveMediaFile", {"filename": n}, n) for n in filenames]
+        replies = self._multi(actions)
+        return [_media_bytes(n, r) for n, r in zip(filenames, replies, strict=True)]
+
+
+def _media_bytes(filename: str, encoded: Any) -> bytes | None:
+    """retrieveMediaFile's answer as bytes: false for a missing file ("" is an empty one)."""
+    if encoded is False or encoded is None:
+        return None
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, TypeError, ValueError) as e:
+        raise AnkiRejected(f"AnkiConnect sent media file {filename!r} garbled: {e}") from e
 
 
 def _managed(info: dict[str, Any]) -> bool:
