@@ -10,6 +10,7 @@ from ankiops_git.errors import AnkiOpsError
 
 CONFIG_NAME = "ankiops.toml"
 DEFAULT_EXCLUDE = ("README.md", "CHANGELOG.md", "LICENSE.md")
+DEFAULT_MEDIA_WARN_MB = 5
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Config:
     profile: str | None = None  # the Anki profile this repository belongs to
     allow_deletes: bool = False  # skip the mass-deletion guard on push
     sync: bool = False  # sync Anki with AnkiWeb/a sync server before a fetch, after a push
+    media_warn_bytes: int = DEFAULT_MEDIA_WARN_MB * 1_000_000  # [media] warn_mb: bigger warns
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -40,8 +42,17 @@ def load(root: Path) -> Config:
         profile=sync.get("profile"),
         allow_deletes=bool(sync.get("allow_deletes", False)),
         sync=_flag(path, sync, "sync"),
-        extra={k: v for k, v in data.items() if k not in ("anki", "exclude")},
+        media_warn_bytes=_media_warn_bytes(path, data.get("media", {})),
+        extra={k: v for k, v in data.items() if k not in ("anki", "exclude", "media")},
     )
+
+
+def _media_warn_bytes(path: Path, table: object) -> int:
+    """[media] warn_mb = 5: a media file a push sends above this size is a warning."""
+    value = table.get("warn_mb", DEFAULT_MEDIA_WARN_MB) if isinstance(table, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise AnkiOpsError(f"{path}: 'warn_mb' in [media] must be a positive number (of MB).")
+    return int(value * 1_000_000)
 
 
 def _flag(path: Path, table: dict[str, object], name: str) -> bool:

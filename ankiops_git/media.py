@@ -52,6 +52,49 @@ def referenced_names(html: str) -> set[str]:
     }
 
 
+# Media references in a field's Markdown: an image's target, a sound tag, a raw <img>.
+_MD_IMAGE = re.compile(r"!\[(?:[^\]\\\n]|\\.)*\]\(\s*(?:<([^>\n]*)>|([^\s)]+))")
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")  # two letters at least: C: is a drive
+
+
+def markdown_targets(markdown: str) -> list[tuple[int, str]]:
+    """(offset, target) of every media reference in a field's Markdown."""
+    found = [(m.start(), m.group(1) or m.group(2) or "") for m in _MD_IMAGE.finditer(markdown)]
+    found += [(m.start(), m.group(1)) for m in _SOUND.finditer(markdown)]
+    found += [
+        (m.start(), m.group(1) or m.group(2) or m.group(3)) for m in _IMG_SRC.finditer(markdown)
+    ]
+    return sorted(found)
+
+
+def leaves_repository(target: str) -> bool:
+    """Whether a media reference points outside the repository: an absolute path (or a
+    drive, or a home folder) or one with a `..` step. URLs are not media files."""
+    if _URL_SCHEME.match(target):
+        return False
+    if target.startswith(("/", "\\", "~")) or re.match(r"[A-Za-z]:[/\\]", target):
+        return True
+    return ".." in re.split(r"[/\\]", target)
+
+
+def leaving_references(markdown: str) -> list[tuple[int, str]]:
+    """(line offset within the field, target) of each reference that leaves the
+    repository."""
+    return [
+        (markdown.count("\n", 0, offset), target)
+        for offset, target in markdown_targets(markdown)
+        if leaves_repository(target)
+    ]
+
+
+def leaving_message(target: str) -> str:
+    name = re.split(r"[/\\]", target)[-1] or "name"
+    return (
+        f"media reference {target!r} points outside the repository; ankiops-git sends "
+        f"only files in {MEDIA_DIR}/: copy the file there and write {MEDIA_DIR}/{name}"
+    )
+
+
 # Characters Anki removes from a media file's name when it stores one (rslib
 # media/files.rs, disallowed_char), besides control characters.
 ANKI_DROPS = frozenset('[]<>:"/?*^\\|')
@@ -180,9 +223,10 @@ def fetch_media(
     """The media files of `wanted` (name -> a note showing it) that Anki has and the tree
     (`files`) lacks, or holds with other bytes: new blobs for media/<name>. A blob is
     compared by its git hash, so bytes already in the tree are not written again.
-    `known`: names whose tree blob is known to be what Anki holds (a push just stored
-    or compared them): not read. A symbolic link in media/ is left as it is (the push
-    refuses it); nothing in `files` is removed. Names Anki lacks: `missing`."""
+    `known`: names a push just dealt with: not read if the tree has them (the push
+    stored or compared them), and not reported missing (the push said so). A symbolic
+    link in media/ is left as it is (the push refuses it); nothing in `files` is
+    removed. Names Anki lacks: `missing`."""
     known = set(known)
     todo = []
     for name in sorted(wanted):
@@ -197,7 +241,8 @@ def fetch_media(
         batch = todo[start : start + FETCH_BATCH]
         for name, data in zip(batch, read_many(backend, batch), strict=True):
             if data is None:
-                out.missing[name] = wanted[name]
+                if name not in known:
+                    out.missing[name] = wanted[name]
                 continue
             out.read += 1
             path = f"{MEDIA_DIR}/{name}"
@@ -208,3 +253,28 @@ def fetch_media(
         if progress is not None:
             progress(start + len(batch), len(todo))
     return out
+
+
+def absent(shown: dict[str, str], files: Files) -> list[str]:
+    """One line per name the notes a push writes show (name -> where: "Deck.md:12")
+    that media/ lacks: Anki shows it only if its media folder has that name already."""
+    lines = [
+        f"{where}: warning: the note shows {name!r}, which {MEDIA_DIR}/ does not hold; Anki "
+        f"shows it only if its own media folder has it"
+        for name, where in sorted(shown.items())
+        if f"{MEDIA_DIR}/{name}" not in files
+    ]
+    if len(lines) > SHOWN_MISSING:
+        lines[SHOWN_MISSING:] = [f"... and {len(lines) - SHOWN_MISSING} more such name(s)"]
+    return lines
+
+
+def too_large(found: Iterable[MediaFile], sizes: dict[str, int], limit: int) -> list[str]:
+    """One line per file sent bigger than `limit` bytes (ankiops.toml [media] warn_mb)."""
+    return [
+        f"{m.where}: warning: media file {m.path} is {sizes[m.name] / 1e6:.1f} MB (more than "
+        f"{limit / 1e6:g} MB): it bloats the repository and every sync of Anki; shrink it, "
+        f"or keep media/ in git LFS (see README, Images?)"
+        for m in found
+        if sizes.get(m.name, 0) > limit
+    ]

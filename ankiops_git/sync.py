@@ -408,21 +408,57 @@ def push_commit(
     wanted = media.media_to_push(
         plan.written_html(), target_files, changed, referenced_in(repo, target_files, config)
     )
-    if problems := media.links(wanted, target_files) + media.unstorable(wanted):
-        raise AnkiOpsError("\n".join(problems))
-    for found in wanted:
-        data = gitstore.blob_bytes(repo, target_files[found.path][0])
-        if backend.read_media(found.name) != data:
-            plan.media.append((found.name, data, found.where))
-    warnings = sent_note_warnings(plan, target_snap)
+    problems = leaving_media(plan, target_snap)
+    if problems := problems + media.links(wanted, target_files) + media.unstorable(wanted):
+        raise AnkiOpsError("\n".join(problems) + "\nNothing was pushed.")
+    shows: dict[str, str] = {}  # media name -> the first note writing it
+    for where, html in plan.written_html():
+        for name in sorted(media.referenced_names(html)):
+            shows.setdefault(name, where)
+    sizes = {m.name: repo.get(target_files[m.path][0]).size for m in wanted}  # type: ignore[union-attr]
+    warnings = sent_note_warnings(plan, target_snap) + media.absent(shows, target_files)
+    warnings += media.too_large(wanted, sizes, config.media_warn_bytes)
+    # Stored once per content: a file Anki holds with the same bytes (git blob hash)
+    # under that name is not sent again.
+    for start in range(0, len(wanted), media.FETCH_BATCH):
+        batch = wanted[start : start + media.FETCH_BATCH]
+        held = media.read_many(backend, [m.name for m in batch])
+        for found, data in zip(batch, held, strict=True):
+            oid = target_files[found.path][0]
+            if data is None or pygit2.hash(data) != oid:
+                plan.media.append((found.name, gitstore.blob_bytes(repo, oid), found.where))
     if dry_run:
         return PushResult(plan, [], False, warnings=warnings)
     added = push.apply_plan(backend, plan, progress, lambda r: add_deck_aliases(repo, r))
     after, saved = save_pushed_state(repo, backend, target, first, scope, plan, state, added)
     if update_ref:
         gitstore.set_ref(repo, gitstore.ANKI_REF, target, "push: applied to Anki")
-    held = {m.name for m in wanted}
-    return PushResult(plan, added, False, after, saved, warnings, held)
+    return PushResult(plan, added, False, after, saved, warnings, set(shows))
+
+
+def sent_notes(plan: push.Plan, target: export.Snapshot) -> Iterator[tuple[str, list[Note]]]:
+    """(path, notes) for each deck file whose notes this push adds or changes."""
+    changed = {u.note_id for u in plan.updates}
+    for path, deck in sorted(target.decks.items()):
+        sent = [n for n in deck.notes if n.note_id in changed]
+        sent += [a.note for a in plan.adds if a.path == path]
+        if sent:
+            yield path, sent
+
+
+def leaving_media(plan: push.Plan, target: export.Snapshot) -> list[str]:
+    """One line (file:line) per media reference of the notes sent that points outside
+    the repository (`../x.png`, `/home/me/x.png`): refused, as the pre-commit hook does."""
+    out = []
+    for path, notes in sent_notes(plan, target):
+        for note in notes:
+            for name, text in note.fields.items():
+                line = note.field_lines.get(name, note.line)
+                out += [
+                    f"{path}:{line + offset}: {media.leaving_message(ref)}"
+                    for offset, ref in media.leaving_references(text)
+                ]
+    return out
 
 
 def sent_note_warnings(plan: push.Plan, target: export.Snapshot) -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from ankiops_git import config as config_mod
 from ankiops_git import deckfile
 from ankiops_git.errors import AnkiOpsError, printable
+from ankiops_git.media import leaving_message, leaving_references
 from ankiops_git.model import Deck, Note
 from ankiops_git.notetypes import ALL_PREFIXES, CHOICE_COUNT, NOTE_TYPES
 
@@ -97,6 +98,11 @@ def _note_problems(note: Note, lines: Sequence[str]) -> list[deckfile.Problem]:
 
     if note_type.key == "Choice" and note.field("Answer"):
         out += _choice_answer_problems(note, lines)
+
+    for name, text in note.fields.items():
+        for offset, target in leaving_references(text):
+            message = leaving_message(target)
+            out.append(deckfile.Problem(at(name) + offset, 1, deckfile.ERROR, message))
 
     seen: dict[str, str] = {}
     for tag in note.tags:

@@ -68,9 +68,11 @@ def test_backslashes_outside_math_are_escaped() -> None:
 def test_image_width() -> None:
     html = md_to_html("![a map](x.png){width=700}")
     assert html_equal(html, '<img src="x.png" alt="a map" width="700">')
-    assert html_to_md('<img width="700" src="x.png">') == "![](x.png){width=700}"
-    assert html_to_md('<img src="my image.png">') == "![](<my image.png>)"
+    # Anki's plain media names are the repository's media/ paths (issue 15)
+    assert html_to_md('<img width="700" src="x.png">') == "![](media/x.png){width=700}"
+    assert html_to_md('<img src="my image.png">') == "![](<media/my image.png>)"
     assert md_to_html("![](<my image.png>)") == '<img src="my image.png">'
+    assert md_to_html("![](<media/my image.png>)") == '<img src="my image.png">'
 
 
 def test_coloured_span_stays_html_around_one_word_only() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pygit2
+import pytest
 
 from ankiops_git import media as media_mod
 from ankiops_git.anki.base import Backend
@@ -150,3 +151,63 @@ def test_fetch_media_writes_only_what_the_tree_lacks_or_holds_otherwise(tmp_path
         "anki: note 5 shows media file 'missing.mp3', which Anki's media folder does not "
         "have (Anki shows it broken too); nothing to fetch for it"
     ]
+
+
+@pytest.mark.parametrize(
+    ("markdown", "html"),
+    [
+        ("![](media/x.png)", '<img src="x.png">'),
+        ("![a cell](<media/cell diagram.png>)", '<img src="cell diagram.png" alt="a cell">'),
+        ("![](media/x.png){width=300}", '<img src="x.png" width="300">'),
+        ("a ![](media/x.png) b", 'a <img src="x.png"> b'),
+        ("[sound:media/pron.mp3]", "[sound:pron.mp3]"),
+        ("**a** [sound:media/pron.mp3]", "<b>a</b> [sound:pron.mp3]"),
+        # the plain form of older repositories still names Anki's file
+        ("![](x.png)", '<img src="x.png">'),
+        ("[sound:pron.mp3]", "[sound:pron.mp3]"),
+        # not a file of media/: as written
+        ("![](https://e.org/x.png)", '<img src="https://e.org/x.png">'),
+        ("![](media/sub/x.png)", '<img src="media/sub/x.png">'),
+        ("[sound:media/..]", "[sound:media/..]"),
+    ],
+)
+def test_markdown_names_media_by_their_path_in_the_repository(markdown: str, html: str) -> None:
+    from ankiops_git.convert import html_equal, md_to_html
+
+    assert html_equal(md_to_html(markdown), html), md_to_html(markdown)
+
+
+@pytest.mark.parametrize(
+    ("html", "markdown"),
+    [
+        ('<img src="x.png">', "![](media/x.png)"),
+        ('<img src="x.png" width="300">', "![](media/x.png){width=300}"),
+        ('<img src="x.png" width="300" height="20">', "![](media/x.png){height=20 width=300}"),
+        ('<img src="cell diagram.png">', "![](<media/cell diagram.png>)"),
+        ("[sound:pron.mp3]", "[sound:media/pron.mp3]"),
+        ("<b>a</b> [sound:my_pron.mp3]", "**a** [sound:media/my_pron.mp3]"),
+        ('<img src="https://e.org/x.png">', "![](https://e.org/x.png)"),
+    ],
+)
+def test_anki_media_names_become_media_paths_and_round_trip(html: str, markdown: str) -> None:
+    from ankiops_git.convert import html_equal, html_to_md, md_to_html
+
+    assert html_to_md(html) == markdown
+    assert html_equal(md_to_html(markdown), html)
+
+
+def test_html_anki_writes_round_trips_even_where_markdown_cannot_say_it() -> None:
+    """A style Anki's editor writes, a src with a folder: kept as HTML, lossless."""
+    from ankiops_git.convert import html_equal, html_to_md, md_to_html
+
+    for html in ('<img src="x.png" style="width: 30px">', '<img src="media/x.png">'):
+        assert html_equal(md_to_html(html_to_md(html)), html), html_to_md(html)
+
+
+def test_an_older_files_plain_name_is_kept_when_anki_did_not_change_the_field() -> None:
+    """export.field_markdown keeps the reference text when it renders to Anki's HTML: a
+    repository written with `![](x.png)` does not churn to media/ paths."""
+    from ankiops_git.export import field_markdown
+
+    assert field_markdown('<img src="x.png">', "![](x.png)") == "![](x.png)"
+    assert field_markdown('<img src="y.png">', "![](x.png)") == "![](media/y.png)"

@@ -6,6 +6,7 @@ seeded collection (collection file, AnkiConnect stand-in, real Anki desktop).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import test_sync_e2e
@@ -54,7 +55,7 @@ def test_a_picture_added_in_anki_arrives_in_media_by_git_pull(world: World) -> N
     assert "1 media file(s)" in pulled.stderr, pulled.stderr
     text = world.read("Spanish.md")
     assert f"<!-- note_id: {note_id} -->\nQ: la playa?\nA: The beach " in text
-    assert "paste-1a2b.jpg){width=300}" in text, text
+    assert "![](media/paste-1a2b.jpg){width=300}" in text, text
     assert world.git("status", "--porcelain").stdout == ""
     # the picture is tracked, and a pull with nothing new does nothing
     assert world.git("ls-files", "media").stdout.split() == ["media/paste-1a2b.jpg"]
@@ -75,3 +76,69 @@ def test_a_picture_added_in_anki_arrives_in_media_by_git_pull(world: World) -> N
     world.git("pull", "anki")
     assert (world.root / "media" / "paste-1a2b.jpg").read_bytes() == redone
     assert anki_media(world)["paste-1a2b.jpg"] == redone
+
+
+def test_an_image_added_in_markdown_is_stored_once_and_the_field_names_it(
+    world: World,
+) -> None:
+    """`![](media/x.png)` in a deck file: the file goes to Anki once, however many
+    notes show it, and the field says <img src="x.png">; sounds likewise."""
+    diagram, sound = picture(3), b"ID3" + picture(4)
+    (world.root / "media").mkdir()
+    (world.root / "media" / "cell diagram.png").write_bytes(diagram)
+    (world.root / "media" / "pron.mp3").write_bytes(sound)
+    text = world.read("Spanish.md")
+    text += "\n---\n\nQ: The cell\nA: ![a cell](<media/cell diagram.png>){width=300}\n"
+    text += "\n---\n\nQ: The cell again\nA: ![](<media/cell diagram.png>) [sound:media/pron.mp3]\n"
+    world.write("Spanish.md", text)
+    world.git("add", "-A")
+    commit = world.git("commit", "-m", "cell")
+    assert "2 added, 0 updated, 0 moved, 0 deleted, 2 media file(s)" in commit.stderr
+    assert anki_media(world) == {"cell diagram.png": diagram, "pron.mp3": sound}
+    after = world.read("Spanish.md")
+    ids = [int(i) for i in re.findall(r"<!-- note_id: (\d+) -->\nQ: The cell", after)]
+    assert len(ids) == 2
+    first, second = (world.field(i, "Answer") for i in ids)
+    assert first == '<img src="cell diagram.png" alt="a cell" width="300">'
+    assert second == '<img src="cell diagram.png"> [sound:pron.mp3]'
+    # the files keep their Markdown: what came back from Anki renders the same
+    assert "A: ![a cell](<media/cell diagram.png>){width=300}\n" in after
+    # a third note showing the same picture: nothing stored again
+    world.write("Spanish.md", after + "\n---\n\nQ: Thrice\nA: ![](<media/cell diagram.png>)\n")
+    commit = world.git("commit", "-am", "thrice")
+    assert "1 added, 0 updated, 0 moved, 0 deleted\n" in commit.stderr + "\n", commit.stderr
+    assert "media file" not in commit.stderr
+    head = world.rev("HEAD")
+    assert world.rev("anki/main") == head
+    assert "Already up to date" in world.git("pull", "anki").stdout
+    assert world.rev("HEAD") == head
+
+
+def test_references_outside_the_repository_are_refused_with_file_and_line(
+    world: World,
+) -> None:
+    """`../x.png` and absolute paths: the pre-commit hook refuses at file:line, and so
+    does a push of a commit made past the hook; nothing reaches Anki."""
+    outside = world.root.parent / "secret.png"
+    outside.write_bytes(b"secret")
+    text = world.read("Spanish.md")
+    text += "\n---\n\nQ: Up\nA: ![](../secret.png)\n"
+    text += f"\n---\n\nQ: Absolute\nA: see\n![]({outside})\n"
+    world.write("Spanish.md", text)
+    lines = text.splitlines()
+    up, absolute = lines.index("A: ![](../secret.png)") + 1, lines.index(f"![]({outside})") + 1
+    refused = world.git("commit", "-am", "outside", check=False)
+    assert refused.returncode != 0
+    assert f"Spanish.md:{up}:1: error: media reference '../secret.png' points outside" in (
+        refused.stderr + refused.stdout
+    )
+    assert f"Spanish.md:{absolute}:1: error: media reference '{outside}'" in (
+        refused.stderr + refused.stdout
+    )
+    world.git("commit", "--no-verify", "-qam", "outside")
+    pushed = world.git("push", "anki", "main", check=False)
+    assert pushed.returncode != 0
+    assert f"Spanish.md:{up}: media reference '../secret.png' points outside" in pushed.stderr
+    assert "Traceback" not in pushed.stderr
+    assert world.managed_count("secret") == 0
+    assert "secret.png" not in anki_media(world)

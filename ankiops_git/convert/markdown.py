@@ -96,10 +96,33 @@ def _render_html(self: Any, tokens: Sequence[Token], idx: int, options: Any, env
     return tokens[idx].content.rstrip("\n") if tokens[idx].block else tokens[idx].content
 
 
+MEDIA_PREFIX = "media/"  # where deck files find media files: media/x.png is Anki's x.png
+# [sound:media/x.mp3] in the rendered HTML: Anki's [sound:x.mp3]
+_SOUND_IN_MEDIA = re.compile(r"\[sound:media/([^\]/\\\n<>]+)\]")
+
+
+def anki_media_src(target: str) -> str:
+    """An image's (or sound's) target in Markdown as Anki's field has it: `media/x.png`
+    is x.png in Anki's flat media folder; any other target stays as written."""
+    if target.startswith(MEDIA_PREFIX):
+        name = target[len(MEDIA_PREFIX) :]
+        if name and "/" not in name and "\\" not in name and name not in (".", ".."):
+            return name
+    return target
+
+
+def _sound_names(html: str) -> str:
+    def plain(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return match.group(0) if name in (".", "..") else f"[sound:{name}]"
+
+    return _SOUND_IN_MEDIA.sub(plain, html)
+
+
 def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     token = tokens[idx]
     alt = self.renderInlineAsText(token.children or [], options, env)
-    attrs = {"src": str(token.attrGet("src") or "")}
+    attrs = {"src": anki_media_src(str(token.attrGet("src") or ""))}
     if alt:
         attrs["alt"] = alt
     for name, value in token.attrs.items():
@@ -347,7 +370,7 @@ def _inline_html(text: str) -> str | None:
             return None  # (left simple: images among plain text only)
         parts = _IMAGE_TARGET.split(text)  # text, target, text, ...
         return "".join(
-            f'<img src="{part}">' if index % 2 else _escape(part)
+            f'<img src="{anki_media_src(part)}">' if index % 2 else _escape(part)
             for index, part in enumerate(parts)
         )
     if "\\" in text:
@@ -471,9 +494,10 @@ def md_to_html(text: str) -> str:
     shortcut = plain_html(text)
     if shortcut is None:
         shortcut = html_block_html(text)
-    if shortcut is not None:
-        return shortcut
-    return render_markdown(text)
+    html = shortcut if shortcut is not None else render_markdown(text)
+    if "[sound:media/" in html:
+        return _sound_names(html)
+    return html
 
 
 def render_markdown(text: str, reference: bool = False) -> str:

@@ -43,7 +43,7 @@ from ankiops_git.convert.canonical import (
     serialise,
     serialise_node,
 )
-from ankiops_git.convert.markdown import MATH_RE, md_to_html, plain_html
+from ankiops_git.convert.markdown import MATH_RE, MEDIA_PREFIX, md_to_html, plain_html
 from ankiops_git.deckfile import (
     COMMENT_RE,
     PREFIX_RE,
@@ -338,7 +338,7 @@ class AnkiMarkdownConverter(MarkdownConverter):
         alt = escape_plain(attrs.get("alt", ""))
         title = link_title(img)
         braces = "{" + " ".join(e for e in extra if e) + "}" if extra else ""
-        return f"![{alt}]({link_target(attrs['src'])}{title}){braces}"
+        return f"![{alt}]({link_target(media_target(attrs['src']))}{title}){braces}"
 
     def text(self, node: NavigableString) -> str:
         text = escape_markdown(str(node))
@@ -509,8 +509,35 @@ def _serialise_one_block(el: Tag) -> str:
 # --- entry point ---------------------------------------------------------------------------
 
 
+# A media file's name as Anki's fields give it: no folder, no URL scheme, no fragment.
+_MEDIA_NAME = re.compile(r"[^/\\:#?\x00-\x1f]+")
+# [sound:x.mp3] as the converters write it ("]" escaped), for a name with no escapes
+_SOUND_MD = re.compile(r"\[sound:(?!media/)([^\]\n/\\]+)\\?\]")
+
+
+def media_target(src: str) -> str:
+    """An image's src in Anki as the Markdown target: `x.png` (a file of Anki's media
+    folder) is `media/x.png`, where the repository keeps it; any other src as it is."""
+    if _MEDIA_NAME.fullmatch(src) and src not in (".", ".."):
+        return MEDIA_PREFIX + src
+    return src
+
+
 def html_to_md(html: str) -> str:
-    """One field's HTML as Markdown for a deck file (no leading/trailing blank lines)."""
+    """One field's HTML as Markdown for a deck file (no leading/trailing blank lines).
+    Media files are named by their place in the repository: `media/x.png`,
+    `[sound:media/x.mp3]` (md_to_html gives Anki's plain names back)."""
+    md = _html_to_md(html)
+    if "[sound:" in md:
+        rendered = md_to_html(md)
+        for spelling in (r"[sound:media/\1]", r"[sound:media/\1\\]"):
+            candidate = _SOUND_MD.sub(spelling, md)
+            if candidate != md and md_to_html(candidate) == rendered:
+                return candidate
+    return md
+
+
+def _html_to_md(html: str) -> str:
     if is_plain_text(html):
         text = plain_text_line(html)
         md = escape_line_start(escape_markdown(text)) if text else ""
@@ -518,7 +545,7 @@ def html_to_md(html: str) -> str:
             return md
     src = lone_image_src(html)
     if src is not None:
-        md = f"![]({link_target(src)})"
+        md = f"![]({link_target(media_target(src))})"
         if _renders_to(md, html, f'<img src="{src}">'):
             return md
     tree = normalised(html)
