@@ -208,10 +208,15 @@ def check_fetched_deletions(
     rule: a wrong collection, or a deck deleted in Anki by mistake), unless allowed."""
     if config.allow_deletes or os.environ.get(ALLOW_DELETES_ENV):
         return
+    # A note whose id Anki does not know that Anki has all the same, by content, under
+    # a new id (a clone pushed to another collection) is not deleted: it gets that id.
+    renewed = {v.ref for v in view.notes.values() if v.matched}
     gone = [
         (reference.deck_name(path, view.names), export.first_line(note))
-        for note_id, (path, _, note) in sorted(reference.notes_by_id().items())
-        if note_id not in view.notes and note_id not in view.left_out
+        for note_id, (path, index, note) in sorted(reference.notes_by_id().items())
+        if note_id not in view.notes
+        and note_id not in view.left_out
+        and (path, index) not in renewed
     ]
     if not gone:
         return

@@ -7,9 +7,13 @@ seeded collection (collection file, AnkiConnect stand-in, real Anki desktop).
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import test_sync_e2e
+from anki.collection import Collection
+from conftest import PROFILE
+from gitrepo import BIN as VENV_BIN
 from test_sync_e2e import World, add_managed
 
 # The fixtures of test_sync_e2e.py, by name: `world` and the templates it copies.
@@ -142,3 +146,94 @@ def test_references_outside_the_repository_are_refused_with_file_and_line(
     assert "Traceback" not in pushed.stderr
     assert world.managed_count("secret") == 0
     assert "secret.png" not in anki_media(world)
+
+
+def test_a_file_above_the_size_limit_warns_and_is_stored(world: World) -> None:
+    big = picture(5, 10_000_000)  # 10 MB
+    (world.root / "media").mkdir()
+    (world.root / "media" / "big.png").write_bytes(big)
+    text = world.read("Spanish.md") + "\n---\n\nQ: Big\nA: ![](media/big.png)\n"
+    world.write("Spanish.md", text)
+    line = text.splitlines().index("Q: Big") + 1
+    world.git("add", "-A")
+    commit = world.git("commit", "-m", "big")
+    assert (
+        f"Spanish.md:{line}: warning: media file media/big.png is 10.0 MB (more than 5 MB)"
+        in commit.stderr
+    ), commit.stderr
+    assert anki_media(world)["big.png"] == big
+    # the limit is a setting: above 20 MB only, nothing to say
+    world.write("ankiops.toml", world.read("ankiops.toml") + "\n[media]\nwarn_mb = 20\n")
+    (world.root / "media" / "big.png").write_bytes(big[::-1])
+    commit = world.git("commit", "-am", "bigger limit")
+    assert "1 media file(s)" in commit.stderr and "warning" not in commit.stderr, commit.stderr
+
+
+def test_a_second_clone_on_another_collection_gets_the_cards_with_their_images(
+    world: World, tmp_path: Path, _collection_templates: dict[str, Path]
+) -> None:
+    photo = picture(6)
+    put_in_anki_media(world, "from-anki.jpg", photo)
+    add_note_in_anki(world, "Spanish", "la foto?", '<img src="from-anki.jpg">')
+    world.git("pull", "anki")
+    diagram = picture(7)
+    (world.root / "media" / "drawn.png").write_bytes(diagram)
+    world.write(
+        "Spanish.md", world.read("Spanish.md") + "\n---\n\nQ: Drawn\nA: ![](media/drawn.png)\n"
+    )
+    world.git("add", "-A")
+    world.git("commit", "-m", "drawn")
+    # another machine: a clone, and init on a collection of its own
+    other = tmp_path / "machine2"
+    col_path = other / PROFILE / "collection.anki2"
+    col_path.parent.mkdir(parents=True)
+    shutil.copyfile(_collection_templates["managed"], col_path)
+    clone = other / "decks"
+    world.run("git", "clone", "-q", str(world.root), str(clone))
+    init = world.run(str(VENV_BIN / "ankiops-git"), "init", str(clone), "--anki", str(col_path))
+    assert "2 media file(s)" in init.stdout, init.stdout + init.stderr
+    col = Collection(str(col_path))
+    try:
+        folder = Path(col.media.dir())
+        assert (folder / "from-anki.jpg").read_bytes() == photo
+        assert (folder / "drawn.png").read_bytes() == diagram
+        fields = {str(row[0]) for row in col.db.all("select flds from notes")}
+    finally:
+        col.close()
+    assert any('<img src="from-anki.jpg">' in f for f in fields)
+    assert any('<img src="drawn.png">' in f for f in fields)
+    assert len(fields) == 12  # the 10 managed notes, the two with pictures; not Basic ones
+
+
+def test_twenty_push_pull_cycles_leave_nothing_behind_and_lose_nothing(world: World) -> None:
+    """Pictures added on both sides, changed, shown by more notes, in turns: in the end
+    the repository and Anki hold every picture, byte for byte, and nothing else. Twenty
+    cycles on the collection file; eight over AnkiConnect, where each costs seconds
+    (the same steps: the make-test budget)."""
+    (world.root / "media").mkdir()
+    expected: dict[str, bytes] = {}
+    text = world.read("Spanish.md")
+    for cycle in range(20 if world.kind == "collection" else 8):
+        if cycle % 2 == 0:  # in Markdown: a new picture, or one redrawn
+            name = f"md-{cycle // 4}.png"
+            expected[name] = picture(100 + cycle)
+            (world.root / "media" / name).write_bytes(expected[name])
+            text = world.read("Spanish.md")
+            text += f"\n---\n\nQ: md {cycle}\nA: ![](media/{name})\n"
+            world.write("Spanish.md", text)
+            world.git("add", "-A")
+            world.git("commit", "-qm", f"cycle {cycle}")
+        else:  # in Anki: a new picture on a new note
+            name = f"anki-{cycle}.jpg"
+            expected[name] = picture(200 + cycle)
+            put_in_anki_media(world, name, expected[name])
+            add_note_in_anki(world, "Numbers", f"anki {cycle}", f'<img src="{name}">')
+            world.git("pull", "-q", "anki")
+        assert world.rev("HEAD") == world.rev("anki/main"), cycle
+    in_repo = {p.name: p.read_bytes() for p in (world.root / "media").iterdir()}
+    assert in_repo == expected
+    assert anki_media(world) == expected
+    assert world.git("status", "--porcelain").stdout == ""
+    head = world.rev("HEAD")
+    assert "Already up to date" in world.git("pull", "anki").stdout
+    assert world.rev("HEAD") == head
