@@ -99,6 +99,41 @@ def status_command(verbose: bool) -> None:
         _fail(e)
 
 
+@cli.command("media")
+@click.option(
+    "--trash-unused",
+    is_flag=True,
+    required=True,
+    help="List the media files ankiops-git stored in Anki that no note shows any more.",
+)
+@click.option("--apply", is_flag=True, help="Move them to Anki's media trash.")
+def media_command(trash_unused: bool, apply: bool) -> None:
+    """Media files in Anki. `--trash-unused` lists the files pushes stored that no note
+    (of any note type) and no deck file shows any more; with `--apply` they go to
+    Anki's media trash (Tools > Check Media in Anki can restore them). Files
+    ankiops-git did not store, and files changed in Anki since, are never touched."""
+    from ankiops_git import gitstore, sync
+    from ankiops_git.errors import AnkiOpsError
+
+    try:
+        found = sync.unused_media(gitstore.open_repo(), trash=apply)
+    except AnkiOpsError as e:
+        _fail(e)
+        return
+    verb = "moved to Anki's media trash" if apply else "would go to Anki's media trash"
+    for name in found.names:
+        click.echo(f"media: {name}: {verb}")
+    for name in found.changed:
+        click.echo(f"media: {name}: changed in Anki since it was pushed: kept")
+    if not found.names:
+        click.echo("media: no media file stored by ankiops-git is unused")
+    elif not apply:
+        click.echo(
+            f"media: {len(found.names)} file(s); run `ankiops-git media --trash-unused "
+            f"--apply` to move them"
+        )
+
+
 @cli.command("push")
 @click.option("--allow-deletes", is_flag=True, help="Allow deleting many notes in one push.")
 @click.option(

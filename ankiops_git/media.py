@@ -26,6 +26,7 @@ note.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ import pygit2
 
 from ankiops_git import gitstore
 from ankiops_git.anki.base import Backend
+from ankiops_git.errors import AnkiOpsError
 from ankiops_git.gitstore import Files
 
 MEDIA_DIR = "media"
@@ -278,3 +280,40 @@ def too_large(found: Iterable[MediaFile], sizes: dict[str, int], limit: int) -> 
         for m in found
         if sizes.get(m.name, 0) > limit
     ]
+
+
+# --- what ankiops-git stored in Anki: for `ankiops-git media --trash-unused` -------------
+
+PUSHED_NAME = "media-pushed.json"  # in .git/ankiops: name -> git blob id of what was stored
+
+
+def pushed(repo: pygit2.Repository) -> dict[str, str]:
+    """The media files pushes stored in Anki: name -> the git blob id of the bytes."""
+    path = gitstore.state_dir(repo) / PUSHED_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        raise AnkiOpsError(
+            f"{path}: the record of media files pushed to Anki cannot be read ({e}). Move "
+            f"it away and run the command again (files pushed before are then not known "
+            f"as ours, and never trashed)."
+        ) from e
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def record_pushed(
+    repo: pygit2.Repository, stored: dict[str, str], gone: Iterable[str] = ()
+) -> None:
+    """Add what a push stored (name -> blob id) to the record; drop `gone` names."""
+    record = pushed(repo)
+    record.update(stored)
+    for name in gone:
+        record.pop(name, None)
+    path = gitstore.state_dir(repo) / PUSHED_NAME
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, sort_keys=True, indent=0), encoding="utf-8")
+    tmp.replace(path)

@@ -434,6 +434,8 @@ def push_commit(
                 plan.media.append((found.name, gitstore.blob_bytes(repo, oid), found.where))
     if dry_run:
         return PushResult(plan, [], False, warnings=warnings)
+    if plan.media:  # recorded first: a push stopped after storing still counts them
+        media.record_pushed(repo, {name: str(pygit2.hash(data)) for name, data, _ in plan.media})
     added = push.apply_plan(backend, plan, progress, lambda r: add_deck_aliases(repo, r))
     after, saved = save_pushed_state(repo, backend, target, first, scope, plan, state, added)
     if update_ref:
@@ -582,6 +584,50 @@ def save_pushed_state(
     note_decks = {**after.note_decks, **{i: first.note_decks[i] for i in outside}}
     saved = export.save_state(repo, target, mods, after.taken, after.decks, note_decks, scope.paths)
     return after, saved
+
+
+# --- media no note shows any more ----------------------------------------------------------
+
+
+@dataclass
+class UnusedMedia:
+    names: list[str]  # files ankiops-git stored that nothing shows: to the media trash
+    changed: list[str]  # stored by ankiops-git, changed in Anki since: not ours, kept
+    trashed: bool = False
+
+
+def unused_media(repo: pygit2.Repository, *, trash: bool = False) -> UnusedMedia:
+    """The media files pushes stored in Anki (the record in .git/ankiops) that no note in
+    Anki (of any note type) and no deck file at HEAD shows any more, holding the bytes
+    that were pushed. With `trash`, moved to Anki's media trash (Tools > Check Media
+    there restores them) and taken off the record; otherwise only listed."""
+    config = load_config(repo)
+    record = media.pushed(repo)
+    if not record:
+        return UnusedMedia([], [])
+    head = gitstore.head_commit(repo)
+    files = export.commit_files(repo, head.id if head is not None else None)
+    in_files = referenced_in(repo, files, config)
+    candidates = sorted(name for name in record if not in_files(name))
+    with open_anki(remote_spec(repo), config, api_key(repo)) as backend:
+        in_use = backend.media_in_use(candidates)
+        names = [n for n in candidates if n not in in_use]
+        unused, changed, gone = [], [], []
+        for start in range(0, len(names), media.FETCH_BATCH):
+            batch = names[start : start + media.FETCH_BATCH]
+            for name, data in zip(batch, media.read_many(backend, batch), strict=True):
+                if data is None:
+                    gone.append(name)
+                elif str(pygit2.hash(data)) != record[name]:
+                    changed.append(name)
+                else:
+                    unused.append(name)
+        if trash:
+            for name in unused:
+                backend.trash_media(name)
+    if trash or gone:
+        media.record_pushed(repo, {}, gone + (unused if trash else []))
+    return UnusedMedia(unused, changed, trash)
 
 
 # --- working tree ---------------------------------------------------------------------

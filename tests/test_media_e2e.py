@@ -12,7 +12,7 @@ from pathlib import Path
 
 import test_sync_e2e
 from anki.collection import Collection
-from conftest import PROFILE
+from conftest import PROFILE, add_basic_note
 from gitrepo import BIN as VENV_BIN
 from test_sync_e2e import World, add_managed
 
@@ -237,3 +237,41 @@ def test_twenty_push_pull_cycles_leave_nothing_behind_and_lose_nothing(world: Wo
     head = world.rev("HEAD")
     assert "Already up to date" in world.git("pull", "anki").stdout
     assert world.rev("HEAD") == head
+
+
+def test_trash_unused_lists_then_moves_only_files_it_pushed_that_nothing_shows(
+    world: World,
+) -> None:
+    """Never silently: a dry run lists, --apply moves to Anki's media trash. A file an
+    unmanaged note shows stays, so does one ankiops-git never stored, and so do the
+    repository's own files."""
+    (world.root / "media").mkdir()
+    old, shared = picture(8), picture(9)
+    (world.root / "media" / "old.png").write_bytes(old)
+    (world.root / "media" / "shared.png").write_bytes(shared)
+    text = world.read("Spanish.md")
+    text += "\n---\n\nQ: Old\nA: ![](media/old.png)\n\n---\n\nQ: Shared\nA: ![](media/shared.png)\n"
+    world.write("Spanish.md", text)
+    world.git("add", "-A")
+    world.git("commit", "-qm", "pictures")
+    put_in_anki_media(world, "users-own.png", b"not pushed")
+    with world.anki() as col:
+        add_basic_note(col, "Other", "a basic note", '<img src="shared.png">')
+    world.unmanaged_before = world.unmanaged()  # type: ignore[attr-defined]
+    # neither picture is shown by a managed note any more
+    text = world.read("Spanish.md").replace("![](media/old.png)", "gone")
+    world.write("Spanish.md", text.replace("![](media/shared.png)", "gone too"))
+    world.git("commit", "-qam", "no pictures")
+    ankiops = str(VENV_BIN / "ankiops-git")
+    listed = world.run(ankiops, "media", "--trash-unused")
+    assert listed.stdout.splitlines() == [
+        "media: old.png: would go to Anki's media trash",
+        "media: 1 file(s); run `ankiops-git media --trash-unused --apply` to move them",
+    ]
+    assert set(anki_media(world)) == {"old.png", "shared.png", "users-own.png"}
+    moved = world.run(ankiops, "media", "--trash-unused", "--apply")
+    assert "media: old.png: moved to Anki's media trash" in moved.stdout
+    assert set(anki_media(world)) == {"shared.png", "users-own.png"}
+    assert (world.root / "media" / "old.png").read_bytes() == old  # the repository keeps it
+    again = world.run(ankiops, "media", "--trash-unused")
+    assert "no media file stored by ankiops-git is unused" in again.stdout

@@ -151,6 +151,11 @@ class Backend(Protocol):
         one `multi`); the caller keeps batches small enough to hold in memory."""
         ...
 
+    def media_in_use(self, filenames: Iterable[str]) -> set[str]:
+        """The names that some note's fields (any note type, managed or not) contain as
+        text: a superset of the files notes show, so what is left out is unused."""
+        ...
+
     def sync(self) -> None:
         """Ask Anki to sync with AnkiWeb, where the backend can (collection file: no-op)."""
         ...

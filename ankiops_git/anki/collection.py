@@ -467,6 +467,15 @@ class CollectionBackend:
     def read_media_many(self, filenames: Sequence[str]) -> list[bytes | None]:
         return [self.read_media(name) for name in filenames]
 
+    def media_in_use(self, filenames: Iterable[str]) -> set[str]:
+        wanted = set(filenames)
+        found: set[str] = set()
+        for (flds,) in self._db.execute("select flds from notes"):
+            found |= {name for name in wanted - found if name in flds}
+            if found == wanted:
+                break
+        return found
+
 
 def _check_fields(what: str, fields: dict[str, str], model: Any) -> None:
     known = [f["name"] for f in model["flds"]]

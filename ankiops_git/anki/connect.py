@@ -782,6 +782,24 @@ class ConnectBackend:
         replies = self._multi(actions)
         return [_media_bytes(n, r) for n, r in zip(filenames, replies, strict=True)]
 
+    def media_in_use(self, filenames: Iterable[str]) -> set[str]:
+        """Every note's fields are read (notesInfo, 500 notes a request): Anki's search
+        could not be trusted to see names inside HTML tags."""
+        wanted = set(filenames)
+        if not wanted:
+            return set()
+        self._check_profile()
+        ids = sorted(int(n) for n in self._call("findNotes", query="deck:*"))
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            for row in self._call("notesInfo", notes=ids[start : start + 500]):
+                values = [str(f.get("value", "")) for f in (row or {}).get("fields", {}).values()]
+                text = "\x1f".join(values)
+                found |= {name for name in wanted - found if name in text}
+            if found == wanted:
+                break
+        return found
+
 
 def _media_bytes(filename: str, encoded: Any) -> bytes | None:
     """retrieveMediaFile's answer as bytes: false for a missing file ("" is an empty one)."""
