@@ -8,6 +8,7 @@ python -m bench read_notes [--notes=N]     reading every note, per backend;
 python -m bench merge_deck [--notes=N]     the three-way merge of one deck file;
 python -m bench convert_fields [--runs=N]  HTML -> Markdown over the corpora;
 python -m bench real_profile [--notes=N]   where a small sync's time goes on real Anki.
+python -m bench media [--files=N]         fetch and pull of a collection with N media files.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import importlib
 import sys
 
 # modules in bench/ with a main(argv)
-OTHER_BENCHMARKS = ["read_notes", "merge_deck", "convert_fields", "real_profile"]
+OTHER_BENCHMARKS = ["read_notes", "merge_deck", "convert_fields", "real_profile", "media"]
 
 
 def main(argv: list[str]) -> int:
