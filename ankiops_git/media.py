@@ -26,10 +26,12 @@ note.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pygit2
 
@@ -248,8 +250,7 @@ def fetch_media(
                 continue
             out.read += 1
             path = f"{MEDIA_DIR}/{name}"
-            oid = pygit2.hash(data)
-            if path in files and files[path][0] == oid:
+            if path in files and same_content(repo, files[path][0], data):
                 continue
             out.files[path] = (repo.create_blob(data), gitstore.FILE_MODE)
         if progress is not None:
@@ -317,3 +318,50 @@ def record_pushed(
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, sort_keys=True, indent=0), encoding="utf-8")
     tmp.replace(path)
+
+
+# --- git LFS: media/ kept as pointers, the bytes in .git/lfs/objects ------------------------
+
+_LFS_POINTER = re.compile(
+    rb"version https://git-lfs\.github\.com/spec/v1\n(?:[^\n]*\n)*?oid sha256:([0-9a-f]{64})\n"
+)
+
+
+def lfs_oid(blob: bytes) -> str | None:
+    """The sha256 a git LFS pointer names, or None if the blob is no pointer."""
+    if len(blob) > 1024 or not blob.startswith(b"version https://git-lfs"):
+        return None
+    match = _LFS_POINTER.match(blob)
+    return match.group(1).decode("ascii") if match else None
+
+
+def same_content(repo: pygit2.Repository, oid: pygit2.Oid, data: bytes) -> bool:
+    """Whether the tree's blob `oid` stands for `data`: the same git blob, or a git LFS
+    pointer to bytes with data's sha256."""
+    if pygit2.hash(data) == oid:
+        return True
+    blob = repo.get(oid)
+    if blob is None or blob.size > 1024:  # type: ignore[attr-defined]
+        return False
+    pointer = lfs_oid(bytes(blob.data))  # type: ignore[attr-defined]
+    return pointer is not None and pointer == hashlib.sha256(data).hexdigest()
+
+
+def content(repo: pygit2.Repository, oid: pygit2.Oid, path: str) -> bytes:
+    """A media file's bytes: its blob, or for a git LFS pointer the object git-lfs keeps
+    in .git/lfs/objects (AnkiOpsError saying `git lfs pull` if it is not there)."""
+    data = gitstore.blob_bytes(repo, oid)
+    pointer = lfs_oid(data)
+    if pointer is None:
+        return data
+    stored = Path(repo.path) / "lfs" / "objects" / pointer[:2] / pointer[2:4] / pointer
+    try:
+        found = stored.read_bytes()
+    except OSError:
+        raise AnkiOpsError(
+            f"{path} is in git LFS and its content is not in this clone: run `git lfs pull`, "
+            f"then push again; nothing was pushed."
+        ) from None
+    if hashlib.sha256(found).hexdigest() != pointer:
+        raise AnkiOpsError(f"{stored}: git LFS object damaged; run `git lfs fetch` again.")
+    return found

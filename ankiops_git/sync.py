@@ -430,8 +430,8 @@ def push_commit(
         held = media.read_many(backend, [m.name for m in batch])
         for found, data in zip(batch, held, strict=True):
             oid = target_files[found.path][0]
-            if data is None or pygit2.hash(data) != oid:
-                plan.media.append((found.name, gitstore.blob_bytes(repo, oid), found.where))
+            if data is None or not media.same_content(repo, oid, data):
+                plan.media.append((found.name, media.content(repo, oid, found.path), found.where))
     if dry_run:
         return PushResult(plan, [], False, warnings=warnings)
     if plan.media:  # recorded first: a push stopped after storing still counts them

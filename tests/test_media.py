@@ -211,3 +211,29 @@ def test_an_older_files_plain_name_is_kept_when_anki_did_not_change_the_field() 
 
     assert field_markdown('<img src="x.png">', "![](x.png)") == "![](x.png)"
     assert field_markdown('<img src="y.png">', "![](x.png)") == "![](media/y.png)"
+
+
+def test_git_lfs_pointers_stand_for_their_content(tmp_path: Path) -> None:
+    """media/ kept in git LFS: a push sends the bytes git-lfs keeps, never the pointer,
+    and a fetch takes Anki's bytes as the same file when the pointer names them."""
+    import hashlib
+
+    from ankiops_git.errors import AnkiOpsError
+
+    repo = pygit2.init_repository(str(tmp_path / "r"))
+    data = b"\x89PNG big picture" * 100
+    sha = hashlib.sha256(data).hexdigest()
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha}\nsize {len(data)}\n"
+    oid = repo.create_blob(pointer.encode())
+    assert media_mod.lfs_oid(pointer.encode()) == sha
+    assert media_mod.same_content(repo, oid, data)
+    assert not media_mod.same_content(repo, oid, data + b"!")
+    with pytest.raises(AnkiOpsError, match="media/big.png is in git LFS .* `git lfs pull`"):
+        media_mod.content(repo, oid, "media/big.png")
+    stored = Path(repo.path) / "lfs" / "objects" / sha[:2] / sha[2:4] / sha
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(data)
+    assert media_mod.content(repo, oid, "media/big.png") == data
+    plain = repo.create_blob(b"plain bytes")
+    assert media_mod.content(repo, plain, "media/p.png") == b"plain bytes"
+    assert media_mod.lfs_oid(b"plain bytes") is None
