@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = {"x.png", "url", "src", "diagram.png"}  # Markdown syntax shown in the docs
+# Markdown syntax shown in the docs
+EXAMPLES = {"x.png", "url", "src", "diagram.png", "media/diagram.png", "<media/cell"}
 
 
 def test_every_relative_link_in_the_docs_resolves() -> None:
