@@ -37,11 +37,14 @@ test: lint real-anki
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 -q
 
 # The reliability suite at soak size (docs/reliability.md); the counts it ran are
-# added up in .pytest_cache/reliability.json.
+# added up in .pytest_cache/reliability.json. Then the media tests' slow sizes on every
+# backend (10 MB files and 20 push/pull cycles on real Anki too).
 soak: $(STAMP)
 	mkdir -p .pytest_cache && rm -f .pytest_cache/reliability.json
 	ANKIOPS_SOAK=1 ANKIOPS_RELIABILITY_REPORT=$(CURDIR)/.pytest_cache/reliability.json \
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 -q tests/test_reliability.py
+	ANKIOPS_SOAK=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 -q \
+	  tests/test_media_e2e.py -k "size_limit or cycles"
 	cat .pytest_cache/reliability.json
 
 demo: $(STAMP)

@@ -6,6 +6,7 @@ seeded collection (collection file, AnkiConnect stand-in, real Anki desktop).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -15,6 +16,9 @@ from anki.collection import Collection
 from conftest import PROFILE, add_basic_note
 from gitrepo import BIN as VENV_BIN
 from test_sync_e2e import World, add_managed
+
+# `make soak` runs the slow sizes on every backend: 10 MB files and 20 cycles on real Anki
+SOAK = bool(os.environ.get("ANKIOPS_SOAK"))
 
 # The fixtures of test_sync_e2e.py, by name: `world` and the templates it copies.
 world = test_sync_e2e.world
@@ -150,9 +154,11 @@ def test_references_outside_the_repository_are_refused_with_file_and_line(
 
 def test_a_file_above_the_size_limit_warns_and_is_stored(world: World) -> None:
     """10 MB against the default 5 MB. Real Anki's add-on takes some 17 s per 10 MB
-    each way, so there the same path runs with 2 MB against `warn_mb = 1`."""
-    size, limit = (10_000_000, 5) if world.kind != "real" else (2_000_000, 1)
-    if world.kind == "real":
+    each way, so there `make test` runs the same path with 2 MB against `warn_mb = 1`,
+    and `make soak` with 10 MB."""
+    small = world.kind == "real" and not SOAK
+    size, limit = (10_000_000, 5) if not small else (2_000_000, 1)
+    if small:
         world.write("ankiops.toml", world.read("ankiops.toml") + "\n[media]\nwarn_mb = 1\n")
     big = picture(5, size)
     (world.root / "media").mkdir()
@@ -215,12 +221,12 @@ def test_a_second_clone_on_another_collection_gets_the_cards_with_their_images(
 def test_twenty_push_pull_cycles_leave_nothing_behind_and_lose_nothing(world: World) -> None:
     """Pictures added on both sides, changed, shown by more notes, in turns: in the end
     the repository and Anki hold every picture, byte for byte, and nothing else. Twenty
-    cycles on the collection file; eight over AnkiConnect, where each costs seconds
-    (the same steps: the make-test budget)."""
+    cycles on the collection file and, in `make soak`, everywhere; eight over AnkiConnect
+    in `make test`, where each costs seconds (the same steps: the make-test budget)."""
     (world.root / "media").mkdir()
     expected: dict[str, bytes] = {}
     text = world.read("Spanish.md")
-    for cycle in range(20 if world.kind == "collection" else 8):
+    for cycle in range(20 if world.kind == "collection" or SOAK else 8):
         if cycle % 2 == 0:  # in Markdown: a new picture, or one redrawn
             name = f"md-{cycle // 4}.png"
             expected[name] = picture(100 + cycle)
