@@ -359,6 +359,116 @@ def validate_command(paths: tuple[Path, ...]) -> None:
         click.echo(f"validate: {count} deck file(s) in {root}: no errors{warnings}")
 
 
+# --- sharing: JSON/ZIP and Anki packages (docs/sharing.md) ----------------------------
+
+_MAX_MB_OPTION = click.option(
+    "--max-mb",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The most an archive may unpack to, in MB, before it is refused. [default: 2048]",
+)
+
+
+def _max_bytes(max_mb: int | None) -> int:
+    from ankiops_git.archive import DEFAULT_MAX_MB
+
+    return (max_mb or DEFAULT_MAX_MB) * 1_000_000
+
+
+@cli.command("serialize")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write. [default: the JSON on standard output]",
+)
+@click.option(
+    "--deck",
+    "decks",
+    multiple=True,
+    metavar="NAME",
+    help="Only this deck (as Anki names it, e.g. Spanish::Verbs); repeatable.",
+)
+@click.option("--no-subdecks", is_flag=True, help="Leave out the subdecks of --deck.")
+@click.option(
+    "--no-ids", is_flag=True, help="Leave out note and deck ids (they belong to one Anki profile)."
+)
+@click.option(
+    "--include-media",
+    is_flag=True,
+    help="Write a ZIP with the media files the notes show (needs -o).",
+)
+def serialize_command(
+    output: Path | None,
+    decks: tuple[str, ...],
+    no_subdecks: bool,
+    no_ids: bool,
+    include_media: bool,
+) -> None:
+    """The repository's decks (or some) as one portable JSON document: Markdown fields,
+    tags, note types, deck names; with --include-media a ZIP with the media too."""
+    from ankiops_git import share
+    from ankiops_git.errors import AnkiOpsError
+
+    try:
+        doc = share.serialize(_top_folder(), decks, not no_subdecks, not no_ids)
+        if include_media:
+            if output is None:
+                raise AnkiOpsError("--include-media writes a ZIP: give it a file, -o FILE.zip")
+            written = share.write_archive(_top_folder(), doc, output)
+        elif output is None:
+            click.echo(share.dumps(doc), nl=False)
+            return
+        else:
+            output.write_text(share.dumps(doc), encoding="utf-8")
+            written = share.count(doc)
+    except AnkiOpsError as e:
+        _fail(e)
+        return
+    except OSError as e:
+        _fail(AnkiOpsError(f"cannot write {output}: {e.strerror or e}"))
+        return
+    for name in written.missing:
+        click.echo(
+            f"serialize: warning: the notes show media/{name}, which is not in media/", err=True
+        )
+    media = f", {written.media} media file(s)" if include_media else ""
+    click.echo(f"serialize: {written.decks} deck(s), {written.notes} note(s){media} -> {output}")
+
+
+@cli.command("deserialize")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the deck files go. [default: the current folder]",
+)
+@click.option("--overwrite", is_flag=True, help="Replace deck files that exist.")
+@_MAX_MB_OPTION
+def deserialize_command(
+    file: Path, directory: Path | None, overwrite: bool, max_mb: int | None
+) -> None:
+    """Deck files (and media/) from a document `serialize` wrote (JSON or ZIP)."""
+    from ankiops_git import share
+    from ankiops_git.errors import AnkiOpsError
+
+    try:
+        done = share.deserialize(file, directory or Path("."), overwrite, _max_bytes(max_mb))
+    except AnkiOpsError as e:
+        _fail(e)
+        return
+    except OSError as e:
+        _fail(AnkiOpsError(f"cannot write the deck files: {e.strerror or e}"))
+        return
+    for old, new in sorted(done.renamed.items()):
+        click.echo(f"deserialize: media/{old} is another file here: written as media/{new}")
+    click.echo(
+        f"deserialize: {len(done.decks)} deck file(s), {done.notes} note(s), "
+        f"{done.media_new} media file(s) written ({done.media_same} already there)"
+    )
+
+
 def _top_folder() -> Path:
     """The repository's top folder (deck files live there), else the current folder."""
     import subprocess
