@@ -7,13 +7,15 @@ opened and the profile checked before the repository is touched.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pygit2
 
+from ankiops_git import adopt, export, gitstore, media, sync
 from ankiops_git import config as config_mod
-from ankiops_git import export, gitstore, sync
+from ankiops_git.anki.base import Backend
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.programs import HOOK_MARKER, bin_dir, program
 
@@ -146,12 +148,22 @@ def install_hooks(repo: pygit2.Repository) -> list[str]:
     return kept
 
 
-def stage_and_commit(repo: pygit2.Repository, paths: list[str], message: str) -> bool:
-    """Commit these working-tree files on the current branch if they changed; no hooks run."""
+def stage_and_commit(
+    repo: pygit2.Repository, paths: list[str], message: str, media_dir: str | None = None
+) -> bool:
+    """Commit these working-tree files on the current branch if they changed, and with
+    `media_dir` the media folder as it is (added, changed, removed files); no hooks run."""
     index = repo.index
     index.read()
     for path in paths:
         index.add(path)
+    if media_dir is not None:
+        root = gitstore.workdir(repo)
+        if (root / media_dir).is_dir():
+            index.add_all([f"{media_dir}/*"])
+        for entry in list(index):
+            if entry.path.startswith(media_dir + "/") and not (root / entry.path).exists():
+                index.remove(entry.path)
     index.write()
     tree = index.write_tree()
     head = gitstore.head_commit(repo)
@@ -183,11 +195,129 @@ def merge_anki(repo: pygit2.Repository) -> list[str]:
     )  # fmt: skip
     if result.returncode == 0:
         return []
-    conflicted = sync.git(root, "diff", "--name-only", "--diff-filter=U", check=False)
-    files = conflicted.stdout.split()
+    conflicted = sync.git(root, "diff", "--name-only", "--diff-filter=U", "-z", check=False)
+    files = [name for name in conflicted.stdout.split("\0") if name]
     if not files:
         raise AnkiOpsError(f"merging Anki's notes failed: {result.stderr.strip()}")
     return files
+
+
+def _prepare(
+    root: Path,
+    spec: str,
+    config: config_mod.Config,
+    actual: str,
+    hooks: bool,
+    tutorial: bool,
+    migration: adopt.Migration,
+    result: InitResult,
+    undo: Undo,
+    backend: Backend,
+    progress: export.Progress | None,
+    media_progress: export.Progress | None,
+) -> pygit2.Repository:
+    """Init's writes up to the merge with Anki's notes (nothing written to Anki yet):
+    what `undo` rolls back if any of it fails."""
+    root.mkdir(parents=True, exist_ok=True)
+    undo.keep_git()
+    repo = open_or_create_repo(root)
+    if repo.head_is_unborn and gitstore.branch_name(repo) != "main":
+        repo.set_head("refs/heads/main")
+    repo.config["ankiops.branch"] = gitstore.branch_name(repo) or "main"
+    # The profile is shared by every clone; where Anki is (a URL, a file) is this
+    # machine's business and lives in the remote's URL (.git/config) only.
+    config.profile = actual
+    config_mod.save(root, config)
+    write_gitattributes(root)
+    configure_git(repo, spec)
+    if hooks:
+        for name in install_hooks(repo):
+            result.lines.append(f"init: kept your {name} hook as {name}.local (runs first)")
+    if tutorial:
+        tutorial_path = root / TUTORIAL_FILE
+        if not tutorial_path.exists():
+            tutorial_path.write_text(TUTORIAL, encoding="utf-8")
+            result.lines.append(f"init: wrote {TUTORIAL_FILE}")
+    if not migration.empty():
+        adopt.apply(root, migration)
+        result.lines.append(migration.line())
+    local = export.snapshot_of_workdir(root, config)  # raises naming file:line if broken
+    paths = [".gitattributes", config_mod.CONFIG_NAME, *sorted(local.decks)]
+    message = "ankiops-git init: deck files and settings\n"
+    if not migration.empty():
+        message += (
+            "\nAnkiOps' note_key comments converted to note_id comments (note ids from "
+            ".ankiops.db),\nits note_type comments removed (the field prefixes say the type).\n"
+        )
+    # An AnkiOps folder's media/ as AnkiOps left it (it renames files it sends): the
+    # merge with Anki's notes brings the same files and must not find them untracked.
+    if stage_and_commit(repo, paths, message, media.MEDIA_DIR if not migration.empty() else None):
+        result.lines.append(f"init: committed {len(local.decks)} deck file(s) and settings")
+
+    if gitstore.ref_target(repo, gitstore.ANKI_REF) is None:
+        reference = export.snapshot_of_commit(repo, gitstore.head_commit(repo).id, config)  # type: ignore[union-attr]
+        fetched = sync.fetch_root(repo, backend, config, reference, progress, media_progress)
+    else:
+        fetched = sync.fetch(
+            repo, backend, config, progress=progress, media_progress=media_progress
+        )
+    notes = sum(
+        len(d.notes) for d in export.snapshot_of_commit(repo, fetched.commit, config).decks.values()
+    )
+    result.lines.append(f"init: Anki has {notes} AnkiOps note(s); fetched into anki/main")
+    result.lines += fetched.warnings
+    result.conflicts = merge_anki(repo)
+    return repo
+
+
+class Undo:
+    """What init may write in a folder, as it was before: restored when init fails
+    before writing to Anki, so a failed init leaves the folder as it was. Git objects
+    init wrote stay (unreachable, harmless); refs, index, config, hooks and our state
+    go back."""
+
+    GIT_FILES = ("HEAD", "config", "index", "packed-refs")
+    GIT_DIRS = ("refs", "hooks", "ankiops")
+
+    def __init__(self, root: Path, names: list[str]) -> None:
+        self.root = root
+        self.files: dict[Path, bytes | None] = {}
+        self.had_git: bool | None = None
+        self.keep_files(names)
+
+    def keep_files(self, names: list[str]) -> None:
+        for name in names:
+            path = self.root / name
+            if path not in self.files:
+                self.files[path] = path.read_bytes() if path.is_file() else None
+
+    def keep_git(self) -> None:
+        git = self.root / ".git"
+        self.had_git = git.is_dir()
+        if not self.had_git:
+            return
+        self.keep_files([f".git/{n}" for n in self.GIT_FILES])
+        self.dirs = {n: {p for p in (git / n).rglob("*") if p.is_file()} for n in self.GIT_DIRS}
+        self.keep_files(
+            [str(p.relative_to(self.root)) for paths in self.dirs.values() for p in paths]
+        )
+
+    def restore(self) -> None:
+        git = self.root / ".git"
+        if self.had_git is False:
+            shutil.rmtree(git, ignore_errors=True)
+        elif self.had_git:
+            for name, before in self.dirs.items():
+                for path in (git / name).rglob("*"):
+                    if path.is_file() and path not in before:
+                        path.unlink()
+        for path, data in self.files.items():
+            if data is None:
+                if not str(path).startswith(str(git)) or self.had_git:
+                    path.unlink(missing_ok=True)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
 
 
 def existing_repo(root: Path) -> pygit2.Repository | None:
@@ -231,45 +361,21 @@ def init(
                 f"Anki has profile {actual!r}, but {'--profile' if profile else 'ankiops.toml'} "
                 f"says {expected!r}. Open the right profile (or fix the setting); nothing changed."
             )
-        root.mkdir(parents=True, exist_ok=True)
-        repo = open_or_create_repo(root)
-        if repo.head_is_unborn and gitstore.branch_name(repo) != "main":
-            repo.set_head("refs/heads/main")
-        repo.config["ankiops.branch"] = gitstore.branch_name(repo) or "main"
-        # The profile is shared by every clone; where Anki is (a URL, a file) is this
-        # machine's business and lives in the remote's URL (.git/config) only.
-        config.profile = actual
-        config_mod.save(root, config)
-        write_gitattributes(root)
-        configure_git(repo, spec)
-        if hooks:
-            for name in install_hooks(repo):
-                result.lines.append(f"init: kept your {name} hook as {name}.local (runs first)")
-        if tutorial:
-            tutorial_path = root / TUTORIAL_FILE
-            if not tutorial_path.exists():
-                tutorial_path.write_text(TUTORIAL, encoding="utf-8")
-                result.lines.append(f"init: wrote {TUTORIAL_FILE}")
-        local = export.snapshot_of_workdir(root, config)  # raises naming file:line if broken
-        paths = [".gitattributes", config_mod.CONFIG_NAME, *sorted(local.decks)]
-        if stage_and_commit(repo, paths, "ankiops-git init: deck files and settings\n"):
-            result.lines.append(f"init: committed {len(local.decks)} deck file(s) and settings")
-
-        if gitstore.ref_target(repo, gitstore.ANKI_REF) is None:
-            reference = export.snapshot_of_commit(repo, gitstore.head_commit(repo).id, config)  # type: ignore[union-attr]
-            fetched = sync.fetch_root(repo, backend, config, reference, progress, media_progress)
-        else:
-            fetched = sync.fetch(
-                repo, backend, config, progress=progress, media_progress=media_progress
-            )
-        notes = sum(
-            len(d.notes)
-            for d in export.snapshot_of_commit(repo, fetched.commit, config).decks.values()
-        )
-        result.lines.append(f"init: Anki has {notes} AnkiOps note(s); fetched into anki/main")
-        result.lines += fetched.warnings
-
-        result.conflicts = merge_anki(repo)
+        # Everything is read and checked before anything is written: a folder init
+        # refuses is left as it was (and what fails later is rolled back, see Undo).
+        migration = adopt.plan(root, config) if root.is_dir() else adopt.Migration()
+        if root.is_dir():
+            adopt.check(root, config, migration)
+        undo = Undo(root, [config_mod.CONFIG_NAME, ".gitattributes", TUTORIAL_FILE])
+        undo.keep_files(list(migration.texts))
+        try:
+            repo = _prepare(
+                root, spec, config, actual, hooks, tutorial, migration, result, undo, backend,
+                progress, media_progress,
+            )  # fmt: skip
+        except BaseException:
+            undo.restore()
+            raise
         if result.conflicts:
             return result
         outcome = sync.push_commit(repo, backend, config, gitstore.head_commit(repo).id)  # type: ignore[union-attr]

@@ -6,6 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 from anki.collection import Collection
 from conftest import PROFILE
 from gitrepo import BIN as VENV_BIN
@@ -157,3 +158,132 @@ def test_after_init_the_state_knows_the_decks_so_the_next_sync_is_scoped(
     assert state is not None and state.knows_decks
     assert state.commit == str(gitstore.ref_target(repo, gitstore.ANKI_REF))
     assert state.decks_of(state.mods) and not state.dirty
+
+
+def ankiops_db(root: Path, keys: dict[str, int]) -> None:
+    """AnkiOps 0.6's `.ankiops.db` (the part init reads: note_state)."""
+    import sqlite3
+
+    with sqlite3.connect(root / ".ankiops.db") as db:
+        db.execute(
+            "create table note_state (note_key text primary key, note_id integer not null "
+            "unique, source_path text not null default '.', import_md_hash text, "
+            "import_anki_hash text, export_md_hash text, export_anki_hash text)"
+        )
+        db.executemany("insert into note_state (note_key, note_id) values (?, ?)", keys.items())
+
+
+def test_init_converts_ankiops_note_keys_to_note_ids_in_a_commit_on_top(
+    tmp_path: Path, anki_collection_path: Path
+) -> None:
+    col = Collection(str(anki_collection_path))
+    try:
+        ser = add_managed(col, "Spanish", "AnkiOpsQA", Question="ser?", Answer="To be")
+        cloze = add_managed(col, "Spanish", "AnkiOpsCloze", Text="{{c1::ser}} es")
+        lost = add_managed(col, "Spanish", "AnkiOpsQA", Question="ir?", Answer="To go")
+    finally:
+        col.close()
+    root = tmp_path / "decks"
+    root.mkdir()
+    # As AnkiOps 0.6.6 writes it; the third key is missing from its map.
+    text = (
+        "<!-- note_key: a1b2c3 -->\n<!-- note_type: AnkiOpsQA -->\n<!-- tags: verbs -->\n"
+        "Q: ser?\nA: To be\n\n---\n\n"
+        "<!-- note_key: d4e5f6 -->\n<!-- note_type: AnkiOpsCloze -->\nT: {{c1::ser}} es\n\n---\n\n"
+        "<!-- note_key: 0f0f0f -->\n<!-- note_type: AnkiOpsQA -->\nQ: ir?\nA: To go\n\n---\n\n"
+        "Q: comer?\nA: To eat\n"
+    )
+    (root / "Spanish.md").write_text(text, encoding="utf-8")
+    ankiops_db(root, {"a1b2c3": ser, "d4e5f6": cloze})
+    (root / ".gitignore").write_text(".ankiops.db\n")  # as AnkiOps writes it
+    env = git_env(tmp_path)
+    run(root, env, "git", "init", "-q", "-b", "main")
+    run(root, env, "git", "add", "Spanish.md", ".gitignore")
+    run(root, env, "git", "commit", "-qm", "AnkiOps: snapshot")
+    old_head = run(root, env, "git", "rev-parse", "HEAD").stdout.strip()
+
+    out = run(root, env, str(VENV_BIN / "ankiops-git"), "init", "--anki", str(anki_collection_path))
+    assert "converted 1 AnkiOps deck file(s): 2 note_key comment(s) to note_id" in out.stdout
+    assert "1 key(s) not in .ankiops.db were dropped" in out.stdout
+
+    rows = managed_rows(anki_collection_path)
+    assert len(rows) == 4  # the three by id (two by key, one by content), comer? added
+    after = (root / "Spanish.md").read_text(encoding="utf-8")
+    assert after.startswith("<!-- deck_id: ")  # deck files get their deck's id
+    assert (
+        f"\n\n<!-- note_id: {ser} -->\n<!-- tags: verbs -->\nQ: ser?\nA: To be\n\n---\n\n"
+        f"<!-- note_id: {cloze} -->\nT: {{{{c1::ser}}}} es\n\n---\n\n"
+        f"<!-- note_id: {lost} -->\nQ: ir?\nA: To go\n"
+    ) in after
+    assert "note_key" not in after and "note_type" not in after
+    # AnkiOps' history stays: init's commits are on top of it.
+    log = run(root, env, "git", "log", "--format=%H %s").stdout.splitlines()
+    assert log[-1] == f"{old_head} AnkiOps: snapshot"
+    assert run(root, env, "git", "status", "--porcelain").stdout == ""
+
+
+def test_a_failed_init_leaves_the_folder_as_it_was(
+    tmp_path: Path, anki_collection_path: Path
+) -> None:
+    root = tmp_path / "decks"
+    root.mkdir()
+    good = "<!-- note_key: a1 -->\n<!-- note_type: AnkiOpsQA -->\nQ: ser?\nA: To be\n"
+    bad = "<!-- note_key: b2 -->\n<!-- note_type: AnkiOpsQA -->\nQ: x\nT: {{c1::y}}\n"
+    (root / "A.md").write_text(good, encoding="utf-8")
+    (root / "B.md").write_text(bad, encoding="utf-8")
+    ankiops_db(root, {"a1": 1, "b2": 2})
+    env = git_env(tmp_path)
+    run(root, env, "git", "init", "-q", "-b", "main")
+    run(root, env, "git", "add", "A.md", "B.md")
+    run(root, env, "git", "commit", "-qm", "AnkiOps: snapshot")
+
+    def state() -> dict[str, bytes]:
+        return {
+            str(p.relative_to(root)): p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and "objects" not in p.parts and "logs" not in p.parts
+        }
+
+    before = state()
+    result = subprocess.run(
+        [str(VENV_BIN / "ankiops-git"), "init", "--anki", str(anki_collection_path)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "B.md:4:1" in result.stderr and "T:" in result.stderr  # the line the user sees
+    assert "Traceback" not in result.stderr
+    assert state() == before
+
+
+def test_init_rolls_back_what_it_wrote_when_a_later_step_fails(
+    tmp_path: Path, anki_collection_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ankiops_git import init as init_mod
+    from ankiops_git import sync
+    from ankiops_git.errors import AnkiOpsError
+
+    root = tmp_path / "decks"
+    root.mkdir()
+    (root / "A.md").write_text("<!-- note_key: a1 -->\nQ: ser?\nA: To be\n", encoding="utf-8")
+    ankiops_db(root, {"a1": 1})
+    env = git_env(tmp_path)
+    run(root, env, "git", "init", "-q", "-b", "main")
+    run(root, env, "git", "add", "A.md")
+    run(root, env, "git", "commit", "-qm", "AnkiOps: snapshot")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    files = {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and "objects" not in p.parts}
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise AnkiOpsError("Anki went away")
+
+    monkeypatch.setattr(sync, "fetch_root", broken)
+    with pytest.raises(AnkiOpsError, match="Anki went away"):
+        init_mod.init(root, anki=str(anki_collection_path))
+    after = {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and "objects" not in p.parts}
+    assert {p: b for p, b in after.items() if "logs" not in p.parts} == {
+        p: b for p, b in files.items() if "logs" not in p.parts
+    }
