@@ -401,6 +401,45 @@ def test_ensure_note_types_reports_field_mismatch(backend: Backend, anki_col: Co
     assert fields == ["Question", "Answer", "Extra", "Notes"]  # nothing added or removed
 
 
+@in_anki
+def _add_fields(col: Collection, note_type: str, names: list[str]) -> None:
+    model = col.models.by_name(note_type)
+    assert model is not None
+    for name in names:
+        col.models.add_field(model, col.models.new_field(name))
+    col.models.update_dict(model)
+
+
+def test_extra_fields_as_ankiops_has_them_are_kept_untouched(
+    backend: Backend, anki_col: Collection
+) -> None:
+    """AnkiOps' note types carry `AnkiOps Key` and `AI Notes`: used as they are, the
+    extra fields never read, written or removed."""
+    _add_fields(anki_col, "AnkiOpsQA", ["AnkiOps Key", "AI Notes"])
+    backend.ensure_note_types()
+    [note_id] = backend.add_notes([NewNote("AnkiOpsQA", "Geo", {"Question": "q", "Answer": "a"})])
+    _set_fields(anki_col, note_id, {"AnkiOps Key": "k1", "AI Notes": "kept"})
+    backend.update_notes([NoteUpdate(note_id, fields={"Answer": "changed"})])
+    [read] = backend.read_notes([note_id])
+    assert read.fields["Answer"] == "changed"
+    assert _field_values(anki_col, note_id) == ["q", "changed", "", "", "k1", "kept"]
+    fields = [f["name"] for f in anki_col.models.by_name("AnkiOpsQA")["flds"]]  # type: ignore[index]
+    assert fields == ["Question", "Answer", "Extra", "More", "AnkiOps Key", "AI Notes"]
+
+
+@in_anki
+def _set_fields(col: Collection, note_id: int, values: dict[str, str]) -> None:
+    note = col.get_note(note_id)  # type: ignore[arg-type]
+    for name, value in values.items():
+        note[name] = value
+    col.update_note(note)
+
+
+@in_anki
+def _field_values(col: Collection, note_id: int) -> list[str]:
+    return list(col.get_note(note_id).fields)  # type: ignore[arg-type]
+
+
 def test_ensure_note_types_reports_wrong_kind_and_creates_nothing(
     backend: Backend, anki_col: Collection
 ) -> None:

@@ -231,24 +231,24 @@ def all_specs() -> list[NoteTypeSpec]:
 
 
 def field_mismatch(name: str, expected: tuple[str, ...], actual: list[str]) -> str | None:
-    """A clear message if an existing note type's fields differ from ours, else None.
+    """A clear message if an existing note type lacks fields ours need, else None.
 
-    Order is not compared (fields are read and written by name); names are.
+    Order is not compared (fields are read and written by name). Fields beyond ours
+    (AnkiOps' `AnkiOps Key`, `AI Notes`, `Divider`, `Choice 8`, a user's own) are
+    fine: ankiops-git neither reads, writes nor removes them (removing a field forces
+    a full sync on every device).
     """
     missing = [f for f in expected if f not in actual]
-    extra = [f for f in actual if f not in expected]
-    if not missing and not extra:
+    if not missing:
         return None
-    parts = []
-    if missing:
-        parts.append("missing " + ", ".join(repr(f) for f in missing))
-    if extra:
-        parts.append("unexpected " + ", ".join(repr(f) for f in extra))
+    extra = [f for f in actual if f not in expected]
+    has = f"; it has {', '.join(repr(f) for f in extra)} instead" if extra else ""
     return (
         f"Note type {name!r} in Anki has different fields than ankiops-git expects "
-        f"({'; '.join(parts)}). Expected fields: {', '.join(expected)}. "
-        f"ankiops-git never adds or removes fields itself: rename the note type in Anki "
-        f"(Tools > Manage Note Types) so a fresh one can be created, or fix its fields."
+        f"(missing {', '.join(repr(f) for f in missing)}{has}). Expected fields: "
+        f"{', '.join(expected)} (more are fine). ankiops-git never adds or removes fields "
+        f"itself: rename the note type in Anki (Tools > Manage Note Types) so a fresh one "
+        f"can be created, or fix its fields."
     )
 
 
