@@ -149,14 +149,14 @@ class Peer:
         (folder / "media" / "sync_arrows.png").write_bytes(PNG)
         self.run(folder, "fa")
 
-    def generated(self, folder: Path, notes: int, seed: int = 14) -> None:
+    def generated(self, folder: Path, notes: int, seed: int = 14, plain: bool = False) -> None:
         """`ankiops init`, deck files of `notes` notes of its note types (every Markdown
         feature it renders), then `ankiops fa`: all of them in Anki with their keys."""
         folder.mkdir(parents=True, exist_ok=True)
         self.run(folder, "init", check=False)
         (folder / "media").mkdir(exist_ok=True)
         (folder / "media" / "pic.png").write_bytes(PNG)
-        for name, text in generated_decks(notes, seed).items():
+        for name, text in generated_decks(notes, seed, plain).items():
             (folder / name).write_text(text, encoding="utf-8")
         self.run(folder, "fa")
 
@@ -221,17 +221,21 @@ _BLOCKS = (
 )
 
 
-def _text(rng: random.Random, blocks: bool) -> str:
+# What ankiops-git renders as AnkiOps does today: one paragraph, CommonMark inlines.
+_PLAIN_INLINE = _INLINE[:2] + _INLINE[5:7] + _INLINE[10:]
+
+
+def _text(rng: random.Random, blocks: bool, plain: bool = False) -> str:
     word = rng.choice(_WORDS)
-    parts = [rng.choice(_INLINE).format(w=word), rng.choice(_WORDS)]
+    parts = [rng.choice(_PLAIN_INLINE if plain else _INLINE).format(w=word), rng.choice(_WORDS)]
     text = " ".join(parts)
-    if blocks and rng.random() < 0.3:
+    if blocks and not plain and rng.random() < 0.3:
         text += "\n\n" + rng.choice(_BLOCKS).format(w=word)
     return text
 
 
-def _note(rng: random.Random, kind: str, n: int) -> str:
-    t = lambda blocks=True: _text(rng, blocks)  # noqa: E731
+def _note(rng: random.Random, kind: str, n: int, plain: bool) -> str:
+    t = lambda blocks=True: _text(rng, blocks, plain)  # noqa: E731
     lines: list[str] = []
     if rng.random() < 0.3:
         lines.append(f"<!-- tags: gen::{kind.lower()} t{n % 5} -->")
@@ -258,12 +262,13 @@ def _note(rng: random.Random, kind: str, n: int) -> str:
 KINDS = ("QA", "Reversed", "Cloze", "Input", "Choice")
 
 
-def generated_decks(notes: int, seed: int = 14) -> dict[str, str]:
+def generated_decks(notes: int, seed: int = 14, plain: bool = False) -> dict[str, str]:
     """File name -> AnkiOps deck file text (no keys yet): `notes` notes of KINDS over a
-    deck, a subdeck and a sub-subdeck."""
+    deck, a subdeck and a sub-subdeck. `plain`: only the Markdown both tools render
+    alike (no ==mark==, ~sub~, ^sup^, arrows, and one paragraph a field)."""
     rng = random.Random(seed)
     names = ("Generated.md", "Generated__Part.md", "Generated__Part__Deep.md")
     decks: dict[str, list[str]] = {name: [] for name in names}
     for n in range(notes):
-        decks[names[n % len(names)]].append(_note(rng, KINDS[n % len(KINDS)], n))
+        decks[names[n % len(names)]].append(_note(rng, KINDS[n % len(KINDS)], n, plain))
     return {name: "\n\n---\n\n".join(texts) + "\n" for name, texts in decks.items()}
