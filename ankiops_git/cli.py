@@ -469,6 +469,82 @@ def deserialize_command(
     )
 
 
+@cli.command("export-apkg")
+@click.argument("decks", nargs=-1, metavar="[DECK]...")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The package to write (FILE.apkg).",
+)
+def export_apkg_command(decks: tuple[str, ...], output: Path) -> None:
+    """An Anki package of the repository's decks (DECKs and their subdecks; all if none),
+    from the files alone: note types, templates, CSS, media, and stable GUIDs, so that
+    importing a newer package updates the notes instead of adding them again."""
+    from ankiops_git import apkg
+    from ankiops_git.errors import AnkiOpsError
+    from ankiops_git.remote import progress_bar_for
+
+    try:
+        done = apkg.export_apkg(_top_folder(), output, decks, progress_bar_for("package"))
+    except AnkiOpsError as e:
+        _fail(e)
+        return
+    for name in done.missing:
+        click.echo(
+            f"export-apkg: warning: the notes show media/{name}, which is not in media/", err=True
+        )
+    click.echo(
+        f"export-apkg: {done.decks} deck(s), {done.notes} note(s), {done.media} media "
+        f"file(s) -> {output}"
+    )
+
+
+@cli.command("import-apkg")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the deck files go. [default: the current folder]",
+)
+@click.option("--overwrite", is_flag=True, help="Replace deck files that exist.")
+@_MAX_MB_OPTION
+def import_apkg_command(
+    file: Path, directory: Path | None, overwrite: bool, max_mb: int | None
+) -> None:
+    """Deck files (and media/) from an Anki package (.apkg), e.g. a shared deck. Notes of
+    Anki's Basic, Basic (and reversed card), Basic (type in the answer) and Cloze types
+    become QA, Reversed, Input and Cloze notes; other note types are listed and skipped."""
+    from ankiops_git import apkg
+    from ankiops_git.errors import AnkiOpsError
+    from ankiops_git.remote import progress_bar_for
+
+    try:
+        done = apkg.import_apkg(
+            file,
+            directory or Path("."),
+            overwrite,
+            _max_bytes(max_mb),
+            progress_bar_for("reading package"),
+        )
+    except AnkiOpsError as e:
+        _fail(e)
+        return
+    for name, number in sorted(done.skipped.items()):
+        click.echo(
+            f"import-apkg: skipped {number} note(s) of note type {name!r}: not a type "
+            f"ankiops-git has"
+        )
+    for line in done.refused:
+        click.echo(f"import-apkg: skipped {line}")
+    click.echo(
+        f"import-apkg: {len(done.decks)} deck file(s), {done.notes} note(s), "
+        f"{done.media} media file(s) written ({done.media_same} already there)"
+    )
+
+
 def _top_folder() -> Path:
     """The repository's top folder (deck files live there), else the current folder."""
     import subprocess

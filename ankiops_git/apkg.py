@@ -1,0 +1,358 @@
+"""Anki packages (.apkg) both ways, through the official `anki` package only.
+
+`export_apkg` builds a package from the repository alone (no Anki running): a new
+collection in a temporary folder gets the five AnkiOps note types (templates, CSS),
+the notes with their fields rendered as a push renders them, the media files they
+show, and each note a stable GUID (`note_guid`); Anki's own exporter then writes the
+package. Anki's importer updates a note whose GUID it has, so importing a newer
+package of the same repository updates notes instead of adding them again.
+
+`import_apkg` goes the other way: Anki's own importer reads the package into a new
+collection in a temporary folder; notes of Anki's stock types become AnkiOps notes
+with Anki's own "change note type" (Basic -> QA, Basic (and reversed card) ->
+Reversed, Basic (type in the answer) -> Input, Cloze -> Cloze), and the collection is
+then read as a fetch reads one (export.py) and written as deck files and media/. The
+ids in a package belong to the profile that made it, so the deck files get none: a
+push makes the notes in the user's own Anki. Notes of other note types are counted
+and skipped, by type.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ankiops_git import archive, deckfile, export, media, share
+from ankiops_git.errors import AnkiOpsError
+from ankiops_git.model import Deck, Note
+from ankiops_git.notetypes import BY_ANKI_NAME, CLOZE, INPUT, NOTE_TYPES, QA, REVERSED
+
+Progress = Callable[[int, int], None]
+
+GUID_PREFIX = "ao"
+
+
+class PackageError(AnkiOpsError):
+    """An Anki package that cannot be written or read."""
+
+
+def note_guid(deck: str, note: Note, occurrence: int = 0) -> str:
+    """A note's GUID in packages: the same for the same note in every export.
+
+    With a note id: from the id alone (edits, moves and renames keep it). Without one
+    (a note never synced with Anki): from its deck, note type and first non-empty
+    field's Markdown, and which such note it is (`occurrence`, counted from 0 among
+    notes alike in those), so editing that field makes it another note for Anki.
+    """
+    if note.note_id is not None:
+        key = f"note_id\x1f{note.note_id}"
+    else:
+        first = next(
+            (note.fields[n] for n in NOTE_TYPES[note.note_type].field_names if note.fields.get(n)),
+            "",
+        )
+        key = f"new\x1f{deck}\x1f{note.note_type}\x1f{first}\x1f{occurrence}"
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return GUID_PREFIX + base64.b64encode(digest, b"-_").decode("ascii")[:14]
+
+
+@dataclass
+class Exported:
+    decks: int = 0
+    notes: int = 0
+    media: int = 0
+    missing: list[str] = field(default_factory=list)  # media the notes show, media/ lacks
+
+
+def export_apkg(
+    root: Path,
+    out: Path,
+    decks: Iterable[str] = (),
+    progress: Progress | None = None,
+) -> Exported:
+    """The package of the repository at `root` (its decks `decks` and their subdecks,
+    all if none) written to `out`."""
+    from anki.collection import AddNoteRequest, ExportAnkiPackageOptions, NoteIdsLimit
+    from anki.decks import DeckId
+
+    from ankiops_git.anki.collection import CollectionBackend
+
+    found = share.read_decks(root)
+    names = share.select_decks(found, decks)
+    result = Exported(decks=len(names))
+    total = sum(len(found[n].notes) for n in names)
+    with tempfile.TemporaryDirectory(prefix="ankiops-apkg-") as tmp:
+        col_path = Path(tmp) / "collection.anki2"
+        with CollectionBackend(col_path, create=True) as backend:
+            backend.ensure_note_types()
+        _stable_note_type_ids(col_path)
+        backend = CollectionBackend(col_path)
+        try:
+            col = backend.col
+            models = {k: col.models.by_name(t.anki_name) for k, t in NOTE_TYPES.items()}
+            requests = []
+            wanted_media: set[str] = set()
+            for name in names:
+                deck_id = DeckId(backend.create_deck(name))
+                seen: dict[tuple[str, str, str], int] = {}
+                for note in found[name].notes:
+                    model = models[note.note_type]
+                    assert model is not None
+                    anki_note = col.new_note(model)
+                    for field_name, text in note.fields.items():
+                        anki_note[field_name] = export.render(text)
+                    anki_note.tags = list(note.tags)
+                    first = next(iter(note.fields.values()), "")
+                    key = (name, note.note_type, first)
+                    anki_note.guid = note_guid(name, note, seen.get(key, 0))
+                    seen[key] = seen.get(key, 0) + 1
+                    requests.append(AddNoteRequest(note=anki_note, deck_id=deck_id))
+                    wanted_media |= share.note_media(note)
+                    if progress is not None and len(requests) % 200 == 0:
+                        progress(len(requests), total)
+            for name in sorted(wanted_media):
+                path = root / media.MEDIA_DIR / name
+                if path.is_symlink() or not path.is_file():
+                    result.missing.append(name)
+                    continue
+                col.media.write_data(name, path.read_bytes())
+                result.media += 1
+            if requests:
+                col.add_notes(requests)
+            guids = [r.note.guid for r in requests]
+            if len(set(guids)) != len(guids):
+                raise PackageError("two notes would have the same GUID; nothing was written")
+            result.notes = len(requests)
+            if progress is not None:
+                progress(total, total)
+            tmp_out = Path(tmp) / "out.apkg"
+            col.export_anki_package(
+                out_path=str(tmp_out),
+                options=ExportAnkiPackageOptions(
+                    with_scheduling=False, with_deck_configs=False, with_media=True, legacy=False
+                ),
+                limit=NoteIdsLimit([r.note.id for r in requests]),
+            )
+        except AnkiOpsError:
+            raise
+        except Exception as e:  # the anki package's own errors: one line, not a traceback
+            raise PackageError(
+                f"Anki could not build the package ({e}); nothing was written"
+            ) from e
+        finally:
+            backend.close()
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(tmp_out, out)
+        except OSError as e:
+            raise PackageError(f"cannot write {out}: {e.strerror or e}") from e
+    return result
+
+
+def note_type_id(anki_name: str) -> int:
+    """The id an AnkiOps note type has in every package: Anki's importer matches note
+    types by id, and updates a note only when its note type is the same."""
+    digest = hashlib.sha256(f"ankiops-git note type\x1f{anki_name}".encode()).digest()
+    return 1_000_000_000_000 + int.from_bytes(digest[:5], "big")
+
+
+def _stable_note_type_ids(path: Path) -> None:
+    """Give the AnkiOps note types of the new, empty collection at `path` their
+    `note_type_id`. The `anki` package has no call that sets a note type's id (Anki's
+    own exporter keeps ids as the collection has them), so the three rows that carry
+    it are renumbered in this temporary collection while it holds no note, before
+    the collection is opened again; the package itself is Anki's export."""
+    from ankiops_git.anki.collection import CollectionBackend
+
+    with CollectionBackend(path) as backend:
+        models = backend.col.models
+        for name in BY_ANKI_NAME:  # field and template ids too: Anki compares them
+            model = models.by_name(name)
+            assert model is not None
+            for kind in ("flds", "tmpls"):
+                for index, part in enumerate(model[kind]):
+                    part["id"] = note_type_id(f"{name}\x1f{kind}\x1f{index}")
+            models.update_dict(model)
+        db = backend.col.db
+        assert db is not None
+        for name in BY_ANKI_NAME:
+            old = backend.col.models.id_for_name(name)
+            new = note_type_id(name)
+            for table, column in (("notetypes", "id"), ("fields", "ntid"), ("templates", "ntid")):
+                db.execute(f"update {table} set {column} = ? where {column} = ?", new, old)
+
+
+# --- import ------------------------------------------------------------------------------
+
+# Anki's stock note types -> ours, with the index of each of our fields' source field
+# (-1: none): Anki's "change note type" moves the fields.
+STOCK = {
+    "Basic": (QA.key, ("Front", "Back")),
+    "Basic (and reversed card)": (REVERSED.key, ("Front", "Back")),
+    "Basic (type in the answer)": (INPUT.key, ("Front", "Back")),
+    "Cloze": (CLOZE.key, ("Text", "Back Extra")),
+}
+
+
+@dataclass
+class Imported:
+    decks: list[str] = field(default_factory=list)  # deck files written
+    notes: int = 0
+    media: int = 0  # media files written
+    media_same: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # note type name -> notes skipped
+    refused: list[str] = field(default_factory=list)  # notes that cannot be deck file notes
+
+
+def import_apkg(
+    package: Path,
+    directory: Path,
+    overwrite: bool = False,
+    max_bytes: int = archive.DEFAULT_MAX_MB * 1_000_000,
+    progress: Progress | None = None,
+) -> Imported:
+    """Deck files and media/ in `directory` from the package (see the module docstring)."""
+    import anki.errors
+    from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    from ankiops_git.anki.collection import CollectionBackend
+
+    with archive.open_checked(package, max_bytes, "Anki package") as zf:
+        names = set(zf.namelist())
+    if not names & {"collection.anki2", "collection.anki21", "collection.anki21b"}:
+        raise PackageError(f"{package} is a ZIP but not an Anki package (no collection in it)")
+    result = Imported()
+    directory = directory.resolve()
+    with tempfile.TemporaryDirectory(prefix="ankiops-apkg-") as tmp:
+        backend = CollectionBackend(Path(tmp) / "collection.anki2", create=True)
+        try:
+            col = backend.col
+            # Anki's stock types of the new collection go: the package's own come in
+            # under their names (not "Basic+" beside ours).
+            for model in col.models.all_names_and_ids():
+                col.models.remove(model.id)
+            for model in col.models.all_names_and_ids():  # Anki keeps one: renamed away
+                kept = col.models.get(model.id)
+                kept["name"] = f"ankiops-git placeholder {model.id}"
+                col.models.update_dict(kept)
+            try:
+                col.import_anki_package(
+                    ImportAnkiPackageRequest(
+                        package_path=str(package.resolve()),
+                        options=ImportAnkiPackageOptions(
+                            merge_notetypes=True, with_scheduling=False, with_deck_configs=False
+                        ),
+                    )
+                )
+            except anki.errors.AnkiException as e:
+                raise PackageError(
+                    f"{package} is not a package Anki can import ({e}); nothing was written"
+                ) from e
+            _to_ankiops_types(backend, result)
+            view = export.anki_view(backend, export.EMPTY, None, progress)
+            decks = export.export_decks(view, export.EMPTY)
+            shown = media.names_of_notes(
+                (i, v.fields_html().values()) for i, v in view.notes.items()
+            )
+            media_dir = Path(col.media.dir())
+            files = {
+                name: (media_dir / name).read_bytes()
+                for name in sorted(shown)
+                if media.tree_name_ok(name) and (media_dir / name).is_file()
+            }
+        finally:
+            backend.close()
+    texts: dict[str, str] = {}
+    for path, deck in sorted(decks.items()):
+        kept = []
+        for note in deck.notes:
+            note.note_id = None  # the package maker's ids: not the user's Anki's
+            try:
+                deckfile.write_note(note)
+            except AnkiOpsError as e:
+                result.refused.append(f"{deck.name}: {export.first_line(note)}: {e}")
+                continue
+            kept.append(note)
+        texts[path] = deckfile.write(Deck(kept))
+        result.notes += len(kept)
+    existing = [p for p in texts if (directory / p).exists()]
+    if existing and not overwrite:
+        shown_paths = ", ".join(existing[:5]) + (" ..." if len(existing) > 5 else "")
+        raise PackageError(
+            f"{directory} already has {len(existing)} of these deck files ({shown_paths}); "
+            f"nothing was written. Use --overwrite to replace them, or another --directory"
+        )
+    to_write: dict[str, bytes] = {}
+    for name, data in files.items():
+        there = directory / media.MEDIA_DIR / name
+        if there.is_file() and not there.is_symlink() and there.read_bytes() == data:
+            result.media_same += 1
+        elif there.exists() or there.is_symlink():
+            raise PackageError(
+                f"{there} exists with other content than the package's {name}; nothing was "
+                f"written. Move it away, or import into another --directory"
+            )
+        else:
+            to_write[name] = data
+    with archive.staging(directory) as staged:
+        rels = []
+        for rel, text in texts.items():
+            (staged / rel).write_text(text, encoding="utf-8", newline="\n")
+            rels.append(rel)
+        if to_write:
+            (staged / media.MEDIA_DIR).mkdir()
+        for name, data in to_write.items():
+            (staged / media.MEDIA_DIR / name).write_bytes(data)
+            rels.append(f"{media.MEDIA_DIR}/{name}")
+        archive.write_into(staged, directory, rels)
+    result.decks = sorted(texts)
+    result.media = len(to_write)
+    return result
+
+
+def _to_ankiops_types(backend: object, result: Imported) -> None:
+    """Give notes of Anki's stock types our types (Anki's own change of note type);
+    count the notes of every other type in `result.skipped`."""
+    from anki.models import NotetypeId
+
+    col = backend.col  # type: ignore[attr-defined]
+    present = {n.name: n.id for n in col.models.all_names_and_ids()}
+    try:
+        backend.ensure_note_types()  # type: ignore[attr-defined]
+    except AnkiOpsError as e:
+        raise PackageError(f"the package's AnkiOps note types differ from ours: {e}") from e
+    for name, model_id in sorted(present.items()):
+        if name in BY_ANKI_NAME:
+            continue
+        note_ids = list(col.models.nids(model_id))
+        if not note_ids:
+            continue
+        model = col.models.get(model_id)
+        fields = [f["name"] for f in model["flds"]]
+        target = STOCK.get(name)
+        if target is None or fields != list(target[1]):
+            result.skipped[name] = len(note_ids)
+            continue
+        ours = col.models.by_name(NOTE_TYPES[target[0]].anki_name)
+        info = col.models.change_notetype_info(
+            old_notetype_id=NotetypeId(model_id), new_notetype_id=NotetypeId(ours["id"])
+        )
+        request = info.input
+        request.note_ids.extend(note_ids)
+        del request.new_fields[:]
+        request.new_fields.extend(
+            [fields.index(f) if f in fields else -1 for f in _sources(target[0])]
+        )
+        col.models.change_notetype_of_notes(request)
+
+
+def _sources(key: str) -> list[str]:
+    """For each field of our type `key`, the stock field it takes ("" for none)."""
+    if key == CLOZE.key:
+        return ["Text", "Back Extra", ""]
+    return ["Front", "Back", "", ""]  # QA, Reversed and Input: Question/Front, Answer/Back/Input

@@ -1,0 +1,259 @@
+"""export-apkg / import-apkg: packages built from the files alone with Anki's own
+exporter, read with Anki's own importer; round trips, updates in place, stock note
+types, a real shared deck, and refused archives."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+from click.testing import CliRunner
+from test_share import PNG_A, generated_repo, make_repo, tree
+
+from ankiops_git import apkg, archive, deckfile
+from ankiops_git.cli import cli
+from ankiops_git.errors import AnkiOpsError
+from ankiops_git.model import Note
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+def import_into(col_dir: Path, package: Path) -> Collection:
+    """A collection (new in col_dir, or the one there) with the package imported."""
+    col_dir.mkdir(parents=True, exist_ok=True)
+    col = Collection(str(col_dir / "collection.anki2"))
+    col.import_anki_package(
+        ImportAnkiPackageRequest(package_path=str(package), options=ImportAnkiPackageOptions())
+    )
+    return col
+
+
+def content(root: Path) -> dict[str, list[tuple[str, dict[str, str], list[str]]]]:
+    """Each deck file's notes as (type, fields, sorted tags): what a round trip keeps
+    (ids belong to a profile; Anki keeps tags sorted)."""
+    return {
+        p.name: [
+            (n.note_type, n.fields, sorted(n.tags))
+            for n in deckfile.parse(p.read_text(encoding="utf-8"), p.name).notes
+        ]
+        for p in deckfile.deck_files(root)
+    }
+
+
+def test_guids_are_stable_and_follow_the_note_id() -> None:
+    note = Note("QA", {"Question": "q", "Answer": "a"}, 42)
+    moved = Note("QA", {"Question": "edited", "Answer": "a"}, 42)
+    assert apkg.note_guid("A", note) == apkg.note_guid("B", moved)  # the id alone
+    assert apkg.note_guid("A", note) != apkg.note_guid("A", Note("QA", note.fields, 43))
+    new = Note("QA", {"Question": "q", "Answer": "a"})
+    assert apkg.note_guid("A", new) == apkg.note_guid("A", Note("QA", {"Question": "q"}))
+    assert apkg.note_guid("A", new) != apkg.note_guid("A", new, occurrence=1)
+    assert apkg.note_guid("A", new) != apkg.note_guid("B", new)
+
+
+def test_package_imports_into_a_fresh_collection_and_cards_render(tmp_path: Path) -> None:
+    src = make_repo(tmp_path / "a")
+    out = tmp_path / "deck.apkg"
+    done = apkg.export_apkg(src, out)
+    assert (done.decks, done.notes, done.media, done.missing) == (3, 11, 1, [])
+    col = import_into(tmp_path / "fresh", out)
+    try:
+        assert col.note_count() == 11
+        assert {"AnkiOpsQA", "AnkiOpsCloze", "AnkiOpsChoice"} <= {
+            m.name for m in col.models.all_names_and_ids()
+        }
+        assert (Path(col.media.dir()) / "ser.png").read_bytes() == PNG_A
+        card = col.get_card(col.find_cards('"deck:Spanish" -"deck:Spanish::*" ser')[0])
+        assert '<img src="ser.png">' in card.question() and "to be" in card.answer()
+        assert ".ankiops-extra" in card.question()  # our CSS came along
+        cloze = col.get_card(col.find_cards("deck:Spanish::Verbs")[0])
+        assert '<span class="cloze"' in cloze.question() and "yo" in cloze.answer()
+        guids = {col.get_note(n).guid for n in col.find_notes("")}
+        assert apkg.note_guid("Spanish", Note("QA", {}, 1001)) in guids
+    finally:
+        col.close()
+    # The same repository gives the same GUIDs again.
+    apkg.export_apkg(src, tmp_path / "again.apkg")
+    col2 = import_into(tmp_path / "fresh2", tmp_path / "again.apkg")
+    try:
+        assert {col2.get_note(n).guid for n in col2.find_notes("")} == guids
+    finally:
+        col2.close()
+
+
+def test_repository_to_package_to_repository_is_lossless(tmp_path: Path) -> None:
+    src = make_repo(tmp_path / "a")
+    out = tmp_path / "deck.apkg"
+    apkg.export_apkg(src, out)
+    done = apkg.import_apkg(out, tmp_path / "b")
+    assert done.skipped == {} and done.refused == [] and done.notes == 11
+    assert content(tmp_path / "b") == content(src)
+    assert (tmp_path / "b" / "media" / "ser.png").read_bytes() == PNG_A
+    text = (tmp_path / "b" / "Spanish.md").read_text(encoding="utf-8")
+    assert "note_id" not in text and "deck_id" not in text  # the package maker's ids
+
+
+def test_an_updated_package_updates_notes_in_place(tmp_path: Path) -> None:
+    src = make_repo(tmp_path / "a")
+    apkg.export_apkg(src, tmp_path / "v1.apkg")
+    col = import_into(tmp_path / "fresh", tmp_path / "v1.apkg")
+    try:
+        before = col.note_count()
+        deck = src / "Spanish.md"
+        deck.write_text(deck.read_text(encoding="utf-8").replace("to be", "to exist"), "utf-8")
+        time.sleep(1.05)  # Anki updates a note only from a newer one (seconds)
+        apkg.export_apkg(src, tmp_path / "v2.apkg")
+        log = col.import_anki_package(
+            ImportAnkiPackageRequest(
+                package_path=str(tmp_path / "v2.apkg"), options=ImportAnkiPackageOptions()
+            )
+        ).log
+        assert (len(log.new), len(log.conflicting)) == (0, 0)
+        assert col.note_count() == before
+        assert len(col.find_notes("exist")) == 1 and not col.find_notes('"to be"')
+        assert len(col.models.all_names_and_ids()) == 11  # no AnkiOpsQA+ copies
+    finally:
+        col.close()
+
+
+def test_generated_thousand_notes_round_trip_through_a_fresh_collection(tmp_path: Path) -> None:
+    src = generated_repo(tmp_path / "a")
+    out = tmp_path / "gen.apkg"
+    done = apkg.export_apkg(src, out)
+    assert (done.notes, done.media) == (1000, 100)
+    col = import_into(tmp_path / "fresh", out)
+    try:
+        assert col.note_count() == 1000 and col.card_count() == 1000 + 200  # Reversed: 2
+        assert len(list((Path(col.media.dir())).iterdir())) == 100
+    finally:
+        col.close()
+    apkg.import_apkg(out, tmp_path / "b")
+    assert content(tmp_path / "b") == content(src)
+    assert {k: v for k, v in tree(tmp_path / "b").items() if k.startswith("media/")} == {
+        k: v for k, v in tree(src).items() if k.startswith("media/")
+    }
+
+
+def stock_package(tmp_path: Path) -> Path:
+    """A package Anki makes of notes of its stock types and of one custom type."""
+    from anki.collection import ExportAnkiPackageOptions
+
+    (tmp_path / "stock").mkdir()
+    col = Collection(str(tmp_path / "stock" / "collection.anki2"))
+    try:
+        deck = col.decks.id("Shared::Deck")
+        assert deck is not None
+        for name, fields in [
+            ("Basic", ["What is <b>2+2</b>?", "4"]),
+            ("Basic (and reversed card)", ["perro", "dog"]),
+            ("Basic (type in the answer)", ["Capital of France?", "Paris"]),
+            ("Cloze", ["{{c1::Madrid}} is in Spain", "capital"]),
+        ]:
+            model = col.models.by_name(name)
+            assert model is not None
+            note = col.new_note(model)
+            for i, value in enumerate(fields):
+                note.fields[i] = value
+            note.tags = ["shared"]
+            col.add_note(note, deck)
+        custom = col.models.copy(col.models.by_name("Basic"))  # type: ignore[arg-type]
+        custom["name"] = "Vocab"
+        col.models.update_dict(custom)
+        vocab = col.new_note(col.models.by_name("Vocab"))  # type: ignore[arg-type]
+        vocab.fields[0] = "gato"
+        col.add_note(vocab, deck)
+        out = tmp_path / "stock.apkg"
+        col.export_anki_package(
+            out_path=str(out),
+            options=ExportAnkiPackageOptions(with_media=True),
+            limit=None,
+        )
+    finally:
+        col.close()
+    return out
+
+
+def test_stock_note_types_map_to_ours_and_others_are_skipped(tmp_path: Path) -> None:
+    package = stock_package(tmp_path)
+    done = apkg.import_apkg(package, tmp_path / "b")
+    assert done.skipped == {"Vocab": 1} and done.notes == 4
+    notes = deckfile.parse((tmp_path / "b" / "Shared__Deck.md").read_text(encoding="utf-8")).notes
+    assert [(n.note_type, n.fields, n.tags) for n in notes] == [
+        ("QA", {"Question": "What is **2+2**?", "Answer": "4"}, ["shared"]),
+        ("Reversed", {"Front": "perro", "Back": "dog"}, ["shared"]),
+        ("Input", {"Question": "Capital of France?", "Input": "Paris"}, ["shared"]),
+        ("Cloze", {"Text": "{{c1::Madrid}} is in Spain", "Extra": "capital"}, ["shared"]),
+    ]
+    # ... and through a fresh collection and back, no field changes.
+    apkg.export_apkg(tmp_path / "b", tmp_path / "again.apkg")
+    apkg.import_apkg(tmp_path / "again.apkg", tmp_path / "c")
+    assert content(tmp_path / "c") == content(tmp_path / "b")
+
+
+def test_a_real_shared_deck_with_its_own_note_types_is_listed_and_skipped(tmp_path: Path) -> None:
+    # Markdown2Anki's sample deck (tests/corpus/README.md): Anki 2.1.5x format, media,
+    # three notes of its own note types.
+    done = apkg.import_apkg(CORPUS / "markdown2anki.apkg", tmp_path / "b")
+    assert done.skipped == {"Markdown2Anki - Basic": 2, "Markdown2Anki - Cloze": 1}
+    assert done.notes == 0 and done.media == 0
+    assert not list(deckfile.deck_files(tmp_path / "b"))
+
+
+def test_unsafe_and_malformed_packages_are_refused(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    slip = tmp_path / "slip.apkg"
+    with zipfile.ZipFile(slip, "w") as zf:
+        zf.writestr("collection.anki2", b"x")
+        zf.writestr("../../evil", b"x")
+    with pytest.raises(archive.ArchiveError, match="`..` step"):
+        apkg.import_apkg(slip, target)
+    (tmp_path / "junk.apkg").write_bytes(b"not a zip at all")
+    with pytest.raises(archive.ArchiveError, match="not a readable Anki package"):
+        apkg.import_apkg(tmp_path / "junk.apkg", target)
+    other = tmp_path / "other.apkg"
+    with zipfile.ZipFile(other, "w") as zf:
+        zf.writestr("hello.txt", b"x")
+    with pytest.raises(apkg.PackageError, match="not an Anki package"):
+        apkg.import_apkg(other, target)
+    fake = tmp_path / "fake.apkg"
+    with zipfile.ZipFile(fake, "w") as zf:
+        zf.writestr("collection.anki2", b"not sqlite")
+        zf.writestr("media", b"{}")
+    with pytest.raises(apkg.PackageError, match="not a package Anki can import"):
+        apkg.import_apkg(fake, target)
+    with pytest.raises(archive.ArchiveError, match="limit"):
+        apkg.import_apkg(CORPUS / "markdown2anki.apkg", target, max_bytes=10_000)
+    assert not target.exists() or tree(target) == {}
+    assert not (tmp_path.parent / "evil").exists()
+
+
+def test_existing_deck_files_are_not_overwritten(tmp_path: Path) -> None:
+    src = make_repo(tmp_path / "a")
+    apkg.export_apkg(src, tmp_path / "d.apkg")
+    target = tmp_path / "b"
+    target.mkdir()
+    (target / "Spanish.md").write_text("Q: mine\nA: keep\n", encoding="utf-8")
+    with pytest.raises(AnkiOpsError, match="--overwrite"):
+        apkg.import_apkg(tmp_path / "d.apkg", target)
+    assert tree(target) == {"Spanish.md": b"Q: mine\nA: keep\n"}
+    apkg.import_apkg(tmp_path / "d.apkg", target, overwrite=True)
+    assert content(target)["Spanish.md"] == content(src)["Spanish.md"]
+
+
+def test_cli_export_and_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = make_repo(tmp_path / "a")
+    monkeypatch.chdir(src)
+    runner = CliRunner()
+    out = tmp_path / "s.apkg"
+    done = runner.invoke(cli, ["export-apkg", "Spanish", "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "2 deck(s), 3 note(s), 1 media file(s)" in done.output
+    back = runner.invoke(cli, ["import-apkg", str(stock_package(tmp_path)), "--directory", "x"])
+    assert back.exit_code == 0, back.output
+    assert "skipped 1 note(s) of note type 'Vocab'" in back.output
+    assert (src / "x" / "Shared__Deck.md").is_file()
+    bad = runner.invoke(cli, ["export-apkg", "Nope", "-o", str(out)])
+    assert bad.exit_code == 1 and "no deck 'Nope'" in bad.output and "Traceback" not in bad.output
