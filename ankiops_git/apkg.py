@@ -219,6 +219,7 @@ def import_apkg(
     """Deck files and media/ in `directory` from the package (see the module docstring)."""
     import anki.errors
     from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+    from anki.models import NotetypeId
 
     from ankiops_git.anki.collection import CollectionBackend
 
@@ -234,11 +235,12 @@ def import_apkg(
             col = backend.col
             # Anki's stock types of the new collection go: the package's own come in
             # under their names (not "Basic+" beside ours).
-            for model in col.models.all_names_and_ids():
-                col.models.remove(model.id)
-            for model in col.models.all_names_and_ids():  # Anki keeps one: renamed away
-                kept = col.models.get(model.id)
-                kept["name"] = f"ankiops-git placeholder {model.id}"
+            for entry in col.models.all_names_and_ids():
+                col.models.remove(NotetypeId(entry.id))
+            for entry in col.models.all_names_and_ids():  # Anki keeps one: renamed away
+                kept = col.models.get(NotetypeId(entry.id))
+                assert kept is not None
+                kept["name"] = f"ankiops-git placeholder {entry.id}"
                 col.models.update_dict(kept)
             try:
                 col.import_anki_package(
@@ -269,7 +271,7 @@ def import_apkg(
             backend.close()
     texts: dict[str, str] = {}
     for path, deck in sorted(decks.items()):
-        kept = []
+        keep: list[Note] = []
         for note in deck.notes:
             note.note_id = None  # the package maker's ids: not the user's Anki's
             try:
@@ -277,9 +279,9 @@ def import_apkg(
             except AnkiOpsError as e:
                 result.refused.append(f"{deck.name}: {export.first_line(note)}: {e}")
                 continue
-            kept.append(note)
-        texts[path] = deckfile.write(Deck(kept))
-        result.notes += len(kept)
+            keep.append(note)
+        texts[path] = deckfile.write(Deck(keep))
+        result.notes += len(keep)
     existing = [p for p in texts if (directory / p).exists()]
     if existing and not overwrite:
         shown_paths = ", ".join(existing[:5]) + (" ..." if len(existing) > 5 else "")
