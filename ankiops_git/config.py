@@ -21,6 +21,9 @@ class Config:
     allow_deletes: bool = False  # skip the mass-deletion guard on push
     sync: bool = False  # sync Anki with AnkiWeb/a sync server before a fetch, after a push
     media_warn_bytes: int = DEFAULT_MEDIA_WARN_MB * 1_000_000  # [media] warn_mb: bigger warns
+    # [markdown] ankiops = true: AnkiOps' inline Markdown (==mark==, ~sub~, ^sup^) and its
+    # rendering of the rest taken as the same (init sets it on adopting an AnkiOps folder)
+    ankiops_markdown: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -43,7 +46,8 @@ def load(root: Path) -> Config:
         allow_deletes=bool(sync.get("allow_deletes", False)),
         sync=_flag(path, sync, "sync"),
         media_warn_bytes=_media_warn_bytes(path, data.get("media", {})),
-        extra={k: v for k, v in data.items() if k not in ("anki", "exclude", "media")},
+        ankiops_markdown=_ankiops_markdown(path, data.get("markdown", {})),
+        extra={k: v for k, v in data.items() if k not in ("anki", "exclude", "media", "markdown")},
     )
 
 
@@ -53,6 +57,15 @@ def _media_warn_bytes(path: Path, table: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise AnkiOpsError(f"{path}: 'warn_mb' in [media] must be a positive number (of MB).")
     return int(value * 1_000_000)
+
+
+def _ankiops_markdown(path: Path, table: object) -> bool:
+    if not isinstance(table, dict):
+        raise AnkiOpsError(f"{path}: [markdown] must be a table (ankiops = true or false).")
+    value = table.get("ankiops", False)
+    if not isinstance(value, bool):
+        raise AnkiOpsError(f"{path}: 'ankiops' in [markdown] must be true or false.")
+    return value
 
 
 def _flag(path: Path, table: dict[str, object], name: str) -> bool:
@@ -77,6 +90,9 @@ def dump(config: Config) -> str:
     lines.append(f"allow_deletes = {'true' if config.allow_deletes else 'false'}")
     if config.sync:
         lines.append("sync = true")
+    if config.ankiops_markdown:
+        lines += ["", "# AnkiOps' Markdown: ==mark==, ~sub~, ^sup^ (docs/format.md)", "[markdown]"]
+        lines.append("ankiops = true")
     return "\n".join(lines) + "\n"
 
 

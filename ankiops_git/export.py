@@ -36,10 +36,11 @@ Progress = Callable[[int, int], None]  # (done, total)
 
 
 @functools.lru_cache(maxsize=65536)
-def render(markdown: str) -> str:
+def render(markdown: str, ankiops: bool = False) -> str:
+    """A field's HTML; `ankiops`: with AnkiOps' inline Markdown (Config.ankiops_markdown)."""
     from ankiops_git.convert import md_to_html
 
-    return md_to_html(markdown)
+    return md_to_html(markdown, ankiops)
 
 
 def html_same(a: str, b: str) -> bool:
@@ -56,13 +57,24 @@ def to_markdown(html: str) -> str:
     return html_to_md(html)
 
 
-def field_markdown(html: str, reference: str | None) -> str:
-    """The Markdown for a field: the reference text if it still renders to `html`."""
-    if reference is not None and html_same(render(reference), html):
-        return reference
+def field_markdown(html: str, reference: str | None, ankiops: bool = False) -> str:
+    """The Markdown for a field: the reference text if it still renders to `html`, or
+    with `ankiops` (a repository adopted from AnkiOps) if `html` is what it means as
+    AnkiOps renders it (convert.ankiops.same_meaning: AnkiOps' own HTML stays as it is)."""
+    if reference is not None:
+        if html_same(render(reference, ankiops), html):
+            return reference
+        if ankiops and _same_meaning(reference, html):
+            return reference
     if not html.strip():
         return ""
     return to_markdown(html)
+
+
+def _same_meaning(markdown: str, html: str) -> bool:
+    from ankiops_git.convert.ankiops import same_meaning
+
+    return same_meaning(markdown, html)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -82,8 +94,8 @@ def content_key(note_type_key: str, html_fields: dict[str, str]) -> ContentKey:
     return note_type_key, tuple(sorted((n, c) for n, c in fields if c))
 
 
-def markdown_key(note: Note) -> ContentKey:
-    return content_key(note.note_type, {n: render(t) for n, t in note.fields.items()})
+def markdown_key(note: Note, ankiops: bool = False) -> ContentKey:
+    return content_key(note.note_type, {n: render(t, ankiops) for n, t in note.fields.items()})
 
 
 # --- snapshots: a tree's deck files, parsed ---------------------------------------------
@@ -362,11 +374,12 @@ class ViewNote:
     html: dict[str, str] | None
     ref: tuple[str, int] | None  # (path, index) of the note in the reference, if any
     matched: bool = False  # found by content for an id-less reference note
+    ankiops: bool = False  # rendered with AnkiOps' inline Markdown (see render)
 
     def fields_html(self) -> dict[str, str]:
         if self.html is not None:
             return self.html
-        return {name: render(text) for name, text in self.note.fields.items()}
+        return {name: render(text, self.ankiops) for name, text in self.note.fields.items()}
 
 
 @dataclass
@@ -384,6 +397,7 @@ class AnkiView:
     # note id -> its deck, for notes left out of the files: their deck's name is longer
     # than a file name can be (see left_out_lines)
     left_out: dict[int, str] = field(default_factory=dict)
+    ankiops: bool = False  # the repository's Markdown has AnkiOps' inline syntax
 
     def __post_init__(self) -> None:
         self.names = deck_names(self.decks, self.aliases)
@@ -410,12 +424,12 @@ def deck_names(decks: dict[str, int], aliases: dict[int, int]) -> dict[int, str]
     return names
 
 
-def _markdown_note(anki: AnkiNote, reference: Note | None) -> Note:
+def _markdown_note(anki: AnkiNote, reference: Note | None, ankiops: bool = False) -> Note:
     note_type = BY_ANKI_NAME[anki.note_type]
     fields: dict[str, str] = {}
     for name in note_type.field_names:
         old = reference.fields.get(name, "") if reference is not None else None
-        text = field_markdown(anki.fields.get(name, ""), old)
+        text = field_markdown(anki.fields.get(name, ""), old, ankiops)
         if text:
             fields[name] = text
     tags = list(anki.tags)
@@ -445,12 +459,14 @@ def anki_view(
     first: AnkiRead | None = None,
     only: set[int] | None = None,
     aliases: dict[int, int] | None = None,
+    ankiops: bool = False,
 ) -> AnkiView:
     """Anki's managed notes as Markdown, reading only what changed since `state`.
 
     `first`: Anki's decks and mod times if read already. `only`: the notes to view (those
     of a Scope, whose files `reference` holds); all managed notes if None. `aliases`:
-    see AnkiView.aliases.
+    see AnkiView.aliases. `ankiops`: the repository's Markdown is AnkiOps'
+    (Config.ankiops_markdown).
     """
     read_first = first if first is not None else read_anki(backend)
     decks, mods, note_decks = read_first.decks, read_first.mods, read_first.note_decks
@@ -479,13 +495,17 @@ def anki_view(
             and note_decks.get(i) != reference.deck_name(by_id[i][0], names)
         }
     read = backend.read_notes(sorted(changed)) if changed else []
-    view = AnkiView(decks, {}, mods, read=len(read), taken=read_first.taken, aliases=aliases)
+    view = AnkiView(
+        decks, {}, mods, read=len(read), taken=read_first.taken, aliases=aliases, ankiops=ankiops
+    )
     view.note_decks = note_decks
     view.left_out = left_out
 
     for note_id in sorted(wanted - changed):
         path, index, note = by_id[note_id]
-        view.notes[note_id] = ViewNote(note, reference.deck_name(path, names), None, (path, index))
+        view.notes[note_id] = ViewNote(
+            note, reference.deck_name(path, names), None, (path, index), ankiops=ankiops
+        )
 
     unmatched: list[AnkiNote] = []
     for done, anki in enumerate(read, 1):
@@ -498,8 +518,10 @@ def anki_view(
             unmatched.append(anki)
             continue
         path, index, old = hit
-        note = _markdown_note(anki, old)
-        view.notes[anki.note_id] = ViewNote(note, anki.deck, anki.fields, (path, index))
+        note = _markdown_note(anki, old, ankiops)
+        view.notes[anki.note_id] = ViewNote(
+            note, anki.deck, anki.fields, (path, index), ankiops=ankiops
+        )
     if progress is not None and read:
         progress(len(read), len(read))
 
@@ -509,20 +531,21 @@ def anki_view(
     if unmatched:
         for (deck_name, _), notes in unclaimed_notes(reference, set(mods), names).items():
             for path, index, old in notes:
-                pool.setdefault((deck_name, markdown_key(old)), []).append((path, index, old))
+                key = markdown_key(old, ankiops)
+                pool.setdefault((deck_name, key), []).append((path, index, old))
     for anki in unmatched:
         candidates: list[tuple[str, int, Note]] = []
         if pool:  # a first fetch into an empty folder has nothing to match against
             key = content_key(BY_ANKI_NAME[anki.note_type].key, anki.fields)
             candidates = pool.get((anki.deck, key), [])
         if not candidates:
-            note = _markdown_note(anki, None)
-            view.notes[anki.note_id] = ViewNote(note, anki.deck, anki.fields, None)
+            note = _markdown_note(anki, None, ankiops)
+            view.notes[anki.note_id] = ViewNote(note, anki.deck, anki.fields, None, ankiops=ankiops)
             continue
         path, index, old = candidates.pop(0)
-        note = _markdown_note(anki, old)
+        note = _markdown_note(anki, old, ankiops)
         view.notes[anki.note_id] = ViewNote(
-            note, anki.deck, anki.fields, (path, index), matched=True
+            note, anki.deck, anki.fields, (path, index), matched=True, ankiops=ankiops
         )
     return view
 

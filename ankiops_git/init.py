@@ -227,6 +227,9 @@ def _prepare(
     # The profile is shared by every clone; where Anki is (a URL, a file) is this
     # machine's business and lives in the remote's URL (.git/config) only.
     config.profile = actual
+    if not migration.empty() or (root / adopt.DB_NAME).is_file():
+        # A folder from AnkiOps: its Markdown as AnkiOps renders it (docs/format.md).
+        config.ankiops_markdown = True
     config_mod.save(root, config)
     write_gitattributes(root)
     configure_git(repo, spec)

@@ -70,6 +70,7 @@ class Plan:
     media: list[tuple[str, bytes, str]] = field(default_factory=list)  # name, content, where
     where: dict[int, str] = field(default_factory=dict)  # note id -> "Deck.md:12" (updates)
     labels: dict[int, str] = field(default_factory=dict)  # note id -> its first line
+    ankiops: bool = False  # fields rendered with AnkiOps' inline Markdown (AnkiView.ankiops)
 
     def empty(self) -> bool:
         return not (
@@ -86,7 +87,7 @@ class Plan:
         """Every field this plan writes (added notes, changed fields): where its note is
         ("Deck.md:12") and its HTML."""
         out = [
-            (f"{a.path}:{a.note.line}", render(text))
+            (f"{a.path}:{a.note.line}", render(text, self.ankiops))
             for a in self.adds
             for text in a.note.fields.values()
         ]
@@ -260,7 +261,7 @@ def check_outside_scope(
 
 def plan_push(view: AnkiView, target: Snapshot) -> Plan:
     """What to change in Anki so it holds `target` (Anki's state is `view`)."""
-    plan = Plan()
+    plan = Plan(ankiops=view.ankiops)
     target_by_id = _target_index(target)
     deck_of = _deck_targets(view, target, plan)
     renamed_to = {new: deck_id for deck_id, _, new in plan.renames}
@@ -279,7 +280,7 @@ def plan_push(view: AnkiView, target: Snapshot) -> Plan:
                 f"cannot change its type to {note.note_type}. Keep its fields, or delete the "
                 f"note_id line to make a new note (the old one is then deleted)."
             )
-        changed = _changed_fields(note, have.note, have.fields_html)
+        changed = _changed_fields(note, have.note, have.fields_html, view.ankiops)
         tags = None if sorted(note.tags) == sorted(have.note.tags) else tuple(note.tags)
         if changed or tags is not None:
             plan.updates.append(NoteUpdate(note_id, changed or None, tags))
@@ -305,7 +306,9 @@ def plan_push(view: AnkiView, target: Snapshot) -> Plan:
         want = deck_of[path]
         candidates: list[int] = []
         if pool:  # nothing to adopt: skip rendering the note for its key
-            candidates = pool.get((_deck_key(view, want, renamed_to), markdown_key(note)), [])
+            candidates = pool.get(
+                (_deck_key(view, want, renamed_to), markdown_key(note, view.ankiops)), []
+            )
         if not candidates:
             plan.adds.append(Addition(path, want, note))
             continue
@@ -322,7 +325,7 @@ def plan_push(view: AnkiView, target: Snapshot) -> Plan:
 
 
 def _changed_fields(
-    note: Note, have: Note, have_html: Callable[[], dict[str, str]]
+    note: Note, have: Note, have_html: Callable[[], dict[str, str]], ankiops: bool = False
 ) -> dict[str, str]:
     """Fields whose HTML would change; `have_html` (Anki's fields, which may need
     rendering) is asked for only if some field's Markdown differs."""
@@ -334,14 +337,14 @@ def _changed_fields(
             continue
         if html is None:
             html = have_html()
-        want_html = render(want_md)
+        want_html = render(want_md, ankiops)
         anki_html = html.get(name, "")
         if want_html == anki_html:
             continue
         # Anki holds just what the old Markdown renders to and the Markdown changed:
         # write it, without comparing canonical forms (which parses HTML, and loads
         # the parser: a third of a one-note commit). At most a write of equal HTML.
-        if anki_html == render(have.field(name)) or not html_same(want_html, anki_html):
+        if anki_html == render(have.field(name), ankiops) or not html_same(want_html, anki_html):
             changed[name] = want_html
     return changed
 
@@ -418,7 +421,7 @@ def unfetched_changes(view: AnkiView, base: Snapshot, target: Snapshot, plan: Pl
             t_path, _, t_note = wanted
             deck_ok = same_deck or deck_of[t_path] == have.deck
             note_ok = same_note or (
-                not _changed_fields(t_note, have.note, have.fields_html)
+                not _changed_fields(t_note, have.note, have.fields_html, view.ankiops)
                 and sorted(t_note.tags) == sorted(have.note.tags)
             )
             if deck_ok and note_ok:
@@ -477,7 +480,9 @@ def apply_adds(
     new_notes = []
     for addition in plan.adds:
         note_type = NOTE_TYPES[addition.note.note_type]
-        fields = {name: render(addition.note.field(name)) for name in note_type.field_names}
+        fields = {
+            name: render(addition.note.field(name), plan.ankiops) for name in note_type.field_names
+        }
         new_notes.append(
             NewNote(note_type.anki_name, addition.deck, fields, tuple(addition.note.tags))
         )

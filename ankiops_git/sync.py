@@ -290,7 +290,14 @@ def _export_commit(
     known_media: Iterable[str] = (),
 ) -> FetchResult:
     view = export.anki_view(
-        backend, reference, state, progress, first=first, only=only, aliases=deck_aliases(repo)
+        backend,
+        reference,
+        state,
+        progress,
+        first=first,
+        only=only,
+        aliases=deck_aliases(repo),
+        ankiops=config.ankiops_markdown,
     )
     if base is not None:
         check_fetched_deletions(view, reference, config)
@@ -394,7 +401,13 @@ def push_commit(
         push.check_outside_scope(first, scope, target_snap, target_files, config)
     only = scope.note_ids if scope is not None else None
     view = export.anki_view(
-        backend, base_snap, state, first=first, only=only, aliases=deck_aliases(repo)
+        backend,
+        base_snap,
+        state,
+        first=first,
+        only=only,
+        aliases=deck_aliases(repo),
+        ankiops=config.ankiops_markdown,
     )
     plan = push.plan_push(view, target_snap)
     problems = push.unfetched_changes(view, base_snap, target_snap, plan)
@@ -757,7 +770,9 @@ def status(repo: pygit2.Repository, verbose: bool = False) -> list[str]:
     state = state_for(repo, base)
     lines = []
     with open_anki(remote_spec(repo), config, api_key(repo)) as backend:
-        view = export.anki_view(backend, base_snap, state, aliases=deck_aliases(repo))
+        view = export.anki_view(
+            backend, base_snap, state, aliases=deck_aliases(repo), ankiops=config.ankiops_markdown
+        )
         incoming = export.summarize(view, base_snap)
         if incoming.empty():
             lines.append("anki: no changes in Anki since the last fetch")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -116,21 +117,60 @@ def test_init_adopts_1000_ankiops_notes_with_their_ids_and_changes_nothing(
     assert _anki_notes(real_anki) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14: ankiops-git does not yet render AnkiOps' Markdown as AnkiOps does "
-    "(==mark==, ~sub~, ^sup^, --> arrows, {width=N}, blocks joined by <br><br>), so "
-    "the tutorial's notes read back differently from Anki's and conflict",
-)
+_ID_LINE = re.compile(r"^<!-- (?:note_key|note_type|note_id|deck_id): .* -->\n", re.MULTILINE)
+
+
+def _without_id_lines(text: str) -> str:
+    return _ID_LINE.sub("", text).strip("\n")
+
+
+def _adopts_cleanly(tmp_path: Path, folder: Path, real_anki: RealAnki) -> None:
+    """init on an AnkiOps folder synced with Anki: the same note ids, each once, no
+    conflict, nothing written to Anki, the files' Markdown kept; then pull and push
+    change nothing."""
+    keys = key_map(folder)
+    before = _anki_notes(real_anki)
+    texts = {p.name: p.read_text(encoding="utf-8") for p in deckfile.deck_files(folder)}
+    env, out = _adopt(tmp_path, folder, real_anki)
+    assert "differ" not in out and "conflict" not in out.lower(), out
+    assert sorted(_file_ids(folder)) == sorted(keys.values())
+    assert _anki_notes(real_anki) == before  # nothing added, nothing rewritten
+    for name, text in texts.items():  # only the lines naming notes and decks changed
+        assert _without_id_lines(folder.joinpath(name).read_text("utf-8")) == _without_id_lines(
+            text
+        ), name
+    assert "[markdown]\nankiops = true" in (folder / "ankiops.toml").read_text(encoding="utf-8")
+    assert _cli(folder, env, "git", "status", "--porcelain", "-uno").strip() == ""
+    head = _cli(folder, env, "git", "rev-parse", "HEAD")
+    _cli(folder, env, "git", "pull", "-q", "anki")
+    _cli(folder, env, "git", "push", "-q", "anki")
+    assert _cli(folder, env, "git", "rev-parse", "HEAD") == head
+    assert _cli(folder, env, "git", "rev-parse", "anki/main") == head
+    assert _anki_notes(real_anki) == before
+
+
 def test_init_adopts_the_ankiops_tutorial_without_conflicts(
     tmp_path: Path,
     ankiops_peer: Peer,  # noqa: F811
     real_anki: RealAnki,
 ) -> None:
+    """AnkiOps' own tutorial: ==mark==, arrows, {width=N}, blocks joined by <br><br>,
+    Pygments; Anki keeps AnkiOps' HTML and the files their Markdown."""
     folder = tmp_path / "ankiops"
     ankiops_peer.tutorial(folder)
-    before = _anki_notes(real_anki)
-    env, out = _adopt(tmp_path, folder, real_anki)
-    assert sorted(_file_ids(folder)) == sorted(key_map(folder).values())
-    assert "differ" not in out, out
-    assert _anki_notes(real_anki) == before
+    _adopts_cleanly(tmp_path, folder, real_anki)
+
+
+def test_init_adopts_ankiops_markdown_of_every_kind_without_conflicts(
+    tmp_path: Path,
+    ankiops_peer: Peer,  # noqa: F811
+    real_anki: RealAnki,
+) -> None:
+    """300 generated notes using all the Markdown AnkiOps renders its own way
+    (highlight, sub/superscript, arrows, image widths, several blocks a field, code)."""
+    folder = tmp_path / "ankiops"
+    ankiops_peer.generated(folder, 300, plain=False)
+    text = "".join(p.read_text(encoding="utf-8") for p in deckfile.deck_files(folder))
+    for construct in ("==important", "~2~", "^2^", "-->", "==>", "=/=", "{width=150}", "```"):
+        assert construct in text, construct
+    _adopts_cleanly(tmp_path, folder, real_anki)

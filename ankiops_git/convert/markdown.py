@@ -33,8 +33,11 @@ from markdown_it.common.utils import escapeHtml, isMdAsciiPunct, isPunctChar, is
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block.html_block import HTML_SEQUENCES
 from markdown_it.rules_inline import StateInline
+from markdown_it.rules_inline.state_inline import Delimiter
 from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_plugin
+from mdit_py_plugins.subscript import sub_plugin
+from mdit_py_plugins.superscript import superscript_plugin
 
 from ankiops_git.convert.highlight import CSS_CLASS, highlight_code
 
@@ -214,13 +217,88 @@ def _is_loose(tokens: list[Token], blocks: list[int]) -> bool:
 
 
 _TERMINATORS = re.compile(r"[\n\\`~*_\[\]!<&{]")
+_TERMINATORS_ANKIOPS = re.compile(r"[\n\\`~*_\[\]!<&{=^]")  # and ==mark==, ^sup^
 
 
-@lru_cache(maxsize=2)
-def _parser(short_text_runs: bool = True) -> MarkdownIt:
-    """Our markdown-it; `short_text_runs=False` keeps its default text rule (tests)."""
+# --- AnkiOps' inline Markdown (a repository's `[markdown] ankiops = true`) ----------------
+
+
+def _mark_tokenize(state: StateInline, silent: bool) -> bool:
+    """`==` runs as delimiters (markdown-it's strikethrough rule, for "=")."""
+    if silent or state.src[state.pos] != "=":
+        return False
+    scanned = state.scanDelims(state.pos, True)
+    length = scanned.length
+    if length < 2:
+        return False
+    if length % 2:
+        token = state.push("text", "", 0)
+        token.content = "="
+        length -= 1
+    for _ in range(length // 2):
+        token = state.push("text", "", 0)
+        token.content = "=="
+        state.delimiters.append(
+            Delimiter(
+                marker=ord("="),
+                length=0,
+                token=len(state.tokens) - 1,
+                end=-1,
+                open=scanned.can_open,
+                close=scanned.can_close,
+            )
+        )
+    state.pos += scanned.length
+    return True
+
+
+def _mark_pairs(state: StateInline, delimiters: list[Delimiter]) -> None:
+    lone: list[int] = []
+    for start in delimiters:
+        if start.marker != ord("=") or start.end == -1:
+            continue
+        end = delimiters[start.end]
+        opening, closing = state.tokens[start.token], state.tokens[end.token]
+        opening.type, opening.nesting = "mark_open", 1
+        closing.type, closing.nesting = "mark_close", -1
+        for token in (opening, closing):
+            token.tag, token.markup, token.content = "mark", "==", ""
+        before = state.tokens[end.token - 1]
+        if before.type == "text" and before.content == "=":
+            lone.append(end.token - 1)
+    while lone:  # an odd "=" of a run goes after the closing tags (as for "~~")
+        i = lone.pop()
+        j = i + 1
+        while j < len(state.tokens) and state.tokens[j].type == "mark_close":
+            j += 1
+        j -= 1
+        if i != j:
+            state.tokens[i], state.tokens[j] = state.tokens[j], state.tokens[i]
+
+
+def _mark_post_process(state: StateInline) -> None:
+    _mark_pairs(state, state.delimiters)
+    for meta in state.tokens_meta:
+        if meta and "delimiters" in meta:
+            _mark_pairs(state, meta["delimiters"])
+
+
+def _ankiops_inline(md: MarkdownIt) -> None:
+    """AnkiOps' `==mark==`, `~sub~`, `^sup^` (its mistune plugins' tags)."""
+    md.inline.ruler.before("emphasis", "mark", _mark_tokenize)
+    md.inline.ruler2.before("emphasis", "mark", _mark_post_process)
+    md.use(sub_plugin)
+    md.use(superscript_plugin)
+
+
+@lru_cache(maxsize=4)
+def _parser(short_text_runs: bool = True, ankiops: bool = False) -> MarkdownIt:
+    """Our markdown-it; `short_text_runs=False` keeps its default text rule (tests);
+    `ankiops`: with AnkiOps' inline Markdown (mark, sub, sup)."""
     md = MarkdownIt("commonmark", {"breaks": True, "html": True, "xhtmlOut": False})
     md.enable(["table", "strikethrough"])
+    if ankiops:
+        _ankiops_inline(md)
     md.use(attrs_plugin, after=("image",))
     md.inline.ruler.before("escape", "math", _math_rule)
     # Keep link and image targets exactly as written: Anki looks media up by file
@@ -235,7 +313,7 @@ def _parser(short_text_runs: bool = True) -> MarkdownIt:
     # check for (newline, escape/math, code, ~~, emphasis, link, image, autolink/HTML,
     # entity, attributes), and "]", where a link label ends (parseLinkLabel).
     if short_text_runs:
-        md.inline.terminator_re = _TERMINATORS
+        md.inline.terminator_re = _TERMINATORS_ANKIOPS if ankiops else _TERMINATORS
     md.renderer = _AnkiRenderer(md)
     md.add_render_rule("math", _render_math)
     for name in ("softbreak", "hardbreak"):
@@ -488,22 +566,28 @@ def html_block_html(text: str) -> str | None:
 
 
 @lru_cache(maxsize=4096)  # a pure function; round trips render the same text repeatedly
-def md_to_html(text: str) -> str:
-    """Render one field's Markdown as the HTML stored in Anki (deterministic)."""
+def md_to_html(text: str, ankiops: bool = False) -> str:
+    """Render one field's Markdown as the HTML stored in Anki (deterministic).
+
+    `ankiops`: AnkiOps' inline Markdown too (`==mark==`, `~sub~`, `^sup^`), for
+    repositories adopted from AnkiOps (ankiops.toml's `[markdown] ankiops = true`)."""
     # Two shapes markdown-it renders in a known way (tests compare), without parsing.
-    shortcut = plain_html(text)
+    shortcut = None if ankiops and _ANKIOPS_INLINE.search(text) else plain_html(text)
     if shortcut is None:
         shortcut = html_block_html(text)
-    html = shortcut if shortcut is not None else render_markdown(text)
+    html = shortcut if shortcut is not None else render_markdown(text, ankiops=ankiops)
     if "[sound:media/" in html:
         return _sound_names(html)
     return html
 
 
-def render_markdown(text: str, reference: bool = False) -> str:
+_ANKIOPS_INLINE = re.compile(r"==|\^")  # what plain_html would read otherwise than AnkiOps
+
+
+def render_markdown(text: str, reference: bool = False, ankiops: bool = False) -> str:
     """md_to_html by markdown-it; with `reference`, by markdown-it as it comes, which
     tests compare every shortcut with."""
-    md = _parser(not reference)
+    md = _parser(not reference, ankiops)
     env: dict[str, Any] = {}
     tokens = md.parse(text, env)
     _mark_tight_paragraphs(tokens)

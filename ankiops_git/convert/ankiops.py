@@ -1,0 +1,99 @@
+"""AnkiOps' Markdown, for repositories adopted from AnkiOps (`[markdown] ankiops = true`).
+
+AnkiOps 0.6.6 renders a field's Markdown with mistune and its own rules: `==x==`,
+`~x~`, `^x^` as <mark>, <sub>, <sup>; `-->`, `==>`, `=/=` as the characters → ⇒ ≠
+(anywhere, before parsing); `{width=N}` after an image as `style="width: Npx;"`;
+blocks joined by `<br><br>` with no <p>; code highlighted by Pygments' own classes.
+Our renderer learns the inline Markdown (markdown.md_to_html's `ankiops`); the rest
+it renders its own way, so the HTML AnkiOps left in Anki differs from ours for the
+same Markdown.
+
+`same_meaning` says whether Anki's HTML is what a field's Markdown means, read either
+way: it compares the two HTMLs in a normal form that forgets exactly those
+differences (paragraph joins, highlighting, the width's spelling, the arrows). A
+fetch keeps the file's Markdown for such a field (export.field_markdown), so adopting
+a folder changes neither the files nor Anki's notes. It is decided on the HTML
+side: html_to_md(html) renders back to html's canonical form (tomarkdown's
+invariant), so comparing the Markdown read back would come to the same, at the cost
+of converting every field.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from bs4 import Tag
+
+from ankiops_git.convert.canonical import normalised, serialise
+from ankiops_git.convert.markdown import md_to_html
+
+# AnkiOps' replacements, in its order, made on the Markdown before parsing.
+ARROWS = (("==>", "\u21d2"), ("-->", "\u2192"), ("=/=", "\u2260"))
+
+
+def ankiops_source(markdown: str) -> str:
+    """The Markdown as AnkiOps' renderer parses it: no-break spaces as spaces, the
+    arrows as characters."""
+    text = markdown.replace("\xa0", " ")
+    for spelling, char in ARROWS:
+        text = text.replace(spelling, char)
+    return text
+
+
+_BLOCK_TAGS = (
+    "p|div|ul|ol|li|blockquote|table|thead|tbody|tr|td|th|pre|h[1-6]|hr|"
+    "dl|dt|dd|details|summary|section|figure|figcaption"
+)
+_BOUNDARY = "\x00"
+# A block tag with the <br>s next to it: where a block starts or ends.
+_AROUND_BLOCK = re.compile(f"(?:<br>|{_BOUNDARY})*(</?(?:{_BLOCK_TAGS})(?:\\s[^>]*)?>)(?:<br>)*")
+_PARAGRAPH_BREAK = re.compile(f"(?:<br>){{2,}}|{_BOUNDARY}+")
+_WIDTH_STYLE = re.compile(r"width:\s*(\d+)px;?")
+
+
+@lru_cache(maxsize=16384)
+def normal_form(html: str) -> str:
+    """`html` with what tells AnkiOps' rendering from ours forgotten: code blocks as
+    their text, an image's width however spelled, empty alt texts, and the joins of
+    blocks (<p>s, <br><br>, <br>s next to a block) as one boundary."""
+    tree = normalised(html)
+    for pre in tree.find_all("pre"):
+        text = pre.get_text()
+        pre.attrs = {}
+        pre.clear()
+        code = Tag(name="code")
+        code.string = text.rstrip("\n")
+        pre.append(code)
+    for img in tree.find_all("img"):
+        style = str(img.attrs.get("style", ""))
+        width = _WIDTH_STYLE.fullmatch(style.strip())
+        if width and "width" not in img.attrs:
+            del img.attrs["style"]
+            img.attrs["width"] = width.group(1)
+        if img.attrs.get("alt") == "":
+            del img.attrs["alt"]
+    text = serialise(tree).replace("\u21d2", "==&gt;").replace("\u2192", "--&gt;")
+    text = text.replace("\u2260", "=/=")
+    text = _AROUND_BLOCK.sub(_boundary, text)
+    text = _PARAGRAPH_BREAK.sub(_BOUNDARY, text)
+    return text.strip(_BOUNDARY)
+
+
+def _boundary(match: re.Match[str]) -> str:
+    """A block tag as a boundary on either side; a paragraph's tags as a boundary alone."""
+    tag = match.group(1)
+    return _BOUNDARY if tag in ("<p>", "</p>") else _BOUNDARY + tag + _BOUNDARY
+
+
+def render(markdown: str) -> str:
+    """The field's Markdown in our renderer with AnkiOps' inline Markdown, read as
+    AnkiOps reads it (arrows, no-break spaces)."""
+    return md_to_html(ankiops_source(markdown), ankiops=True)
+
+
+def same_meaning(markdown: str, html: str) -> bool:
+    """Whether `html` (a field in Anki) is what `markdown` means in AnkiOps' dialect:
+    AnkiOps' rendering of it, or ours, or any HTML equal to one of them up to the
+    normal form above."""
+    return normal_form(render(markdown)) == normal_form(html)
