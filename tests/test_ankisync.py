@@ -216,9 +216,11 @@ def test_phone_edits_reach_the_files_and_markdown_edits_reach_the_phone(
     finally:
         desk_col.close()
 
+    # the phone's picture came along into media/ (the fetch brings what notes show)
+    assert (desk.root / "media" / "phone.png").read_bytes() == b"\x89PNG phone"
+
     # In the files: an edit and a new note with an image under media/; the commit
     # pushes (post-commit hook) and syncs.
-    (desk.root / "media").mkdir()
     (desk.root / "media" / "desk.png").write_bytes(b"\x89PNG desk")
     edited = text.replace("A: to have", "A: to have (edited in Markdown)")
     assert edited != text
