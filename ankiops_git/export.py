@@ -51,10 +51,10 @@ def html_same(a: str, b: str) -> bool:
     return html_equal(a, b)
 
 
-def to_markdown(html: str) -> str:
+def to_markdown(html: str, ankiops: bool = False) -> str:
     from ankiops_git.convert import html_to_md
 
-    return html_to_md(html)
+    return html_to_md(html, ankiops)
 
 
 def field_markdown(html: str, reference: str | None, ankiops: bool = False) -> str:
@@ -68,7 +68,7 @@ def field_markdown(html: str, reference: str | None, ankiops: bool = False) -> s
             return reference
     if not html.strip():
         return ""
-    return to_markdown(html)
+    return to_markdown(html, ankiops)
 
 
 def _same_meaning(markdown: str, html: str) -> bool:

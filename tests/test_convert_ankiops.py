@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape
 from pathlib import Path
 
 import pytest
+import test_convert_properties as props
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ankiops_git import config as config_mod
 from ankiops_git.convert import html_equal, html_to_md, md_to_html
@@ -117,7 +121,10 @@ def test_an_edit_in_anki_comes_into_the_file() -> None:
         "<mark>important alpha</mark> beta<br><br>more",
     )
     edited = html.replace("more", "less")
-    assert field_markdown(edited, markdown, ankiops=True) == html_to_md(edited)
+    back = field_markdown(edited, markdown, ankiops=True)
+    assert back == html_to_md(edited, ankiops=True) == "==important alpha== beta\n\\\nless"
+    assert field_markdown(edited, markdown) == html_to_md(edited)  # without: <mark> as HTML
+    assert html_to_md(edited).startswith("<mark>")
 
 
 def test_the_setting_in_ankiops_toml(tmp_path: Path) -> None:
@@ -130,3 +137,74 @@ def test_the_setting_in_ankiops_toml(tmp_path: Path) -> None:
     (tmp_path / config_mod.CONFIG_NAME).write_text('[markdown]\nankiops = "yes"\n')
     with pytest.raises(AnkiOpsError, match="ankiops"):
         config_mod.load(tmp_path)
+
+
+# --- the dialect both ways: html_to_md(..., ankiops=True) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "==important alpha== beta",
+        "H~2~O and x^2^ + y",
+        "==a **b**== c",
+        "a \\=\\=b\\=\\= c and 2\\^10\\^ and \\~x\\~",  # the characters themselves
+        "\\(x^2\\) \\^",  # math verbatim, its ^ unescaped
+        "x <sub>a b</sub>",  # a space inside: stays HTML
+    ],
+)
+def test_the_dialect_reads_back_as_written(markdown: str) -> None:
+    assert html_to_md(md_to_html(markdown, ankiops=True), ankiops=True) == markdown
+
+
+@pytest.mark.parametrize(
+    "html", ["a ==b== c", "2^10^ and ~x~", "x ==&gt; y", "<mark>z</mark>", "===", "<sup>2</sup>"]
+)
+def test_anki_text_keeps_its_meaning_in_the_dialect(html: str) -> None:
+    md = html_to_md(html, ankiops=True)
+    assert html_equal(md_to_html(md, ankiops=True), html)
+    assert html_equal(md_to_html(html_to_md(html)), html)  # and without it, as today
+
+
+INLINE_ANKIOPS = st.one_of(
+    props.WORD,
+    props.PLAIN.map(lambda w: f"=={w}=="),
+    props.PLAIN.map(lambda w: f"~{w}~"),
+    props.PLAIN.map(lambda w: f"^{w}^"),
+    props.PLAIN.map(lambda w: f"**=={w}==**"),
+    props.INLINE,
+)
+LINE_ANKIOPS = st.lists(INLINE_ANKIOPS, min_size=1, max_size=5).map(" ".join)
+DOCUMENT_ANKIOPS = st.tuples(
+    st.lists(st.one_of(LINE_ANKIOPS, props.BLOCK), min_size=1, max_size=4), st.booleans()
+).map(lambda t: ("\n\n" if t[1] else "\n").join(t[0]))
+
+
+@props.SETTINGS
+@given(DOCUMENT_ANKIOPS)
+def test_dialect_markdown_is_stable_after_one_cycle(md: str) -> None:
+    md1 = html_to_md(md_to_html(md, ankiops=True), ankiops=True)
+    assert html_to_md(md_to_html(md1, ankiops=True), ankiops=True) == md1
+    assert html_equal(md_to_html(md1, ankiops=True), md_to_html(md, ankiops=True))
+
+
+ANKI_HTML_ANKIOPS = st.lists(
+    st.one_of(
+        props.ANKI_HTML,
+        st.tuples(st.sampled_from(["mark", "sub", "sup"]), props.WORD).map(
+            lambda t: f"<{t[0]}>{escape(t[1])}</{t[0]}>"
+        ),
+        props.WORD.map(escape),
+    ),
+    min_size=1,
+    max_size=4,
+).map("".join)
+
+
+@props.SETTINGS
+@given(ANKI_HTML_ANKIOPS)
+def test_any_html_round_trips_in_the_dialect(html: str) -> None:
+    md = html_to_md(html, ankiops=True)
+    back = md_to_html(md, ankiops=True)
+    assert html_equal(back, html)
+    assert html_to_md(back, ankiops=True) == md

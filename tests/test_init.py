@@ -110,6 +110,7 @@ def test_init_tutorial_on_empty_collection_once(
     assert {n.note_type for n in deck.notes} == {"QA", "Reversed", "Cloze", "Input", "Choice"}
     assert all(n.note_id is not None for n in deck.notes)
     assert len(managed_rows(empty_collection_path)) == len(deck.notes)
+    assert "[markdown]" not in (root / "ankiops.toml").read_text()  # not from AnkiOps
     run(root, env, str(VENV_BIN / "ankiops-git"), "init", "--tutorial")
     assert len(managed_rows(empty_collection_path)) == len(deck.notes)
     status = run(root, env, str(VENV_BIN / "ankiops-git"), "status").stdout
@@ -216,6 +217,8 @@ def test_init_converts_ankiops_note_keys_to_note_ids_in_a_commit_on_top(
         f"<!-- note_id: {lost} -->\nQ: ir?\nA: To go\n"
     ) in after
     assert "note_key" not in after and "note_type" not in after
+    # AnkiOps' Markdown is read as AnkiOps renders it (docs/format.md)
+    assert "[markdown]\nankiops = true\n" in (root / "ankiops.toml").read_text()
     # AnkiOps' history stays: init's commits are on top of it.
     log = run(root, env, "git", "log", "--format=%H %s").stdout.splitlines()
     assert log[-1] == f"{old_head} AnkiOps: snapshot"

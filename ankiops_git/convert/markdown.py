@@ -572,7 +572,7 @@ def md_to_html(text: str, ankiops: bool = False) -> str:
     `ankiops`: AnkiOps' inline Markdown too (`==mark==`, `~sub~`, `^sup^`), for
     repositories adopted from AnkiOps (ankiops.toml's `[markdown] ankiops = true`)."""
     # Two shapes markdown-it renders in a known way (tests compare), without parsing.
-    shortcut = None if ankiops and _ANKIOPS_INLINE.search(text) else plain_html(text)
+    shortcut = None if ankiops and ANKIOPS_INLINE.search(text) else plain_html(text)
     if shortcut is None:
         shortcut = html_block_html(text)
     html = shortcut if shortcut is not None else render_markdown(text, ankiops=ankiops)
@@ -581,7 +581,7 @@ def md_to_html(text: str, ankiops: bool = False) -> str:
     return html
 
 
-_ANKIOPS_INLINE = re.compile(r"==|\^")  # what plain_html would read otherwise than AnkiOps
+ANKIOPS_INLINE = re.compile(r"==|\^")  # what plain_html would read otherwise than AnkiOps
 
 
 def render_markdown(text: str, reference: bool = False, ankiops: bool = False) -> str:

@@ -43,7 +43,13 @@ from ankiops_git.convert.canonical import (
     serialise,
     serialise_node,
 )
-from ankiops_git.convert.markdown import MATH_RE, MEDIA_PREFIX, md_to_html, plain_html
+from ankiops_git.convert.markdown import (
+    ANKIOPS_INLINE,
+    MATH_RE,
+    MEDIA_PREFIX,
+    md_to_html,
+    plain_html,
+)
 from ankiops_git.deckfile import (
     COMMENT_RE,
     PREFIX_RE,
@@ -82,9 +88,14 @@ _LINK_CLOSE = re.compile(r"\](?=[(\[:]|$)")
 class AnkiMarkdownConverter(MarkdownConverter):
     """markdownify's converter, taught Anki's layout and our Markdown dialect."""
 
-    def __init__(self, emphasis_as_tags: bool = False, raw_paragraphs: bool = False) -> None:
+    def __init__(
+        self, emphasis_as_tags: bool = False, raw_paragraphs: bool = False, ankiops: bool = False
+    ) -> None:
         super().__init__(escape_asterisks=False, escape_underscores=False)
         self.emphasis_as_tags = emphasis_as_tags
+        # AnkiOps' inline Markdown ([markdown] ankiops): <mark> as ==x==, its delimiters
+        # escaped in text
+        self.ankiops = ankiops
         # <p> as HTML: for a lone <p>, which Markdown can only write as bare text
         self.raw_paragraphs = raw_paragraphs
 
@@ -304,6 +315,10 @@ class AnkiMarkdownConverter(MarkdownConverter):
             if self.emphasis_as_tags:
                 return f"<{node.name}>{inner}</{node.name}>"
             return f"{_OPEN}{node.name}{inner}{_CLOSE}{node.name}"
+        if self.ankiops and node.name in _ANKIOPS_TAGS and not node.attrs:
+            written = None if self.emphasis_as_tags else ankiops_inline(node.name, inner)
+            if written is not None:
+                return written
         if (
             node.name == "code"
             and not node.attrs
@@ -336,12 +351,13 @@ class AnkiMarkdownConverter(MarkdownConverter):
         if None in extra:
             return None
         alt = escape_plain(attrs.get("alt", ""))
+        alt = escape_ankiops(alt) if self.ankiops else alt
         title = link_title(img)
         braces = "{" + " ".join(e for e in extra if e) + "}" if extra else ""
         return f"![{alt}]({link_target(media_target(attrs['src']))}{title}){braces}"
 
     def text(self, node: NavigableString) -> str:
-        text = escape_markdown(str(node))
+        text = escape_markdown(str(node), self.ankiops)
         previous = node.previous_sibling
         if text.startswith("{") and isinstance(previous, Tag) and previous.name == "img":
             text = "\\" + text
@@ -396,18 +412,51 @@ def _can_delimit(delimiter: str, before: str, inner: str, after: str) -> bool:
 # --- escaping ------------------------------------------------------------------------------
 
 
-def escape_markdown(text: str) -> str:
-    """Text as Markdown that renders to exactly `text`; math spans stay verbatim."""
+def escape_markdown(text: str, ankiops: bool = False) -> str:
+    """Text as Markdown that renders to exactly `text`; math spans stay verbatim.
+    `ankiops`: AnkiOps' inline delimiters escaped too."""
+    escape = _escape_both if ankiops else escape_plain
     if "\\" not in text:
-        return escape_plain(text)  # no math span starts without a backslash
+        return escape(text)  # no math span starts without a backslash
     out: list[str] = []
     position = 0
     for match in MATH_RE.finditer(text):
-        out.append(escape_plain(text[position : match.start()]))
+        out.append(escape(text[position : match.start()]))
         out.append(match.group())
         position = match.end()
-    out.append(escape_plain(text[position:]))
+    out.append(escape(text[position:]))
     return "".join(out)
+
+
+_ANKIOPS_TAGS = {"mark": "==", "sub": "~", "sup": "^"}
+# In escaped text: an escape (kept), or a character that would open AnkiOps' mark, sub
+# or sup: "^", "~", "=" next to another "="
+_ANKIOPS_DELIMITER = re.compile(r"\\.|[\^~]|=(?==)|(?<==)=", re.DOTALL)
+# What ~x~ and ^x^ hold as written here (mdit-py-plugins: no unescaped space inside)
+_SCRIPT_TEXT = re.compile(r"[^\s~^=\\<>&*_`\[\]\ue000\ue001]+")
+
+
+def escape_ankiops(escaped: str) -> str:
+    """Markdown text, escaped for our Markdown, with AnkiOps' delimiters escaped too."""
+    return _ANKIOPS_DELIMITER.sub(
+        lambda m: m.group() if m.group().startswith("\\") else "\\" + m.group(), escaped
+    )
+
+
+def _escape_both(text: str) -> str:
+    return escape_ankiops(escape_plain(text))
+
+
+def ankiops_inline(tag: str, inner: str) -> str | None:
+    """<mark>, <sub>, <sup> (no attributes) as AnkiOps writes them, around `inner` (their
+    content as Markdown), or None where that cannot say it (the result is checked)."""
+    if not inner or inner[0].isspace() or inner[-1].isspace():
+        return None
+    if tag == "mark":
+        return None if "=" in inner[:1] + inner[-1:] else f"=={inner}=="
+    if _SCRIPT_TEXT.fullmatch(inner) is None:
+        return None
+    return f"{_ANKIOPS_TAGS[tag]}{inner}{_ANKIOPS_TAGS[tag]}"
 
 
 _UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
@@ -523,40 +572,41 @@ def media_target(src: str) -> str:
     return src
 
 
-def html_to_md(html: str) -> str:
+def html_to_md(html: str, ankiops: bool = False) -> str:
     """One field's HTML as Markdown for a deck file (no leading/trailing blank lines).
     Media files are named by their place in the repository: `media/x.png`,
-    `[sound:media/x.mp3]` (md_to_html gives Anki's plain names back)."""
-    md = _html_to_md(html)
+    `[sound:media/x.mp3]` (md_to_html gives Anki's plain names back). `ankiops`: for
+    md_to_html's `ankiops` (AnkiOps' inline Markdown: <mark> is ==x==)."""
+    md = _html_to_md(html, ankiops)
     if "[sound:" in md:
-        rendered = md_to_html(md)
+        rendered = md_to_html(md, ankiops)
         for spelling in (r"[sound:media/\1]", r"[sound:media/\1\\]"):
             candidate = _SOUND_MD.sub(spelling, md)
-            if candidate != md and md_to_html(candidate) == rendered:
+            if candidate != md and md_to_html(candidate, ankiops) == rendered:
                 return candidate
     return md
 
 
-def _html_to_md(html: str) -> str:
+def _html_to_md(html: str, ankiops: bool = False) -> str:
     if is_plain_text(html):
         text = plain_text_line(html)
-        md = escape_line_start(escape_markdown(text)) if text else ""
-        if _renders_to(md, html, escape_text(text)):
+        md = escape_line_start(escape_markdown(text, ankiops)) if text else ""
+        if _renders_to(md, html, escape_text(text), ankiops):
             return md
     src = lone_image_src(html)
     if src is not None:
         md = f"![]({link_target(media_target(src))})"
-        if _renders_to(md, html, f'<img src="{src}">'):
+        if _renders_to(md, html, f'<img src="{src}">', ankiops):
             return md
     tree = normalised(html)
     target: str | None = None  # canonical_html(html), needed only if md renders otherwise
     tried: set[str] = set()
-    for converter in _converters():
+    for converter in _converters(ankiops):
         md = deck_safe(converter.container(tree).strip("\n"))
         if md in tried:
             continue  # the retries often write the same Markdown
         tried.add(md)
-        rendered = md_to_html(md)
+        rendered = md_to_html(md, ankiops)
         if rendered == html:
             return md  # (most fields: what md_to_html wrote)
         if target is None:
@@ -564,7 +614,7 @@ def _html_to_md(html: str) -> str:
             remember_canonical(html, target)
         if "<p" in target and _P_TAG.search(rendered) is None:
             continue  # cannot match: see _P_TAG (a lone <p> written as a tight paragraph)
-        if canonical_rendering(md, rendered) == target:
+        if canonical_rendering(md, rendered, ankiops) == target:
             return md
     return deck_safe(_raw_field(tree))
 
@@ -576,11 +626,11 @@ def _html_to_md(html: str) -> str:
 _P_TAG = re.compile("</?p", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1)
-def _converters() -> tuple[AnkiMarkdownConverter, ...]:
+@lru_cache(maxsize=2)
+def _converters(ankiops: bool = False) -> tuple[AnkiMarkdownConverter, ...]:
     """The converters html_to_md tries, in order (they keep no state between fields)."""
     options = ((False, False), (True, False), (False, True))
-    return tuple(AnkiMarkdownConverter(tags, raw) for tags, raw in options)
+    return tuple(AnkiMarkdownConverter(tags, raw, ankiops) for tags, raw in options)
 
 
 def deck_safe(md: str) -> str:
@@ -608,13 +658,13 @@ def deck_safe(md: str) -> str:
 _MAYBE_STRUCTURAL = re.compile(r"^(?:[QAFBTIEMC]|---|<!--|<{7}|>{7})", re.MULTILINE)
 
 
-def _renders_to(md: str, html: str, target: str) -> bool:
+def _renders_to(md: str, html: str, target: str, ankiops: bool = False) -> bool:
     """Whether `md` renders to HTML equal to `html`, whose canonical form is `target`."""
-    rendered = md_to_html(md)
-    return rendered == html or canonical_rendering(md, rendered) == target
+    rendered = md_to_html(md, ankiops)
+    return rendered == html or canonical_rendering(md, rendered, ankiops) == target
 
 
-def canonical_rendering(md: str, rendered: str) -> str:
+def canonical_rendering(md: str, rendered: str, ankiops: bool = False) -> str:
     """canonical_html(rendered), where rendered = md_to_html(md).
 
     What markdown.plain_html renders (headings, paragraphs, tight lists of plain text,
@@ -623,6 +673,8 @@ def canonical_rendering(md: str, rendered: str) -> str:
     canonical form the other way round (both escape `&`, `<`, `>` alike, and the text
     has no whitespace to collapse: see _PLAIN_TEXT). Tests compare.
     """
+    if ankiops and ANKIOPS_INLINE.search(md):
+        return canonical_html(rendered)  # (md_to_html rendered it with markdown-it)
     if plain_html(md) is not None and _SURROGATE.search(rendered) is None:
         return rendered.replace("&quot;", '"').replace("\xa0", "&nbsp;")
     return canonical_html(rendered)
