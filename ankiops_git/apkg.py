@@ -301,17 +301,7 @@ def import_apkg(
             )
         else:
             to_write[name] = data
-    with archive.staging(directory) as staged:
-        rels = []
-        for rel, text in texts.items():
-            (staged / rel).write_text(text, encoding="utf-8", newline="\n")
-            rels.append(rel)
-        if to_write:
-            (staged / media.MEDIA_DIR).mkdir()
-        for name, data in to_write.items():
-            (staged / media.MEDIA_DIR / name).write_bytes(data)
-            rels.append(f"{media.MEDIA_DIR}/{name}")
-        archive.write_into(staged, directory, rels)
+    archive.write_all(directory, texts, to_write)
     result.decks = sorted(texts)
     result.media = len(to_write)
     return result

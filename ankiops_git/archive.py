@@ -4,7 +4,7 @@
 extracted, an archive that is not a ZIP or is damaged, one with an entry whose name
 leaves the target folder (`..` steps, an absolute path, a drive letter, a backslash
 path), one with a symbolic link entry, and one whose entries add up to more than the
-size limit. `write_into` then moves files made in a temporary folder into place, so
+size limit. `write_all` then moves files made in a temporary folder into place, so
 that a refusal or a failure leaves the target as it was.
 """
 
@@ -98,21 +98,24 @@ def read_entry(zf: zipfile.ZipFile, name: str, path: Path, what: str = "archive"
         raise ArchiveError(f"{path}: entry {name!r} is damaged ({e}); nothing was written") from e
 
 
-@contextmanager
-def staging(target: Path) -> Iterator[Path]:
-    """A temporary folder beside `target` (same file system: moves are renames),
-    removed afterwards whatever happens."""
+def write_all(target: Path, texts: dict[str, str], media_files: dict[str, bytes]) -> None:
+    """Write deck files (`texts`: path -> text) and media files (name -> bytes, into
+    media/) under `target`: all made in a temporary folder beside it first (the same
+    file system: the moves are renames), then moved into place; the temporary folder
+    goes whatever happens."""
+    from ankiops_git.media import MEDIA_DIR
+
     target.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".ankiops-staging-", dir=target))
+    staged = Path(tempfile.mkdtemp(prefix=".ankiops-staging-", dir=target))
     try:
-        yield tmp
+        files = {rel: text.encode("utf-8") for rel, text in texts.items()}
+        files.update({f"{MEDIA_DIR}/{name}": data for name, data in media_files.items()})
+        for rel, data in files.items():
+            (staged / rel).parent.mkdir(parents=True, exist_ok=True)
+            (staged / rel).write_bytes(data)
+        for rel in files:
+            dest = target / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged / rel, dest)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def write_into(staged: Path, target: Path, relpaths: list[str]) -> None:
-    """Move the staged files (paths relative to `staged`) into `target`."""
-    for rel in relpaths:
-        dest = target / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged / rel, dest)
+        shutil.rmtree(staged, ignore_errors=True)

@@ -365,17 +365,7 @@ def deserialize(
             note.fields = {k: rename_references(v, result.renamed) for k, v in note.fields.items()}
         texts[paths[name]] = deckfile.write(deck)
         result.notes += len(deck.notes)
-    with archive.staging(directory) as staged:
-        rels = []
-        for rel, text in texts.items():
-            (staged / rel).write_text(text, encoding="utf-8", newline="\n")
-            rels.append(rel)
-        if to_write:
-            (staged / media.MEDIA_DIR).mkdir()
-        for name, data in to_write.items():
-            (staged / media.MEDIA_DIR / name).write_bytes(data)
-            rels.append(f"{media.MEDIA_DIR}/{name}")
-        archive.write_into(staged, directory, rels)
+    archive.write_all(directory, texts, to_write)
     result.decks = sorted(texts)
     result.media_new = len(to_write)
     return result
