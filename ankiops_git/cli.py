@@ -17,7 +17,21 @@ if TYPE_CHECKING:
     from ankiops_git.config import Config
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The one error handler of this surface: a user's error (AnkiOpsError) from any
+    command is one line on stderr and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from ankiops_git.errors import AnkiOpsError
+
+        try:
+            return super().invoke(ctx)
+        except AnkiOpsError as e:
+            _fail(e)
+            return None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="ankiops-git")
 def cli() -> None:
     """Anki decks as Markdown files under git, with Anki as a git remote."""
@@ -55,23 +69,18 @@ def init_command(
     Anki as the remote `anki`. Safe to run again: it repairs the wiring."""
     from pathlib import Path
 
-    from ankiops_git.errors import AnkiOpsError
     from ankiops_git.init import init
     from ankiops_git.remote import media_bar, progress_bar
 
-    try:
-        result = init(
-            Path(directory),
-            anki_spec,
-            profile,
-            tutorial,
-            not no_hooks,
-            progress=progress_bar,
-            media_progress=media_bar,
-        )
-    except AnkiOpsError as e:
-        _fail(e)
-        return
+    result = init(
+        Path(directory),
+        anki_spec,
+        profile,
+        tutorial,
+        not no_hooks,
+        progress=progress_bar,
+        media_progress=media_bar,
+    )
     for line in result.lines:
         click.echo(line)
     if result.conflicts:
@@ -90,13 +99,9 @@ def status_command(verbose: bool) -> None:
     """What a push would send (planned and checked as a push would, not applied), and
     whether Anki has changes a pull would bring."""
     from ankiops_git import gitstore, sync
-    from ankiops_git.errors import AnkiOpsError
 
-    try:
-        for line in sync.status(gitstore.open_repo(), verbose):
-            click.echo(line)
-    except AnkiOpsError as e:
-        _fail(e)
+    for line in sync.status(gitstore.open_repo(), verbose):
+        click.echo(line)
 
 
 @cli.command("media")
@@ -113,13 +118,8 @@ def media_command(trash_unused: bool, apply: bool) -> None:
     Anki's media trash (Tools > Check Media in Anki can restore them). Files
     ankiops-git did not store, and files changed in Anki since, are never touched."""
     from ankiops_git import gitstore, sync
-    from ankiops_git.errors import AnkiOpsError
 
-    try:
-        found = sync.unused_media(gitstore.open_repo(), trash=apply)
-    except AnkiOpsError as e:
-        _fail(e)
-        return
+    found = sync.unused_media(gitstore.open_repo(), trash=apply)
     verb = "moved to Anki's media trash" if apply else "would go to Anki's media trash"
     for name in found.names:
         click.echo(f"media: {name}: {verb}")
@@ -148,17 +148,12 @@ def media_command(trash_unused: bool, apply: bool) -> None:
 def push_command(allow_deletes: bool, recreate_decks: bool, dry_run: bool) -> None:
     """Push the current branch to Anki and write the new note ids back."""
     from ankiops_git import gitstore, sync
-    from ankiops_git.errors import AnkiOpsError
     from ankiops_git.remote import adding_bar
 
     if dry_run:
-        try:
-            plan = sync.plan_head(
-                gitstore.open_repo(), allow_deletes=allow_deletes, recreate_decks=recreate_decks
-            )
-        except AnkiOpsError as e:
-            _fail(e)
-            return
+        plan = sync.plan_head(
+            gitstore.open_repo(), allow_deletes=allow_deletes, recreate_decks=recreate_decks
+        )
         if plan.empty():
             click.echo("anki (dry run): nothing to push")
             return
@@ -166,16 +161,12 @@ def push_command(allow_deletes: bool, recreate_decks: bool, dry_run: bool) -> No
         for item in plan.listing():
             click.echo(f"  {item}")
         return
-    try:
-        outcome = sync.push_head(
-            gitstore.open_repo(),
-            allow_deletes=allow_deletes,
-            recreate_decks=recreate_decks,
-            progress=adding_bar,
-        )
-    except AnkiOpsError as e:
-        _fail(e)
-        return
+    outcome = sync.push_head(
+        gitstore.open_repo(),
+        allow_deletes=allow_deletes,
+        recreate_decks=recreate_decks,
+        progress=adding_bar,
+    )
     lines = outcome.lines() or ["anki: everything up to date"]
     for line in lines:
         click.echo(line)
@@ -191,16 +182,11 @@ def pull_command(allow_deletes: bool) -> None:
     import subprocess
 
     from ankiops_git import gitstore, sync
-    from ankiops_git.errors import AnkiOpsError
     from ankiops_git.programs import git_env
     from ankiops_git.sync import ALLOW_DELETES_ENV
 
-    try:  # git finds git-remote-anki and the merge strategy on PATH: put ours first
-        sync.remote_spec(gitstore.open_repo())  # a repository wired to Anki, or say so
-        env = git_env()
-    except AnkiOpsError as e:
-        _fail(e)
-        return
+    sync.remote_spec(gitstore.open_repo())  # a repository wired to Anki, or say so
+    env = git_env()  # git finds git-remote-anki and the merge strategy on PATH: ours first
     if allow_deletes:
         env[ALLOW_DELETES_ENV] = "1"
     pull = ["git", "pull", "--no-rebase", "-s", "ankiops", "anki", "main"]
@@ -251,22 +237,18 @@ def login_command(endpoint: str | None, username: str | None, anki_spec: str | N
     from ankiops_git.anki import ankiweb
     from ankiops_git.errors import AnkiOpsError
 
-    try:
-        spec, repo, config = _where(anki_spec)
-        if spec.startswith(("http://", "https://", "anki::http")):
-            raise AnkiOpsError(
-                "Anki desktop is open (AnkiConnect): log in within Anki (press Sync, or "
-                "Preferences > Syncing), and `ankiops-git sync` uses that login."
-            )
-        name = username or click.prompt("User name")
-        password = os.environ.get(PASSWORD_ENV) or click.prompt(
-            "Password", hide_input=True, default="", show_default=False
+    spec, repo, config = _where(anki_spec)
+    if spec.startswith(("http://", "https://", "anki::http")):
+        raise AnkiOpsError(
+            "Anki desktop is open (AnkiConnect): log in within Anki (press Sync, or "
+            "Preferences > Syncing), and `ankiops-git sync` uses that login."
         )
-        with sync.open_anki(spec, config) as backend:
-            done, where = ankiweb.login_backend(backend, repo, name, password, endpoint)
-    except AnkiOpsError as e:
-        _fail(e)
-        return
+    name = username or click.prompt("User name")
+    password = os.environ.get(PASSWORD_ENV) or click.prompt(
+        "Password", hide_input=True, default="", show_default=False
+    )
+    with sync.open_anki(spec, config) as backend:
+        done, where = ankiweb.login_backend(backend, repo, name, password, endpoint)
     click.echo(f"login: logged in to {done.server} as {done.username}; the key is kept in {where}")
 
 
@@ -294,21 +276,16 @@ def sync_command(full: str | None, no_media: bool, anki_spec: str | None) -> Non
     --download."""
     from ankiops_git import sync
     from ankiops_git.anki import ankiweb
-    from ankiops_git.errors import AnkiOpsError
 
-    try:
-        spec, repo, config = _where(anki_spec)
-        key = sync.api_key(repo) if repo is not None else None
-        with sync.open_anki(spec, config, key) as backend:
-            report = ankiweb.sync_backend(
-                backend,
-                repo,
-                full="upload" if full == "upload" else "download" if full else None,
-                media=False if no_media else None,
-            )
-    except AnkiOpsError as e:
-        _fail(e)
-        return
+    spec, repo, config = _where(anki_spec)
+    key = sync.api_key(repo) if repo is not None else None
+    with sync.open_anki(spec, config, key) as backend:
+        report = ankiweb.sync_backend(
+            backend,
+            repo,
+            full="upload" if full == "upload" else "download" if full else None,
+            media=False if no_media else None,
+        )
     click.echo(report.line())
     if report.kind == "download" and repo is not None:
         click.echo("sync: run `git pull anki` to bring the downloaded collection into the files")
@@ -331,22 +308,16 @@ def validate_command(paths: tuple[Path, ...]) -> None:
     from ankiops_git.errors import AnkiOpsError
 
     root = _top_folder()
-    try:
-        if paths:
-            found = validate.check_paths(paths)
-        else:  # the repository's deck files, named as git names files: from here
-            here = Path.cwd()
-            os.chdir(root)
-            try:
-                found = validate.check_tree(Path("."))
-            finally:
-                os.chdir(here)
-            found = [
-                dataclasses.replace(d, path=os.path.relpath(root / d.path, here)) for d in found
-            ]
-    except AnkiOpsError as e:
-        _fail(e)
-        return
+    if paths:
+        found = validate.check_paths(paths)
+    else:  # the repository's deck files, named as git names files: from here
+        here = Path.cwd()
+        os.chdir(root)
+        try:
+            found = validate.check_tree(Path("."))
+        finally:
+            os.chdir(here)
+        found = [dataclasses.replace(d, path=os.path.relpath(root / d.path, here)) for d in found]
     for diagnostic in found:
         click.echo(str(diagnostic))
     if validate.has_errors(found):
@@ -354,7 +325,7 @@ def validate_command(paths: tuple[Path, ...]) -> None:
     if not paths:
         count = len(deckfile.deck_files(root))
         if count == 0:
-            _fail(AnkiOpsError(f"no deck files in {root} (deck files are *.md at its top)"))
+            raise AnkiOpsError(f"no deck files in {root} (deck files are *.md at its top)")
         warnings = f", {len(found)} warning(s)" if found else ""
         click.echo(f"validate: {count} deck file(s) in {root}: no errors{warnings}")
 
@@ -422,12 +393,8 @@ def serialize_command(
         else:
             output.write_text(share.dumps(doc), encoding="utf-8")
             written = share.count(doc)
-    except AnkiOpsError as e:
-        _fail(e)
-        return
     except OSError as e:
-        _fail(AnkiOpsError(f"cannot write {output}: {e.strerror or e}"))
-        return
+        raise AnkiOpsError(f"cannot write {output}: {e.strerror or e}") from e
     for name in written.missing:
         click.echo(
             f"serialize: warning: the notes show media/{name}, which is not in media/", err=True
@@ -455,12 +422,8 @@ def deserialize_command(
 
     try:
         done = share.deserialize(file, directory or Path("."), overwrite, _max_bytes(max_mb))
-    except AnkiOpsError as e:
-        _fail(e)
-        return
     except OSError as e:
-        _fail(AnkiOpsError(f"cannot write the deck files: {e.strerror or e}"))
-        return
+        raise AnkiOpsError(f"cannot write the deck files: {e.strerror or e}") from e
     for old, new in sorted(done.renamed.items()):
         click.echo(f"deserialize: media/{old} is another file here: written as media/{new}")
     click.echo(
@@ -483,14 +446,9 @@ def export_apkg_command(decks: tuple[str, ...], output: Path) -> None:
     from the files alone: note types, templates, CSS, media, and stable GUIDs, so that
     importing a newer package updates the notes instead of adding them again."""
     from ankiops_git import apkg
-    from ankiops_git.errors import AnkiOpsError
     from ankiops_git.remote import progress_bar_for
 
-    try:
-        done = apkg.export_apkg(_top_folder(), output, decks, progress_bar_for("package"))
-    except AnkiOpsError as e:
-        _fail(e)
-        return
+    done = apkg.export_apkg(_top_folder(), output, decks, progress_bar_for("package"))
     for name in done.missing:
         click.echo(
             f"export-apkg: warning: the notes show media/{name}, which is not in media/", err=True
@@ -518,20 +476,15 @@ def import_apkg_command(
     Anki's Basic, Basic (and reversed card), Basic (type in the answer) and Cloze types
     become QA, Reversed, Input and Cloze notes; other note types are listed and skipped."""
     from ankiops_git import apkg
-    from ankiops_git.errors import AnkiOpsError
     from ankiops_git.remote import progress_bar_for
 
-    try:
-        done = apkg.import_apkg(
-            file,
-            directory or Path("."),
-            overwrite,
-            _max_bytes(max_mb),
-            progress_bar_for("reading package"),
-        )
-    except AnkiOpsError as e:
-        _fail(e)
-        return
+    done = apkg.import_apkg(
+        file,
+        directory or Path("."),
+        overwrite,
+        _max_bytes(max_mb),
+        progress_bar_for("reading package"),
+    )
     for name, number in sorted(done.skipped.items()):
         click.echo(
             f"import-apkg: skipped {number} note(s) of note type {name!r}: not a type "
