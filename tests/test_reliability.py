@@ -1753,7 +1753,7 @@ def test_a_note_moved_to_two_decks_on_the_two_sides_is_in_one_file_after_a_pull(
 def test_two_different_new_notes_with_the_same_answer_are_both_kept(
     template: Path, tmp_path: Path
 ) -> None:
-    """Found by the stateful test (8 times in the soak of ba6a934). Reproduction: in Anki,
+    """Found by the stateful test (in the soak of ba6a934). Reproduction: in Anki,
     add `Q: k101? A: the same answer` to Beta; in Beta.md, add `Q: k102? A: the same
     answer` and commit (the hook's push is refused: Anki has changes there); `git pull
     anki` stopped with `CONFLICT Beta.md: note <k101's id>: Question changed differently
