@@ -450,7 +450,10 @@ class SyncMachine(RuleBasedStateMachine):
             seen = shown.get(key)
             mine = [e for e in events if e.eid in self.known[side]]
             if seen is None:
-                explained = any(e.what == "delete" for e in newest(mine))
+                # An absence shows every delete of the note, also one its own delete
+                # explains: the other side's resolution that took a delete reached it
+                # too (and with it what that resolution knew).
+                explained = False
                 teach = [e for e in events if e.what == "delete"]
             else:
                 places = newest([e for e in mine if e.what in ("create", "move", "resolve")])
