@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -340,6 +341,20 @@ _MAX_MB_OPTION = click.option(
 )
 
 
+def _UNPACK_OPTIONS(command: Callable[..., None]) -> Callable[..., None]:  # noqa: N802
+    """--directory, --overwrite and --max-mb: what deserialize and import-apkg share."""
+    command = _MAX_MB_OPTION(command)
+    command = click.option("--overwrite", is_flag=True, help="Replace deck files that exist.")(
+        command
+    )
+    return click.option(
+        "--directory",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Where the deck files go. [default: the current folder]",
+    )(command)
+
+
 def _max_bytes(max_mb: int | None) -> int:
     from ankiops_git.archive import DEFAULT_MAX_MB
 
@@ -405,14 +420,7 @@ def serialize_command(
 
 @cli.command("deserialize")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where the deck files go. [default: the current folder]",
-)
-@click.option("--overwrite", is_flag=True, help="Replace deck files that exist.")
-@_MAX_MB_OPTION
+@_UNPACK_OPTIONS
 def deserialize_command(
     file: Path, directory: Path | None, overwrite: bool, max_mb: int | None
 ) -> None:
@@ -461,14 +469,7 @@ def export_apkg_command(decks: tuple[str, ...], output: Path) -> None:
 
 @cli.command("import-apkg")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where the deck files go. [default: the current folder]",
-)
-@click.option("--overwrite", is_flag=True, help="Replace deck files that exist.")
-@_MAX_MB_OPTION
+@_UNPACK_OPTIONS
 def import_apkg_command(
     file: Path, directory: Path | None, overwrite: bool, max_mb: int | None
 ) -> None:
