@@ -9,6 +9,10 @@ Anki keeps media in one flat folder and fields refer to them by plain name
 - every file under `media/` the pushed commits changed that some note refers to (a
   redrawn diagram whose notes did not change).
 
+Anki's file of that name, when it holds other bytes, is replaced only if it is ours
+(a push stored those bytes, or the base commit holds them: fetched for a note of the
+repository); anything else is refused, so a file another note shows never changes.
+
 Nothing outside `media/` is sent (ankiops.toml or a deck file named as an image stay
 where they are), and a symbolic link is refused, never followed.
 
@@ -161,6 +165,28 @@ def unstorable(found: Iterable[MediaFile]) -> list[str]:
         for m in found
         if dropped_characters(m.name)
     ]
+
+
+def ours(
+    repo: pygit2.Repository, found: MediaFile, held: bytes, record: dict[str, str], base: Files
+) -> bool:
+    """Whether the bytes Anki holds under `found`'s name are ankiops-git's to replace: a
+    push stored them (the record), or the base commit (anki/main) holds them there,
+    fetched for a note of the repository."""
+    if record.get(found.name) == str(pygit2.hash(held)):
+        return True
+    return found.path in base and same_content(repo, base[found.path][0], held)
+
+
+def foreign_message(found: MediaFile) -> str:
+    stem, dot, ext = found.name.rpartition(".")
+    other = f"{stem}-2{dot}{ext}" if dot and stem else f"{found.name}-2"
+    return (
+        f"{found.where}: media file {found.path}: Anki's media folder holds another file "
+        f"named {found.name!r}, which ankiops-git neither sent nor fetched; replacing it "
+        f"would change the cards of every note that shows it. Rename yours (e.g. "
+        f"{MEDIA_DIR}/{other}, and the references to it), then commit again."
+    )
 
 
 # --- fetch: Anki's media into media/ ----------------------------------------------------

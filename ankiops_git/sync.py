@@ -437,14 +437,24 @@ def push_commit(
     warnings = sent_note_warnings(plan, target_snap) + media.absent(shows, target_files)
     warnings += media.too_large(wanted, sizes, config.media_warn_bytes)
     # Stored once per content: a file Anki holds with the same bytes (git blob hash)
-    # under that name is not sent again.
+    # under that name is not sent again. Other bytes are replaced only if they are ours
+    # (a push stored them, or a fetch brought them into the base): a file of the same
+    # name that some other note of the collection shows is never replaced.
+    record = media.pushed(repo)
+    foreign: list[str] = []
     for start in range(0, len(wanted), media.FETCH_BATCH):
         batch = wanted[start : start + media.FETCH_BATCH]
         held = media.read_many(backend, [m.name for m in batch])
         for found, data in zip(batch, held, strict=True):
             oid = target_files[found.path][0]
-            if data is None or not media.same_content(repo, oid, data):
-                plan.media.append((found.name, media.content(repo, oid, found.path), found.where))
+            if data is not None and media.same_content(repo, oid, data):
+                continue
+            if data is not None and not media.ours(repo, found, data, record, base_files):
+                foreign.append(media.foreign_message(found))
+                continue
+            plan.media.append((found.name, media.content(repo, oid, found.path), found.where))
+    if foreign:
+        raise AnkiOpsError("\n".join(foreign) + "\nNothing was pushed.")
     if dry_run:
         return PushResult(plan, [], False, warnings=warnings)
     if plan.media:  # recorded first: a push stopped after storing still counts them

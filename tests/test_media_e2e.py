@@ -122,6 +122,40 @@ def test_an_image_added_in_markdown_is_stored_once_and_the_field_names_it(
     assert world.rev("HEAD") == head
 
 
+def test_a_file_anki_holds_under_the_same_name_is_replaced_only_if_it_is_ours(
+    world: World,
+) -> None:
+    """Anki's media folder has `map.png` from elsewhere (a note of another note type shows
+    it): a push of a different media/map.png is refused, naming file and line, and
+    Anki's file is untouched. A file the push itself stored is replaced when redrawn."""
+    theirs, mine, redrawn = picture(5), picture(6), picture(7)
+    put_in_anki_media(world, "map.png", theirs)
+    (world.root / "media").mkdir()
+    (world.root / "media" / "map.png").write_bytes(mine)
+    before = world.read("Spanish.md")
+    world.write("Spanish.md", before + "\n---\n\nQ: Where?\nA: ![](media/map.png)\n")
+    world.git("add", "-A")
+    commit = world.git("commit", "-m", "map")
+    line = before.count("\n") + 4  # the note's first line
+    assert f"Spanish.md:{line}: media file media/map.png: Anki's media folder holds another " in (
+        commit.stderr
+    ), commit.stderr
+    assert "Rename yours (e.g. media/map-2.png" in commit.stderr
+    assert "Traceback" not in commit.stderr
+    assert anki_media(world) == {"map.png": theirs}
+    assert world.rev("anki/main") != world.rev("HEAD")  # nothing was pushed
+    # renamed as told: pushed; then redrawn: ours, so replaced
+    os.rename(world.root / "media" / "map.png", world.root / "media" / "map-2.png")
+    world.write("Spanish.md", before + "\n---\n\nQ: Where?\nA: ![](media/map-2.png)\n")
+    world.git("add", "-A")
+    world.git("commit", "-m", "renamed")
+    assert world.rev("anki/main") == world.rev("HEAD")
+    (world.root / "media" / "map-2.png").write_bytes(redrawn)
+    world.git("commit", "-am", "redrawn")
+    assert world.rev("anki/main") == world.rev("HEAD")
+    assert anki_media(world) == {"map.png": theirs, "map-2.png": redrawn}
+
+
 def test_references_outside_the_repository_are_refused_with_file_and_line(
     world: World,
 ) -> None:
