@@ -1,9 +1,11 @@
 """Media benchmark: a collection whose 1,000 notes show 1,000 media files (10 MB).
 
-python -m bench media [--files=1000] [--runs=5] [--backends=collection,connect]
+python -m bench media [--files=1000] [--runs=5] [--backends=collection,connect,real]
 
 Per backend ("collection": the collection file; "connect": the loopback AnkiConnect
-stand-in of tests/ over it), as child processes (bench/spawn.py, as the sync cases):
+stand-in of tests/ over it; "real": Anki desktop with the real AnkiConnect add-on, on a
+copy of the collection and its media folder), as child processes (bench/spawn.py, as
+the sync cases):
 
 - first fetch: `git fetch anki` in an empty repository: every note, and every media
   file into media/ (bulk reads of 50 files; over AnkiConnect one `multi` each);
@@ -22,6 +24,7 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from ankiops_git.anki.base import NewNote
 from ankiops_git.anki.collection import CollectionBackend
@@ -57,27 +60,48 @@ def build(folder: Path, files: int) -> Path:
     return col_path
 
 
-def add_in_anki(col_path: Path, server: object, round_: int) -> None:
-    """10 notes with 10 new pictures, as Anki's editor adds them."""
+def add_ten(col: Any, round_: int) -> None:
+    """10 notes with 10 new pictures, as Anki's editor adds them (also run inside real
+    Anki by the probe add-on: it needs nothing from this module's globals)."""
+    import random
+    from pathlib import Path
+
     rng = random.Random(1000 + round_)
-    col = server.col if server is not None else None  # type: ignore[attr-defined]
-    backend = None
-    if col is None:
+    names = [f"new-{round_}-{k}.png" for k in range(10)]
+    for name in names:
+        data = b"\x89PNG\r\n\x1a\n" + rng.randbytes(10_000 - 8)
+        (Path(col.media.dir()) / name).write_bytes(data)
+    model = col.models.by_name("AnkiOpsQA")
+    deck_id = col.decks.id("Media::Deck 00", create=True)
+    for name in names:
+        note = col.new_note(model)
+        note["Question"], note["Answer"] = f"New {name}?", f'<img src="{name}">'
+        col.add_note(note, deck_id)
+
+
+def add_in_anki(col_path: Path, server: Any, anki: Any, round_: int) -> None:
+    if anki is not None:
+        anki.col.run(add_ten, round_)
+    elif server is not None:
+        with server._lock:
+            add_ten(server.col, round_)
+    else:
         backend = CollectionBackend(col_path)
-        col = backend.col
-    try:
-        names = [f"new-{round_}-{k}.png" for k in range(10)]
-        for name in names:
-            (Path(col.media.dir()) / name).write_bytes(picture(rng))
-        model = col.models.by_name("AnkiOpsQA")
-        deck_id = col.decks.id("Media::Deck 00", create=True)
-        for name in names:
-            note = col.new_note(model)
-            note["Question"], note["Answer"] = f"New {name}?", f'<img src="{name}">'
-            col.add_note(note, deck_id)
-    finally:
-        if backend is not None:
+        try:
+            add_ten(backend.col, round_)
+        finally:
             backend.close()
+
+
+def real_anki_on(root: Path, col_path: Path) -> Any:
+    """Real Anki started on a copy of `col_path` and of its media folder."""
+    from bench import real_anki
+
+    anki = real_anki.BenchAnki(root / "anki")
+    media = anki.collection_path.with_suffix(".media")
+    shutil.copytree(col_path.with_suffix(".media"), media)
+    anki.load_collection(col_path)
+    return anki
 
 
 def main(argv: list[str]) -> None:
@@ -90,7 +114,8 @@ def main(argv: list[str]) -> None:
         try:
             col_path = build(root, files)
             server = loopback(col_path) if kind == "connect" else None
-            spec = server.url if server is not None else str(col_path)
+            anki = real_anki_on(root, col_path) if kind == "real" else None
+            spec = server.url if server is not None else anki.url if anki else str(col_path)
             try:
                 env = bench_env(root)
                 repo = root / "decks"
@@ -112,7 +137,7 @@ def main(argv: list[str]) -> None:
                 print(f"{kind}: no-op pull with media/: {statistics.median(noop):.3f} s")
                 tens = []
                 for round_ in range(runs):
-                    add_in_anki(col_path, server, round_)
+                    add_in_anki(col_path, server, anki, round_)
                     done = must(run(["git", "pull", "anki"], repo, env), "git pull anki")
                     assert "10 media file(s)" in done.stderr, done.stderr
                     tens.append(done.seconds)
@@ -122,7 +147,9 @@ def main(argv: list[str]) -> None:
                 )
             finally:
                 if server is not None:
-                    server.stop()  # type: ignore[attr-defined]
+                    server.stop()
+                if anki is not None:
+                    anki.stop()
         finally:
             shutil.rmtree(root, ignore_errors=True)
     sys.stdout.flush()
