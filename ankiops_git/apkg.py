@@ -205,6 +205,7 @@ class Imported:
     notes: int = 0
     media: int = 0  # media files written
     media_same: int = 0
+    renamed: dict[str, str] = field(default_factory=dict)  # media name in package -> written
     skipped: dict[str, int] = field(default_factory=dict)  # note type name -> notes skipped
     refused: list[str] = field(default_factory=list)  # notes that cannot be deck file notes
 
@@ -269,11 +270,15 @@ def import_apkg(
             }
         finally:
             backend.close()
+    placed = share.place_media(files, directory)
     texts: dict[str, str] = {}
     for path, deck in sorted(decks.items()):
         keep: list[Note] = []
         for note in deck.notes:
             note.note_id = None  # the package maker's ids: not the user's Anki's
+            note.fields = {
+                k: share.rename_references(v, placed.renamed) for k, v in note.fields.items()
+            }
             try:
                 deckfile.write_note(note)
             except AnkiOpsError as e:
@@ -289,21 +294,11 @@ def import_apkg(
             f"{directory} already has {len(existing)} of these deck files ({shown_paths}); "
             f"nothing was written. Use --overwrite to replace them, or another --directory"
         )
-    to_write: dict[str, bytes] = {}
-    for name, data in files.items():
-        there = directory / media.MEDIA_DIR / name
-        if there.is_file() and not there.is_symlink() and there.read_bytes() == data:
-            result.media_same += 1
-        elif there.exists() or there.is_symlink():
-            raise PackageError(
-                f"{there} exists with other content than the package's {name}; nothing was "
-                f"written. Move it away, or import into another --directory"
-            )
-        else:
-            to_write[name] = data
-    archive.write_all(directory, texts, to_write)
+    archive.write_all(directory, texts, placed.to_write)
     result.decks = sorted(texts)
-    result.media = len(to_write)
+    result.media = len(placed.to_write)
+    result.media_same = placed.same
+    result.renamed = placed.renamed
     return result
 
 

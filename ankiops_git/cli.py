@@ -292,6 +292,39 @@ def sync_command(full: str | None, no_media: bool, anki_spec: str | None) -> Non
         click.echo("sync: run `git pull anki` to bring the downloaded collection into the files")
 
 
+# --- note types ------------------------------------------------------------------------
+
+
+@cli.group("note-type")
+def note_type_group() -> None:
+    """Note types beyond the built-in five, declared in ankiops.toml (docs/format.md)."""
+
+
+@note_type_group.command("import")
+@click.argument("anki_name")
+@click.option(
+    "--templates/--no-templates",
+    default=None,
+    help="Write its cards and CSS into note-types/NAME/ (ankiops-git then keeps them up to "
+    "date in Anki), or only map its fields to prefixes (Anki keeps its templates). "
+    "[default: map Anki's stock types (Basic, Cloze, ...), write the others' files]",
+)
+@_ANKI_OPTION
+def note_type_import_command(anki_name: str, templates: bool | None, anki_spec: str | None) -> None:
+    """Declare Anki's note type ANKI_NAME in ankiops.toml, with a prefix per field, so its
+    notes sync as deck files. Review the prefixes, then commit."""
+    from ankiops_git import gitstore, sync
+    from ankiops_git.notetypes_config import import_note_type
+
+    repo = gitstore.open_repo()
+    root = gitstore.workdir(repo)
+    spec = anki_spec if anki_spec is not None else sync.remote_spec(repo)
+    with sync.open_anki(spec, sync.load_config(repo), sync.api_key(repo)) as backend:
+        lines = import_note_type(root, backend, anki_name, templates)
+    for line in lines:
+        click.echo(line)
+
+
 # --- validate (also the pre-commit hook, see .pre-commit-hooks.yaml) -----------------
 
 
@@ -432,8 +465,7 @@ def deserialize_command(
         done = share.deserialize(file, directory or Path("."), overwrite, _max_bytes(max_mb))
     except OSError as e:
         raise AnkiOpsError(f"cannot write the deck files: {e.strerror or e}") from e
-    for old, new in sorted(done.renamed.items()):
-        click.echo(f"deserialize: media/{old} is another file here: written as media/{new}")
+    _say_renamed("deserialize", done.renamed)
     click.echo(
         f"deserialize: {len(done.decks)} deck file(s), {done.notes} note(s), "
         f"{done.media_new} media file(s) written ({done.media_same} already there)"
@@ -493,10 +525,16 @@ def import_apkg_command(
         )
     for line in done.refused:
         click.echo(f"import-apkg: skipped {line}")
+    _say_renamed("import-apkg", done.renamed)
     click.echo(
         f"import-apkg: {len(done.decks)} deck file(s), {done.notes} note(s), "
         f"{done.media} media file(s) written ({done.media_same} already there)"
     )
+
+
+def _say_renamed(command: str, renamed: dict[str, str]) -> None:
+    for old, new in sorted(renamed.items()):
+        click.echo(f"{command}: media/{old} is another file here: written as media/{new}")
 
 
 def _top_folder() -> Path:

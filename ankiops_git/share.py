@@ -314,6 +314,45 @@ def rename_references(text: str, renamed: dict[str, str]) -> str:
     return out
 
 
+@dataclass
+class PlacedMedia:
+    to_write: dict[str, bytes] = field(default_factory=dict)  # name -> bytes, new in media/
+    renamed: dict[str, str] = field(default_factory=dict)  # name given -> name written
+    same: int = 0  # media/ had them with the same bytes
+
+
+def place_media(files: dict[str, bytes], directory: Path) -> PlacedMedia:
+    """Where media files coming in (name -> bytes) go in `directory`'s media/: the same
+    bytes are the same file; other bytes under a taken name get a new name
+    (`x-<hash>.png`, see `renamed`, for rename_references). A symbolic link there is
+    refused (ShareError), never written through."""
+    media_dir = directory / media.MEDIA_DIR
+    taken = {p.name for p in media_dir.iterdir()} if media_dir.is_dir() else set()
+    taken |= set(files)
+    out = PlacedMedia()
+    for name, data in sorted(files.items()):
+        existing = media_dir / name
+        if existing.is_symlink():
+            raise ShareError(
+                f"{existing} is a symbolic link; the incoming {name} is not written over it; "
+                f"nothing was written"
+            )
+        if not existing.exists():
+            out.to_write[name] = data
+        elif existing.is_file() and existing.read_bytes() == data:
+            out.same += 1
+        else:
+            new = _renamed(name, data, taken, media_dir)
+            taken.add(new)
+            out.renamed[name] = new
+            target = media_dir / new
+            if target.is_file() and target.read_bytes() == data:
+                out.same += 1
+            else:
+                out.to_write[new] = data
+    return out
+
+
 def deserialize(
     path: Path,
     directory: Path,
@@ -325,31 +364,9 @@ def deserialize(
     decks = parse_doc(doc, str(path))
     directory = directory.resolve()
     result = Deserialized()
-    # Media: the same bytes are the same file; other bytes under a name get a new name.
-    media_dir = directory / media.MEDIA_DIR
-    taken = {p.name for p in media_dir.iterdir()} if media_dir.is_dir() else set()
-    taken |= set(files)
-    to_write: dict[str, bytes] = {}
-    for name, data in sorted(files.items()):
-        existing = media_dir / name
-        if existing.is_symlink():
-            raise ShareError(
-                f"{existing} is a symbolic link; the archive's {name} is not written over it; "
-                f"nothing was written"
-            )
-        if not existing.exists():
-            to_write[name] = data
-        elif existing.is_file() and existing.read_bytes() == data:
-            result.media_same += 1
-        else:
-            new = _renamed(name, data, taken, media_dir)
-            taken.add(new)
-            result.renamed[name] = new
-            target = media_dir / new
-            if target.is_file() and target.read_bytes() == data:
-                result.media_same += 1
-            else:
-                to_write[new] = data
+    placed = place_media(files, directory)
+    result.media_same, result.renamed = placed.same, placed.renamed
+    to_write = placed.to_write
     # Deck files: never one written over without `overwrite`.
     paths = {name: deckfile.filename_for_deck(name) for name, _ in decks}
     existing_decks = [p for p in paths.values() if (directory / p).exists()]

@@ -96,6 +96,37 @@ def test_repository_to_package_to_repository_is_lossless(tmp_path: Path) -> None
     assert "note_id" not in text and "deck_id" not in text  # the package maker's ids
 
 
+def test_a_package_media_file_clashing_with_another_file_is_renamed_and_so_are_references(
+    tmp_path: Path,
+) -> None:
+    """media/ser.png is already a different picture where the package is imported: the
+    package's file is written under a new name and the notes show that name; the
+    picture that was there is untouched. The same bytes under the same name are one."""
+    src = make_repo(tmp_path / "a")
+    out = tmp_path / "deck.apkg"
+    apkg.export_apkg(src, out)
+    mine = b"my own picture"
+    (tmp_path / "b" / "media").mkdir(parents=True)
+    (tmp_path / "b" / "media" / "ser.png").write_bytes(mine)
+    result = CliRunner().invoke(cli, ["import-apkg", str(out), "--directory", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    (new,) = [p.name for p in (tmp_path / "b" / "media").iterdir() if p.name != "ser.png"]
+    assert new.startswith("ser-") and new.endswith(".png")
+    assert f"import-apkg: media/ser.png is another file here: written as media/{new}" in (
+        result.output
+    )
+    assert (tmp_path / "b" / "media" / "ser.png").read_bytes() == mine
+    assert (tmp_path / "b" / "media" / new).read_bytes() == PNG_A
+    text = (tmp_path / "b" / "Spanish.md").read_text(encoding="utf-8")
+    assert f"media/{new}" in text and "media/ser.png" not in text
+    # importing the same package again elsewhere with the picture as the package has it
+    (tmp_path / "c" / "media").mkdir(parents=True)
+    (tmp_path / "c" / "media" / "ser.png").write_bytes(PNG_A)
+    done = apkg.import_apkg(out, tmp_path / "c")
+    assert (done.media, done.media_same, done.renamed) == (0, 1, {})
+    assert "media/ser.png" in (tmp_path / "c" / "Spanish.md").read_text(encoding="utf-8")
+
+
 def test_an_updated_package_updates_notes_in_place(tmp_path: Path) -> None:
     src = make_repo(tmp_path / "a")
     apkg.export_apkg(src, tmp_path / "v1.apkg")
