@@ -153,15 +153,21 @@ def test_an_updated_package_updates_notes_in_place(tmp_path: Path) -> None:
 def test_generated_thousand_notes_round_trip_through_a_fresh_collection(tmp_path: Path) -> None:
     src = generated_repo(tmp_path / "a")
     out = tmp_path / "gen.apkg"
-    done = apkg.export_apkg(src, out)
+    told: list[tuple[int, int]] = []
+    done = apkg.export_apkg(src, out, progress=lambda n, total: told.append((n, total)))
     assert (done.notes, done.media) == (1000, 100)
+    # the progress bar is told as notes go in, up to all of them
+    assert len(told) >= 5 and told[-1] == (1000, 1000)
+    assert [n for n, _ in told] == sorted(n for n, _ in told)
     col = import_into(tmp_path / "fresh", out)
     try:
         assert col.note_count() == 1000 and col.card_count() == 1000 + 200  # Reversed: 2
         assert len(list((Path(col.media.dir())).iterdir())) == 100
     finally:
         col.close()
-    apkg.import_apkg(out, tmp_path / "b")
+    read: list[tuple[int, int]] = []
+    apkg.import_apkg(out, tmp_path / "b", progress=lambda n, total: read.append((n, total)))
+    assert read and read[-1][0] == read[-1][1] > 0
     assert content(tmp_path / "b") == content(src)
     assert {k: v for k, v in tree(tmp_path / "b").items() if k.startswith("media/")} == {
         k: v for k, v in tree(src).items() if k.startswith("media/")
