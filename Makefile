@@ -7,7 +7,7 @@ REAL_ANKI_DIR ?= $(abspath ../shared/real-anki)
 ANKI_VENV ?= $(CURDIR)/.venv-anki
 export REAL_ANKI_DIR ANKI_VENV
 
-.PHONY: test lint real-anki demo bench clean soak
+.PHONY: test lint real-anki browser demo bench clean soak
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -33,19 +33,38 @@ real-anki:
 	  [ -z "$$ANKIOPS_REQUIRE_REAL_ANKI" ] || exit 1; \
 	fi
 
-test: lint real-anki
+# Headless Chromium for the conversion's browser oracle (tests/browser.py): Debian's
+# package, installed where it can be (as root, with apt-get); otherwise says why the
+# oracle's tests will skip (with ANKIOPS_REQUIRE_BROWSER=1, as in CI, that is an error).
+browser:
+	@if [ -n "$$ANKIOPS_CHROMIUM" ] || command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser oracle"; \
+	  { apt-get install -y -q chromium >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; } || \
+	  { echo "chromium could not be installed: the browser oracle's tests will skip"; \
+	    [ -z "$$ANKIOPS_REQUIRE_BROWSER" ] || exit 1; }; \
+	else \
+	  echo "browser oracle unavailable: no chromium, and not root with apt-get to install it (or set ANKIOPS_CHROMIUM); its tests will skip"; \
+	  [ -z "$$ANKIOPS_REQUIRE_BROWSER" ] || exit 1; \
+	fi
+
+test: lint real-anki browser
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 -q
 
 # The reliability suite at soak size (docs/reliability.md); the counts it ran are
 # added up in .pytest_cache/reliability.json. Then the media tests' slow sizes on every
-# backend (10 MB files and 20 push/pull cycles on real Anki too).
-soak: $(STAMP)
+# backend (10 MB files and 20 push/pull cycles on real Anki too). Then the browser oracle
+# on every field of the corpora (docs/conversion.md).
+soak: $(STAMP) browser
 	mkdir -p .pytest_cache && rm -f .pytest_cache/reliability.json
 	ANKIOPS_SOAK=1 ANKIOPS_RELIABILITY_REPORT=$(CURDIR)/.pytest_cache/reliability.json \
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 -q tests/test_reliability.py
 	ANKIOPS_SOAK=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 -q \
 	  tests/test_media_e2e.py -k "size_limit or cycles"
 	cat .pytest_cache/reliability.json
+	ANKIOPS_SOAK=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -s \
+	  tests/test_convert_browser.py
 
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m ankiops_git.demo demo

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import html5lib
 
@@ -22,6 +23,20 @@ def corpus_fields(name: str) -> list[str]:
     path = CORPUS_DIR / f"{name}.jsonl"
     with path.open(encoding="utf-8") as lines:
         return [json.loads(line)["html"] for line in lines]
+
+
+def corpus_records(name: str) -> list[dict[str, str]]:
+    """Every line of corpus `name`.jsonl: source, note_type, field, html."""
+    path = CORPUS_DIR / f"{name}.jsonl"
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]
+
+
+def note_types() -> dict[str, dict[str, Any]]:
+    """The corpora's note types where known (notetypes.json): fields, templates, CSS."""
+    with (CORPUS_DIR / "notetypes.json").open(encoding="utf-8") as file:
+        known: dict[str, dict[str, Any]] = json.load(file)["note_types"]
+    return known
 
 
 def visible_text(html: str) -> str:
