@@ -1,9 +1,19 @@
-"""Deck files written by AnkiOps, converted to ours (`ankiops-git init` runs this).
+r"""Deck files written by AnkiOps, converted to ours (`ankiops-git init` runs this).
 
 AnkiOps 0.6 and later mark a note with `<!-- note_key: K -->` and `<!-- note_type:
 AnkiOpsQA -->` lines, and keep the key -> Anki note id map in `.ankiops.db` (its
 `note_state` table; the key is also in the note's `AnkiOps Key` field in Anki).
-Earlier releases wrote `<!-- note_id: N -->`, which is our format already.
+
+Earlier releases (0.3, 0.4; their folder has the marker file `.ankiops`) wrote
+`<!-- deck_id: N -->` and `<!-- note_id: N -->`, our comments already. What differs
+is their Markdown: they turned `$x$` and `$$x$$` in a field into `\(x\)` and `\[x\]`
+before rendering, so Anki holds the backslash form; such a field is rewritten so,
+as Anki has it (the same number of lines). And their `media` is a link to Anki's
+media folder (committed by their git snapshots): it is replaced by a folder of our
+own, which the first fetch fills with the files the notes show.
+
+Both: a line starting with a prefix AnkiOps had and we do not sync (`AI:`, `C8:`,
+`S:`, ...) is refused at its file:line, as AnkiOps read it as a field of its own.
 
 `plan` reads the folder and changes nothing: each key becomes the `note_id` comment
 of the note id the map gives, each note_type line naming one of the five built-in
@@ -14,19 +24,34 @@ file as it will be, so init refuses before writing anything.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ankiops_git import deckfile
+from ankiops_git.anki.base import Backend
 from ankiops_git.config import Config
+from ankiops_git.convert.ankiops import same_meaning
 from ankiops_git.errors import AnkiOpsError, DeckFileError
+from ankiops_git.export import field_markdown
 from ankiops_git.notetypes import BY_ANKI_NAME
 
 DB_NAME = ".ankiops.db"
+MARKER = ".ankiops"  # AnkiOps 0.3/0.4's marker file ([ankiops] profile, media_dir)
+MEDIA_LINK = "media"  # AnkiOps 0.3/0.4: a link to Anki's media folder
 NOTE_KEY_RE = re.compile(r"^\s*<!--\s*note_key:\s*([a-zA-Z0-9-]+)\s*-->\s*$")
 NOTE_TYPE_RE = re.compile(r"^\s*<!--\s*note_type:\s*(.*?)\s*-->\s*$")
+# Prefixes of AnkiOps' own fields that ankiops-git does not sync, by format: a line
+# starting with one is a field to AnkiOps (it matched `P: ` or `P` alone, unindented).
+_OLD_ONLY = ("S", "AI", "C8")  # 0.3/0.4: Source, AI Notes, Choice 8
+_NEW_ONLY = ("AI", "C8", "D", "THA", "IO_[A-Z0-9]+")  # 0.6: + Divider, hide-all, occlusion
+OLD_ONLY_RE = re.compile(rf"^({'|'.join(_OLD_ONLY)}):(?: |$)")
+NEW_ONLY_RE = re.compile(rf"^({'|'.join(_NEW_ONLY)}):(?: |$)")
+# AnkiOps 0.3/0.4's math rewriting, in its order, on a field's whole Markdown.
+_DOLLAR_BLOCK = re.compile(r"\$\$(.*?)\$\$", re.DOTALL)
+_DOLLAR_INLINE = re.compile(r"(?<!\$)\$(?!\$)(.*?)(?<!\$)\$(?!\$)")
 
 
 @dataclass
@@ -38,17 +63,51 @@ class Migration:
     checked: dict[str, str] = field(default_factory=dict)
     keys: int = 0  # note_key comments converted to note ids
     unmapped: int = 0  # note_key comments the map lacks (matched by content instead)
+    old: bool = False  # a folder of AnkiOps 0.3/0.4 (the note_id format)
+    old_notes: int = 0  # its notes that have their note_id comment
+    math: int = 0  # fields whose $ math became \( \) / \[ \] (0.3/0.4)
+    restored: int = 0  # fields whose sub/superscripts AnkiOps' export dropped (0.3/0.4)
+    media_link: str | None = None  # where 0.3/0.4's media link pointed (it goes)
 
     def empty(self) -> bool:
-        return not self.texts
+        return not self.texts and self.media_link is None
 
-    def line(self) -> str:
-        out = (
+    def from_ankiops(self, root: Path) -> bool:
+        """Whether the folder is AnkiOps' (its Markdown is read as AnkiOps meant it)."""
+        return not self.empty() or self.old or (root / DB_NAME).is_file()
+
+    def lines(self) -> list[str]:
+        """What init says it did."""
+        if self.old:
+            out = [
+                f"init: AnkiOps folder in the note_id format (0.3/0.4): {self.old_notes} "
+                "note(s) keep their note_id comments and Anki note ids"
+            ]
+            if self.math:
+                out.append(
+                    f"init: {self.math} field(s) with $ math written as \\( \\) / \\[ \\]"
+                    f" in {len(self.texts)} file(s), as AnkiOps sent them to Anki"
+                )
+            if self.restored:
+                out.append(
+                    f"init: {self.restored} field(s) written as Anki has them: AnkiOps' "
+                    "export had dropped their sub/superscripts (x^2^, H~2~O)"
+                )
+            if self.media_link is not None:
+                out.append(
+                    f"init: media/ was a link to {self.media_link} (AnkiOps'); it is a "
+                    "folder now, holding the files your notes show (Anki's media folder "
+                    "is untouched)"
+                )
+            return out
+        if not self.texts:
+            return []
+        out = [
             f"init: converted {len(self.texts)} AnkiOps deck file(s): {self.keys} note_key "
             "comment(s) to note_id (from .ankiops.db)"
-        )
+        ]
         if self.unmapped:
-            out += (
+            out[0] += (
                 f"; {self.unmapped} key(s) not in .ankiops.db were dropped, "
                 "their notes matched to Anki's by content"
             )
@@ -73,13 +132,23 @@ def key_map(root: Path) -> dict[str, int]:
     return {str(key): int(note_id) for key, note_id in rows}
 
 
+def is_old_folder(root: Path) -> bool:
+    """A folder of AnkiOps 0.3/0.4: its marker file, and no .ankiops.db (0.5 on)."""
+    return (root / MARKER).is_file() and not (root / DB_NAME).exists()
+
+
 def plan(root: Path, config: Config) -> Migration:
     """The conversion of the AnkiOps deck files in `root`; reads only."""
-    result = Migration()
+    result = Migration(old=is_old_folder(root))
+    link = root / MEDIA_LINK
+    if result.old and link.is_symlink():
+        result.media_link = os.readlink(link)
+    unsynced = OLD_ONLY_RE if result.old else NEW_ONLY_RE
     keys: dict[str, int] | None = None
     for path in deckfile.deck_files(root, config):
         text = path.read_text(encoding="utf-8")
-        if "note_key:" not in text and "note_type:" not in text:
+        if not result.old and "note_key:" not in text and "note_type:" not in text:
+            _refuse_unsynced(path, text, unsynced)
             continue
         out: list[str] = []
         blanked: list[str] = []
@@ -115,15 +184,129 @@ def plan(root: Path, config: Config) -> Migration:
                     changed = True
                     blanked.append("")
                     continue
+                _refuse_unsynced_line(path, line, number, unsynced)
+                if result.old and deckfile.NOTE_ID_RE.match(line):
+                    result.old_notes += 1
                 m = deckfile.PREFIX_RE.match(line)
                 body = line[len(m.group(0)) :] if m else line
             fence = deckfile.step_fence(fence, body)
             out.append(line)
             blanked.append(line)
+        if result.old and "$" in text:
+            fields = _old_dollar_math(out)
+            if fields:
+                result.math += fields
+                blanked = out
+                changed = True
         if changed:
             result.texts[path.name] = "\n".join(out) + "\n"
             result.checked[path.name] = "\n".join(blanked) + "\n"
     return result
+
+
+def _refuse_unsynced_line(path: Path, line: str, number: int, pattern: re.Pattern[str]) -> None:
+    m = pattern.match(line)
+    if m:
+        raise DeckFileError(
+            f"`{m.group(1)}:` is a field of AnkiOps' note types that ankiops-git does "
+            "not sync yet (its text would join the field above); move it into `E:` or "
+            "delete the line, then run init again. Nothing changed",
+            path.name,
+            number,
+            1,
+        )
+
+
+def _refuse_unsynced(path: Path, text: str, pattern: re.Pattern[str]) -> None:
+    fence: deckfile.Fence | None = None
+    for number, line in enumerate(deckfile.split_lines(text), 1):
+        body = line
+        if fence is None:
+            _refuse_unsynced_line(path, line, number, pattern)
+            m = deckfile.PREFIX_RE.match(line)
+            body = line[len(m.group(0)) :] if m else line
+        fence = deckfile.step_fence(fence, body)
+
+
+def _old_dollar_math(lines: list[str]) -> int:
+    """AnkiOps 0.3/0.4's `$$x$$` -> `\\[x\\]` and `$x$` -> `\\(x\\)`, made in place
+    on each field's Markdown as it made them (the whole field, code too; an inline
+    pair within one line); the number of fields it changed. A field runs from its
+    prefix line to the next prefix, comment or `---` line outside a code fence."""
+    changed = 0
+    starts: list[int] = []  # a field's first line (its text after the prefix)
+    fence: deckfile.Fence | None = None
+    for i, line in enumerate(lines):
+        body = line
+        if fence is None:
+            m = deckfile.PREFIX_RE.match(line)
+            if m:
+                starts.append(i)
+                body = line[len(m.group(0)) :]
+            elif deckfile.SEPARATOR_RE.match(line) or line.startswith("<!--"):
+                starts.append(i)  # ends the field before; not one itself
+        fence = deckfile.step_fence(fence, body)
+    bounds = [*starts, len(lines)]
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        m = deckfile.PREFIX_RE.match(lines[start])
+        if not m:
+            continue
+        prefix = m.group(0)
+        field = "\n".join([lines[start][len(prefix) :], *lines[start + 1 : end]])
+        if "$" not in field:
+            continue
+        new = _DOLLAR_BLOCK.sub(r"\\[\1\\]", field)
+        new = _DOLLAR_INLINE.sub(r"\\(\1\\)", new)
+        if new != field:
+            changed += 1
+            first, *rest = new.split("\n")
+            lines[start:end] = [prefix + first, *rest]
+    return changed
+
+
+_SUB_SUP = re.compile(r"</?su[bp]>")
+
+
+def restore_formatting(root: Path, config: Config, migration: Migration, backend: Backend) -> None:
+    """AnkiOps 0.3/0.4's export (`ankiops am`) wrote `<sup>2</sup>` and `<sub>2</sub>`
+    as a bare `2`: a field whose Markdown means Anki's HTML but for its sub/superscripts
+    is written as Anki has it (ankiops-git's Markdown of the field), as the other
+    side of a difference AnkiOps made, not the user. Reads Anki; writes nothing."""
+    if not migration.old:
+        return
+    for path in deckfile.deck_files(root, config):
+        text = migration.texts.get(path.name)
+        if text is None:
+            text = path.read_text(encoding="utf-8")
+        deck = deckfile.parse(text, path.name)
+        ids = [n.note_id for n in deck.notes if n.note_id is not None]
+        anki = {n.note_id: n for n in backend.read_notes(ids)} if ids else {}
+        lines = deckfile.split_lines(text)
+        edits: list[tuple[int, int, str]] = []  # (first line index, line count, new text)
+        for note in deck.notes:
+            there = anki.get(note.note_id) if note.note_id is not None else None
+            if there is None or there.note_type not in BY_ANKI_NAME:
+                continue
+            note_type = BY_ANKI_NAME[there.note_type]
+            for name, markdown in note.fields.items():
+                html = there.fields.get(name, "")
+                if "<su" not in html or same_meaning(markdown, html):
+                    continue
+                if not same_meaning(markdown, _SUB_SUP.sub("", html)):
+                    continue
+                start = note.field_lines[name] - 1
+                count = markdown.count("\n") + 1
+                prefix = f"{note_type.prefix_for_field(name)}: "
+                region = "\n".join(lines[start : start + count])
+                if region.removeprefix(prefix) != markdown:
+                    continue  # not laid out as expected: left to the merge
+                edits.append((start, count, prefix + field_markdown(html, None, True)))
+        if not edits:
+            continue
+        for start, count, new in sorted(edits, reverse=True):
+            lines[start : start + count] = new.split("\n")
+        migration.restored += len(edits)
+        migration.texts[path.name] = migration.checked[path.name] = "\n".join(lines) + "\n"
 
 
 def check(root: Path, config: Config, migration: Migration) -> None:
@@ -137,3 +320,7 @@ def check(root: Path, config: Config, migration: Migration) -> None:
 def apply(root: Path, migration: Migration) -> None:
     for name, text in migration.texts.items():
         (root / name).write_text(text, encoding="utf-8")
+    if migration.media_link is not None:
+        link = root / MEDIA_LINK
+        link.unlink()
+        link.mkdir()

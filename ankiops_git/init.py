@@ -149,12 +149,20 @@ def install_hooks(repo: pygit2.Repository) -> list[str]:
 
 
 def stage_and_commit(
-    repo: pygit2.Repository, paths: list[str], message: str, media_dir: str | None = None
+    repo: pygit2.Repository,
+    paths: list[str],
+    message: str,
+    media_dir: str | None = None,
+    removed: list[str] | None = None,
 ) -> bool:
     """Commit these working-tree files on the current branch if they changed, and with
-    `media_dir` the media folder as it is (added, changed, removed files); no hooks run."""
+    `media_dir` the media folder as it is (added, changed, removed files), without the
+    `removed` entries; no hooks run."""
     index = repo.index
     index.read()
+    for path in removed or []:
+        if path in index:
+            index.remove(path)
     for path in paths:
         index.add(path)
     if media_dir is not None:
@@ -227,7 +235,7 @@ def _prepare(
     # The profile is shared by every clone; where Anki is (a URL, a file) is this
     # machine's business and lives in the remote's URL (.git/config) only.
     config.profile = actual
-    if not migration.empty() or (root / adopt.DB_NAME).is_file():
+    if migration.from_ankiops(root):
         # A folder from AnkiOps: its Markdown as AnkiOps renders it (docs/format.md).
         config.ankiops_markdown = True
     config_mod.save(root, config)
@@ -243,18 +251,33 @@ def _prepare(
             result.lines.append(f"init: wrote {TUTORIAL_FILE}")
     if not migration.empty():
         adopt.apply(root, migration)
-        result.lines.append(migration.line())
+    result.lines += migration.lines()
     local = export.snapshot_of_workdir(root, config)  # raises naming file:line if broken
     paths = [".gitattributes", config_mod.CONFIG_NAME, *sorted(local.decks)]
     message = "ankiops-git init: deck files and settings\n"
-    if not migration.empty():
+    if migration.keys or migration.unmapped:
         message += (
             "\nAnkiOps' note_key comments converted to note_id comments (note ids from "
             ".ankiops.db),\nits note_type comments removed (the field prefixes say the type).\n"
         )
+    if migration.math:
+        message += "\nAnkiOps' $ math written as \\( \\) and \\[ \\], as it sent it to Anki.\n"
+    if migration.restored:
+        message += (
+            "\nFields whose sub/superscripts AnkiOps' export had dropped written as Anki "
+            "has them.\n"
+        )
+    if migration.media_link is not None:
+        message += "\nmedia/ is a folder of its own, no longer a link to Anki's media folder.\n"
     # An AnkiOps folder's media/ as AnkiOps left it (it renames files it sends): the
     # merge with Anki's notes brings the same files and must not find them untracked.
-    if stage_and_commit(repo, paths, message, media.MEDIA_DIR if not migration.empty() else None):
+    if stage_and_commit(
+        repo,
+        paths,
+        message,
+        media.MEDIA_DIR if not migration.empty() else None,
+        [adopt.MEDIA_LINK] if migration.media_link is not None else [],
+    ):
         result.lines.append(f"init: committed {len(local.decks)} deck file(s) and settings")
 
     if gitstore.ref_target(repo, gitstore.ANKI_REF) is None:
@@ -285,8 +308,14 @@ class Undo:
     def __init__(self, root: Path, names: list[str]) -> None:
         self.root = root
         self.files: dict[Path, bytes | None] = {}
+        self.links: dict[Path, str] = {}
         self.had_git: bool | None = None
         self.keep_files(names)
+
+    def keep_link(self, name: str, target: str) -> None:
+        """A symbolic link init replaces (AnkiOps 0.4's media/): made again on restore,
+        whatever init put in its place."""
+        self.links[self.root / name] = target
 
     def keep_files(self, names: list[str]) -> None:
         for name in names:
@@ -321,6 +350,12 @@ class Undo:
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
+        for path, target in self.links.items():
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+            elif path.is_dir():
+                shutil.rmtree(path)
+            path.symlink_to(target, target_is_directory=True)
 
 
 def existing_repo(root: Path) -> pygit2.Repository | None:
@@ -369,8 +404,11 @@ def init(
         migration = adopt.plan(root, config) if root.is_dir() else adopt.Migration()
         if root.is_dir():
             adopt.check(root, config, migration)
+            adopt.restore_formatting(root, config, migration, backend)
         undo = Undo(root, [config_mod.CONFIG_NAME, ".gitattributes", TUTORIAL_FILE])
         undo.keep_files(list(migration.texts))
+        if migration.media_link is not None:
+            undo.keep_link(adopt.MEDIA_LINK, migration.media_link)
         try:
             repo = _prepare(
                 root, spec, config, actual, hooks, tutorial, migration, result, undo, backend,

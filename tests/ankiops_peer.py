@@ -1,12 +1,15 @@
-"""The published AnkiOps (PEER_VERSION) against real Anki: folders and collections made
-by the tool our users move over from, for the adoption tests.
+"""The published AnkiOps against real Anki: folders and collections made by the tool our
+users move over from, for the adoption tests. Two releases: PEER_VERSION (0.6.6, the
+`note_key` format with .ankiops.db) and OLD_VERSION (0.4.1, the last of the older
+`note_id` format: `<!-- note_id: N -->` and `<!-- deck_id: N -->` comments).
 
-AnkiOps runs from its own venv (PEER_VENV, default .venv-ankiops in the repository,
-made once with `pip install ankiops==PEER_VERSION` from the package index): its
-dependencies (openai, pydantic, mistune, html-to-markdown, ...) are none of ours, and
-a separate interpreter keeps them out of our pins.
+Each runs from its own venv (.venv-ankiops and .venv-ankiops-0.4 in the repository, or
+ANKIOPS_PEER_VENV / ANKIOPS_OLD_PEER_VENV; made once with `pip install ankiops==V`
+from the package index): their dependencies (openai, pydantic, mistune,
+html-to-markdown, ...) are none of ours, and a separate interpreter keeps them out
+of our pins.
 
-Two things are changed when it runs, both in how it reaches Anki, none in what it
+Two things are changed when 0.6.6 runs, both in how it reaches Anki, none in what it
 writes (WRAPPER below):
 - it posts through one pooled `requests.Session`; the real AnkiConnect add-on closes
   the socket after every reply without `Connection: close`, so the pooled connection's
@@ -15,6 +18,10 @@ writes (WRAPPER below):
   `requests.post` does.
 - it first tries its own add-on (AnkiOpsConnect, port 8766) and then AnkiConnect at
   the fixed http://localhost:8765; here it goes straight to the test's AnkiConnect.
+
+0.4.1 posts a fresh `requests.post` each time (nothing to change there) to its fixed
+http://localhost:8765; OLD_WRAPPER points it at the test's AnkiConnect. Its `init`
+links `media` to Anki's media folder (a symlink, committed by its git snapshots).
 
 Where the real-Anki tier cannot run, the tests using this skip with its message
 (fail with ANKIOPS_REQUIRE_REAL_ANKI=1); a venv that cannot be installed is the same.
@@ -34,6 +41,7 @@ import pytest
 import realanki
 
 PEER_VERSION = "0.6.6"
+OLD_VERSION = "0.4.1"
 ROOT = Path(__file__).resolve().parent.parent
 
 WRAPPER = """\
@@ -62,43 +70,69 @@ from ankiops.cli import main
 main()
 """
 
+OLD_WRAPPER = """\
+import sys
 
-def peer_venv() -> Path:
-    return Path(os.environ.get("ANKIOPS_PEER_VENV") or ROOT / ".venv-ankiops")
+import ankiops.anki_client
+
+ankiops.anki_client.ANKI_CONNECT_URL = sys.argv[1]
+sys.argv = ["ankiops", *sys.argv[2:]]
+from ankiops.cli import main
+
+main()
+"""
+
+# version -> (venv folder in the repository, environment variable overriding it, wrapper)
+VENVS = {
+    PEER_VERSION: (".venv-ankiops", "ANKIOPS_PEER_VENV", WRAPPER),
+    OLD_VERSION: (".venv-ankiops-0.4", "ANKIOPS_OLD_PEER_VENV", OLD_WRAPPER),
+}
+# What a release needs besides itself: 0.4.1 asks for html-to-markdown>=2.24.5 and
+# imports its 2.x API (convert_with_visitor, gone in 3.0).
+PINS = {OLD_VERSION: ["html-to-markdown<3"]}
 
 
-def _installed(venv: Path) -> bool:
+def peer_venv(version: str = PEER_VERSION) -> Path:
+    folder, variable, _ = VENVS[version]
+    return Path(os.environ.get(variable) or ROOT / folder)
+
+
+# The version installed, once its command line imports (its dependencies fit).
+_PROBE = "import importlib.metadata as m, ankiops.cli; print(m.version('ankiops'))"
+
+
+def _installed(venv: Path, version: str) -> bool:
     python = venv / "bin" / "python"
     if not python.exists():
         return False
     probe = subprocess.run(
-        [str(python), "-c", "import importlib.metadata as m; print(m.version('ankiops'))"],
+        [str(python), "-c", _PROBE],
         capture_output=True,
         text=True,
         check=False,
     )
-    return probe.stdout.strip() == PEER_VERSION
+    return probe.stdout.strip() == version
 
 
-def ensure_venv() -> Path:
-    """The venv with ankiops==PEER_VERSION, made on first use (a lock for parallel
+def ensure_venv(version: str = PEER_VERSION) -> Path:
+    """The venv with ankiops==version, made on first use (a lock for parallel
     workers); raises RuntimeError saying why when it cannot be made."""
-    venv = peer_venv()
+    venv = peer_venv(version)
     venv.parent.mkdir(parents=True, exist_ok=True)
     with open(f"{venv}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if _installed(venv):
+        if _installed(venv, version):
             return venv
         steps = [
             [sys.executable, "-m", "venv", "--clear", str(venv)],
             [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-            + [f"ankiops=={PEER_VERSION}"],
+            + [f"ankiops=={version}", *PINS.get(version, [])],
         ]
         for step in steps:
             done = subprocess.run(step, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 raise RuntimeError(
-                    f"cannot install AnkiOps {PEER_VERSION} into {venv}: "
+                    f"cannot install AnkiOps {version} into {venv}: "
                     f"{(done.stderr or done.stdout).strip()[-500:]}"
                 )
     return venv
@@ -110,10 +144,11 @@ class AnkiOpsFailed(AssertionError):
 
 @dataclass
 class Peer:
-    """AnkiOps PEER_VERSION, talking to one real Anki."""
+    """A published AnkiOps (PEER_VERSION unless said), talking to one real Anki."""
 
     venv: Path
     url: str  # the real AnkiConnect's
+    version: str = PEER_VERSION
 
     def run(self, folder: Path, *args: str, check: bool = True) -> str:
         env = dict(os.environ)
@@ -126,13 +161,14 @@ class Peer:
             COLUMNS="200",
         )
         done = subprocess.run(
-            [str(self.venv / "bin" / "python"), "-c", WRAPPER, self.url, *args],
+            [str(self.venv / "bin" / "python"), "-c", VENVS[self.version][2], self.url, *args],
             cwd=folder,
             env=env,
             capture_output=True,
             text=True,
             check=False,
             timeout=900,
+            stdin=subprocess.DEVNULL,  # it asks before deleting notes: the answer is no
         )
         out = done.stdout + done.stderr
         # AnkiOps logs a failed note and carries on with exit status 0.
@@ -140,33 +176,47 @@ class Peer:
             raise AnkiOpsFailed(f"ankiops {' '.join(args)} failed ({done.returncode}):\n{out}")
         return out
 
+    @property
+    def old(self) -> bool:
+        return self.version == OLD_VERSION
+
+    @property
+    def to_anki(self) -> str:
+        """Its command that sends the deck files to Anki."""
+        return "ma" if self.old else "fa"
+
     def tutorial(self, folder: Path) -> None:
-        """`ankiops init --tutorial` then `ankiops fa`: its tutorial deck, synced. The
-        wheel lacks the tutorial's picture; a stand-in PNG takes its place."""
+        """`ankiops init --tutorial` then its files-to-Anki command: its tutorial deck,
+        synced. 0.6.6's wheel lacks the tutorial's picture; a stand-in PNG takes its
+        place (0.4.1's tutorial shows none)."""
         folder.mkdir(parents=True, exist_ok=True)
         self.run(folder, "init", "--tutorial", check=False)
-        (folder / "media").mkdir(exist_ok=True)
-        (folder / "media" / "sync_arrows.png").write_bytes(PNG)
-        self.run(folder, "fa")
+        if not self.old:
+            (folder / "media").mkdir(exist_ok=True)
+            (folder / "media" / "sync_arrows.png").write_bytes(PNG)
+        self.run(folder, self.to_anki)
 
     def generated(self, folder: Path, notes: int, seed: int = 14, plain: bool = False) -> None:
         """`ankiops init`, deck files of `notes` notes of its note types (every Markdown
-        feature it renders), then `ankiops fa`: all of them in Anki with their keys."""
+        feature it renders), then its files-to-Anki command: all of them in Anki with
+        their keys (0.6.6) or ids (0.4.1). 0.4.1's media/ is Anki's media folder."""
         folder.mkdir(parents=True, exist_ok=True)
         self.run(folder, "init", check=False)
         (folder / "media").mkdir(exist_ok=True)
         (folder / "media" / "pic.png").write_bytes(PNG)
-        for name, text in generated_decks(notes, seed, plain).items():
+        decks = (
+            old_generated_decks(notes, seed) if self.old else generated_decks(notes, seed, plain)
+        )
+        for name, text in decks.items():
             (folder / name).write_text(text, encoding="utf-8")
-        self.run(folder, "fa")
+        self.run(folder, self.to_anki)
 
 
-@pytest.fixture(scope="session")
-def _peer_venv() -> Path:
+def _venv_or_skip(version: str) -> Path:
     why = realanki.unavailable()
     if why is None:
         try:
-            return ensure_venv()
+            return ensure_venv(version)
         except RuntimeError as error:
             why = f"AnkiOps peer tests skipped: {error}"
     if realanki.required():
@@ -174,10 +224,26 @@ def _peer_venv() -> Path:
     pytest.skip(why)
 
 
+@pytest.fixture(scope="session")
+def _peer_venv() -> Path:
+    return _venv_or_skip(PEER_VERSION)
+
+
+@pytest.fixture(scope="session")
+def _old_peer_venv() -> Path:
+    return _venv_or_skip(OLD_VERSION)
+
+
 @pytest.fixture
 def ankiops_peer(_peer_venv: Path, real_anki: realanki.RealAnki) -> Peer:
     """AnkiOps PEER_VERSION on the test's real Anki (collection reset)."""
     return Peer(_peer_venv, real_anki.url)
+
+
+@pytest.fixture
+def old_ankiops_peer(_old_peer_venv: Path, real_anki: realanki.RealAnki) -> Peer:
+    """AnkiOps OLD_VERSION (the note_id format) on the test's real Anki (collection reset)."""
+    return Peer(_old_peer_venv, real_anki.url, OLD_VERSION)
 
 
 # A 1x1 PNG.
@@ -271,4 +337,56 @@ def generated_decks(notes: int, seed: int = 14, plain: bool = False) -> dict[str
     decks: dict[str, list[str]] = {name: [] for name in names}
     for n in range(notes):
         decks[names[n % len(names)]].append(_note(rng, KINDS[n % len(KINDS)], n, plain))
+    return {name: "\n\n---\n\n".join(texts) + "\n" for name, texts in decks.items()}
+
+
+# --- the older note_id format (OLD_VERSION) -------------------------------------------
+
+# Inline Markdown AnkiOps 0.4.1 renders: as 0.6.6 but `=/=` stays as written, and
+# `$x$` / `$$x$$` are math (\(x\) / \[x\] in Anki).
+_OLD_INLINE = (*_INLINE, "${w}^2$ is math")
+_OLD_BLOCKS = (*_BLOCKS, "$$\\int {w}$$")
+
+
+def _old_text(rng: random.Random, blocks: bool) -> str:
+    word = rng.choice(_WORDS)
+    text = f"{rng.choice(_OLD_INLINE).format(w=word)} {rng.choice(_WORDS)}"
+    if blocks and rng.random() < 0.3:
+        text += "\n\n" + rng.choice(_OLD_BLOCKS).format(w=word).replace(
+            "](pic.png)", "](media/pic.png)"
+        )
+    return text
+
+
+def _old_note(rng: random.Random, kind: str, n: int) -> str:
+    t = lambda blocks=True: _old_text(rng, blocks)  # noqa: E731
+    if kind == "QA":
+        lines = [f"Q: Question {n}: {t(False)}", f"A: {t()}"]
+    elif kind == "Reversed":
+        lines = [f"F: Front {n} {t(False)}", f"B: {t(False)}"]
+    elif kind == "Cloze":
+        lines = [f"T: Cloze {n}: {{{{c1::{rng.choice(_WORDS)}}}}} and {t(False)}"]
+    elif kind == "Input":
+        lines = [f"Q: Input {n}: {t(False)}", f"I: {rng.choice(_WORDS)}"]
+    else:
+        count = rng.randint(2, 7)  # 0.4.1 has C8:, which ankiops-git does not sync yet
+        right = sorted(rng.sample(range(1, count + 1), rng.randint(1, 2)))
+        lines = [f"Q: Choice {n}: {t(False)}"]
+        lines += [f"C{i}: {t(False)}" for i in range(1, count + 1)]
+        lines += [f"A: {','.join(map(str, right))}"]
+    if rng.random() < 0.3:
+        lines.append(f"E: {t()}")
+    if rng.random() < 0.1:
+        lines.append(f"M: {t()}")
+    return "\n".join(lines)
+
+
+def old_generated_decks(notes: int, seed: int = 14) -> dict[str, str]:
+    """As generated_decks, in AnkiOps 0.4.1's Markdown: no tag lines (it syncs no
+    tags), images as media/pic.png (its media/ is Anki's media folder), `$` math."""
+    rng = random.Random(seed)
+    names = ("Generated.md", "Generated__Part.md", "Generated__Part__Deep.md")
+    decks: dict[str, list[str]] = {name: [] for name in names}
+    for n in range(notes):
+        decks[names[n % len(names)]].append(_old_note(rng, KINDS[n % len(KINDS)], n))
     return {name: "\n\n---\n\n".join(texts) + "\n" for name, texts in decks.items()}

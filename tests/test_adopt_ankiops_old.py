@@ -1,0 +1,305 @@
+"""Moving over from the older AnkiOps (0.3/0.4: `<!-- note_id: N -->` and `<!-- deck_id:
+N -->` comments, a `.ankiops` marker, no .ankiops.db): folders and collections made by
+the published AnkiOps 0.4.1 (tests/ankiops_peer.py, on real Anki) adopted by
+`ankiops-git init`; what differs from our format (its `$` math, the sub/superscripts
+its export drops, its media/ link to Anki's media folder, its fields we do not sync)
+on the collection file, fast."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from anki.collection import Collection
+from ankiops_peer import PNG, Peer, _old_peer_venv, old_ankiops_peer  # noqa: F401
+from gitrepo import BIN as VENV_BIN
+from gitrepo import git_env
+from realanki import RealAnki, in_anki
+from test_sync_e2e import add_managed
+
+from ankiops_git import deckfile
+
+
+def _cli(folder: Path, env: dict[str, str], *args: str, ok: bool = True) -> str:
+    done = subprocess.run(list(args), cwd=folder, env=env, capture_output=True, text=True)
+    assert (done.returncode == 0) == ok, f"{args}:\n{done.stdout}\n{done.stderr}"
+    assert "Traceback" not in done.stderr
+    return done.stdout + done.stderr
+
+
+@in_anki
+def _cards(col: Any) -> dict[str, Any]:
+    """What Anki shows and keeps: each note's id, mod time, type and fields; each card's
+    question and answer as rendered, its deck and review state; the note types'
+    templates and CSS."""
+    notes = {
+        str(nid): [mod, mid, flds, tags]
+        for nid, mod, mid, flds, tags in col.db.all("select id, mod, mid, flds, tags from notes")
+    }
+    cards = {}
+    for cid in col.db.list("select id from cards"):
+        card = col.get_card(cid)
+        cards[str(cid)] = [
+            card.nid, card.did, card.ivl, card.due, card.reps,
+            card.question(), card.answer(),
+        ]  # fmt: skip
+    models = {
+        m["name"]: [
+            m["css"],
+            [(t["qfmt"], t["afmt"]) for t in m["tmpls"]],
+            [f["name"] for f in m["flds"]],
+        ]
+        for m in col.models.all()
+    }
+    return {"notes": notes, "cards": cards, "models": models}
+
+
+def _file_ids(folder: Path) -> list[int]:
+    ids: list[int] = []
+    for path in deckfile.deck_files(folder):
+        deck = deckfile.parse(path.read_text(encoding="utf-8"), path.name)
+        ids += [n.note_id for n in deck.notes if n.note_id is not None]
+    return ids
+
+
+def _adopts_cleanly(tmp_path: Path, folder: Path, real_anki: RealAnki) -> str:
+    """init on an AnkiOps 0.4 folder synced with Anki: the same note ids, each once, no
+    conflict, nothing written to Anki (cards render as before, reviews kept), AnkiOps'
+    history kept; then pull and push change nothing. init's output."""
+    ids_before = _file_ids(folder)
+    before = _cards(real_anki.col)
+    assert sorted(ids_before) == sorted(int(i) for i in before["notes"])
+    env = git_env(tmp_path)
+    out = _cli(folder, env, str(VENV_BIN / "ankiops-git"), "init", "--anki", real_anki.url)
+    assert "differ" not in out and "conflict" not in out.lower(), out
+    assert sorted(_file_ids(folder)) == sorted(ids_before)  # the same ids, each once
+    assert _cards(real_anki.col) == before  # nothing added, changed, re-rendered
+    assert _cli(folder, env, "git", "status", "--porcelain", "-uno").strip() == ""
+    head = _cli(folder, env, "git", "rev-parse", "HEAD")
+    history = _cli(folder, env, "git", "log", "--format=%s").splitlines()
+    assert history[-1].startswith("AnkiOps: pre-import snapshot"), history
+    _cli(folder, env, "git", "pull", "-q", "anki")
+    _cli(folder, env, "git", "push", "-q", "anki")
+    assert _cli(folder, env, "git", "rev-parse", "HEAD") == head
+    assert _cli(folder, env, "git", "rev-parse", "anki/main") == head
+    assert _cards(real_anki.col) == before
+    return out
+
+
+@pytest.mark.real_anki
+def test_init_adopts_the_old_ankiops_tutorial(
+    tmp_path: Path,
+    old_ankiops_peer: Peer,  # noqa: F811
+    real_anki: RealAnki,
+) -> None:
+    """AnkiOps 0.4.1's tutorial, sent to Anki (`ma`) and exported back (`am`)."""
+    folder = tmp_path / "ankiops"
+    old_ankiops_peer.tutorial(folder)
+    old_ankiops_peer.run(folder, "am")
+    text = (folder / "AnkiOps Tutorial.md").read_text(encoding="utf-8")
+    assert text.startswith("<!-- deck_id: ") and text.count("<!-- note_id: ") == 5, text
+    assert (folder / "media").is_symlink()
+    out = _adopts_cleanly(tmp_path, folder, real_anki)
+    assert "note_id format (0.3/0.4): 5 note(s) keep their note_id" in out, out
+    assert not (folder / "media").is_symlink() and (folder / "media").is_dir()
+
+
+@pytest.mark.real_anki
+@pytest.mark.parametrize("exported", [False, True], ids=["after-ma", "after-ma-am"])
+def test_init_adopts_300_old_ankiops_notes_of_every_kind(
+    tmp_path: Path,
+    old_ankiops_peer: Peer,  # noqa: F811
+    real_anki: RealAnki,
+    exported: bool,
+) -> None:
+    """300 generated notes of AnkiOps 0.4.1's five note types and all the Markdown it
+    renders, sent to Anki (`ma`): the files hold `$x$` math, Anki `\\(x\\)`. Then,
+    exported back (`am`): the files have lost their sub/superscripts (`x2` for
+    `x<sup>2</sup>` in Anki). Either way nothing is added, changed or re-rendered in
+    Anki, and nothing conflicts."""
+    folder = tmp_path / "ankiops"
+    old_ankiops_peer.generated(folder, 300)
+    if exported:
+        old_ankiops_peer.run(folder, "am")
+    text = "".join(p.read_text(encoding="utf-8") for p in deckfile.deck_files(folder))
+    kinds = ("Q: ", "F: ", "T: ", "I: ", "C7: ", "E: ", "M: ")
+    assert all(kind in text for kind in kinds)
+    for construct in ("==important", "-->", "==>", "{width=150}", "```", "\\[\\sum_"):
+        assert construct in text, construct
+    assert ("x2 + " in text) == exported and ("x^2^" in text) != exported
+    assert ("$$\\int" in text) != exported and ("$" in text) != exported  # export: \\[ \\(
+    out = _adopts_cleanly(tmp_path, folder, real_anki)
+    assert "note_id format (0.3/0.4): 300 note(s) keep their note_id" in out, out
+    after = "".join(p.read_text(encoding="utf-8") for p in deckfile.deck_files(folder))
+    assert "$" not in after and "x^2^" in after and "x2 + " not in after
+    assert ("had dropped their sub/superscripts" in out) == exported, out
+    assert ("with $ math written as" in out) != exported, out
+    assert (folder / "media" / "pic.png").read_bytes() == PNG  # the file the notes show
+    assert os.listdir(folder / "media") == ["pic.png"]
+
+
+# --- on the collection file: each difference of the old format, by hand ---------------
+
+
+def _old_folder(tmp_path: Path, col_path: Path, text: str) -> tuple[Path, dict[str, str]]:
+    """A folder as AnkiOps 0.4 leaves it: its marker, media/ linked to Anki's media
+    folder, a git repository with its snapshot commit; `text` as Spanish.md."""
+    root = tmp_path / "decks"
+    root.mkdir()
+    anki_media = col_path.with_suffix(".media")
+    anki_media.mkdir(exist_ok=True)
+    (anki_media / "pic.png").write_bytes(PNG)
+    (root / ".ankiops").write_text(
+        f"# AnkiOps collection\n\n[ankiops]\nprofile = User 1\nmedia_dir = {anki_media}\n"
+    )
+    (root / "media").symlink_to(anki_media, target_is_directory=True)
+    (root / "Spanish.md").write_text(text, encoding="utf-8")
+    env = git_env(tmp_path)
+    _cli(root, env, "git", "init", "-q", "-b", "main")
+    _cli(root, env, "git", "add", "-A", ".")
+    _cli(root, env, "git", "commit", "-qm", "AnkiOps: pre-import snapshot")
+    return root, env
+
+
+def _rows(col_path: Path) -> list[tuple[Any, ...]]:
+    col = Collection(str(col_path))
+    try:
+        assert col.db is not None
+        return [tuple(r) for r in col.db.all("select id, mod, flds from notes order by id")]
+    finally:
+        col.close()
+
+
+def _add(col_path: Path, **fields: str) -> tuple[int, int]:
+    col = Collection(str(col_path))
+    try:
+        note = add_managed(col, "Spanish", "AnkiOpsQA", **fields)
+        return note, int(col.decks.id("Spanish") or 0)
+    finally:
+        col.close()
+
+
+def test_init_converts_an_old_ankiops_folder_on_the_collection_file(
+    tmp_path: Path, anki_collection_path: Path
+) -> None:
+    """$ math as AnkiOps 0.4 sent it, a superscript its export dropped, its media link:
+    the same note ids, Anki untouched, the file as Anki means it, AnkiOps' history
+    kept, each change said; pull and push change nothing."""
+    math, deck_id = _add(
+        anki_collection_path, Question="Euler: \\(e^{i\\pi}\\)", Answer="\\[x^2\\] and \\(y\\)"
+    )
+    sup, _ = _add(anki_collection_path, Question="Square?", Answer="x<sup>2</sup>, H<sub>2</sub>O")
+    pic, _ = _add(anki_collection_path, Question="Picture?", Answer='<img src="pic.png" alt="">')
+    text = (
+        f"<!-- deck_id: {deck_id} -->\n"
+        f"<!-- note_id: {math} -->\nQ: Euler: $e^{{i\\pi}}$\nA: $$x^2$$ and $y$\n\n---\n\n"
+        f"<!-- note_id: {sup} -->\nQ: Square?\nA: x2, H2O\n\n---\n\n"
+        f"<!-- note_id: {pic} -->\nQ: Picture?\nA: ![](<media/pic.png>)\n"
+    )
+    root, env = _old_folder(tmp_path, anki_collection_path, text)
+    before = _rows(anki_collection_path)
+
+    out = _cli(
+        root, env, str(VENV_BIN / "ankiops-git"), "init", "--anki", str(anki_collection_path)
+    )
+    assert "note_id format (0.3/0.4): 3 note(s) keep their note_id comments" in out, out
+    assert "2 field(s) with $ math written as \\( \\) / \\[ \\] in 1 file(s)" in out, out
+    assert "1 field(s) written as Anki has them" in out, out
+    assert "media/ was a link to" in out and "conflict" not in out.lower(), out
+    assert _rows(anki_collection_path) == before  # nothing added, nothing rewritten
+    after = (root / "Spanish.md").read_text(encoding="utf-8")
+    assert "Q: Euler: \\(e^{i\\pi}\\)\nA: \\[x^2\\] and \\(y\\)\n" in after, after
+    assert "A: x^2^, H~2~O\n" in after, after
+    assert sorted(_file_ids(root)) == sorted([math, sup, pic])
+    assert not (root / "media").is_symlink() and os.listdir(root / "media") == ["pic.png"]
+    assert (anki_collection_path.with_suffix(".media") / "pic.png").read_bytes() == PNG
+    assert _cli(root, env, "git", "status", "--porcelain", "-uno") == ""
+    assert "120000" not in _cli(root, env, "git", "ls-tree", "HEAD")  # no link in git
+    history = _cli(root, env, "git", "log", "--format=%s").splitlines()
+    assert history[-1] == "AnkiOps: pre-import snapshot"
+    head = _cli(root, env, "git", "rev-parse", "HEAD")
+    _cli(root, env, "git", "pull", "-q", "anki")
+    _cli(root, env, "git", "push", "-q", "anki")
+    assert _cli(root, env, "git", "rev-parse", "HEAD") == head
+    assert _rows(anki_collection_path) == before
+
+
+def _state(root: Path) -> dict[str, bytes | str]:
+    """Every file in the folder (a link as its target), .git's objects and logs aside."""
+    out: dict[str, bytes | str] = {}
+    for p in sorted(root.rglob("*")):
+        if "objects" in p.parts or "logs" in p.parts:
+            continue
+        if p.is_symlink():
+            out[str(p.relative_to(root))] = "-> " + os.readlink(p)
+        elif p.is_file():
+            out[str(p.relative_to(root))] = p.read_bytes()
+    return out
+
+
+def test_a_failed_init_of_an_old_folder_leaves_it_as_it_was(
+    tmp_path: Path, anki_collection_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """init fails after converting (Anki goes away during the first fetch): the deck
+    file, the media link and the repository are as they were."""
+    from ankiops_git import init as init_mod
+    from ankiops_git import sync
+    from ankiops_git.errors import AnkiOpsError
+
+    note, deck_id = _add(anki_collection_path, Question="Euler", Answer="\\(e\\)")
+    text = f"<!-- deck_id: {deck_id} -->\n<!-- note_id: {note} -->\nQ: Euler\nA: $e$\n"
+    root, env = _old_folder(tmp_path, anki_collection_path, text)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    before = _state(root)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        assert not (root / "media").is_symlink()  # it had been replaced
+        assert "\\(e\\)" in (root / "Spanish.md").read_text(encoding="utf-8")
+        raise AnkiOpsError("Anki went away")
+
+    monkeypatch.setattr(sync, "fetch_root", broken)
+    with pytest.raises(AnkiOpsError, match="Anki went away"):
+        init_mod.init(root, anki=str(anki_collection_path))
+    assert _state(root) == before
+    assert (root / "media").is_symlink() and (root / "media" / "pic.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("marker", "line", "prefix"),
+    [
+        (".ankiops", "S: Wikipedia", "S"),
+        (".ankiops", "C8: eight", "C8"),
+        (".ankiops", "AI:", "AI"),
+        (".ankiops.db", "AI: a note by the model", "AI"),
+        (".ankiops.db", "D: ---", "D"),
+    ],
+)
+def test_init_refuses_ankiops_fields_it_does_not_sync_and_changes_nothing(
+    tmp_path: Path, anki_collection_path: Path, marker: str, line: str, prefix: str
+) -> None:
+    """A field of AnkiOps' note types we do not sync (0.4's Source, AI Notes, Choice 8;
+    0.6's AI Notes, Divider, ...) would join the field above: refused at its line,
+    one message, nothing written."""
+    root = tmp_path / "decks"
+    root.mkdir()
+    (root / marker).write_bytes(b"")
+    # The same prefix inside a code block is text, to AnkiOps too.
+    text = f"Q: one\nA: 1\n\n---\n\nQ: two\nA: 2\n```\n{line}\n```\n{line}\n"
+    (root / "Deck.md").write_text(text, encoding="utf-8")
+    before = _state(root)
+    done = subprocess.run(
+        [str(VENV_BIN / "ankiops-git"), "init", "--anki", str(anki_collection_path)],
+        cwd=root,
+        env=git_env(tmp_path),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    number = len(text.splitlines())
+    assert f"Deck.md:{number}:1" in done.stderr and f"`{prefix}:`" in done.stderr, done.stderr
+    assert "not sync" in done.stderr and "Nothing changed" in done.stderr
+    assert _state(root) == before
