@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ankiops_git.errors import AnkiOpsError
+from ankiops_git.notetypes import BUILTIN, NoteTypes
 
 CONFIG_NAME = "ankiops.toml"
 DEFAULT_EXCLUDE = ("README.md", "CHANGELOG.md", "LICENSE.md")
@@ -24,6 +25,8 @@ class Config:
     # [markdown] ankiops = true: AnkiOps' inline Markdown (==mark==, ~sub~, ^sup^) and its
     # rendering of the rest taken as the same (init sets it on adopting an AnkiOps folder)
     ankiops_markdown: bool = False
+    # the built-in note types and those declared under [note_types.NAME] (notetypes.py)
+    note_types: NoteTypes = BUILTIN
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -32,7 +35,8 @@ def load(root: Path) -> Config:
     if not path.exists():
         return Config()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise AnkiOpsError(f"{path}: not valid TOML: {e}. Fix the file and try again.") from e
     sync = data.get("anki", {}) if isinstance(data.get("anki"), dict) else {}
@@ -47,8 +51,21 @@ def load(root: Path) -> Config:
         sync=_flag(path, sync, "sync"),
         media_warn_bytes=_media_warn_bytes(path, data.get("media", {})),
         ankiops_markdown=_ankiops_markdown(path, data.get("markdown", {})),
-        extra={k: v for k, v in data.items() if k not in ("anki", "exclude", "media", "markdown")},
+        note_types=_note_types(root, text, data.get("note_types", {})),
+        extra={
+            k: v
+            for k, v in data.items()
+            if k not in ("anki", "exclude", "media", "markdown", "note_types")
+        },
     )
+
+
+def _note_types(root: Path, text: str, table: object) -> NoteTypes:
+    if not table:
+        return BUILTIN
+    from ankiops_git.notetypes_config import declared_types
+
+    return NoteTypes(declared_types(root, text, table))
 
 
 def _media_warn_bytes(path: Path, table: object) -> int:

@@ -22,14 +22,16 @@ from ankiops_git.config import DEFAULT_EXCLUDE, Config
 from ankiops_git.config import load as load_config
 from ankiops_git.errors import AnkiOpsError, DeckFileError
 from ankiops_git.model import Deck, Note
-from ankiops_git.notetypes import NOTE_TYPES, NoteType
+from ankiops_git.notetypes import BUILTIN, NoteType, NoteTypes
 
 # --- line grammar ---------------------------------------------------------------------
 
 # A prefix is followed by a space, or by nothing but blanks (`A:` + tab is an empty A:):
 # every structural pattern reads a line the same with or without trailing blanks,
 # since a field's last line loses them.
-PREFIX_RE = re.compile(r"^(Q|A|F|B|T|I|E|M|C[1-7]):(?: |[ \t]*$)")
+# The built-in types' prefixes; a repository's own (Config.note_types) add to them:
+# the functions below take `types` and use `types.prefix_re`.
+PREFIX_RE = BUILTIN.prefix_re
 SEPARATOR_RE = re.compile(r"^---[ \t]*$")
 DECK_ID_RE = re.compile(r"^<!--[ \t]*deck_id:[ \t]*(\d+)[ \t]*-->[ \t]*$")
 NOTE_ID_RE = re.compile(r"^<!--[ \t]*note_id:[ \t]*(\d+)[ \t]*-->[ \t]*$")
@@ -46,7 +48,7 @@ CONFLICT_START_RE = re.compile(r"^<{7}(?:[ \t]|$)")
 CONFLICT_END_RE = re.compile(r"^>{7}(?:[ \t]|$)")
 
 BLANKS = " \t"  # what trimming removes: never other characters, see PREFIX_RE
-PREFIX_LIST = ", ".join(f"{p}:" for p in notetypes.ALL_PREFIXES)
+PREFIX_LIST = BUILTIN.prefix_list
 
 # (fence character, length, how far its closing fence may be indented) of an open fence
 Fence = tuple[str, int, int]
@@ -137,18 +139,25 @@ def _describe(t: NoteType) -> str:
     return f"{t.key} ({', '.join(p + ':' for p in t.prefixes)})"
 
 
-def note_type_for(prefixes: Iterable[str]) -> NoteType | str:
+def note_type_for(prefixes: Iterable[str], types: NoteTypes = BUILTIN) -> NoteType | str:
     """The note type the given field prefixes make, or a message saying why none fits.
 
-    T -> Cloze, F/B -> Reversed, I -> Input, C1..C7 -> Choice, otherwise QA. Every
-    prefix must then be a field of that type.
+    T -> Cloze, F/B -> Reversed, I -> Input, C1..C7 -> Choice, a declared type's
+    identifying prefixes -> that type, otherwise QA. Every prefix must then be a field
+    of that type.
     """
-    return _note_type_for(tuple(dict.fromkeys(prefixes)))
+    given = tuple(dict.fromkeys(prefixes))
+    cache = types._type_for
+    found = cache.get(given)
+    if found is None:
+        if len(cache) > 512:
+            cache.clear()
+        found = cache[given] = _note_type_for(given, types)
+    return found
 
 
-@functools.lru_cache(maxsize=512)
-def _note_type_for(given: tuple[str, ...]) -> NoteType | str:
-    types = [t for t in NOTE_TYPES.values() if any(p in t.identifying for p in given)]
+def _note_type_for(given: tuple[str, ...], registry: NoteTypes) -> NoteType | str:
+    types = [t for t in registry.all if any(p in t.identifying for p in given)]
     if len(types) > 1:
         names = " and ".join(
             f"{t.key} ({', '.join(p + ':' for p in given if p in t.identifying)})" for t in types
@@ -190,27 +199,30 @@ class _Line:
     structural: bool  # outside any code fence, so it may be a prefix/separator/comment
 
 
-def _unknown_start(line: _Line) -> str:
+def _unknown_start(line: _Line, types: NoteTypes) -> str:
     m = PREFIX_LIKE_RE.match(line.text)
-    if m and PREFIX_RE.match(line.text[: len(m.group(0))] + " "):
+    if m and types.prefix_re.match(line.text[: len(m.group(0))] + " "):
         return (
             f"field prefix `{m.group(0)}` needs a space after the colon; "
             f"write `{m.group(0)} {line.text[len(m.group(0)) :].lstrip()}`"
         )
     if m:
         return (
-            f"unknown field prefix `{m.group(0)}`; a field starts with one of {PREFIX_LIST} "
+            f"unknown field prefix `{m.group(0)}`; a field starts with one of "
+            f"{types.prefix_list} "
             "followed by a space"
         )
     shown = line.text if len(line.text) <= 40 else line.text[:37] + "..."
     return (
-        f"expected a field prefix ({PREFIX_LIST}) at the start of the note, found `{shown}`; "
+        f"expected a field prefix ({types.prefix_list}) at the start of the note, found "
+        f"`{shown}`; "
         "begin the line with a prefix such as `Q: `"
     )
 
 
-def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
+def _parse_note(block: list[_Line], problems: list[Problem], types: NoteTypes) -> Note | None:
     """One note from its lines (blank lines around it already trimmed)."""
+    prefix_re = types.prefix_re
     note_id: int | None = None
     tags: list[str] | None = None
     start = block[0].number
@@ -218,7 +230,7 @@ def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
     ok = True
     lost = False  # after a line that is not a field start, skip to the next prefix
     # Header: id and tags comments before the first field.
-    while i < len(block) and not (block[i].structural and PREFIX_RE.match(block[i].text)):
+    while i < len(block) and not (block[i].structural and prefix_re.match(block[i].text)):
         line = block[i]
         text = line.text
         if not text.strip(BLANKS) or lost:
@@ -253,14 +265,14 @@ def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
             problems.append(_malformed_comment(line))
             ok = False
         else:
-            problems.append(Problem(line.number, 1, ERROR, _unknown_start(line)))
+            problems.append(Problem(line.number, 1, ERROR, _unknown_start(line, types)))
             ok, lost = False, True
         i += 1
 
     # Fields: each runs from its prefix line to the next prefix line outside a fence.
     sections: list[tuple[str, int, list[str]]] = []  # (prefix, line, texts)
     for line in block[i:]:
-        m = PREFIX_RE.match(line.text) if line.structural else None
+        m = prefix_re.match(line.text) if line.structural else None
         if m:
             sections.append((m.group(1), line.number, [line.text[len(m.group(0)) :]]))
         elif line.structural and COMMENT_RE.match(line.text):
@@ -307,13 +319,13 @@ def _parse_note(block: list[_Line], problems: list[Problem]) -> Note | None:
             ok = False
         else:
             seen[prefix] = number
-    note_type = note_type_for(p for p, _, _ in sections)
+    note_type = note_type_for((p for p, _, _ in sections), types)
     if isinstance(note_type, str):
         # Point at the first field that does not fit with the ones before it.
         where = next(
             number
             for k, (_, number, _) in enumerate(sections)
-            if isinstance(note_type_for(p for p, _, _ in sections[: k + 1]), str)
+            if isinstance(note_type_for((p for p, _, _ in sections[: k + 1]), types), str)
         )
         problems.append(Problem(where, 1, ERROR, note_type))
         return None
@@ -414,7 +426,9 @@ def _conflict_problem(start: int | None, end: int | None) -> Problem:
     return Problem(start, 1, ERROR, f"unresolved merge conflict ({span}); {fix}")
 
 
-def _mark_fences(lines: list[str], problems: list[Problem]) -> list[_Line]:
+def _mark_fences(
+    lines: list[str], problems: list[Problem], types: NoteTypes = BUILTIN
+) -> list[_Line]:
     """Lines with the fence state known; an unclosed fence is reported and ignored."""
     ignored: set[int] = set()
     while True:
@@ -424,7 +438,7 @@ def _mark_fences(lines: list[str], problems: list[Problem]) -> list[_Line]:
         for number, text in enumerate(lines, 1):
             body = text
             if fence is None:
-                m = PREFIX_RE.match(text)
+                m = types.prefix_re.match(text)
                 body = text[len(m.group(0)) :] if m else text  # `Q: ```` opens a fence too
             marked.append(_Line(number, text, fence is None))
             before = fence
@@ -445,15 +459,16 @@ def _mark_fences(lines: list[str], problems: list[Problem]) -> list[_Line]:
         ignored.add(opened_at)
 
 
-def scan(text: str) -> Scan:
-    """Read a deck file as far as possible: the notes that parse, and all problems."""
+def scan(text: str, types: NoteTypes = BUILTIN) -> Scan:
+    """Read a deck file as far as possible: the notes that parse, and all problems.
+    `types`: the repository's note types (Config.note_types)."""
     problems: list[Problem] = []
     raw = split_lines(text)
     conflicts = _conflicts(raw)
     if conflicts:
         # The two sides of a conflict make no sense together; report only the conflicts.
         return Scan(Deck(), conflicts)
-    lines = _mark_fences(raw, problems)
+    lines = _mark_fences(raw, problems, types)
 
     deck = Deck()
     pos = 0
@@ -503,16 +518,16 @@ def scan(text: str) -> Scan:
                 )
             )
             continue
-        note = _parse_note(block, problems)
+        note = _parse_note(block, problems, types)
         if note is not None:
             deck.notes.append(note)
     problems.sort(key=lambda p: (p.line, p.col))
     return Scan(deck, problems)
 
 
-def parse(text: str, path: str = "") -> Deck:
+def parse(text: str, path: str = "", types: NoteTypes = BUILTIN) -> Deck:
     """The deck in `text`; raises DeckFileError at the first problem that is an error."""
-    result = scan(text)
+    result = scan(text, types)
     for problem in result.problems:
         if problem.severity == ERROR:
             raise DeckFileError(problem.message, path, problem.line, problem.col)
@@ -521,10 +536,10 @@ def parse(text: str, path: str = "") -> Deck:
     return result.deck
 
 
-def parse_note(text: str, path: str = "", first_line: int = 1) -> Note:
+def parse_note(text: str, path: str = "", first_line: int = 1, types: NoteTypes = BUILTIN) -> Note:
     """One note's text (id/tags comments and fields, no separators) as a Note."""
     problems: list[Problem] = []
-    lines = _mark_fences(split_lines(text), problems)
+    lines = _mark_fences(split_lines(text), problems, types)
     for line in lines:
         line.number += first_line - 1
     for problem in problems:
@@ -535,7 +550,7 @@ def parse_note(text: str, path: str = "", first_line: int = 1) -> Note:
         lines.pop()
     if not lines:
         raise DeckFileError("empty note; write its fields", path, first_line, 1)
-    note = _parse_note(lines, problems)
+    note = _parse_note(lines, problems, types)
     for problem in sorted(problems, key=lambda p: p.line):
         if problem.severity == ERROR:
             raise DeckFileError(problem.message, path, problem.line, problem.col)
@@ -546,7 +561,7 @@ def parse_note(text: str, path: str = "", first_line: int = 1) -> Note:
 # --- writing --------------------------------------------------------------------------
 
 
-def field_problem(text: str) -> str | None:
+def field_problem(text: str, types: NoteTypes = BUILTIN) -> str | None:
     """Why `text` (normalized) cannot be written as a field without changing its
     meaning, if so: a later line that would read as structure, or an unclosed fence."""
     fence: Fence | None = None
@@ -554,7 +569,7 @@ def field_problem(text: str) -> str | None:
         if index > 0 and is_conflict_marker(line):  # the first line follows the prefix
             return f"line {index + 1} is a merge conflict marker ({line[:7]})"
         if fence is None and index > 0:
-            if PREFIX_RE.match(line):
+            if types.prefix_re.match(line):
                 return f"line {index + 1} starts with a field prefix; escape it as `{line[0]}\\:`"
             if SEPARATOR_RE.match(line):
                 return f"line {index + 1} is `---`, the note separator; use `***`"
@@ -566,11 +581,11 @@ def field_problem(text: str) -> str | None:
     return None
 
 
-def write_note(note: Note) -> str:
+def write_note(note: Note, types: NoteTypes = BUILTIN) -> str:
     """One note in canonical form, ending with a newline."""
-    if note.note_type not in NOTE_TYPES:
+    if note.note_type not in types.by_key:
         raise AnkiOpsError(f"cannot write note {note.note_id}: unknown type {note.note_type!r}")
-    note_type = NOTE_TYPES[note.note_type]
+    note_type = types.by_key[note.note_type]
     which = f"note {note.note_id}" if note.note_id is not None else "a new note"
     unknown = set(note.fields) - set(note_type.field_names)
     if unknown:
@@ -590,7 +605,7 @@ def write_note(note: Note) -> str:
     values = {prefix: normalize_field(note.field(name)) for prefix, name in note_type.fields}
     given = [prefix for prefix, value in values.items() if value]
     marks: set[str] = set()
-    if not given or note_type_for(given) is not note_type:
+    if not given or note_type_for(given, types) is not note_type:
         # Emptied in Anki: its type's identifying prefixes (or its first) are written
         # empty, so that it reads back as itself. Only a note Anki has can be so.
         if note.note_id is None:
@@ -611,7 +626,7 @@ def write_note(note: Note) -> str:
             if prefix in marks:
                 out.append(f"{prefix}:")
             continue
-        why = field_problem(value)
+        why = field_problem(value, types)
         if why:
             raise AnkiOpsError(f"cannot write field {name} of {which}: {why}")
         if fence_opener(value.split("\n", 1)[0]):
@@ -622,14 +637,14 @@ def write_note(note: Note) -> str:
     return "\n".join(out) + "\n"
 
 
-def write(deck: Deck) -> str:
+def write(deck: Deck, types: NoteTypes = BUILTIN) -> str:
     """The canonical text of a deck file: `\\n` line ends, one final newline."""
     parts: list[str] = []
     if deck.deck_id is not None:
         if deck.deck_id < 0:
             raise AnkiOpsError(f"cannot write deck {deck.name or ''}: deck id {deck.deck_id} < 0")
         parts.append(f"<!-- deck_id: {deck.deck_id} -->\n")
-    notes = "\n---\n\n".join(write_note(n) for n in deck.notes)
+    notes = "\n---\n\n".join(write_note(n, types) for n in deck.notes)
     if notes:
         parts.append(notes)
     return "\n".join(parts)

@@ -26,7 +26,7 @@ from ankiops_git.config import CONFIG_NAME, Config
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.gitstore import Files
 from ankiops_git.model import Deck, Note
-from ankiops_git.notetypes import BY_ANKI_NAME, NOTE_TYPES
+from ankiops_git.notetypes import BUILTIN, NoteTypes
 from ankiops_git.syncstate import SyncState
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -57,7 +57,9 @@ def to_markdown(html: str, ankiops: bool = False) -> str:
     return html_to_md(html, ankiops)
 
 
-def field_markdown(html: str, reference: str | None, ankiops: bool = False) -> str:
+def field_markdown(
+    html: str, reference: str | None, ankiops: bool = False, types: NoteTypes = BUILTIN
+) -> str:
     """The Markdown for a field: the reference text if it still renders to `html`, or
     with `ankiops` (a repository adopted from AnkiOps) if `html` is what it means as
     AnkiOps renders it (convert.ankiops.same_meaning: AnkiOps' own HTML stays as it is)."""
@@ -68,7 +70,24 @@ def field_markdown(html: str, reference: str | None, ankiops: bool = False) -> s
             return reference
     if not html.strip():
         return ""
-    return to_markdown(html, ankiops)
+    return escape_prefixes(to_markdown(html, ankiops), types)
+
+
+def escape_prefixes(markdown: str, types: NoteTypes) -> str:
+    """A line of `markdown` that starts with a declared type's prefix (`W: `) escaped as
+    `W\\: ` (Markdown shows it alike), so it stays text in a deck file: the converter
+    escapes the built-in prefixes itself."""
+    if types.extra_prefix_re is None:
+        return markdown
+    lines = markdown.split("\n")
+    fence: deckfile.Fence | None = None
+    for index, line in enumerate(lines):
+        m = types.extra_prefix_re.match(line) if fence is None else None
+        if m:
+            cut = len(m.group(1))
+            lines[index] = line[:cut] + "\\" + line[cut:]
+        fence = deckfile.step_fence(fence, line)
+    return "\n".join(lines)
 
 
 def _same_meaning(markdown: str, html: str) -> bool:
@@ -106,6 +125,7 @@ class Snapshot:
     files: Files  # every blob of the tree
     decks: dict[str, Deck]  # deck file path -> parsed deck
     tree: pygit2.Oid | None = None  # the tree itself, when known: a new tree is built on it
+    types: NoteTypes = BUILTIN  # the note types its deck files were read with
 
     def deck_name(self, path: str, anki_names: dict[int, str]) -> str:
         """The Anki deck a file stands for: by its deck_id if Anki has it, else its name."""
@@ -130,25 +150,28 @@ EMPTY = Snapshot({}, {})
 # (blob id, path) -> parsed deck: a blob is parsed once per process, however many
 # snapshots hold it (a push reads base and target, which share all but a few blobs).
 # Parsed decks are shared between snapshots, so nothing may modify them in place.
-_PARSED: dict[tuple[str, str], Deck] = {}
+_PARSED: dict[tuple[str, str, str], Deck] = {}
 
 
-def parse_blob(repo: pygit2.Repository, oid: pygit2.Oid, path: str) -> Deck:
-    key = (str(oid), path)
+def parse_blob(
+    repo: pygit2.Repository, oid: pygit2.Oid, path: str, types: NoteTypes = BUILTIN
+) -> Deck:
+    key = (str(oid), path, types.token)
     deck = _PARSED.get(key)
     if deck is None:
-        deck = _PARSED[key] = deckfile.parse(gitstore.blob_text(repo, oid), path)
+        deck = _PARSED[key] = deckfile.parse(gitstore.blob_text(repo, oid), path, types)
     return deck
 
 
 def read_snapshot(repo: pygit2.Repository, tree: pygit2.Tree | None, config: Config) -> Snapshot:
     files = gitstore.tree_files(repo, tree)
+    types = config.note_types
     decks = {
-        path: parse_blob(repo, oid, path)
+        path: parse_blob(repo, oid, path, types)
         for path, (oid, _) in files.items()
         if deckfile.is_deck_path(path, config)
     }
-    return Snapshot(files, decks)
+    return Snapshot(files, decks, types=types)
 
 
 def snapshot_of_commit(repo: pygit2.Repository, oid: pygit2.Oid | None, config: Config) -> Snapshot:
@@ -160,10 +183,10 @@ def snapshot_of_commit(repo: pygit2.Repository, oid: pygit2.Oid | None, config: 
 def snapshot_of_workdir(root: Path, config: Config) -> Snapshot:
     """The deck files in a folder (for init in a folder coming from AnkiOps)."""
     decks = {
-        p.name: deckfile.parse(p.read_text(encoding="utf-8"), p.name)
+        p.name: deckfile.parse(p.read_text(encoding="utf-8"), p.name, config.note_types)
         for p in deckfile.deck_files(root, config)
     }
-    return Snapshot({}, decks)
+    return Snapshot({}, decks, types=config.note_types)
 
 
 # --- export state: mod times seen at the last sync --------------------------------------
@@ -326,7 +349,7 @@ def scope_of_files(
         ids |= state.notes_in(new_names)
         for files in trees:
             for path in new_paths & files.keys():
-                deck = parse_blob(repo, files[path][0], path)
+                deck = parse_blob(repo, files[path][0], path, config.note_types)
                 ids |= {n.note_id for n in deck.notes if n.note_id is not None}
         ids -= covered
         covered |= ids
@@ -352,11 +375,11 @@ def snapshot_in_scope(
     deck files in `paths` parsed; the other deck files count as other files
     (export_tree keeps them as they are)."""
     decks = {
-        path: parse_blob(repo, files[path][0], path)
+        path: parse_blob(repo, files[path][0], path, config.note_types)
         for path in sorted(paths)
         if path in files and deckfile.is_deck_path(path, config)
     }
-    return Snapshot(files, decks, tree)
+    return Snapshot(files, decks, tree, config.note_types)
 
 
 def commit_files(repo: pygit2.Repository, oid: pygit2.Oid | None) -> Files:
@@ -398,6 +421,7 @@ class AnkiView:
     # than a file name can be (see left_out_lines)
     left_out: dict[int, str] = field(default_factory=dict)
     ankiops: bool = False  # the repository's Markdown has AnkiOps' inline syntax
+    types: NoteTypes = BUILTIN  # the repository's note types (Config.note_types)
 
     def __post_init__(self) -> None:
         self.names = deck_names(self.decks, self.aliases)
@@ -424,12 +448,14 @@ def deck_names(decks: dict[str, int], aliases: dict[int, int]) -> dict[int, str]
     return names
 
 
-def _markdown_note(anki: AnkiNote, reference: Note | None, ankiops: bool = False) -> Note:
-    note_type = BY_ANKI_NAME[anki.note_type]
+def _markdown_note(
+    anki: AnkiNote, reference: Note | None, ankiops: bool = False, types: NoteTypes = BUILTIN
+) -> Note:
+    note_type = types.by_anki_name[anki.note_type]
     fields: dict[str, str] = {}
     for name in note_type.field_names:
         old = reference.fields.get(name, "") if reference is not None else None
-        text = field_markdown(anki.fields.get(name, ""), old, ankiops)
+        text = field_markdown(anki.fields.get(name, ""), old, ankiops, types)
         if text:
             fields[name] = text
     tags = list(anki.tags)
@@ -468,6 +494,8 @@ def anki_view(
     see AnkiView.aliases. `ankiops`: the repository's Markdown is AnkiOps'
     (Config.ankiops_markdown).
     """
+    types = reference.types
+    by_anki_name = types.by_anki_name
     read_first = first if first is not None else read_anki(backend)
     decks, mods, note_decks = read_first.decks, read_first.mods, read_first.note_decks
     aliases = aliases or {}
@@ -496,7 +524,14 @@ def anki_view(
         }
     read = backend.read_notes(sorted(changed)) if changed else []
     view = AnkiView(
-        decks, {}, mods, read=len(read), taken=read_first.taken, aliases=aliases, ankiops=ankiops
+        decks,
+        {},
+        mods,
+        read=len(read),
+        taken=read_first.taken,
+        aliases=aliases,
+        ankiops=ankiops,
+        types=types,
     )
     view.note_decks = note_decks
     view.left_out = left_out
@@ -509,16 +544,16 @@ def anki_view(
 
     unmatched: list[AnkiNote] = []
     for done, anki in enumerate(read, 1):
-        if anki.note_type not in BY_ANKI_NAME:
+        if anki.note_type not in by_anki_name:
             continue
         if progress is not None and done % 50 == 0:
             progress(done, len(read))
         hit = by_id.get(anki.note_id)
-        if hit is None or hit[2].note_type != BY_ANKI_NAME[anki.note_type].key:
+        if hit is None or hit[2].note_type != by_anki_name[anki.note_type].key:
             unmatched.append(anki)
             continue
         path, index, old = hit
-        note = _markdown_note(anki, old, ankiops)
+        note = _markdown_note(anki, old, ankiops, types)
         view.notes[anki.note_id] = ViewNote(
             note, anki.deck, anki.fields, (path, index), ankiops=ankiops
         )
@@ -536,14 +571,14 @@ def anki_view(
     for anki in unmatched:
         candidates: list[tuple[str, int, Note]] = []
         if pool:  # a first fetch into an empty folder has nothing to match against
-            key = content_key(BY_ANKI_NAME[anki.note_type].key, anki.fields)
+            key = content_key(by_anki_name[anki.note_type].key, anki.fields)
             candidates = pool.get((anki.deck, key), [])
         if not candidates:
-            note = _markdown_note(anki, None, ankiops)
+            note = _markdown_note(anki, None, ankiops, types)
             view.notes[anki.note_id] = ViewNote(note, anki.deck, anki.fields, None, ankiops=ankiops)
             continue
         path, index, old = candidates.pop(0)
-        note = _markdown_note(anki, old, ankiops)
+        note = _markdown_note(anki, old, ankiops, types)
         view.notes[anki.note_id] = ViewNote(
             note, anki.deck, anki.fields, (path, index), matched=True, ankiops=ankiops
         )
@@ -721,10 +756,10 @@ def export_tree(
             files[path] = reference.files[path]  # unchanged deck: the very same bytes
             continue
         try:
-            text = deckfile.write(deck)
+            text = deckfile.write(deck, reference.types)
             if old is not None and path in reference.files and old.deck_id == deck.deck_id:
                 original = gitstore.blob_text(repo, reference.files[path][0])
-                text = splice(original, old, deck) or text
+                text = splice(original, old, deck, reference.types) or text
         except AnkiOpsError as e:
             raise AnkiOpsError(f"{path}: cannot write the deck exported from Anki: {e}") from e
         files[path] = (gitstore.write_blob(repo, text), gitstore.FILE_MODE)
@@ -735,7 +770,7 @@ def export_tree(
 LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
-def splice(original: str, old: Deck, new: Deck) -> str | None:
+def splice(original: str, old: Deck, new: Deck, types: NoteTypes = BUILTIN) -> str | None:
     """`new` written into `original`'s bytes: notes that did not change keep their exact
     text, and so do the header and the separators between them; changed notes are
     written anew in place, removed ones leave with their separator, new ones are
@@ -784,12 +819,12 @@ def splice(original: str, old: Deck, new: Deck) -> str | None:
         if k is not None:
             body, glue = body_and_glue(k)
             if old.notes[k] != note:
-                body = deckfile.write_note(note).replace("\n", newline).rstrip("\r\n")
+                body = deckfile.write_note(note, types).replace("\n", newline).rstrip("\r\n")
                 body += newline
             elif not body.endswith(("\n", "\r")):
                 body += newline
         else:
-            body, glue = deckfile.write_note(note).replace("\n", newline), ""
+            body, glue = deckfile.write_note(note, types).replace("\n", newline), ""
         last_in_old = k is not None and k + 1 == len(old.notes)
         if i + 1 < total:
             out.append(body + (glue if k is not None and not last_in_old else glue_between))
@@ -797,19 +832,21 @@ def splice(original: str, old: Deck, new: Deck) -> str | None:
             out.append(body + (glue if last_in_old else ""))
     text = "".join(out)
     try:
-        back = deckfile.parse(text)
+        back = deckfile.parse(text, types=types)
     except AnkiOpsError:
         return None
     return text if back.notes == new.notes and back.deck_id == new.deck_id else None
 
 
-def note_type_key(anki_name: str) -> str:
-    return BY_ANKI_NAME[anki_name].key
+def note_type_key(anki_name: str, types: NoteTypes = BUILTIN) -> str:
+    return types.by_anki_name[anki_name].key
 
 
-def first_line(note: Note) -> str:
+def first_line(note: Note, types: NoteTypes = BUILTIN) -> str:
     """A note's first field line, for listings ("Q: What is ser?")."""
-    note_type = NOTE_TYPES[note.note_type]
+    note_type = types.by_key.get(note.note_type)
+    if note_type is None:
+        return "(a note of type " + note.note_type + ")"
     for prefix, name in note_type.fields:
         text = note.field(name)
         if text:

@@ -1,11 +1,16 @@
-"""The five built-in note types: Anki names, fields, and their Markdown prefixes.
+"""Note types: Anki names, fields, and their Markdown prefixes.
 
-Names match AnkiOps, so collections made with it work unchanged. Templates and CSS
-for creating these note types in Anki live in `ankiops_git.anki.templates`.
+Five are built in (names as AnkiOps has them, so collections made with it work
+unchanged; their templates and CSS live in `ankiops_git.anki.templates`). A repository
+declares more in ankiops.toml (`[note_types.NAME]`, read by config.py): its own types,
+with templates and CSS from files, or Anki's standard ones (Basic, Cloze, ...) mapped
+to prefixes. `NoteTypes` is the set one repository uses: the built-ins plus its own;
+it travels on the Config (`config.note_types`), the snapshots and the view of Anki.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -18,6 +23,17 @@ class NoteType:
     # prefixes that identify this type; a note with identifying prefixes of two
     # types is an error. QA has none of its own: Q/A alone mean QA.
     identifying: tuple[str, ...]
+    is_cloze: bool = False
+    # Declared in ankiops.toml: "declared" (ours: templates and CSS from files, created
+    # and kept up to date in Anki), "mapped" (a type Anki has, Basic say: its templates
+    # are never touched); "builtin" for the five above.
+    origin: str = "builtin"
+    # (card name, front, back) and CSS of a "declared" type, read from its files
+    card_templates: tuple[tuple[str, str, str], ...] = ()
+    css: str = ""
+    templates_dir: str = ""  # its folder, from the repository's top ("note-types/Vocab")
+    allow_field_changes: bool = False  # [note_types.X] allow_field_changes = true
+    where: str = ""  # where it is declared ("ankiops.toml [note_types.Vocab]"), for messages
 
     @property
     def prefixes(self) -> tuple[str, ...]:
@@ -41,7 +57,6 @@ QA = NoteType("QA", "AnkiOpsQA", (("Q", "Question"), ("A", "Answer"), *_COMMON),
 REVERSED = NoteType(
     "Reversed", "AnkiOpsReversed", (("F", "Front"), ("B", "Back"), *_COMMON), ("F", "B"), ("F", "B")
 )
-CLOZE = NoteType("Cloze", "AnkiOpsCloze", (("T", "Text"), *_COMMON), ("T",), ("T",))
 INPUT = NoteType(
     "Input", "AnkiOpsInput", (("Q", "Question"), ("I", "Input"), *_COMMON), ("Q", "I"), ("I",)
 )
@@ -58,8 +73,55 @@ CHOICE = NoteType(
     tuple(f"C{i}" for i in range(1, CHOICE_COUNT + 1)),
 )
 
+CLOZE = NoteType("Cloze", "AnkiOpsCloze", (("T", "Text"), *_COMMON), ("T",), ("T",), is_cloze=True)
+
+# A declared type's prefix: a capital letter, then up to two letters or digits.
+PREFIX_SHAPE = re.compile(r"[A-Z][A-Za-z0-9]{0,2}")
+_BUILTIN_PREFIX_PATTERN = r"Q|A|F|B|T|I|E|M|C[1-7]"
+
+
+class NoteTypes:
+    """The note types of one repository: the five built-ins, then those it declares.
+
+    Which type a note is follows from its prefixes (`note_type_for`): a type whose
+    identifying prefixes it uses, else QA. A declared type's identifying prefixes
+    belong to it alone (config.py checks), so that stays unambiguous."""
+
+    def __init__(self, declared: tuple[NoteType, ...] = ()) -> None:
+        self.declared = declared
+        self.all: tuple[NoteType, ...] = (QA, REVERSED, CLOZE, INPUT, CHOICE, *declared)
+        self.by_key: dict[str, NoteType] = {t.key: t for t in self.all}
+        self.by_anki_name: dict[str, NoteType] = {t.anki_name: t for t in self.all}
+        self.prefixes: tuple[str, ...] = tuple(
+            dict.fromkeys(p for t in self.all for p in t.prefixes)
+        )
+        extra = sorted({p for t in declared for p in t.prefixes} - set(BUILTIN_PREFIXES))
+        pattern = "|".join([_BUILTIN_PREFIX_PATTERN, *map(re.escape, extra)])
+        # A prefix is followed by a space, or by nothing but blanks (`A:` + tab is an
+        # empty A:): see deckfile.
+        self.prefix_re = re.compile(rf"^({pattern}):(?: |[ \t]*$)")
+        self.extra_prefix_re = (
+            re.compile(rf"^({'|'.join(map(re.escape, extra))}):(?: |[ \t]*$)") if extra else None
+        )
+        self.prefix_list = ", ".join(f"{p}:" for p in self.prefixes)
+        # what a cache of parsed files keys on: the same declarations, the same parse
+        self.token = repr(tuple((t.key, t.fields, t.required, t.identifying) for t in declared))
+        self._type_for: dict[tuple[str, ...], NoteType | str] = {}
+
+    def __repr__(self) -> str:
+        return f"NoteTypes({', '.join(t.key for t in self.declared)})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NoteTypes) and other.declared == self.declared
+
+    def __hash__(self) -> int:
+        return hash(self.token)
+
+
 NOTE_TYPES: dict[str, NoteType] = {t.key: t for t in (QA, REVERSED, CLOZE, INPUT, CHOICE)}
 BY_ANKI_NAME: dict[str, NoteType] = {t.anki_name: t for t in NOTE_TYPES.values()}
-ALL_PREFIXES: tuple[str, ...] = tuple(
+BUILTIN_PREFIXES: tuple[str, ...] = tuple(
     dict.fromkeys(p for t in NOTE_TYPES.values() for p in t.prefixes)
 )
+ALL_PREFIXES = BUILTIN_PREFIXES
+BUILTIN = NoteTypes()  # a repository that declares none

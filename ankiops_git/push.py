@@ -33,7 +33,7 @@ from ankiops_git.export import (
 )
 from ankiops_git.gitstore import Files
 from ankiops_git.model import Note
-from ankiops_git.notetypes import NOTE_TYPES
+from ankiops_git.notetypes import BUILTIN, NoteTypes
 
 MAX_DELETES = 20  # notes per push
 MAX_DECK_SHARE = 0.10  # of a deck's notes per push...
@@ -71,6 +71,9 @@ class Plan:
     where: dict[int, str] = field(default_factory=dict)  # note id -> "Deck.md:12" (updates)
     labels: dict[int, str] = field(default_factory=dict)  # note id -> its first line
     ankiops: bool = False  # fields rendered with AnkiOps' inline Markdown (AnkiView.ankiops)
+    types: NoteTypes = BUILTIN  # the repository's note types (AnkiView.types)
+    # what the push changed of the declared note types in Anki ("note type Vocab: ...")
+    note_type_changes: list[str] = field(default_factory=list)
 
     def empty(self) -> bool:
         return not (
@@ -100,7 +103,7 @@ class Plan:
 
     def listing(self) -> list[str]:
         """What the plan changes in Anki, one line each, by file and line."""
-        out = [f"{a.path}:{a.note.line}: add {first_line(a.note)}" for a in self.adds]
+        out = [f"{a.path}:{a.note.line}: add {first_line(a.note, self.types)}" for a in self.adds]
         out += [
             f"{self.where.get(u.note_id, u.note_id)}: update {self.labels.get(u.note_id, '')}"
             for u in self.updates
@@ -261,7 +264,7 @@ def check_outside_scope(
 
 def plan_push(view: AnkiView, target: Snapshot) -> Plan:
     """What to change in Anki so it holds `target` (Anki's state is `view`)."""
-    plan = Plan(ankiops=view.ankiops)
+    plan = Plan(ankiops=view.ankiops, types=view.types)
     target_by_id = _target_index(target)
     deck_of = _deck_targets(view, target, plan)
     renamed_to = {new: deck_id for deck_id, _, new in plan.renames}
@@ -280,7 +283,7 @@ def plan_push(view: AnkiView, target: Snapshot) -> Plan:
                 f"cannot change its type to {note.note_type}. Keep its fields, or delete the "
                 f"note_id line to make a new note (the old one is then deleted)."
             )
-        changed = _changed_fields(note, have.note, have.fields_html, view.ankiops)
+        changed = _changed_fields(note, have.note, have.fields_html, view.ankiops, view.types)
         tags = None if sorted(note.tags) == sorted(have.note.tags) else tuple(note.tags)
         if changed or tags is not None:
             plan.updates.append(NoteUpdate(note_id, changed or None, tags))
@@ -288,7 +291,7 @@ def plan_push(view: AnkiView, target: Snapshot) -> Plan:
         if _deck_key(view, want, renamed_to) != _deck_key(view, have.deck, onto):
             plan.moves.setdefault(want, []).append(note_id)
         plan.where[note_id] = f"{path}:{note.line}"
-        plan.labels[note_id] = first_line(note)
+        plan.labels[note_id] = first_line(note, view.types)
 
     # Notes without an id (or with one Anki does not know): adopt, else add.
     unclaimed = [
@@ -320,18 +323,22 @@ def plan_push(view: AnkiView, target: Snapshot) -> Plan:
 
     for note_id, have in sorted(view.notes.items()):
         if note_id not in claimed:
-            plan.deletes.append((note_id, have.deck, first_line(have.note)))
+            plan.deletes.append((note_id, have.deck, first_line(have.note, view.types)))
     return plan
 
 
 def _changed_fields(
-    note: Note, have: Note, have_html: Callable[[], dict[str, str]], ankiops: bool = False
+    note: Note,
+    have: Note,
+    have_html: Callable[[], dict[str, str]],
+    ankiops: bool = False,
+    types: NoteTypes = BUILTIN,
 ) -> dict[str, str]:
     """Fields whose HTML would change; `have_html` (Anki's fields, which may need
     rendering) is asked for only if some field's Markdown differs."""
     changed: dict[str, str] = {}
     html: dict[str, str] | None = None
-    for name in NOTE_TYPES[note.note_type].field_names:
+    for name in types.by_key[note.note_type].field_names:
         want_md = note.field(name)
         if want_md == have.field(name):
             continue
@@ -391,8 +398,8 @@ def check_deletions(plan: Plan, view: AnkiView, allow: bool) -> None:
         )
 
 
-def _label(deck: str, note: Note) -> str:
-    return f"{deckfile.filename_for_deck(deck)}: {first_line(note)}"
+def _label(deck: str, note: Note, types: NoteTypes = BUILTIN) -> str:
+    return f"{deckfile.filename_for_deck(deck)}: {first_line(note, types)}"
 
 
 def unfetched_changes(view: AnkiView, base: Snapshot, target: Snapshot, plan: Plan) -> list[str]:
@@ -409,7 +416,7 @@ def unfetched_changes(view: AnkiView, base: Snapshot, target: Snapshot, plan: Pl
         hit = base_by_id.get(note_id)
         if hit is None:
             if not have.matched and note_id not in target_by_id and note_id not in plan.adopted:
-                out.append(f"added in Anki: {_label(have.deck, have.note)}")
+                out.append(f"added in Anki: {_label(have.deck, have.note, view.types)}")
             continue
         path, _, old = hit
         same_deck = base.deck_name(path, view.names) == have.deck
@@ -421,16 +428,16 @@ def unfetched_changes(view: AnkiView, base: Snapshot, target: Snapshot, plan: Pl
             t_path, _, t_note = wanted
             deck_ok = same_deck or deck_of[t_path] == have.deck
             note_ok = same_note or (
-                not _changed_fields(t_note, have.note, have.fields_html, view.ankiops)
+                not _changed_fields(t_note, have.note, have.fields_html, view.ankiops, view.types)
                 and sorted(t_note.tags) == sorted(have.note.tags)
             )
             if deck_ok and note_ok:
                 continue
         what = "edited" if not same_note else "moved"
-        out.append(f"{what} in Anki: {_label(have.deck, have.note)}")
+        out.append(f"{what} in Anki: {_label(have.deck, have.note, view.types)}")
     for note_id, (base_path, _, old) in sorted(base_by_id.items()):
         if note_id not in view.notes and note_id in target_by_id:
-            out.append(f"deleted in Anki: {base_path}: {first_line(old)}")
+            out.append(f"deleted in Anki: {base_path}: {first_line(old, view.types)}")
     target_ids = {d.deck_id: p for p, d in target.decks.items() if d.deck_id is not None}
     for path, deck in base.decks.items():
         if deck.deck_id is None or deck.deck_id not in view.names:
@@ -476,10 +483,9 @@ def apply_adds(
     (file:line: reason). A refused note does not stop the others."""
     if not plan.adds:
         return [], []
-    backend.ensure_note_types()
     new_notes = []
     for addition in plan.adds:
-        note_type = NOTE_TYPES[addition.note.note_type]
+        note_type = plan.types.by_key[addition.note.note_type]
         fields = {
             name: render(addition.note.field(name), plan.ankiops) for name in note_type.field_names
         }

@@ -81,7 +81,7 @@ def api_key(repo: pygit2.Repository | None) -> str | None:
 def open_anki(spec: str, config: Config, key: str | None = None) -> Iterator[Backend]:
     from ankiops_git.anki import open_backend
 
-    backend = open_backend(spec, key=key, one_command=True)
+    backend = open_backend(spec, key=key, one_command=True, note_types=config.note_types)
     try:
         check_profile(backend, config)
         yield backend
@@ -212,7 +212,7 @@ def check_fetched_deletions(
     # a new id (a clone pushed to another collection) is not deleted: it gets that id.
     renewed = {v.ref for v in view.notes.values() if v.matched}
     gone = [
-        (reference.deck_name(path, view.names), export.first_line(note))
+        (reference.deck_name(path, view.names), export.first_line(note, view.types))
         for note_id, (path, index, note) in sorted(reference.notes_by_id().items())
         if note_id not in view.notes
         and note_id not in view.left_out
@@ -455,6 +455,11 @@ def push_commit(
             plan.media.append((found.name, media.content(repo, oid, found.path), found.where))
     if foreign:
         raise AnkiOpsError("\n".join(foreign) + "\nNothing was pushed.")
+    if plan.adds or note_types_changed(changed, config):
+        # Before anything is written: a note type Anki cannot take stops the push here.
+        plan.note_type_changes = backend.ensure_note_types(dry_run=dry_run)
+        said = "anki (dry run, not done): " if dry_run else "anki: "
+        warnings += [said + line for line in plan.note_type_changes]
     if dry_run:
         return PushResult(plan, [], False, warnings=warnings)
     if plan.media:  # recorded first: a push stopped after storing still counts them
@@ -464,6 +469,16 @@ def push_commit(
     if update_ref:
         gitstore.set_ref(repo, gitstore.ANKI_REF, target, "push: applied to Anki")
     return PushResult(plan, added, False, after, saved, warnings, set(shows))
+
+
+def note_types_changed(changed: Iterable[str], config: Config) -> bool:
+    """Whether a push changes what Anki's note types should be: ankiops.toml, or a file
+    of a declared type's templates."""
+    folders = [t.templates_dir for t in config.note_types.declared if t.templates_dir]
+    return any(
+        path == config_mod.CONFIG_NAME or any(path.startswith(f + "/") for f in folders)
+        for path in changed
+    )
 
 
 def sent_notes(plan: push.Plan, target: export.Snapshot) -> Iterator[tuple[str, list[Note]]]:
@@ -501,7 +516,7 @@ def sent_note_warnings(plan: push.Plan, target: export.Snapshot) -> list[str]:
     for path, deck in sorted(target.decks.items()):
         sent = [n for n in deck.notes if n.note_id in changed]
         sent += [a.note for a in plan.adds if a.path == path]
-        out += [str(d) for d in note_warnings(path, sent)]
+        out += [str(d) for d in note_warnings(path, sent, target.types)]
     return out
 
 
@@ -806,6 +821,7 @@ def status(repo: pygit2.Repository, verbose: bool = False) -> list[str]:
                 lines.append(f"push: would fail: {e}")
             else:
                 lines.append(f"push: a push would send {planned.plan.line()}")
+                lines += [f"push: and {line}" for line in planned.plan.note_type_changes]
                 if verbose:
                     lines += [f"  {item}" for item in planned.plan.listing()]
     return lines

@@ -22,7 +22,7 @@ from ankiops_git import deckfile
 from ankiops_git.errors import AnkiOpsError, printable
 from ankiops_git.media import leaving_message, leaving_references
 from ankiops_git.model import Deck, Note
-from ankiops_git.notetypes import ALL_PREFIXES, CHOICE_COUNT, NOTE_TYPES
+from ankiops_git.notetypes import BUILTIN, CHOICE_COUNT, NoteTypes
 
 ERROR = deckfile.ERROR
 WARNING = deckfile.WARNING
@@ -51,9 +51,11 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
 # --- one note -------------------------------------------------------------------------
 
 
-def _note_problems(note: Note, lines: Sequence[str]) -> list[deckfile.Problem]:
+def _note_problems(
+    note: Note, lines: Sequence[str], types: NoteTypes = BUILTIN
+) -> list[deckfile.Problem]:
     """What is wrong with a readable note, as Anki would see it."""
-    note_type = NOTE_TYPES[note.note_type]
+    note_type = types.by_key[note.note_type]
     out: list[deckfile.Problem] = []
 
     def at(name: str) -> int:
@@ -86,10 +88,11 @@ def _note_problems(note: Note, lines: Sequence[str]) -> list[deckfile.Problem]:
                 )
             )
 
-    if note_type.key == "Cloze" and note.field("Text") and not CLOZE_RE.search(note.field("Text")):
+    if note_type.is_cloze and note.fields and not any(map(CLOZE_RE.search, note.fields.values())):
+        name = note_type.fields[0][1]
         out.append(
             deckfile.Problem(
-                at("Text"),
+                at(name),
                 1,
                 deckfile.ERROR,
                 "cloze note has no cloze deletion; mark the text to hide as `{{c1::text}}`",
@@ -121,14 +124,14 @@ def _note_problems(note: Note, lines: Sequence[str]) -> list[deckfile.Problem]:
     return out
 
 
-def note_warnings(path: str, notes: Iterable[Note]) -> list[Diagnostic]:
+def note_warnings(path: str, notes: Iterable[Note], types: NoteTypes = BUILTIN) -> list[Diagnostic]:
     """The problems validate reports for these notes of `path` (parsed, so no column),
     all as warnings: what a push says of the notes it sends that Anki accepts all the
     same (one set of rules: a commit past the pre-commit hook is not checked less)."""
     return [
         Diagnostic(path, p.line, 1, WARNING, p.message)
         for note in notes
-        for p in _note_problems(note, ())
+        for p in _note_problems(note, (), types)
     ]
 
 
@@ -213,12 +216,12 @@ def note_key(note: Note) -> NoteKey:
     return (note.note_id, note.note_type, tuple(sorted(note.fields.items())), tuple(note.tags))
 
 
-def untouched_keys(text: str | None) -> set[NoteKey]:
+def untouched_keys(text: str | None, types: NoteTypes = BUILTIN) -> set[NoteKey]:
     """The notes of a file's earlier version (nothing if it had none or does not read)."""
     if text is None:
         return set()
     try:
-        return {note_key(n) for n in deckfile.parse(text).notes}
+        return {note_key(n) for n in deckfile.parse(text, types=types).notes}
     except AnkiOpsError:
         return set()
 
@@ -227,15 +230,18 @@ UNTOUCHED = " (the note is as it was before this commit: fix it when you edit it
 
 
 def _check(
-    text: str, path: str, untouched: set[NoteKey] | frozenset[NoteKey] = frozenset()
+    text: str,
+    path: str,
+    untouched: set[NoteKey] | frozenset[NoteKey] = frozenset(),
+    types: NoteTypes = BUILTIN,
 ) -> _Checked:
     """`untouched`: notes as they were before (note_key); their problems are warnings,
     so a note that came from Anki does not stop commits of the user's own edits."""
-    result = deckfile.scan(text)
+    result = deckfile.scan(text, types)
     lines = deckfile.split_lines(text)
     problems = list(result.problems)
     for note in result.deck.notes:
-        found = _note_problems(note, lines)
+        found = _note_problems(note, lines, types)
         if untouched and note_key(note) in untouched:
             found = [
                 deckfile.Problem(p.line, p.col, deckfile.WARNING, p.message + UNTOUCHED)
@@ -278,12 +284,12 @@ def _check(
     return _Checked(path, result.deck, sorted(diagnostics, key=lambda d: (d.line, d.col)))
 
 
-def check_text(text: str, path: str = "") -> list[Diagnostic]:
+def check_text(text: str, path: str = "", types: NoteTypes = BUILTIN) -> list[Diagnostic]:
     """Diagnostics for one deck file's text, sorted by position."""
-    return _check(text, path).diagnostics
+    return _check(text, path, types=types).diagnostics
 
 
-def _read(path: Path) -> _Checked:
+def _read(path: Path, types: NoteTypes = BUILTIN) -> _Checked:
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -291,7 +297,7 @@ def _read(path: Path) -> _Checked:
     text = decode(data, str(path))
     if isinstance(text, Diagnostic):
         return _Checked(str(path), Deck(), [text])
-    return _check(text, str(path))
+    return _check(text, str(path), types=types)
 
 
 def decode(data: bytes, path: str) -> str | Diagnostic:
@@ -371,8 +377,9 @@ def _one_deck_in_two_files(paths: list[str], report: set[str], message: str) -> 
 def check_tree(root: Path) -> list[Diagnostic]:
     """Diagnostics for every deck file of the collection at `root`, with cross-file checks;
     a warning for each Markdown file in a subfolder (deck files live at the top)."""
-    files = deckfile.deck_files(root, config_mod.load(root))
-    checked = [_read(p) for p in files]
+    config = config_mod.load(root)
+    files = deckfile.deck_files(root, config)
+    checked = [_read(p, config.note_types) for p in files]
     out = [d for c in checked for d in c.diagnostics]
     out += _cross_file(checked, {c.path for c in checked})
     out += [
@@ -392,7 +399,7 @@ def check_tree(root: Path) -> list[Diagnostic]:
 
 _DECK_LINE_RE = re.compile(
     r"^(?:<!--[ \t]*(?:note|deck)_id:|(?:"
-    + "|".join(re.escape(p) for p in ALL_PREFIXES)
+    + "|".join(re.escape(p) for p in BUILTIN.prefixes)
     + r"):[ \t])",
     re.MULTILINE,
 )
@@ -419,7 +426,8 @@ SUBFOLDER_DECK = (
 # A note_id line, or a line that may open or close a code fence (checked exactly below).
 _IDS_OR_FENCES_RE = re.compile(
     r"^(?:(?P<id><!--[ \t]*note_id:[ \t]*(?P<n>\d+)[ \t]*-->[ \t]*$)"
-    r"|(?P<fence>(?:[A-Z][1-7]?: )? *(?:(?:[-+*]|\d{1,9}[.)]) {1,4})?(?:`{3,}|~{3,}).*$))",
+    r"|(?P<fence>(?:[A-Z][A-Za-z0-9]{0,2}: )?"
+    r" *(?:(?:[-+*]|\d{1,9}[.)]) {1,4})?(?:`{3,}|~{3,}).*$))",
     re.MULTILINE,
 )
 _CONFLICT_RE = re.compile(r"^(?:<{7}|>{7})(?:[ \t]|$)", re.MULTILINE)
@@ -427,7 +435,9 @@ _ANY_NOTE_ID_RE = re.compile(r"note_id:[ \t]*(\d+)")  # wherever it is, for a fi
 _FIRST_LINE_RE = re.compile(r"(?:[ \t]*\n)*([^\n]*)")  # the first line not blank
 
 
-def _identities(text: str, path: str, relevant: set[int] | None = None) -> _Checked:
+def _identities(
+    text: str, path: str, relevant: set[int] | None = None, types: NoteTypes = BUILTIN
+) -> _Checked:
     """What the cross-file checks need of a file (deck id, each note id's first line, the
     deck name), found without parsing it: note_id lines outside code fences. Fence state
     changes only on lines the regex finds, and is followed there as the parser does.
@@ -444,7 +454,7 @@ def _identities(text: str, path: str, relevant: set[int] | None = None) -> _Chec
     if relevant is not None and relevant.isdisjoint(map(int, _ANY_NOTE_ID_RE.findall(body))):
         return _Checked(path, deck, [])
     if "\r" in body or _CONFLICT_RE.search(body):
-        return _check(text, path)
+        return _check(text, path, types=types)
     fence: deckfile.Fence | None = None
     line, counted = 1, 0
     seen: set[int] = set()
@@ -459,11 +469,11 @@ def _identities(text: str, path: str, relevant: set[int] | None = None) -> _Chec
             continue
         fenced = match.group("fence")
         if fence is None:
-            prefix = deckfile.PREFIX_RE.match(fenced)
+            prefix = types.prefix_re.match(fenced)
             fenced = fenced[len(prefix.group(0)) :] if prefix else fenced
         fence = deckfile.step_fence(fence, fenced)
     if fence is not None:
-        return _check(text, path)
+        return _check(text, path, types=types)
     return _Checked(path, deck, [])
 
 
@@ -485,8 +495,8 @@ class Identities:
         return [(i, line) for i, line in pairs if i in wanted]
 
 
-def identities(text: str, path: str = "") -> Identities:
-    deck = _identities(text, path).deck
+def identities(text: str, path: str = "", types: NoteTypes = BUILTIN) -> Identities:
+    deck = _identities(text, path, types=types).deck
     first: dict[int, int] = {}
     for note in deck.notes:
         if note.note_id is not None:
@@ -498,6 +508,7 @@ def check_commit(
     changed: Mapping[str, str],
     others: Mapping[str, Identities],
     before: Mapping[str, str] | None = None,
+    types: NoteTypes = BUILTIN,
 ) -> list[Diagnostic]:
     """Diagnostics for the deck files a commit changes (path -> text), with the cross-file
     checks against the other deck files of the commit, given by their identities.
@@ -505,7 +516,8 @@ def check_commit(
     there are warnings."""
     before = before or {}
     checked = {
-        path: _check(text, path, untouched_keys(before.get(path))) for path, text in changed.items()
+        path: _check(text, path, untouched_keys(before.get(path), types), types)
+        for path, text in changed.items()
     }
     # Only clashes with the changed files are reported: other notes need not take part.
     ids = {n.note_id for c in checked.values() for n in c.deck.notes if n.note_id is not None}
@@ -521,16 +533,19 @@ def check_commit(
     return sorted(out)
 
 
-def check_texts(files: Mapping[str, str], report: Iterable[str] | None = None) -> list[Diagnostic]:
+def check_texts(
+    files: Mapping[str, str], report: Iterable[str] | None = None, types: NoteTypes = BUILTIN
+) -> list[Diagnostic]:
     """Diagnostics for deck files given as texts (path -> text), e.g. the staged blobs of a
     commit, with cross-file checks among them; only for the paths in `report` if given.
     Files not reported on are only scanned for their ids (a commit of one edited file
     costs little more in a large collection)."""
     wanted = set(files) if report is None else set(report)
-    full = {path: _check(text, path) for path, text in files.items() if path in wanted}
+    full = {path: _check(text, path, types=types) for path, text in files.items() if path in wanted}
     ids = {n.note_id for c in full.values() for n in c.deck.notes if n.note_id is not None}
     checked = [
-        full[path] if path in full else _identities(text, path, ids) for path, text in files.items()
+        full[path] if path in full else _identities(text, path, ids, types)
+        for path, text in files.items()
     ]
     out = [d for c in checked if c.path in wanted for d in c.diagnostics]
     out += _cross_file(checked, wanted)
@@ -566,21 +581,21 @@ def check_paths(paths: Sequence[Path]) -> list[Diagnostic]:
                 f"{path} {what}; name deck files (*.md), or give no path to check every "
                 "deck file in the current folder"
             )
-    named: dict[str, Path] = {}
+    named: dict[str, tuple[Path, NoteTypes]] = {}
     roots: dict[Path, config_mod.Config] = {}
     for path in paths:
         root = collection_root(path)
         config = roots.setdefault(root, config_mod.load(root))
         in_root = _absolute(path).parent == root
         if in_root and deckfile.is_deck_file_name(path.name, config):
-            named[os.path.normcase(_absolute(path))] = path
-    checked = {key: _read(path) for key, path in named.items()}
+            named[os.path.normcase(_absolute(path))] = (path, config.note_types)
+    checked = {key: _read(path, types) for key, (path, types) in named.items()}
     # Files of the same collections that were not named, for the cross-file checks.
     for root, config in roots.items():
         for path in deckfile.deck_files(root, config):
             key = os.path.normcase(_absolute(path))
             if key not in checked:
-                checked[key] = _read_quietly(_display(path))
+                checked[key] = _read_quietly(_display(path), config.note_types)
     out = [d for key in named for d in checked[key].diagnostics]
     out += _cross_file(list(checked.values()), {checked[key].path for key in named})
     return sorted(out)
@@ -594,9 +609,9 @@ def _display(path: Path) -> Path:
         return path
 
 
-def _read_quietly(path: Path) -> _Checked:
+def _read_quietly(path: Path, types: NoteTypes = BUILTIN) -> _Checked:
     """An unnamed file, read only for what it contributes to cross-file checks."""
     try:
-        return _read(path)
+        return _read(path, types)
     except AnkiOpsError:
         return _Checked(str(path), Deck(), [])

@@ -104,12 +104,13 @@ def pre_commit() -> int:
             continue
         ident = cache.get(oid)
         if ident is None:
-            ident = validate.identities(blob_text(blobs[oid], path), path)
+            ident = validate.identities(blob_text(blobs[oid], path), path, config.note_types)
         others[path] = kept[oid] = ident
     if kept.keys() != cache.keys():
         save_ids_cache(state, kept)
     errors = 0
-    for diag in validate.check_commit(texts, others, head_texts(sorted(texts))):
+    found = validate.check_commit(texts, others, head_texts(sorted(texts)), config.note_types)
+    for diag in found:
         say(f"{diag.path}:{diag.line}:{diag.col}: {diag.severity}: {diag.message}")
         errors += diag.severity == "error"
     if errors:

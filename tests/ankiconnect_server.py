@@ -636,6 +636,49 @@ class LoopbackAnkiConnect:
             models.append(dict(model))
         return models
 
+    def _model(self, name: str) -> Any:
+        model = self.col.models.by_name(name)
+        if model is None:
+            raise Exception(f"model was not found: {name}")
+        return model
+
+    def action_updateModelTemplates(self, model: dict[str, Any]) -> None:
+        anki_model = self._model(model["name"])
+        templates = model["templates"]
+        for template in anki_model["tmpls"]:
+            wanted = templates.get(template["name"])
+            if wanted:
+                if wanted.get("Front"):
+                    template["qfmt"] = wanted["Front"]
+                if wanted.get("Back"):
+                    template["afmt"] = wanted["Back"]
+        self.col.models.update_dict(anki_model)
+
+    def action_updateModelStyling(self, model: dict[str, Any]) -> None:
+        anki_model = self._model(model["name"])
+        anki_model["css"] = model["css"]
+        self.col.models.update_dict(anki_model)
+
+    def action_modelFieldAdd(
+        self, modelName: str, fieldName: str, index: int | None = None
+    ) -> None:
+        mm = self.col.models
+        model = self._model(modelName)
+        if fieldName not in mm.field_map(model):
+            mm.add_field(model, mm.new_field(fieldName))
+        if index is not None:
+            mm.reposition_field(model, mm.field_map(model)[fieldName][1], index)
+        mm.update_dict(model)
+
+    def action_modelFieldRemove(self, modelName: str, fieldName: str) -> None:
+        mm = self.col.models
+        model = self._model(modelName)
+        found = mm.field_map(model).get(fieldName)
+        if found is None:
+            raise Exception(f"field was not found in {modelName}: {fieldName}")
+        mm.remove_field(model, found[1])
+        mm.update_dict(model)
+
     def action_createModel(
         self,
         modelName: str,

@@ -600,6 +600,36 @@ GROUPS: dict[str, list[Step]] = {
             {"modelNames": ["Fresh", "Fresh Cloze"]},
         ),
         act("modelFieldNames, created", "modelFieldNames", {"modelName": "Fresh"}),
+        act(
+            "updateModelTemplates",
+            "updateModelTemplates",
+            {"model": {"name": "Fresh", "templates": {"Forward": {"Front": "<b>{{One}}</b>"}}}},
+        ),
+        act(
+            "updateModelTemplates, unknown",
+            "updateModelTemplates",
+            {"model": {"name": "Nope", "templates": {}}},
+            fails=True,
+        ),
+        act(
+            "updateModelStyling",
+            "updateModelStyling",
+            {"model": {"name": "Fresh", "css": ".card { color: blue; }"}},
+        ),
+        act("modelFieldAdd", "modelFieldAdd", {"modelName": "Fresh", "fieldName": "Three"}),
+        act(
+            "modelFieldAdd, existing, moved",
+            "modelFieldAdd",
+            {"modelName": "Fresh", "fieldName": "Three", "index": 0},
+        ),
+        act("modelFieldRemove", "modelFieldRemove", {"modelName": "Fresh", "fieldName": "Two"}),
+        act(
+            "modelFieldRemove, unknown",
+            "modelFieldRemove",
+            {"modelName": "Fresh", "fieldName": "Nope"},
+            fails=True,
+        ),
+        act("findModelsByName, changed", "findModelsByName", {"modelNames": ["Fresh"]}),
         *effects("note types"),
     ],
     "media": [

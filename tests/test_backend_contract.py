@@ -468,7 +468,7 @@ def test_unmanaged_notes_and_decks_stay_byte_identical(
         lambda: backend.delete_notes([basic]),
         lambda: backend.update_notes([NoteUpdate(basic, fields={"Front": "x"})]),
     ):
-        with pytest.raises(AnkiRejected, match="not AnkiOps notes"):
+        with pytest.raises(AnkiRejected, match="not notes of a managed note type"):
             call()
 
     assert basic not in {n.note_id for n in backend.read_notes()}

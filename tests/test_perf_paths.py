@@ -525,7 +525,7 @@ def test_a_push_and_the_fetch_after_it_parse_only_the_changed_file(world: tuple)
     pushed = sync.push_commit(repo, backend, Config(), target)
     assert pushed.plan.line().startswith("0 added, 1 updated")
     sync.fetch(repo, backend, Config(), first=pushed.after)
-    assert {path for _, path in export._PARSED} == {"German.md"}
+    assert {path for _, path, _ in export._PARSED} == {"German.md"}
     assert gitstore.ref_target(repo, gitstore.ANKI_REF) == target
     noop(repo, backend)
 

@@ -1065,6 +1065,7 @@ class KillingBackend:
         self.after = after
         self.calls: list[str] = []
         self.renames_in_place = inner.renames_in_place
+        self.note_types = inner.note_types
 
     def _call(self, name: str, *args: Any) -> Any:
         self.calls.append(name)
@@ -1079,8 +1080,15 @@ class KillingBackend:
     def profile(self) -> str:
         return str(self._call("profile"))
 
-    def ensure_note_types(self) -> None:
-        self._call("ensure_note_types")
+    def ensure_note_types(
+        self, allow_field_changes: bool = False, *, dry_run: bool = False
+    ) -> list[str]:
+        if dry_run:
+            return list(self.inner.ensure_note_types(allow_field_changes, dry_run=True))
+        return list(self._call("ensure_note_types", allow_field_changes))
+
+    def read_note_type(self, name: str) -> Any:
+        return self._call("read_note_type", name)
 
     def decks(self) -> dict[str, int]:
         return dict(self._call("decks"))

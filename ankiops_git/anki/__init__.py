@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from ankiops_git.anki.base import AnkiNote, Backend, NewNote, NoteUpdate
+from ankiops_git.notetypes import BUILTIN, NoteTypes
 
 __all__ = ["AnkiNote", "Backend", "NewNote", "NoteUpdate", "open_backend"]
 
@@ -18,7 +19,12 @@ KEY_ENV = "ANKIOPS_ANKICONNECT_KEY"
 
 
 def open_backend(
-    spec: str, *, key: str | None = None, profile: str | None = None, one_command: bool = False
+    spec: str,
+    *,
+    key: str | None = None,
+    profile: str | None = None,
+    one_command: bool = False,
+    note_types: NoteTypes = BUILTIN,
 ) -> Backend:
     """The backend `spec` names: an http(s) URL, a path to a collection file, or a profile.
 
@@ -28,6 +34,7 @@ def open_backend(
     `profile`: the profile the data belongs to; a backend on another raises WrongProfile.
     `one_command`: the backend serves one command, which sees Anki as it was when first
     read, with its own writes (AnkiConnect then asks for each note once).
+    `note_types`: the repository's note types (Config.note_types): the notes managed.
     """
     spec = spec.strip()
     if spec.startswith("anki::"):
@@ -37,9 +44,11 @@ def open_backend(
 
         if key is None:
             key = os.environ.get(KEY_ENV) or None
-        return ConnectBackend(spec, key=key, profile=profile, remember_reads=one_command)
+        return ConnectBackend(
+            spec, key=key, profile=profile, remember_reads=one_command, note_types=note_types
+        )
     from ankiops_git.anki.collection import CollectionBackend, profile_collection_path
 
     if spec.endswith(".anki2") or "/" in spec or "\\" in spec or spec.startswith("~"):
-        return CollectionBackend(Path(spec), profile=profile)
-    return CollectionBackend(profile_collection_path(spec), profile=profile)
+        return CollectionBackend(Path(spec), profile=profile, note_types=note_types)
+    return CollectionBackend(profile_collection_path(spec), profile=profile, note_types=note_types)

@@ -4,8 +4,9 @@ Two implementations: `connect.ConnectBackend` (AnkiConnect over HTTP, Anki deskt
 running) and `collection.CollectionBackend` (a collection file opened with the
 official `anki` package). Sync code never knows which one it has.
 
-Only *managed* notes (those of the AnkiOps* note types, see notetypes.py) are read
-or written. Notes of other types and decks without managed notes are never written.
+Only *managed* notes (those of the repository's note types, `note_types`: the
+AnkiOps* ones and those ankiops.toml declares, see notetypes.py) are read or
+written. Notes of other types and decks without managed notes are never written.
 All calls are in bulk: sync sends one call per kind of change, not one per note.
 Field values on this side are Anki's HTML; conversion to Markdown happens elsewhere.
 """
@@ -15,6 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from ankiops_git.anki.templates import Existing, NoteTypeSpec
+from ankiops_git.notetypes import NoteTypes
 
 
 @dataclass(frozen=True)
@@ -43,13 +47,25 @@ class NoteUpdate:
 
 
 class Backend(Protocol):
+    note_types: NoteTypes  # whose notes are managed (open_backend's note_types)
+
     def profile(self) -> str:
         """Name of the open profile (collection backend: the file's folder name)."""
         ...
 
-    def ensure_note_types(self) -> None:
-        """Create missing AnkiOps* note types; reuse existing ones whose fields match, as
-        they are. Different fields: AnkiRejected naming the type and the fields."""
+    def ensure_note_types(
+        self, allow_field_changes: bool = False, *, dry_run: bool = False
+    ) -> list[str]:
+        """Bring Anki's note types to `note_types` (templates.changes decides): create
+        missing built-in and declared ones; reuse existing built-in ones whose fields
+        match, as they are; update a declared type's templates and CSS; add or remove
+        its fields only if allowed. Checks every type before writing anything; a problem
+        is AnkiRejected naming the type and what to do. Returns a line per change;
+        `dry_run`: checks and says, writes nothing."""
+        ...
+
+    def read_note_type(self, name: str) -> tuple[NoteTypeSpec, Existing] | None:
+        """Anki's note type `name` (fields, cards, CSS, kind), or None if it has none."""
         ...
 
     def decks(self) -> dict[str, int]:

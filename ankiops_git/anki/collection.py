@@ -25,10 +25,10 @@ from anki.notes import NoteId
 from anki.utils import ids2str
 
 from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
-from ankiops_git.anki.templates import NoteTypeSpec, all_specs, mismatch
+from ankiops_git.anki.templates import CardTemplate, Existing, NoteTypeSpec, TypeChange, changes
 from ankiops_git.anki.verify import check_managed, check_media_name, verify_updates
 from ankiops_git.errors import AnkiRejected, AnkiUnavailable, NotesRefused, WrongProfile
-from ankiops_git.notetypes import BY_ANKI_NAME
+from ankiops_git.notetypes import BUILTIN, NoteTypes
 
 CONNECT_HINT = "anki::http://127.0.0.1:8765"
 
@@ -138,10 +138,17 @@ class CollectionBackend:
     """`base.Backend` over a collection file. Close it (or use `with`) to release the lock."""
 
     def __init__(
-        self, path: str | Path, *, create: bool = False, profile: str | None = None
+        self,
+        path: str | Path,
+        *,
+        create: bool = False,
+        profile: str | None = None,
+        note_types: NoteTypes = BUILTIN,
     ) -> None:
         """Open `path` (`create`: make a new collection there if none). `profile`: the
-        profile the data belongs to; WrongProfile if the file is another profile's."""
+        profile the data belongs to; WrongProfile if the file is another profile's.
+        `note_types`: the repository's note types, whose notes are managed."""
+        self.note_types = note_types
         self.path = Path(path).expanduser().resolve()
         if profile is not None and profile != self.path.parent.name:
             raise WrongProfile(
@@ -204,18 +211,48 @@ class CollectionBackend:
 
     # -- note types ------------------------------------------------------------------
 
-    def ensure_note_types(self) -> None:
-        missing = []
-        for spec in all_specs():  # check every existing one before creating any
-            existing = self.col.models.by_name(spec.name)
-            if existing is None:
-                missing.append(spec)
-                continue
-            fields = [f["name"] for f in existing["flds"]]
-            if problem := mismatch(spec, fields, existing["type"] == MODEL_CLOZE):
-                raise AnkiRejected(problem)
-        for spec in missing:
-            self._create_note_type(spec)
+    def ensure_note_types(
+        self, allow_field_changes: bool = False, *, dry_run: bool = False
+    ) -> list[str]:
+        existing = {}
+        for note_type in self.note_types.all:
+            model = self.col.models.by_name(note_type.anki_name)
+            if model is not None:
+                existing[note_type.anki_name] = _existing(model)
+        # every type checked before any is created or changed
+        todo = changes(self.note_types, existing, allow_field_changes)
+        for change in [] if dry_run else todo:
+            if change.create:
+                self._create_note_type(change.spec)
+            else:
+                self._change_note_type(change)
+        return [line for change in todo for line in change.lines()]
+
+    def read_note_type(self, name: str) -> tuple[NoteTypeSpec, Existing] | None:
+        """A note type as Anki has it (for `note-type import`), or None."""
+        model = self.col.models.by_name(name)
+        if model is None:
+            return None
+        have = _existing(model)
+        spec = NoteTypeSpec(
+            name, tuple(have.fields), have.templates or (), have.css or "", bool(have.is_cloze)
+        )
+        return spec, have
+
+    def _change_note_type(self, change: TypeChange) -> None:
+        mm = self.col.models
+        model = mm.by_name(change.spec.name)
+        assert model is not None
+        for name in change.add_fields:
+            mm.add_field(model, mm.new_field(name))
+        for name in change.remove_fields:
+            mm.remove_field(model, mm.field_map(model)[name][1])
+        if change.templates:
+            for template, wanted in zip(model["tmpls"], change.spec.templates, strict=True):
+                template["qfmt"], template["afmt"] = wanted.front, wanted.back
+        if change.css:
+            model["css"] = change.spec.css
+        mm.update_dict(model)
 
     def _create_note_type(self, spec: NoteTypeSpec) -> None:
         mm = self.col.models
@@ -232,9 +269,9 @@ class CollectionBackend:
         mm.add(model)
 
     def _managed_models(self) -> dict[int, tuple[str, list[str]]]:
-        """Note type id -> (name, field names in order) for the AnkiOps types present."""
+        """Note type id -> (name, field names in order) for the managed types present."""
         out: dict[int, tuple[str, list[str]]] = {}
-        for name in BY_ANKI_NAME:
+        for name in self.note_types.by_anki_name:
             model = self.col.models.by_name(name)
             if model is not None:
                 out[int(model["id"])] = (name, [f["name"] for f in model["flds"]])
@@ -365,10 +402,10 @@ class CollectionBackend:
         models = {name: self.col.models.by_name(name) for name in {n.note_type for n in notes}}
         for i, new in enumerate(notes):
             model = models[new.note_type]
-            if new.note_type not in BY_ANKI_NAME or model is None:
+            if new.note_type not in self.note_types.by_anki_name or model is None:
                 raise AnkiRejected(
                     f"Note {i + 1} of the batch has note type {new.note_type!r}, which is "
-                    f"not an AnkiOps note type present in Anki; nothing was added."
+                    f"not a managed note type present in Anki; nothing was added."
                 )
             _check_fields(f"Note {i + 1} of the batch", new.fields, model)
         # As Anki's Add window and AnkiConnect do: a note whose first field is empty
@@ -441,7 +478,9 @@ class CollectionBackend:
             "select n.id, m.name from notes n join notetypes m on m.id = n.mid "
             f"where n.id in {ids2str(note_ids)}"
         )
-        check_managed(action, note_ids, {int(nid): str(name) for nid, name in rows})
+        check_managed(
+            action, note_ids, {int(nid): str(name) for nid, name in rows}, self.note_types
+        )
 
     # -- media -----------------------------------------------------------------------
 
@@ -475,6 +514,15 @@ class CollectionBackend:
             if found == wanted:
                 break
         return found
+
+
+def _existing(model: Any) -> Existing:
+    return Existing(
+        [f["name"] for f in model["flds"]],
+        model["type"] == MODEL_CLOZE,
+        tuple(CardTemplate(t["name"], t["qfmt"], t["afmt"]) for t in model["tmpls"]),
+        model["css"],
+    )
 
 
 def _check_fields(what: str, fields: dict[str, str], model: Any) -> None:

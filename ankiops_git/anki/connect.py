@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
-from ankiops_git.anki.templates import NoteTypeSpec, all_specs, mismatch
+from ankiops_git.anki.templates import CardTemplate, Existing, NoteTypeSpec, TypeChange, changes
 from ankiops_git.anki.verify import check_managed, check_media_name, verify_updates
 from ankiops_git.errors import (
     AnkiBusy,
@@ -39,13 +39,26 @@ from ankiops_git.errors import (
     NotesRefused,
     WrongProfile,
 )
-from ankiops_git.notetypes import BY_ANKI_NAME
+from ankiops_git.notetypes import BUILTIN, NoteTypes
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 API_VERSION = 6
 ADDON_CODE = "2055492159"
-# one search for every managed note; note type names have no spaces or quotes
-MANAGED_QUERY = " OR ".join(f'"note:{name}"' for name in BY_ANKI_NAME)
+
+
+def managed_query(types: NoteTypes) -> str:
+    """One search for every note of these types (names quoted; Anki's wildcards `*`,
+    `_` and the characters `"` and `\\` escaped, so a name means only itself)."""
+
+    def quoted(name: str) -> str:
+        for c in '\\"*_':
+            name = name.replace(c, "\\" + c)
+        return f'"note:{name}"'
+
+    return " OR ".join(quoted(name) for name in types.by_anki_name)
+
+
+MANAGED_QUERY = managed_query(BUILTIN)  # the built-in note types' notes
 # actions safe to resend if the connection drops before the reply
 _READ_ONLY = {
     "requestPermission",
@@ -87,7 +100,9 @@ class ConnectBackend:
         profile: str | None = None,
         timeout: float = 60.0,
         remember_reads: bool = False,
+        note_types: NoteTypes = BUILTIN,
     ) -> None:
+        self.note_types = note_types  # the repository's note types: their notes are managed
         self.url = url.rstrip("/") or DEFAULT_URL
         self.key = key
         self.expected_profile = profile
@@ -309,48 +324,74 @@ class ConnectBackend:
 
     # -- note types ------------------------------------------------------------------
 
-    def ensure_note_types(self) -> None:
+    def ensure_note_types(
+        self, allow_field_changes: bool = False, *, dry_run: bool = False
+    ) -> list[str]:
         self._check_profile()
         self._forget()
-        specs = all_specs()
         existing = set(self._call("modelNames"))
-        present = [s for s in specs if s.name in existing]
-        for spec, (fields, is_cloze) in zip(present, self._model_shapes(present), strict=True):
-            if problem := mismatch(spec, fields, is_cloze):
-                raise AnkiRejected(problem)
-        self._multi(
-            [
-                (
-                    "createModel",
-                    {
-                        "modelName": s.name,
-                        "inOrderFields": list(s.fields),
-                        "css": s.css,
-                        "isCloze": s.is_cloze,
-                        "cardTemplates": [
-                            {"Name": t.name, "Front": t.front, "Back": t.back} for t in s.templates
-                        ],
-                    },
-                    s.name,
+        present = [t.anki_name for t in self.note_types.all if t.anki_name in existing]
+        have = dict(zip(present, self._model_shapes(present), strict=True))
+        # every type checked before any is created or changed
+        todo = changes(self.note_types, have, allow_field_changes)
+        actions: list[Action] = []
+        for change in todo:
+            s = change.spec
+            if change.create:
+                actions.append(
+                    (
+                        "createModel",
+                        {
+                            "modelName": s.name,
+                            "inOrderFields": list(s.fields),
+                            "css": s.css,
+                            "isCloze": s.is_cloze,
+                            "cardTemplates": [
+                                {"Name": t.name, "Front": t.front, "Back": t.back}
+                                for t in s.templates
+                            ],
+                        },
+                        s.name,
+                    )
                 )
-                for s in specs
-                if s.name not in existing
-            ]
-        )
+            else:
+                actions += _change_actions(change)
+        if not dry_run:
+            self._multi(actions)
+        return [line for change in todo for line in change.lines()]
 
-    def _model_shapes(self, specs: list[NoteTypeSpec]) -> list[tuple[list[str], bool | None]]:
-        """(field names, is a cloze type) of existing note types. findModelsByName has
-        both; an add-on without it gives the fields (modelFieldNames) and no type."""
-        if not specs:
+    def read_note_type(self, name: str) -> tuple[NoteTypeSpec, Existing] | None:
+        """A note type as Anki has it (for `note-type import`), or None."""
+        self._check_profile()
+        if name not in set(self._call("modelNames")):
+            return None
+        (have,) = self._model_shapes([name])
+        spec = NoteTypeSpec(
+            name, tuple(have.fields), have.templates or (), have.css or "", bool(have.is_cloze)
+        )
+        return spec, have
+
+    def _model_shapes(self, names: list[str]) -> list[Existing]:
+        """Existing note types: fields, kind, templates and CSS. findModelsByName has
+        them; an add-on without it gives the fields (modelFieldNames) only."""
+        if not names:
             return []
         try:
-            models = self._call("findModelsByName", modelNames=[s.name for s in specs])
-            return [([f["name"] for f in m["flds"]], m["type"] == 1) for m in models]
+            models = self._call("findModelsByName", modelNames=names)
+            return [
+                Existing(
+                    [f["name"] for f in m["flds"]],
+                    m["type"] == 1,
+                    tuple(CardTemplate(t["name"], t["qfmt"], t["afmt"]) for t in m["tmpls"]),
+                    m["css"],
+                )
+                for m in models
+            ]
         except AnkiUnavailable as e:
             if "findModelsByName" not in str(e):
                 raise
-        names = self._multi([("modelFieldNames", {"modelName": s.name}, s.name) for s in specs])
-        return [(list(fields), None) for fields in names]
+        fields = self._multi([("modelFieldNames", {"modelName": n}, n) for n in names])
+        return [Existing(list(f), None) for f in fields]
 
     # -- decks -----------------------------------------------------------------------
 
@@ -444,8 +485,14 @@ class ConnectBackend:
 
     # -- notes: reads ----------------------------------------------------------------
 
+    @property
+    def _managed_query(self) -> str:
+        if self.note_types is BUILTIN:
+            return MANAGED_QUERY
+        return managed_query(self.note_types)
+
     def _managed_ids(self) -> list[int]:
-        return [int(n) for n in self._call("findNotes", query=MANAGED_QUERY)]
+        return [int(n) for n in self._call("findNotes", query=self._managed_query)]
 
     def _managed_among(self, note_ids: Iterable[int] | None) -> list[int]:
         """The managed notes among these ids (all managed notes if None)."""
@@ -454,7 +501,7 @@ class ConnectBackend:
         ids = sorted(set(note_ids))
         if not ids:
             return []
-        query = f"nid:{','.join(map(str, ids))} ({MANAGED_QUERY})"
+        query = f"nid:{','.join(map(str, ids))} ({self._managed_query})"
         return [int(n) for n in self._call("findNotes", query=query)]
 
     def mod_times(self, note_ids: Iterable[int] | None = None) -> dict[int, int]:
@@ -462,7 +509,7 @@ class ConnectBackend:
         if note_ids is not None:
             wanted = sorted(set(note_ids))
             if len(wanted) <= _FEW_NOTES:  # one notesInfo, which later reads reuse
-                infos = [r for r in self._notes_info(wanted) if _managed(r)]
+                infos = [r for r in self._notes_info(wanted) if self._managed(r)]
                 if all("mod" in r for r in infos):
                     return {int(r["noteId"]): int(r["mod"]) for r in infos}
         ids = self._managed_among(note_ids)
@@ -493,7 +540,7 @@ class ConnectBackend:
         decks = sorted(self.decks().items())
         # Given the ids, which are managed notes or not there at all, the search need not
         # ask for managed note types: twice as quick per deck.
-        managed = "" if note_ids is not None else f" ({MANAGED_QUERY})"
+        managed = "" if note_ids is not None else f" ({self._managed_query})"
         found = self._multi(
             [("findNotes", {"query": f"did:{i}{managed}"}, name) for name, i in decks]
         )
@@ -515,7 +562,7 @@ class ConnectBackend:
     def deck_note_ids(self, deck_ids: Iterable[int]) -> set[int]:
         self._check_profile()
         queries = [
-            ("findNotes", {"query": f"did:{i} ({MANAGED_QUERY})"}, f"deck {i}")
+            ("findNotes", {"query": f"did:{i} ({self._managed_query})"}, f"deck {i}")
             for i in sorted(set(deck_ids))
         ]
         return {int(nid) for found in self._multi(queries) for nid in found}
@@ -536,7 +583,7 @@ class ConnectBackend:
         """Managed notes, sorted by id: one notesInfo, one getDecks (no per-card render)."""
         self._check_profile()
         ids = self._managed_ids() if note_ids is None else list(dict.fromkeys(note_ids))
-        infos = [r for r in self._notes_info(ids) if _managed(r)]
+        infos = [r for r in self._notes_info(ids) if self._managed(r)]
         # `cards` lists the note's cards ordered by ord (plugin/__init__.py, notesInfo):
         # the first is the one whose deck is the note's deck.
         first_cards = {int(r["noteId"]): int(r["cards"][0]) for r in infos if r.get("cards")}
@@ -589,9 +636,17 @@ class ConnectBackend:
                 deck_of_card[int(card)] = str(name)
         return deck_of_card
 
+    def _managed(self, info: dict[str, Any]) -> bool:
+        return info.get("modelName") in self.note_types.by_anki_name
+
     def _require_managed(self, note_ids: Sequence[int], action: str) -> list[dict[str, Any]]:
         infos = self._notes_info(note_ids)
-        check_managed(action, note_ids, {int(r["noteId"]): str(r["modelName"]) for r in infos})
+        check_managed(
+            action,
+            note_ids,
+            {int(r["noteId"]): str(r["modelName"]) for r in infos},
+            self.note_types,
+        )
         return infos
 
     # -- notes: writes ---------------------------------------------------------------
@@ -601,11 +656,11 @@ class ConnectBackend:
             return []
         self._check_profile()
         types = sorted({n.note_type for n in notes})
-        unknown = [t for t in types if t not in BY_ANKI_NAME]
+        unknown = [t for t in types if t not in self.note_types.by_anki_name]
         if unknown:
             raise AnkiRejected(
-                f"Cannot add notes of note type {', '.join(map(repr, unknown))}: not an "
-                f"AnkiOps note type; nothing was added."
+                f"Cannot add notes of note type {', '.join(map(repr, unknown))}: not a "
+                f"managed note type; nothing was added."
             )
         # addNote matches field names loosely and drops unknown ones: check them here.
         unread = [t for t in types if t not in self._field_names or not self.remember_reads]
@@ -811,8 +866,25 @@ def _media_bytes(filename: str, encoded: Any) -> bytes | None:
         raise AnkiRejected(f"AnkiConnect sent media file {filename!r} garbled: {e}") from e
 
 
-def _managed(info: dict[str, Any]) -> bool:
-    return info.get("modelName") in BY_ANKI_NAME
+def _change_actions(change: TypeChange) -> list[Action]:
+    """The requests that bring an existing note type to `change.spec`."""
+    name = change.spec.name
+    out: list[Action] = [
+        ("modelFieldAdd", {"modelName": name, "fieldName": f}, f"{name}: field {f}")
+        for f in change.add_fields
+    ]
+    out += [
+        ("modelFieldRemove", {"modelName": name, "fieldName": f}, f"{name}: field {f}")
+        for f in change.remove_fields
+    ]
+    if change.templates:
+        templates = {t.name: {"Front": t.front, "Back": t.back} for t in change.spec.templates}
+        out.append(
+            ("updateModelTemplates", {"model": {"name": name, "templates": templates}}, name)
+        )
+    if change.css:
+        out.append(("updateModelStyling", {"model": {"name": name, "css": change.spec.css}}, name))
+    return out
 
 
 def _deck_key(name: str) -> str:

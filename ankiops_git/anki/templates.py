@@ -1,7 +1,10 @@
-"""Card templates and CSS of the five AnkiOps note types, as backend-neutral data.
+"""Card templates and CSS of the note types, as backend-neutral data.
 
 Both backends create note types from `spec()`: the collection backend through the
-`anki` package, the AnkiConnect backend through `createModel`. Everything a card
+`anki` package, the AnkiConnect backend through `createModel`. `changes()` decides,
+for a repository's note types and what Anki has of them, what a push creates or
+updates (a declared type's templates and CSS) and what it refuses (a field added or
+removed, unless allowed: that forces a full sync on every device). Everything a card
 needs is inline (CSS, the Choice card's small script): no external resources, so
 cards work offline on AnkiDroid and AnkiMobile. `M:` (More) sits behind a
 click-to-reveal `<details>`, which needs no JavaScript.
@@ -9,9 +12,20 @@ click-to-reveal `<details>`, which needs no JavaScript.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
-from ankiops_git.notetypes import CHOICE, CHOICE_COUNT, CLOZE, INPUT, NOTE_TYPES, QA, REVERSED
+from ankiops_git.errors import AnkiRejected
+from ankiops_git.notetypes import (
+    CHOICE,
+    CHOICE_COUNT,
+    CLOZE,
+    INPUT,
+    NOTE_TYPES,
+    QA,
+    REVERSED,
+    NoteTypes,
+)
 from ankiops_git.notetypes import NoteType as ModelNoteType
 
 
@@ -216,7 +230,15 @@ _TEMPLATES = {
 
 
 def spec(note_type: ModelNoteType) -> NoteTypeSpec:
-    """Everything needed to create `note_type` in Anki."""
+    """Everything needed to create `note_type` in Anki (a built-in or declared one)."""
+    if note_type.origin != "builtin":
+        return NoteTypeSpec(
+            name=note_type.anki_name,
+            fields=note_type.field_names,
+            templates=tuple(CardTemplate(*t) for t in note_type.card_templates),
+            css=note_type.css,
+            is_cloze=note_type.is_cloze,
+        )
     return NoteTypeSpec(
         name=note_type.anki_name,
         fields=note_type.field_names,
@@ -228,6 +250,163 @@ def spec(note_type: ModelNoteType) -> NoteTypeSpec:
 
 def all_specs() -> list[NoteTypeSpec]:
     return [spec(t) for t in NOTE_TYPES.values()]
+
+
+ALLOW_FIELD_CHANGES_ENV = "ANKIOPS_ALLOW_FIELD_CHANGES"  # =1: as allow_field_changes = true
+
+
+@dataclass(frozen=True)
+class Existing:
+    """What Anki has of a note type."""
+
+    fields: list[str]
+    is_cloze: bool | None  # None: not known (an add-on without findModelsByName)
+    templates: tuple[CardTemplate, ...] | None = None  # in Anki's order; None: not read
+    css: str | None = None
+
+
+@dataclass
+class TypeChange:
+    """What a push does to one note type in Anki."""
+
+    spec: NoteTypeSpec
+    create: bool = False
+    add_fields: list[str] = field(default_factory=list)
+    remove_fields: list[str] = field(default_factory=list)
+    templates: bool = False  # write the templates' front and back
+    css: bool = False
+
+    def empty(self) -> bool:
+        return not (
+            self.create or self.add_fields or self.remove_fields or self.templates or self.css
+        )
+
+    def lines(self) -> list[str]:
+        name = self.spec.name
+        if self.create:
+            return [f"note type {name!r} created"]
+        out = []
+        if self.add_fields:
+            out.append(f"note type {name!r}: field(s) {', '.join(self.add_fields)} added")
+        if self.remove_fields:
+            out.append(f"note type {name!r}: field(s) {', '.join(self.remove_fields)} removed")
+        if self.add_fields or self.remove_fields:
+            out.append(
+                "a full sync is needed now: on your next sync, Anki asks which side to keep "
+                "(keep this collection: upload), then every other device downloads it"
+            )
+        if self.templates or self.css:
+            parts = (("templates", self.templates), ("CSS", self.css))
+            what = " and ".join(w for w, on in parts if on)
+            out.append(f"note type {name!r}: {what} updated")
+        return out
+
+
+def changes(
+    types: NoteTypes, existing: dict[str, Existing], allow_field_changes: bool = False
+) -> list[TypeChange]:
+    """What to create or update so Anki has the repository's note types; AnkiRejected,
+    before anything is written, for what cannot be done (or may not, unasked).
+
+    `existing`: Anki's note types by name (those of `types` that Anki has). Built-in
+    types are created if missing and otherwise used as they are (more fields are fine).
+    Declared types ("declared") are created, and their templates and CSS kept as the
+    files say; their fields must be Anki's, unless field changes are allowed (the type's
+    `allow_field_changes`, the argument, or ANKIOPS_ALLOW_FIELD_CHANGES=1). Mapped
+    types ("mapped", Anki's Basic, say) must exist with the fields they name; they are
+    never changed."""
+    allow_all = allow_field_changes or os.environ.get(ALLOW_FIELD_CHANGES_ENV) == "1"
+    out: list[TypeChange] = []
+    for note_type in types.all:
+        have = existing.get(note_type.anki_name)
+        if note_type.origin == "mapped":
+            if have is None:
+                raise AnkiRejected(
+                    f"Note type {note_type.anki_name!r} ({note_type.where}) is not in Anki. "
+                    f"Create it in Anki (Tools > Manage Note Types), or correct anki_name; "
+                    f'with templates = "..." ankiops-git creates it. Nothing was pushed.'
+                )
+            _check_mapped(note_type, have)
+            continue
+        wanted = spec(note_type)
+        if have is None:
+            out.append(TypeChange(wanted, create=True))
+            continue
+        if note_type.origin == "builtin":
+            if problem := mismatch(wanted, have.fields, have.is_cloze):
+                raise AnkiRejected(problem)
+            continue
+        out.append(_declared_change(note_type, wanted, have, allow_all))
+    return [c for c in out if not c.empty()]
+
+
+def _check_mapped(note_type: ModelNoteType, have: Existing) -> None:
+    missing = [f for f in note_type.field_names if f not in have.fields]
+    if missing:
+        raise AnkiRejected(
+            f"Note type {note_type.anki_name!r} in Anki has no field "
+            f"{', '.join(map(repr, missing))} that {note_type.where} maps (its fields: "
+            f"{', '.join(have.fields)}). Correct `fields` in ankiops.toml; ankiops-git never "
+            f"changes the fields of a type it does not own. Nothing was pushed."
+        )
+    _check_kind(note_type, have)
+
+
+def _check_kind(note_type: ModelNoteType, have: Existing) -> None:
+    if have.is_cloze is not None and have.is_cloze != note_type.is_cloze:
+        kind = "a cloze" if have.is_cloze else "not a cloze"
+        fix = "cloze = true" if have.is_cloze else "no cloze = true"
+        raise AnkiRejected(
+            f"Note type {note_type.anki_name!r} in Anki is {kind} note type, but "
+            f"{note_type.where} says otherwise: write {fix} there. Nothing was pushed."
+        )
+
+
+def _declared_change(
+    note_type: ModelNoteType, wanted: NoteTypeSpec, have: Existing, allow_all: bool
+) -> TypeChange:
+    change = TypeChange(wanted)
+    _check_kind(note_type, have)
+    added = [f for f in wanted.fields if f not in have.fields]
+    removed = [f for f in have.fields if f not in wanted.fields]
+    if added or removed:
+        if not (allow_all or note_type.allow_field_changes):
+            what = "; ".join(
+                part
+                for part in (
+                    f"adds {', '.join(map(repr, added))}" if added else "",
+                    f"removes {', '.join(map(repr, removed))} (and its text in every note)"
+                    if removed
+                    else "",
+                )
+                if part
+            )
+            raise AnkiRejected(
+                f"Note type {note_type.anki_name!r}: {note_type.where} {what}, against the "
+                f"fields Anki has ({', '.join(have.fields)}). Adding or removing a field "
+                f"changes the collection's schema, which forces a full sync on every device "
+                f"(AnkiWeb, phones: one side then replaces the other; reviews done "
+                f"elsewhere since the last sync are lost). If that is what you want, set "
+                f"allow_field_changes = true under [note_types.{note_type.key}] in "
+                f"ankiops.toml (or push once with {ALLOW_FIELD_CHANGES_ENV}=1) and push "
+                f"again; otherwise put the fields back. Nothing was pushed."
+            )
+        change.add_fields, change.remove_fields = added, removed
+    if have.templates is not None:
+        names = [t.name for t in have.templates]
+        if names != [t.name for t in wanted.templates]:
+            raise AnkiRejected(
+                f"Note type {note_type.anki_name!r}: its cards in Anki are "
+                f"{', '.join(map(repr, names))}, the files of {note_type.where} give "
+                f"{', '.join(repr(t.name) for t in wanted.templates)}. ankiops-git does not "
+                f"add, remove or rename card types (that forces a full sync and can delete "
+                f"cards with their reviews): change them in Anki (Tools > Manage Note "
+                f"Types > Cards) to match, or rename the files. Nothing was pushed."
+            )
+        change.templates = have.templates != wanted.templates
+    if have.css is not None:
+        change.css = have.css != wanted.css
+    return change
 
 
 def field_mismatch(name: str, expected: tuple[str, ...], actual: list[str]) -> str | None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from ankiops_git.anki.base import AnkiNote, NoteUpdate
 from ankiops_git.errors import AnkiRejected
-from ankiops_git.notetypes import BY_ANKI_NAME
+from ankiops_git.notetypes import NoteTypes
 
 # Control characters Anki drops from field text (all C0 but tab and newline, and DEL).
 _DROPPED = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
@@ -58,20 +58,23 @@ def verify_updates(updates: Sequence[NoteUpdate], after: Sequence[AnkiNote]) -> 
         )
 
 
-def check_managed(action: str, note_ids: Sequence[int], note_types: dict[int, str]) -> None:
-    """AnkiRejected naming the ids that are missing or not AnkiOps notes.
+def check_managed(
+    action: str, note_ids: Sequence[int], note_types: dict[int, str], managed: NoteTypes
+) -> None:
+    """AnkiRejected naming the ids that are missing or not notes of `managed` types.
 
     `note_types` maps the ids found in Anki to their note type name. Called before
     any write, so a bad id means nothing is written.
     """
     missing = [n for n in note_ids if n not in note_types]
-    foreign = [n for n in note_ids if n in note_types and note_types[n] not in BY_ANKI_NAME]
+    names = managed.by_anki_name
+    foreign = [n for n in note_ids if n in note_types and note_types[n] not in names]
     if missing or foreign:
         parts = []
         if missing:
             parts.append(f"not in Anki: {', '.join(map(str, missing))}")
         if foreign:
-            parts.append(f"not AnkiOps notes: {', '.join(map(str, foreign))}")
+            parts.append(f"not notes of a managed note type: {', '.join(map(str, foreign))}")
         raise AnkiRejected(f"Cannot {action} notes ({'; '.join(parts)}); nothing changed.")
 
 

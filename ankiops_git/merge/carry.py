@@ -19,6 +19,7 @@ from ankiops_git.errors import AnkiOpsError
 from ankiops_git.merge.deck import Carried, MergeResult, render
 from ankiops_git.merge.notes import Outcome, merge_note
 from ankiops_git.model import Deck, Note
+from ankiops_git.notetypes import BUILTIN, NoteTypes
 
 
 def _note_dict(note: Note) -> dict[str, object]:
@@ -79,14 +80,14 @@ class Applied:
     stages: tuple[str, str, str] | None = None
 
 
-def _replaced(text: str, path: str, notes: list[Note]) -> str:
+def _replaced(text: str, path: str, notes: list[Note], types: NoteTypes = BUILTIN) -> str:
     """`text` with the notes of the same ids replaced, the other bytes kept if possible."""
     from ankiops_git.export import splice  # only the strategy needs it: keep the driver light
 
-    deck = deckfile.parse(text, path)
+    deck = deckfile.parse(text, path, types)
     by_id = {n.note_id: n for n in notes}
     new = Deck([by_id.get(n.note_id, n) for n in deck.notes], deck.deck_id, deck.name)
-    return splice(text, deck, new) or deckfile.write(new)
+    return splice(text, deck, new, types) or deckfile.write(new, types)
 
 
 def _lost_block(c: Carried) -> Outcome:
@@ -99,12 +100,12 @@ def _lost_block(c: Carried) -> Outcome:
     return Outcome(None, True, c.edited, None, edited, moved, why)
 
 
-def _merged(c: Carried, moved: Note) -> Outcome:
+def _merged(c: Carried, moved: Note, types: NoteTypes = BUILTIN) -> Outcome:
     """The note as moved (and maybe edited) by the mover, merged with the stayer's edit."""
     if c.mover == "ours":
-        outcome = merge_note(c.base, moved, c.edited)
+        outcome = merge_note(c.base, moved, c.edited, types=types)
     else:
-        outcome = merge_note(c.base, c.edited, moved)
+        outcome = merge_note(c.base, c.edited, moved, types=types)
     if not outcome.conflict:
         return outcome
     return replace(
@@ -116,12 +117,12 @@ def _merged(c: Carried, moved: Note) -> Outcome:
     )
 
 
-def apply(text: str, path: str, carried: list[Carried]) -> Applied:
+def apply(text: str, path: str, carried: list[Carried], types: NoteTypes = BUILTIN) -> Applied:
     """Merge carried edits into the destination file's `text` (as git left it: the
     mover's version), note by note and three-way as the driver would have. All carries
     into one file have the same mover: git took the file from the side that changed it."""
     try:
-        deck: Deck | None = deckfile.parse(text, path)
+        deck: Deck | None = deckfile.parse(text, path, types)
     except AnkiOpsError:
         deck = None
     notes = deck.notes if deck is not None else []
@@ -131,7 +132,7 @@ def apply(text: str, path: str, carried: list[Carried]) -> Applied:
     lost = [_lost_block(c) for c in carried if c.note_id not in positions]
     conflicts: list[str] = []
     for c in present:
-        outcome = _merged(c, notes[positions[c.note_id]])
+        outcome = _merged(c, notes[positions[c.note_id]], types)
         outcomes[positions[c.note_id]] = outcome
         if outcome.conflict:
             conflicts.append(f"{path}: note {c.note_id}: {outcome.reason}")
@@ -139,23 +140,26 @@ def apply(text: str, path: str, carried: list[Carried]) -> Applied:
     if not conflicts:
         merged = [o.note for o in outcomes if o.note is not None]
         deck_id = deck.deck_id if deck is not None else None
-        return Applied(MergeResult(_replaced(text, path, merged), [], Deck(merged, deck_id)))
+        result = MergeResult(_replaced(text, path, merged, types), [], Deck(merged, deck_id))
+        return Applied(result)
     if deck is None:
-        return appended(text, path, carried, "the file does not parse")
+        return appended(text, path, carried, "the file does not parse", types)
     header = f"<!-- deck_id: {deck.deck_id} -->\n\n" if deck.deck_id is not None else ""
-    merged_text = header + "\n---\n\n".join(render(o) for o in outcomes + lost)
-    base = _replaced(text, path, [c.base for c in present])
-    edited = _replaced(text, path, [c.edited for c in present])
+    merged_text = header + "\n---\n\n".join(render(o, types) for o in outcomes + lost)
+    base = _replaced(text, path, [c.base for c in present], types)
+    edited = _replaced(text, path, [c.edited for c in present], types)
     mover = carried[0].mover
     stages = (base, text, edited) if mover == "ours" else (base, edited, text)
     return Applied(MergeResult(merged_text, conflicts), stages)
 
 
-def appended(text: str, path: str, carried: list[Carried], why: str) -> Applied:
+def appended(
+    text: str, path: str, carried: list[Carried], why: str, types: NoteTypes = BUILTIN
+) -> Applied:
     """The fallback: each edit as a conflict block after the file's text as it is."""
     blocks = [_lost_block(c) for c in carried]
     body = text if text.endswith("\n") or not text else text + "\n"
     separator = "\n---\n\n" if body.strip() else ""
-    merged_text = body + separator + "\n---\n\n".join(render(o) for o in blocks)
+    merged_text = body + separator + "\n---\n\n".join(render(o, types) for o in blocks)
     conflicts = [f"{path}: {o.reason} ({why})" for o in blocks]
     return Applied(MergeResult(merged_text, conflicts), (text, text, text))

@@ -17,6 +17,7 @@ from ankiops_git.merge import lines
 from ankiops_git.merge.match import DuplicateId, content_key, match
 from ankiops_git.merge.notes import Outcome, merge_note, merge_value, same_content
 from ankiops_git.model import Deck, Note
+from ankiops_git.notetypes import BUILTIN, NoteTypes
 
 
 @dataclass
@@ -189,19 +190,27 @@ def _split_unproven(
     return out, notices
 
 
-def render(outcome: Outcome) -> str:
+def render(outcome: Outcome, types: NoteTypes = BUILTIN) -> str:
     """A merged note's text; for a conflict, the lines both sides share once and git's
     markers around the rest."""
     if outcome.note is not None:
-        return deckfile.write_note(outcome.note)
-    ours = deckfile.write_note(outcome.ours).rstrip("\n").split("\n") if outcome.ours else []
-    theirs = deckfile.write_note(outcome.theirs).rstrip("\n").split("\n") if outcome.theirs else []
+        return deckfile.write_note(outcome.note, types)
+
+    def written(note: Note | None) -> list[str]:
+        return deckfile.write_note(note, types).rstrip("\n").split("\n") if note else []
+
+    ours, theirs = written(outcome.ours), written(outcome.theirs)
     parts = lines.two_way(ours, theirs)
     return "\n".join(lines.marked(parts, outcome.ours_label, outcome.theirs_label)) + "\n"
 
 
 def merge_decks(
-    base: Deck, ours: Deck, theirs: Deck, path: str = "", elsewhere: Elsewhere | None = None
+    base: Deck,
+    ours: Deck,
+    theirs: Deck,
+    path: str = "",
+    elsewhere: Elsewhere | None = None,
+    types: NoteTypes = BUILTIN,
 ) -> MergeResult:
     """Merge three versions of the deck file at `path`. Raises DuplicateId when a version
     holds an id twice (the caller falls back to a line merge)."""
@@ -229,7 +238,7 @@ def merge_decks(
         moved = tuple(
             where[v] is not None and where[0] is not None and where[v] != where[0] for v in (1, 2)
         )
-        outcome = merge_note(b, o, t, (moved[0], moved[1]))
+        outcome = merge_note(b, o, t, (moved[0], moved[1]), types)
         if outcome.note is None and not outcome.conflict:
             continue  # deleted
         destination = merge_location(where[0], where[1], where[2])
@@ -256,7 +265,7 @@ def merge_decks(
     if not conflicts:
         notes = [emitted[c].note for c in order]
         deck = Deck([n for n in notes if n is not None], deck_id, name=ours.name)
-        return MergeResult(deckfile.write(deck), [], deck, carried, notices)
+        return MergeResult(deckfile.write(deck, types), [], deck, carried, notices)
 
     header = ""
     if id_conflict:
@@ -267,7 +276,7 @@ def merge_decks(
         header = "\n".join(lines.marked([lines.Conflict(*sides)])) + "\n"
     elif deck_id is not None:
         header = f"<!-- deck_id: {deck_id} -->\n"
-    body = "\n---\n\n".join(render(emitted[c]) for c in order)
+    body = "\n---\n\n".join(render(emitted[c], types) for c in order)
     text = "\n".join(p for p in (header, body) if p)
     return MergeResult(text, conflicts, carried=carried, notices=notices)
 
@@ -301,7 +310,12 @@ Locator = Callable[[Deck, Deck, Deck], "Elsewhere | None"]
 
 
 def merge_texts(
-    base: str, ours: str, theirs: str, path: str = "", locate: Locator | None = None
+    base: str,
+    ours: str,
+    theirs: str,
+    path: str = "",
+    locate: Locator | None = None,
+    types: NoteTypes = BUILTIN,
 ) -> MergeResult:
     """Merge three versions of a deck file's text. Never raises for bad input: a version
     that does not parse (or repeats an id) gets a plain line merge with conflict markers.
@@ -314,21 +328,23 @@ def merge_texts(
     if ours == base:
         return MergeResult(theirs, [])
     try:
-        b, o, t = (deckfile.parse(text, path) for text in (base, ours, theirs))
+        b, o, t = (deckfile.parse(text, path, types) for text in (base, ours, theirs))
         elsewhere = locate(b, o, t) if locate is not None else None
-        return merge_decks(b, o, t, path=path, elsewhere=elsewhere)
+        return merge_decks(b, o, t, path=path, elsewhere=elsewhere, types=types)
     except (DeckFileError, DuplicateId) as problem:
-        return line_merge(base, ours, theirs, path, str(problem))
+        return line_merge(base, ours, theirs, path, str(problem), types)
 
 
-def line_merge(base: str, ours: str, theirs: str, path: str, why: str) -> MergeResult:
+def line_merge(
+    base: str, ours: str, theirs: str, path: str, why: str, types: NoteTypes = BUILTIN
+) -> MergeResult:
     """The fallback: git-style line merge; clean only if the result is a valid deck file."""
     text, count = lines.merge_file_lines(base, ours, theirs)
     name = path or "deck"
     if count:
         return MergeResult(text, [f"{name}: merged line by line ({why}); {count} conflict(s)"])
     try:
-        deck = deckfile.parse(text, path)
+        deck = deckfile.parse(text, path, types)
     except DeckFileError as problem:
         return MergeResult(text, [f"{name}: merged line by line ({why}); the result: {problem}"])
     return MergeResult(text, [], deck)

@@ -9,7 +9,7 @@ from ankiops_git import deckfile
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.merge import lines
 from ankiops_git.model import Note
-from ankiops_git.notetypes import NOTE_TYPES
+from ankiops_git.notetypes import BUILTIN, NoteTypes
 
 T = TypeVar("T")
 
@@ -66,29 +66,31 @@ def merge_field(base: str, ours: str, theirs: str) -> list[lines.Part]:
     return lines.diff3(*split)
 
 
-def _unwritable(note: Note) -> str | None:
+def _unwritable(note: Note, types: NoteTypes = BUILTIN) -> str | None:
     """Why the note cannot be written as a deck file note, if it cannot; or why it is
     not a whole note (all fields empty, or those that make its type: a deck file holds
     such a note, emptied in Anki, but a merge of two sides never makes one)."""
     try:
-        deckfile.write_note(note)
+        deckfile.write_note(note, types)
     except AnkiOpsError as problem:
         return str(problem)
     if not note.fields:
         return "all its fields are empty"
-    note_type = NOTE_TYPES[note.note_type]
+    note_type = types.by_key[note.note_type]
     given = [p for p, name in note_type.fields if note.fields.get(name)]
-    if deckfile.note_type_for(given) is not note_type:
+    if deckfile.note_type_for(given, types) is not note_type:
         return f"its {note_type.key} fields that make its type are empty"
     return None
 
 
-def _field_order(note_type: str, names: set[str]) -> list[str]:
-    known = list(NOTE_TYPES[note_type].field_names) if note_type in NOTE_TYPES else []
+def _field_order(note_type: str, names: set[str], types: NoteTypes = BUILTIN) -> list[str]:
+    known = list(types.by_key[note_type].field_names) if note_type in types.by_key else []
     return [n for n in known if n in names] + sorted(names - set(known))
 
 
-def merge_present(base: Note | None, ours: Note, theirs: Note) -> Outcome:
+def merge_present(
+    base: Note | None, ours: Note, theirs: Note, types: NoteTypes = BUILTIN
+) -> Outcome:
     """Both sides have the note; `base` is None when neither had it at the merge base."""
     b = base if base is not None else Note(note_type="", fields={})
     # An id on any side is the note's id: one side may just have been given it by Anki.
@@ -102,7 +104,7 @@ def merge_present(base: Note | None, ours: Note, theirs: Note) -> Outcome:
     names = set(b.fields) | set(ours.fields) | set(theirs.fields)
     merged: dict[str, list[lines.Part]] = {
         n: merge_field(b.field(n), ours.field(n), theirs.field(n))
-        for n in _field_order(note_type, names)
+        for n in _field_order(note_type, names, types)
     }
     clashing = [n for n, p in merged.items() if lines.has_conflict(p)]
 
@@ -119,13 +121,13 @@ def merge_present(base: Note | None, ours: Note, theirs: Note) -> Outcome:
     else:
         note = build(note_type, "ours")
         one_side = note.fields in (ours.fields, theirs.fields)  # an emptied note, say
-        problem = None if one_side else _unwritable(note)
+        problem = None if one_side else _unwritable(note, types)
         if problem is None:
             return Outcome(note)
         reason = f"the field-by-field merge is not a valid note ({problem})"
     ours_note = build(ours.note_type if type_conflict else note_type, "ours")
     theirs_note = build(theirs.note_type if type_conflict else note_type, "theirs")
-    if _unwritable(ours_note) or _unwritable(theirs_note):
+    if _unwritable(ours_note, types) or _unwritable(theirs_note, types):
         # The field-by-field result is not a valid note: show each side's whole note.
         ours_note = Note(ours.note_type, dict(ours.fields), note_id, list(ours.tags))
         theirs_note = Note(theirs.note_type, dict(theirs.fields), note_id, list(theirs.tags))
@@ -137,6 +139,7 @@ def merge_note(
     ours: Note | None,
     theirs: Note | None,
     moved: tuple[bool, bool] = (False, False),
+    types: NoteTypes = BUILTIN,
 ) -> Outcome:
     """One note's three versions (None: absent on that side) merged.
 
@@ -149,7 +152,7 @@ def merge_note(
     if ours is None and theirs is None:
         return Outcome(None)
     if ours is not None and theirs is not None:
-        return merge_present(base, ours, theirs)
+        return merge_present(base, ours, theirs, types)
     kept = ours if ours is not None else theirs
     assert kept is not None
     kept_moved = moved[0] if ours is not None else moved[1]

@@ -22,6 +22,7 @@ from ankiops_git import deckfile
 from ankiops_git.errors import AnkiOpsError, DeckFileError
 from ankiops_git.merge.deck import Elsewhere, Located, MergeResult, ids_to_locate, merge_texts
 from ankiops_git.model import Deck, Note
+from ankiops_git.notetypes import BUILTIN, NoteTypes
 
 HISTORY_LIMIT = 200  # commits per side searched for a new note's pushed version
 CARRY_ENV = "ANKIOPS_MERGE_CARRY"  # set by the strategy: where the driver records carries
@@ -87,8 +88,9 @@ def _blob_id(tree: pygit2.Tree | None, path: str) -> pygit2.Oid | None:
 class _Trees:
     """Blob reads and parses, cached by blob id."""
 
-    def __init__(self, repo: pygit2.Repository) -> None:
+    def __init__(self, repo: pygit2.Repository, types: NoteTypes = BUILTIN) -> None:
         self.repo = repo
+        self.types = types
         self.texts: dict[pygit2.Oid, str] = {}
         self.decks: dict[pygit2.Oid, Deck | None] = {}
 
@@ -100,7 +102,7 @@ class _Trees:
     def deck(self, oid: pygit2.Oid, path: str) -> Deck | None:
         if oid not in self.decks:
             try:
-                self.decks[oid] = deckfile.parse(self.text(oid), path)
+                self.decks[oid] = deckfile.parse(self.text(oid), path, self.types)
             except DeckFileError:
                 self.decks[oid] = None  # a broken file elsewhere tells us nothing
         return self.decks[oid]
@@ -179,7 +181,7 @@ def repo_locator(
         return None
     base = repo[base_id].peel(pygit2.Commit)
     tree_list: list[pygit2.Tree | None] = [base.tree, ours.tree, theirs.tree]
-    trees = _Trees(repo)
+    trees = _Trees(repo, note_types_of(repo))
     for tree, text in zip(tree_list, texts, strict=True):
         oid = _blob_id(tree, path)
         if (trees.text(oid) if oid is not None else "") != text:
@@ -255,6 +257,21 @@ def _pending_record(start: Path | None) -> str | None:
     return str(path)
 
 
+def note_types_of(repo: pygit2.Repository | None) -> NoteTypes:
+    """The note types the repository's ankiops.toml declares (the built-ins if it has
+    none, or cannot be read: the merge then sees those notes line by line)."""
+    if repo is None or repo.workdir is None:
+        return BUILTIN
+    return note_types_at(Path(repo.workdir))
+
+
+def note_types_at(root: Path) -> NoteTypes:
+    try:
+        return config_module.load(root).note_types
+    except AnkiOpsError:
+        return BUILTIN
+
+
 def merge_in_repo(
     base: str, ours: str, theirs: str, path: str, start: Path | None = None
 ) -> MergeResult:
@@ -264,7 +281,8 @@ def merge_in_repo(
     record_to = os.environ.get(CARRY_ENV) or _pending_record(start)
     texts = (base, ours, theirs)
     locate = repo_locator(path, texts, start, carry=bool(record_to))
-    result = merge_texts(base, ours, theirs, path, locate)
+    types = note_types_of(_discover(start))
+    result = merge_texts(base, ours, theirs, path, locate, types)
     if record_to and result.carried:
         from ankiops_git.merge.carry import record
 

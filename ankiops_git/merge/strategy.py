@@ -24,7 +24,7 @@ from pathlib import Path
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.merge import carry
 from ankiops_git.merge.deck import Carried, merge_texts
-from ankiops_git.merge.repo import CARRY_ENV, HEADS_ENV, repo_locator
+from ankiops_git.merge.repo import CARRY_ENV, HEADS_ENV, note_types_at, repo_locator
 
 CLEAN, CONFLICTS, NOT_HANDLED = 0, 1, 2
 NO_OID = "0" * 40
@@ -149,7 +149,7 @@ def _apply_to_file(root: Path, path: str, items: list[Carried]) -> list[str]:
     file = root / path
     text = file.read_bytes().decode("utf-8", errors="surrogateescape") if file.exists() else ""
     try:
-        applied = carry.apply(text, path, items)
+        applied = carry.apply(text, path, items, note_types_at(root))
     except Exception as problem:  # a bug must not cost the user the edit: append it as is
         applied = carry.appended(text, path, items, f"internal error: {problem!r}")
     file.write_bytes(applied.result.text.encode("utf-8", errors="surrogateescape"))
@@ -203,7 +203,7 @@ def _emptied_files(root: Path, heads: list[str]) -> tuple[list[str], list[Carrie
         locate = repo_locator(path, (base, ours, theirs), root, carry=True, heads=heads)
         if locate is None:
             continue
-        merged = merge_texts(base, ours, theirs, path, locate)
+        merged = merge_texts(base, ours, theirs, path, locate, note_types_at(root))
         if not merged.clean or merged.deck is None or merged.deck.notes:
             continue  # an edit to a note that was deleted, or a new note: git's conflict stays
         _out(root, "update-index", "--force-remove", "--", path)

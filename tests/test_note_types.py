@@ -1,0 +1,341 @@
+"""Note types declared in ankiops.toml: a repository's own (templates and CSS from files),
+Anki's standard ones mapped to prefixes, and `note-type import`.
+
+The reading of declarations and of deck files with them runs on its own; the rest end
+to end on every backend (collection file, AnkiConnect stand-in, real Anki with the real
+add-on), from `ankiops-git init` on the seeded collection of test_sync_e2e, through git
+and its hooks as a user would.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from anki.collection import Collection
+from conftest import PROFILE, backend_params
+from gitrepo import BIN as VENV_BIN
+from gitrepo import git_env
+from realanki import in_anki
+from test_sync_e2e import World, real_world, templates  # noqa: F401 (fixture)
+
+from ankiops_git import config as config_mod
+from ankiops_git import deckfile, validate
+from ankiops_git.errors import AnkiOpsError
+
+VOCAB = """
+[note_types.Vocab]
+fields = [["W", "Word"], ["D", "Definition"]]
+templates = "note-types/Vocab"
+"""
+FRONT = '<div class="word">{{Word}}</div>'
+BACK = '{{FrontSide}}\n<hr id="answer">\n{{Definition}}'
+CSS = ".card { color: navy; }\n"
+
+MAPPED = """
+[note_types.Basic]
+fields = [["Fr", "Front"], ["Bk", "Back"]]
+
+[note_types.AnkiCloze]
+anki_name = "Cloze"
+fields = [["X", "Text"], ["BE", "Back Extra"]]
+cloze = true
+"""
+
+
+def write_vocab(root: Path, toml: str = VOCAB, front: str = FRONT) -> None:
+    folder = root / "note-types" / "Vocab"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Card 1.front.html").write_text(front, encoding="utf-8")
+    (folder / "Card 1.back.html").write_text(BACK, encoding="utf-8")
+    (folder / "style.css").write_text(CSS, encoding="utf-8")
+    config = root / "ankiops.toml"
+    text = config.read_text(encoding="utf-8") if config.exists() else ""
+    config.write_text(text + toml, encoding="utf-8")
+
+
+# --- declarations, read ------------------------------------------------------------------
+
+
+def test_a_declared_type_reads_and_writes_deck_files(tmp_path: Path) -> None:
+    write_vocab(tmp_path)
+    types = config_mod.load(tmp_path).note_types
+    vocab = types.by_key["Vocab"]
+    assert (vocab.anki_name, vocab.identifying, vocab.required) == ("Vocab", ("W", "D"), ("W", "D"))
+    assert vocab.card_templates == (("Card 1", FRONT, BACK),)
+    assert vocab.css == CSS and vocab.templates_dir == "note-types/Vocab"
+
+    text = "<!-- note_id: 5 -->\nW: perro\nD: dog\n\n---\n\nQ: q\nA: a\n"
+    deck = deckfile.parse(text, "Spanish.md", types)
+    assert [n.note_type for n in deck.notes] == ["Vocab", "QA"]
+    assert deck.notes[0].fields == {"Word": "perro", "Definition": "dog"}
+    assert deckfile.write(deck, types) == text
+    # Without the declaration the same file is an error at the W: line.
+    with pytest.raises(AnkiOpsError, match=r"Spanish.md:2:1: error: .*`W:`"):
+        deckfile.parse(text, "Spanish.md")
+    # A field line starting with a declared prefix must be escaped, as Q: is.
+    problems = validate.check_text("W: a\nD: b\nD: c\n", "x.md", types)
+    assert [d.line for d in problems if d.severity == "error"] == [3]
+    missing = validate.check_text("W: only the word\n", "x.md", types)
+    assert "Vocab note has no D: (Definition)" in missing[0].message
+
+
+@pytest.mark.parametrize(
+    ("toml", "line", "words"),
+    [
+        ("[note_types.Cloze]\nfields = [['X', 'Text']]\n", 1, "name of a built-in note type"),
+        (
+            "[note_types.V]\nfields = [['Q', 'Question'], ['A', 'Answer']]\n",
+            2,
+            "no prefix of it is its own",
+        ),
+        (
+            "[note_types.V]\nfields = [['W', 'Word']]\nidentifying = ['W']\n"
+            "[note_types.U]\nfields = [['W', 'Wort']]\n",
+            3,
+            "also a field of U",
+        ),
+        ("[note_types.V]\nfields = [['w', 'Word']]\n", 2, "must be a capital letter"),
+        ("[note_types.V]\nfields = [['W', 'Word']]\ntemplate = 'x'\n", 3, "unknown setting"),
+        (
+            "[note_types.V]\nfields = [['W', 'Word']]\ntemplates = 'nowhere'\n",
+            3,
+            "'templates' folder 'nowhere' does not exist",
+        ),
+        (
+            "[note_types.V]\nfields = [['W', 'Word']]\ntemplates = '../..'\n",
+            3,
+            "outside the repository",
+        ),
+        (
+            "[note_types.V]\nanki_name = 'AnkiOpsQA'\nfields = [['W', 'Word']]\n",
+            2,
+            "already the note type 'QA'",
+        ),
+    ],
+)
+def test_a_bad_declaration_is_one_message_with_file_and_line(
+    tmp_path: Path, toml: str, line: int, words: str
+) -> None:
+    (tmp_path / "ankiops.toml").write_text("exclude = []\n" + toml, encoding="utf-8")
+    with pytest.raises(AnkiOpsError) as caught:
+        config_mod.load(tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'ankiops.toml'}:{line + 1}: "), message
+    assert words in message and "nothing was done" in message
+
+
+def test_a_card_without_its_back_is_named(tmp_path: Path) -> None:
+    write_vocab(tmp_path)
+    (tmp_path / "note-types" / "Vocab" / "Card 1.back.html").unlink()
+    with pytest.raises(AnkiOpsError, match="card 'Card 1' has no note-types/Vocab/Card 1.back"):
+        config_mod.load(tmp_path)
+
+
+# --- end to end, every backend ------------------------------------------------------------
+
+
+@in_anki
+def model_of(col: Collection, name: str) -> dict[str, Any] | None:
+    model = col.models.by_name(name)
+    if model is None:
+        return None
+    return {
+        "fields": [f["name"] for f in model["flds"]],
+        "templates": [[t["name"], t["qfmt"], t["afmt"]] for t in model["tmpls"]],
+        "css": model["css"],
+        "cloze": model["type"] == 1,
+    }
+
+
+@in_anki
+def notes_of(col: Collection, model_name: str) -> list[list[Any]]:
+    model = col.models.by_name(model_name)
+    assert model is not None
+    out = []
+    for note_id in col.find_notes(f'"note:{model_name}"'):
+        note = col.get_note(note_id)
+        out.append([int(note_id), dict(note.items())])
+    return sorted(out)
+
+
+@in_anki
+def set_field(col: Collection, note_id: int, name: str, value: str) -> None:
+    note = col.get_note(note_id)  # type: ignore[arg-type]
+    note[name] = value
+    col.update_note(note)
+
+
+@pytest.fixture(params=backend_params())
+def nt_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """test_sync_e2e's world (a repository after init on a seeded collection), without its
+    check that notes of other types stay untouched: here Basic and Cloze become ours."""
+    from ankiconnect_server import LoopbackAnkiConnect
+
+    if request.param == "real":
+        yield real_world(request.getfixturevalue("real_anki"), tmp_path)
+        return
+    template, ids = request.getfixturevalue("templates")[request.param]
+    shutil.copytree(template, tmp_path, dirs_exist_ok=True)
+    col_path = tmp_path / PROFILE / "collection.anki2"
+    server = None
+    if request.param == "connect":
+        server = LoopbackAnkiConnect(col_path, profile=PROFILE)
+        server.start()
+    world = World(tmp_path / "decks", request.param, col_path, server, git_env(tmp_path), ids)
+    world.git("config", "remote.anki.url", "anki::" + world.spec)
+    try:
+        yield world
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def model(world: World, name: str) -> dict[str, Any] | None:
+    with world.anki() as col:
+        return model_of(col, name)  # type: ignore[no-any-return]
+
+
+def notes(world: World, name: str) -> list[tuple[int, dict[str, str]]]:
+    with world.anki() as col:
+        return [(int(i), dict(f)) for i, f in notes_of(col, name)]
+
+
+def test_declared_type_created_template_change_updates_field_change_refused(
+    nt_world: World,
+) -> None:
+    world = nt_world
+    write_vocab(world.root)
+    world.write("Vocab.md", "W: perro\nD: *dog*\n")
+    world.git("add", "ankiops.toml", "note-types", "Vocab.md")
+    commit = world.git("commit", "-m", "Vocab")
+    output = commit.stdout + commit.stderr
+    assert "note type 'Vocab' created" in output and "1 added" in output, output
+    assert model(world, "Vocab") == {
+        "fields": ["Word", "Definition"],
+        "templates": [["Card 1", FRONT, BACK]],
+        "css": CSS,
+        "cloze": False,
+    }
+    ((note_id, fields),) = notes(world, "Vocab")
+    assert fields == {"Word": "perro", "Definition": "<i>dog</i>"}
+    assert world.read("Vocab.md").endswith(f"\n<!-- note_id: {note_id} -->\nW: perro\nD: *dog*\n")
+
+    # A template or CSS change updates Anki; the notes stay as they are.
+    new_front = '<div class="word">{{Word}}</div>\n<p>What does it mean?</p>'
+    (world.root / "note-types/Vocab/Card 1.front.html").write_text(new_front, encoding="utf-8")
+    (world.root / "note-types/Vocab/style.css").write_text(".card { color: red; }\n")
+    commit = world.git("commit", "-am", "new front")
+    output = commit.stdout + commit.stderr
+    assert "note type 'Vocab': templates and CSS updated" in output, output
+    after = model(world, "Vocab")
+    assert after is not None
+    assert after["templates"] == [["Card 1", new_front, BACK]]
+    assert after["css"] == ".card { color: red; }\n"
+    assert notes(world, "Vocab") == [(note_id, fields)]
+    assert world.rev("anki/main") == world.rev("HEAD")
+
+    # A field added is refused, saying it forces a full sync and how to allow it.
+    pushed = world.rev("anki/main")
+    text = world.read("ankiops.toml").replace(
+        '["D", "Definition"]]', '["D", "Definition"], ["X", "Example"]]'
+    )
+    world.write("ankiops.toml", text)
+    commit = world.git("commit", "-am", "example field")
+    output = commit.stdout + commit.stderr
+    assert "forces a full sync on every device" in output, output
+    assert "allow_field_changes = true under [note_types.Vocab]" in output
+    assert "Nothing was pushed" in output
+    assert model(world, "Vocab")["fields"] == ["Word", "Definition"]  # type: ignore[index]
+    assert world.rev("anki/main") == pushed
+    refused = world.git("push", "anki", check=False)
+    assert refused.returncode != 0 and "forces a full sync" in refused.stderr
+
+    # Allowed once (the environment variable): the field is added.
+    world.env = {**world.env, "ANKIOPS_ALLOW_FIELD_CHANGES": "1"}
+    done = world.git("push", "anki")
+    assert "field(s) Example added" in done.stderr, done.stderr
+    assert model(world, "Vocab")["fields"] == ["Word", "Definition", "Example"]  # type: ignore[index]
+    assert notes(world, "Vocab") == [(note_id, {**fields, "Example": ""})]
+
+
+def test_basic_and_cloze_mapped_sync_both_ways(nt_world: World) -> None:
+    world = nt_world
+    basic_id = world.ids["basic_spanish"]
+    cloze_before = {i for i, _ in notes(world, "Cloze")}
+    basic_model = model(world, "Basic")
+    world.write("ankiops.toml", world.read("ankiops.toml") + MAPPED)
+    commit = world.git("commit", "-am", "map Basic and Cloze")
+    # Anki holds Basic notes the files lack: the push asks for a pull first, deletes none.
+    assert "git pull anki" in commit.stdout + commit.stderr
+    assert basic_id in {i for i, _ in notes(world, "Basic")}
+
+    pulled = world.git("pull", "anki")
+    assert "CONFLICT" not in pulled.stdout + pulled.stderr
+    spanish = world.read("Spanish.md")
+    assert f"<!-- note_id: {basic_id} -->\nFr: unmanaged front\nBk: unmanaged back" in spanish
+    assert "Fr: other front\nBk: other back" in world.read("Other.md")
+    assert world.rev("anki/main") == world.rev("HEAD")
+
+    # Edited in the file: Anki's Basic note changes; a Cloze note added from a file.
+    world.write("Spanish.md", spanish.replace("Bk: unmanaged back", "Bk: **edited** back"))
+    geo = world.read("Geo__Europe.md")
+    world.write("Geo__Europe.md", geo + "\n---\n\nX: {{c1::Lima}} is in Peru.\nBE: and Cusco\n")
+    commit = world.git("commit", "-am", "edit Basic, add a Cloze")
+    assert "1 added, 1 updated" in commit.stdout + commit.stderr, commit.stderr
+    by_id = dict(notes(world, "Basic"))
+    assert by_id[basic_id] == {"Front": "unmanaged front", "Back": "<b>edited</b> back"}
+    (added,) = [n for n in notes(world, "Cloze") if n[0] not in cloze_before]
+    assert added[1] == {"Text": "{{c1::Lima}} is in Peru.", "Back Extra": "and Cusco"}
+    assert f"<!-- note_id: {added[0]} -->\nX: {{{{c1::Lima}}}} is in Peru." in world.read(
+        "Geo__Europe.md"
+    )
+
+    # Edited in Anki: the pull brings it into the file.
+    with world.anki() as col:
+        set_field(col, basic_id, "Front", "front from Anki")
+    world.git("pull", "anki")
+    assert "Fr: front from Anki\nBk: **edited** back" in world.read("Spanish.md")
+    assert world.git("status", "--porcelain").stdout == ""
+    assert model(world, "Basic") == basic_model  # a mapped type is never changed
+
+
+def test_note_type_import_writes_a_declaration_that_round_trips(nt_world: World) -> None:
+    world = nt_world
+    tool = str(VENV_BIN / "ankiops-git")
+    mapped = world.run(tool, "note-type", "import", "Basic (type in the answer)")
+    assert "mapped only" in mapped.stdout, mapped.stdout
+    declared = config_mod.load(world.root).note_types.by_anki_name["Basic (type in the answer)"]
+    assert declared.origin == "mapped" and declared.field_names == ("Front", "Back")
+    assert not (world.root / "note-types").exists()
+
+    # With --templates, the cards and CSS are files; pushing them changes nothing in Anki.
+    before = model(world, "Basic (and reversed card)")
+    assert before is not None
+    written = world.run(tool, "note-type", "import", "Basic (and reversed card)", "--templates")
+    assert "2 card(s)" in written.stdout, written.stdout
+    folder = world.root / "note-types" / "Basic_and_reversed_card"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "Card 1.back.html",
+        "Card 1.front.html",
+        "Card 2.back.html",
+        "Card 2.front.html",
+        "style.css",
+    ]
+    world.git("add", "ankiops.toml", "note-types")
+    commit = world.git("commit", "-m", "import")
+    assert "updated" not in commit.stdout + commit.stderr
+    assert model(world, "Basic (and reversed card)") == before
+    assert world.rev("anki/main") == world.rev("HEAD")
+
+    # Importing it again, or a type Anki lacks, writes nothing.
+    toml = world.read("ankiops.toml")
+    again = world.run(tool, "note-type", "import", "Basic (and reversed card)", check=False)
+    assert again.returncode == 1 and "already known" in again.stderr
+    missing = world.run(tool, "note-type", "import", "Nope", check=False)
+    assert missing.returncode == 1 and "Anki has no note type 'Nope'" in missing.stderr
+    assert "Traceback" not in again.stderr + missing.stderr
+    assert world.read("ankiops.toml") == toml
