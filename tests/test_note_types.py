@@ -9,6 +9,7 @@ and its hooks as a user would.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +24,11 @@ from realanki import in_anki
 from test_sync_e2e import World, real_world, templates  # noqa: F401 (fixture)
 
 from ankiops_git import config as config_mod
-from ankiops_git import deckfile, validate
-from ankiops_git.errors import AnkiOpsError
+from ankiops_git import deckfile, export, validate
+from ankiops_git.anki.base import Backend, NewNote
+from ankiops_git.errors import AnkiOpsError, AnkiRejected
+from ankiops_git.merge import merge_texts
+from ankiops_git.notetypes import NoteType, NoteTypes
 
 VOCAB = """
 [note_types.Vocab]
@@ -339,3 +343,101 @@ def test_note_type_import_writes_a_declaration_that_round_trips(nt_world: World)
     assert missing.returncode == 1 and "Anki has no note type 'Nope'" in missing.stderr
     assert "Traceback" not in again.stderr + missing.stderr
     assert world.read("ankiops.toml") == toml
+
+
+# --- the backends' note type changes (contract: every backend alike) ----------------------
+
+
+def vocab_type(**changes: Any) -> NoteType:
+    base = NoteType(
+        "Vocab",
+        "Vocab",
+        (("W", "Word"), ("D", "Definition")),
+        ("W",),
+        ("W",),
+        origin="declared",
+        card_templates=(("Card 1", FRONT, BACK),),
+        css=CSS,
+        where="ankiops.toml [note_types.Vocab]",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def test_backends_create_update_and_refuse_note_type_changes(
+    backend: Backend, anki_col: Collection
+) -> None:
+    backend.note_types = NoteTypes((vocab_type(),))
+    assert backend.ensure_note_types(dry_run=True) == ["note type 'Vocab' created"]
+    assert model_of(anki_col, "Vocab") is None  # a dry run writes nothing
+    assert backend.ensure_note_types() == ["note type 'Vocab' created"]
+    assert backend.ensure_note_types() == []  # as the files say already
+    [note_id] = backend.add_notes([NewNote("Vocab", "V", {"Word": "perro", "Definition": "dog"})])
+    assert [n.note_type for n in backend.read_notes([note_id])] == ["Vocab"]
+
+    css = ".card { color: green; }"
+    backend.note_types = NoteTypes((vocab_type(css=css),))
+    assert backend.ensure_note_types() == ["note type 'Vocab': CSS updated"]
+    assert model_of(anki_col, "Vocab")["css"] == css  # type: ignore[index]
+
+    # A field removed: refused, nothing changed; allowed: gone, with its text.
+    backend.note_types = NoteTypes((vocab_type(fields=(("W", "Word"),), required=("W",)),))
+    with pytest.raises(AnkiRejected, match="removes 'Definition' .*forces a full sync"):
+        backend.ensure_note_types()
+    assert model_of(anki_col, "Vocab")["fields"] == ["Word", "Definition"]  # type: ignore[index]
+    done = backend.ensure_note_types(allow_field_changes=True)
+    assert done[0] == "note type 'Vocab': field(s) Definition removed"
+    assert model_of(anki_col, "Vocab")["fields"] == ["Word"]  # type: ignore[index]
+    assert [n.fields for n in backend.read_notes([note_id])] == [{"Word": "perro"}]
+
+    # A card added in the files: refused (Anki's card types change in Anki).
+    two = (("Card 1", FRONT, BACK), ("Card 2", "{{Word}}?", "{{Word}}"))
+    backend.note_types = NoteTypes(
+        (vocab_type(fields=(("W", "Word"),), required=("W",), card_templates=two),)
+    )
+    with pytest.raises(AnkiRejected, match="does not add, remove or rename card types"):
+        backend.ensure_note_types()
+
+
+def test_backends_refuse_a_mapped_type_anki_lacks_or_with_other_fields(
+    backend: Backend, anki_col: Collection
+) -> None:
+    basic = NoteType(
+        "Basic",
+        "Basic",
+        (("Fr", "Front"), ("Bk", "Back")),
+        ("Fr",),
+        ("Fr",),
+        origin="mapped",
+        where="ankiops.toml [note_types.Basic]",
+    )
+    backend.note_types = NoteTypes((basic,))
+    assert backend.ensure_note_types() == []
+    before = model_of(anki_col, "Basic")
+    for wrong, words in (
+        (dataclasses.replace(basic, anki_name="Nope"), "'Nope' .* is not in Anki"),
+        (dataclasses.replace(basic, fields=(("Fr", "Vorne"),)), "has no field 'Vorne'"),
+        (dataclasses.replace(basic, is_cloze=True), "is not a cloze note type"),
+    ):
+        backend.note_types = NoteTypes((wrong,))
+        with pytest.raises(AnkiRejected, match=words):
+            backend.ensure_note_types()
+    assert model_of(anki_col, "Basic") == before  # a mapped type is never changed
+
+
+def test_a_line_from_anki_starting_with_a_declared_prefix_stays_text() -> None:
+    types = NoteTypes((vocab_type(),))
+    markdown = export.field_markdown("W: not a field<br>```<br>W: code", None, types=types)
+    note = deckfile.parse(f"W: x\nD: {markdown}\n", "x.md", types).notes[0]
+    assert note.fields["Definition"] == markdown
+    assert "\nW\\: not a field" in "\n" + markdown
+
+
+def test_a_custom_note_edited_on_both_sides_merges_field_by_field() -> None:
+    types = NoteTypes((vocab_type(),))
+    base = "<!-- note_id: 1 -->\nW: perro\nD: dog\n"
+    ours = "<!-- note_id: 1 -->\nW: el perro\nD: dog\n"
+    theirs = "<!-- note_id: 1 -->\nW: perro\nD: the dog\n"
+    merged = merge_texts(base, ours, theirs, "V.md", types=types)
+    assert merged.clean and merged.text == "<!-- note_id: 1 -->\nW: el perro\nD: the dog\n"
+    clash = merge_texts(base, ours, theirs.replace("W: perro", "W: un perro"), "V.md", types=types)
+    assert not clash.clean and "<<<<<<< ours\nW: el perro\n=======\nW: un perro\n" in clash.text
