@@ -42,6 +42,9 @@ import realanki
 
 PEER_VERSION = "0.6.6"
 OLD_VERSION = "0.4.1"
+# The releases of the note_id format tested: 0.3.1 has three note types (QA, Cloze,
+# Choice), 0.4.1 five; both render Markdown with the same code.
+OLD_VERSIONS = ("0.3.1", OLD_VERSION)
 ROOT = Path(__file__).resolve().parent.parent
 
 WRAPPER = """\
@@ -86,10 +89,11 @@ main()
 VENVS = {
     PEER_VERSION: (".venv-ankiops", "ANKIOPS_PEER_VENV", WRAPPER),
     OLD_VERSION: (".venv-ankiops-0.4", "ANKIOPS_OLD_PEER_VENV", OLD_WRAPPER),
+    "0.3.1": (".venv-ankiops-0.3", "ANKIOPS_OLD3_PEER_VENV", OLD_WRAPPER),
 }
-# What a release needs besides itself: 0.4.1 asks for html-to-markdown>=2.24.5 and
-# imports its 2.x API (convert_with_visitor, gone in 3.0).
-PINS = {OLD_VERSION: ["html-to-markdown<3"]}
+# What a release needs besides itself: 0.3.1 and 0.4.1 ask for html-to-markdown>=2.24.5
+# and import its 2.x API (convert_with_visitor, gone in 3.0).
+PINS = {version: ["html-to-markdown<3"] for version in OLD_VERSIONS}
 
 
 def peer_venv(version: str = PEER_VERSION) -> Path:
@@ -178,7 +182,7 @@ class Peer:
 
     @property
     def old(self) -> bool:
-        return self.version == OLD_VERSION
+        return self.version in OLD_VERSIONS
 
     @property
     def to_anki(self) -> str:
@@ -204,9 +208,11 @@ class Peer:
         self.run(folder, "init", check=False)
         (folder / "media").mkdir(exist_ok=True)
         (folder / "media" / "pic.png").write_bytes(PNG)
-        decks = (
-            old_generated_decks(notes, seed) if self.old else generated_decks(notes, seed, plain)
-        )
+        if self.old:
+            kinds = KINDS if self.version == OLD_VERSION else ("QA", "Cloze", "Choice")
+            decks = old_generated_decks(notes, seed, kinds)
+        else:
+            decks = generated_decks(notes, seed, plain)
         for name, text in decks.items():
             (folder / name).write_text(text, encoding="utf-8")
         self.run(folder, self.to_anki)
@@ -229,21 +235,19 @@ def _peer_venv() -> Path:
     return _venv_or_skip(PEER_VERSION)
 
 
-@pytest.fixture(scope="session")
-def _old_peer_venv() -> Path:
-    return _venv_or_skip(OLD_VERSION)
-
-
 @pytest.fixture
 def ankiops_peer(_peer_venv: Path, real_anki: realanki.RealAnki) -> Peer:
     """AnkiOps PEER_VERSION on the test's real Anki (collection reset)."""
     return Peer(_peer_venv, real_anki.url)
 
 
-@pytest.fixture
-def old_ankiops_peer(_old_peer_venv: Path, real_anki: realanki.RealAnki) -> Peer:
-    """AnkiOps OLD_VERSION (the note_id format) on the test's real Anki (collection reset)."""
-    return Peer(_old_peer_venv, real_anki.url, OLD_VERSION)
+@pytest.fixture(params=OLD_VERSIONS)
+def old_ankiops_peer(request: pytest.FixtureRequest) -> Peer:
+    """Each release of the note_id format (OLD_VERSIONS) on the test's real Anki
+    (collection reset)."""
+    venv = _venv_or_skip(request.param)
+    real_anki: realanki.RealAnki = request.getfixturevalue("real_anki")
+    return Peer(venv, real_anki.url, request.param)
 
 
 # A 1x1 PNG.
@@ -381,12 +385,15 @@ def _old_note(rng: random.Random, kind: str, n: int) -> str:
     return "\n".join(lines)
 
 
-def old_generated_decks(notes: int, seed: int = 14) -> dict[str, str]:
-    """As generated_decks, in AnkiOps 0.4.1's Markdown: no tag lines (it syncs no
-    tags), images as media/pic.png (its media/ is Anki's media folder), `$` math."""
+def old_generated_decks(
+    notes: int, seed: int = 14, kinds: tuple[str, ...] = KINDS
+) -> dict[str, str]:
+    """As generated_decks, in AnkiOps 0.3/0.4's Markdown, of its note types `kinds`: no
+    tag lines (it syncs no tags), images as media/pic.png (its media/ is Anki's media
+    folder), `$` math."""
     rng = random.Random(seed)
     names = ("Generated.md", "Generated__Part.md", "Generated__Part__Deep.md")
     decks: dict[str, list[str]] = {name: [] for name in names}
     for n in range(notes):
-        decks[names[n % len(names)]].append(_old_note(rng, KINDS[n % len(KINDS)], n))
+        decks[names[n % len(names)]].append(_old_note(rng, kinds[n % len(kinds)], n))
     return {name: "\n\n---\n\n".join(texts) + "\n" for name, texts in decks.items()}

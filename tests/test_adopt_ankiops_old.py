@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from anki.collection import Collection
-from ankiops_peer import PNG, Peer, _old_peer_venv, old_ankiops_peer  # noqa: F401
+from ankiops_peer import OLD_VERSION, PNG, Peer, old_ankiops_peer  # noqa: F401
 from gitrepo import BIN as VENV_BIN
 from gitrepo import git_env
 from realanki import RealAnki, in_anki
@@ -65,10 +65,11 @@ def _file_ids(folder: Path) -> list[int]:
     return ids
 
 
-def _adopts_cleanly(tmp_path: Path, folder: Path, real_anki: RealAnki) -> str:
-    """init on an AnkiOps 0.4 folder synced with Anki: the same note ids, each once, no
-    conflict, nothing written to Anki (cards render as before, reviews kept), AnkiOps'
-    history kept; then pull and push change nothing. init's output."""
+def _adopts_cleanly(tmp_path: Path, folder: Path, real_anki: RealAnki, peer: Peer) -> str:
+    """init on an AnkiOps 0.3/0.4 folder synced with Anki: the same note ids, each once,
+    no conflict, nothing written to Anki's notes, cards (they render as before, reviews
+    kept) or note types; the two 0.3 lacks (Reversed, Input) added, nothing else.
+    AnkiOps' history kept; then pull and push change nothing. init's output."""
     ids_before = _file_ids(folder)
     before = _cards(real_anki.col)
     assert sorted(ids_before) == sorted(int(i) for i in before["notes"])
@@ -76,7 +77,12 @@ def _adopts_cleanly(tmp_path: Path, folder: Path, real_anki: RealAnki) -> str:
     out = _cli(folder, env, str(VENV_BIN / "ankiops-git"), "init", "--anki", real_anki.url)
     assert "differ" not in out and "conflict" not in out.lower(), out
     assert sorted(_file_ids(folder)) == sorted(ids_before)  # the same ids, each once
-    assert _cards(real_anki.col) == before  # nothing added, changed, re-rendered
+    after = _cards(real_anki.col)
+    assert after["notes"] == before["notes"]  # nothing added, changed or removed
+    assert after["cards"] == before["cards"]  # rendered alike, in their decks, reviews kept
+    assert {n: m for n, m in after["models"].items() if n in before["models"]} == before["models"]
+    added = set(after["models"]) - set(before["models"])
+    assert added == ({"AnkiOpsReversed", "AnkiOpsInput"} if peer.version == "0.3.1" else set())
     assert _cli(folder, env, "git", "status", "--porcelain", "-uno").strip() == ""
     head = _cli(folder, env, "git", "rev-parse", "HEAD")
     history = _cli(folder, env, "git", "log", "--format=%s").splitlines()
@@ -85,7 +91,7 @@ def _adopts_cleanly(tmp_path: Path, folder: Path, real_anki: RealAnki) -> str:
     _cli(folder, env, "git", "push", "-q", "anki")
     assert _cli(folder, env, "git", "rev-parse", "HEAD") == head
     assert _cli(folder, env, "git", "rev-parse", "anki/main") == head
-    assert _cards(real_anki.col) == before
+    assert _cards(real_anki.col) == after
     return out
 
 
@@ -95,14 +101,15 @@ def test_init_adopts_the_old_ankiops_tutorial(
     old_ankiops_peer: Peer,  # noqa: F811
     real_anki: RealAnki,
 ) -> None:
-    """AnkiOps 0.4.1's tutorial, sent to Anki (`ma`) and exported back (`am`)."""
+    """AnkiOps 0.3.1's and 0.4.1's tutorial, sent to Anki (`ma`) and exported back
+    (`am`)."""
     folder = tmp_path / "ankiops"
     old_ankiops_peer.tutorial(folder)
     old_ankiops_peer.run(folder, "am")
     text = (folder / "AnkiOps Tutorial.md").read_text(encoding="utf-8")
     assert text.startswith("<!-- deck_id: ") and text.count("<!-- note_id: ") == 5, text
     assert (folder / "media").is_symlink()
-    out = _adopts_cleanly(tmp_path, folder, real_anki)
+    out = _adopts_cleanly(tmp_path, folder, real_anki, old_ankiops_peer)
     assert "note_id format (0.3/0.4): 5 note(s) keep their note_id" in out, out
     assert not (folder / "media").is_symlink() and (folder / "media").is_dir()
 
@@ -115,9 +122,9 @@ def test_init_adopts_300_old_ankiops_notes_of_every_kind(
     real_anki: RealAnki,
     exported: bool,
 ) -> None:
-    """300 generated notes of AnkiOps 0.4.1's five note types and all the Markdown it
-    renders, sent to Anki (`ma`): the files hold `$x$` math, Anki `\\(x\\)`. Then,
-    exported back (`am`): the files have lost their sub/superscripts (`x2` for
+    """300 generated notes of the note types of AnkiOps 0.3.1 (three) and 0.4.1 (five)
+    and all the Markdown they render, sent to Anki (`ma`): the files hold `$x$` math,
+    Anki `\\(x\\)`. Then, exported back (`am`): the files have lost their sub/superscripts (`x2` for
     `x<sup>2</sup>` in Anki). Either way nothing is added, changed or re-rendered in
     Anki, and nothing conflicts."""
     folder = tmp_path / "ankiops"
@@ -125,13 +132,14 @@ def test_init_adopts_300_old_ankiops_notes_of_every_kind(
     if exported:
         old_ankiops_peer.run(folder, "am")
     text = "".join(p.read_text(encoding="utf-8") for p in deckfile.deck_files(folder))
-    kinds = ("Q: ", "F: ", "T: ", "I: ", "C7: ", "E: ", "M: ")
+    kinds = ["Q: ", "T: ", "C7: ", "E: ", "M: "]
+    kinds += ["F: ", "I: "] if old_ankiops_peer.version == OLD_VERSION else []  # 0.4's types
     assert all(kind in text for kind in kinds)
     for construct in ("==important", "-->", "==>", "{width=150}", "```", "\\[\\sum_"):
         assert construct in text, construct
     assert ("x2 + " in text) == exported and ("x^2^" in text) != exported
     assert ("$$\\int" in text) != exported and ("$" in text) != exported  # export: \\[ \\(
-    out = _adopts_cleanly(tmp_path, folder, real_anki)
+    out = _adopts_cleanly(tmp_path, folder, real_anki, old_ankiops_peer)
     assert "note_id format (0.3/0.4): 300 note(s) keep their note_id" in out, out
     after = "".join(p.read_text(encoding="utf-8") for p in deckfile.deck_files(folder))
     assert "$" not in after and "x^2^" in after and "x2 + " not in after
