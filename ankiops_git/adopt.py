@@ -36,7 +36,7 @@ from ankiops_git.config import Config
 from ankiops_git.convert.ankiops import same_meaning
 from ankiops_git.errors import AnkiOpsError, DeckFileError
 from ankiops_git.export import field_markdown
-from ankiops_git.notetypes import BY_ANKI_NAME
+from ankiops_git.notetypes import NoteTypes
 
 DB_NAME = ".ankiops.db"
 MARKER = ".ankiops"  # AnkiOps 0.3/0.4's marker file ([ankiops] profile, media_dir)
@@ -144,11 +144,12 @@ def plan(root: Path, config: Config) -> Migration:
     if result.old and link.is_symlink():
         result.media_link = os.readlink(link)
     unsynced = OLD_ONLY_RE if result.old else NEW_ONLY_RE
+    types = config.note_types
     keys: dict[str, int] | None = None
     for path in deckfile.deck_files(root, config):
         text = path.read_text(encoding="utf-8")
         if not result.old and "note_key:" not in text and "note_type:" not in text:
-            _refuse_unsynced(path, text, unsynced)
+            _refuse_unsynced(path, text, unsynced, types)
             continue
         out: list[str] = []
         blanked: list[str] = []
@@ -172,10 +173,11 @@ def plan(root: Path, config: Config) -> Migration:
                     blanked.append(out[-1])
                     continue
                 if kind:
-                    if kind.group(1) not in BY_ANKI_NAME:
+                    if kind.group(1) not in types.by_anki_name:
                         raise DeckFileError(
                             f"note type {kind.group(1)!r} is not one ankiops-git syncs "
-                            f"({', '.join(BY_ANKI_NAME)}); move its notes to another "
+                            f"({', '.join(types.by_anki_name)}); declare it in "
+                            "ankiops.toml (see docs/format.md), move its notes to another "
                             "folder or convert them in Anki. Nothing changed",
                             path.name,
                             number,
@@ -184,16 +186,16 @@ def plan(root: Path, config: Config) -> Migration:
                     changed = True
                     blanked.append("")
                     continue
-                _refuse_unsynced_line(path, line, number, unsynced)
+                _refuse_unsynced_line(path, line, number, unsynced, types)
                 if result.old and deckfile.NOTE_ID_RE.match(line):
                     result.old_notes += 1
-                m = deckfile.PREFIX_RE.match(line)
+                m = types.prefix_re.match(line)
                 body = line[len(m.group(0)) :] if m else line
             fence = deckfile.step_fence(fence, body)
             out.append(line)
             blanked.append(line)
         if result.old and "$" in text:
-            fields = _old_dollar_math(out)
+            fields = _old_dollar_math(out, types)
             if fields:
                 result.math += fields
                 blanked = out
@@ -204,9 +206,11 @@ def plan(root: Path, config: Config) -> Migration:
     return result
 
 
-def _refuse_unsynced_line(path: Path, line: str, number: int, pattern: re.Pattern[str]) -> None:
+def _refuse_unsynced_line(
+    path: Path, line: str, number: int, pattern: re.Pattern[str], types: NoteTypes
+) -> None:
     m = pattern.match(line)
-    if m:
+    if m and m.group(1) not in types.prefixes:  # a prefix the repository declares is ours
         raise DeckFileError(
             f"`{m.group(1)}:` is a field of AnkiOps' note types that ankiops-git does "
             "not sync yet (its text would join the field above); move it into `E:` or "
@@ -217,18 +221,18 @@ def _refuse_unsynced_line(path: Path, line: str, number: int, pattern: re.Patter
         )
 
 
-def _refuse_unsynced(path: Path, text: str, pattern: re.Pattern[str]) -> None:
+def _refuse_unsynced(path: Path, text: str, pattern: re.Pattern[str], types: NoteTypes) -> None:
     fence: deckfile.Fence | None = None
     for number, line in enumerate(deckfile.split_lines(text), 1):
         body = line
         if fence is None:
-            _refuse_unsynced_line(path, line, number, pattern)
-            m = deckfile.PREFIX_RE.match(line)
+            _refuse_unsynced_line(path, line, number, pattern, types)
+            m = types.prefix_re.match(line)
             body = line[len(m.group(0)) :] if m else line
         fence = deckfile.step_fence(fence, body)
 
 
-def _old_dollar_math(lines: list[str]) -> int:
+def _old_dollar_math(lines: list[str], types: NoteTypes) -> int:
     """AnkiOps 0.3/0.4's `$$x$$` -> `\\[x\\]` and `$x$` -> `\\(x\\)`, made in place
     on each field's Markdown as it made them (the whole field, code too; an inline
     pair within one line); the number of fields it changed. A field runs from its
@@ -239,7 +243,7 @@ def _old_dollar_math(lines: list[str]) -> int:
     for i, line in enumerate(lines):
         body = line
         if fence is None:
-            m = deckfile.PREFIX_RE.match(line)
+            m = types.prefix_re.match(line)
             if m:
                 starts.append(i)
                 body = line[len(m.group(0)) :]
@@ -248,7 +252,7 @@ def _old_dollar_math(lines: list[str]) -> int:
         fence = deckfile.step_fence(fence, body)
     bounds = [*starts, len(lines)]
     for start, end in zip(bounds, bounds[1:], strict=False):
-        m = deckfile.PREFIX_RE.match(lines[start])
+        m = types.prefix_re.match(lines[start])
         if not m:
             continue
         prefix = m.group(0)
@@ -278,16 +282,16 @@ def restore_formatting(root: Path, config: Config, migration: Migration, backend
         text = migration.texts.get(path.name)
         if text is None:
             text = path.read_text(encoding="utf-8")
-        deck = deckfile.parse(text, path.name)
+        deck = deckfile.parse(text, path.name, config.note_types)
         ids = [n.note_id for n in deck.notes if n.note_id is not None]
         anki = {n.note_id: n for n in backend.read_notes(ids)} if ids else {}
         lines = deckfile.split_lines(text)
         edits: list[tuple[int, int, str]] = []  # (first line index, line count, new text)
         for note in deck.notes:
             there = anki.get(note.note_id) if note.note_id is not None else None
-            if there is None or there.note_type not in BY_ANKI_NAME:
+            if there is None or there.note_type not in config.note_types.by_anki_name:
                 continue
-            note_type = BY_ANKI_NAME[there.note_type]
+            note_type = config.note_types.by_anki_name[there.note_type]
             for name, markdown in note.fields.items():
                 html = there.fields.get(name, "")
                 if "<su" not in html or same_meaning(markdown, html):
@@ -300,7 +304,8 @@ def restore_formatting(root: Path, config: Config, migration: Migration, backend
                 region = "\n".join(lines[start : start + count])
                 if region.removeprefix(prefix) != markdown:
                     continue  # not laid out as expected: left to the merge
-                edits.append((start, count, prefix + field_markdown(html, None, True)))
+                ours = field_markdown(html, None, True, config.note_types)
+                edits.append((start, count, prefix + ours))
         if not edits:
             continue
         for start, count, new in sorted(edits, reverse=True):
@@ -314,7 +319,9 @@ def check(root: Path, config: Config, migration: Migration) -> None:
     the file and line (as the user sees it now) of the first problem."""
     for path in deckfile.deck_files(root, config):
         text = migration.checked.get(path.name)
-        deckfile.parse(text if text is not None else path.read_text(encoding="utf-8"), path.name)
+        if text is None:
+            text = path.read_text(encoding="utf-8")
+        deckfile.parse(text, path.name, config.note_types)
 
 
 def apply(root: Path, migration: Migration) -> None:
