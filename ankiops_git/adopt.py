@@ -49,6 +49,10 @@ _OLD_ONLY = ("S", "AI", "C8")  # 0.3/0.4: Source, AI Notes, Choice 8
 _NEW_ONLY = ("AI", "C8", "D", "THA", "IO_[A-Z0-9]+")  # 0.6: + Divider, hide-all, occlusion
 OLD_ONLY_RE = re.compile(rf"^({'|'.join(_OLD_ONLY)}):(?: |$)")
 NEW_ONLY_RE = re.compile(rf"^({'|'.join(_NEW_ONLY)}):(?: |$)")
+# An image in a subfolder of media/ (0.3/0.4's VS Code set-up pastes into
+# media/AnkiOpsMedia/, inside Anki's media folder): AnkiOps sent it to Anki without
+# the `media/`; ankiops-git's `media/` is one flat folder, so the file says it as Anki has it.
+_SUBFOLDER_IMAGE = re.compile(r"(!\[[^\]\n]*\]\(<?)media/([^()<>\s]+/[^()<>\s]+)(>?[ )])")
 # AnkiOps 0.3/0.4's math rewriting, in its order, on a field's whole Markdown.
 _DOLLAR_BLOCK = re.compile(r"\$\$(.*?)\$\$", re.DOTALL)
 _DOLLAR_INLINE = re.compile(r"(?<!\$)\$(?!\$)(.*?)(?<!\$)\$(?!\$)")
@@ -67,6 +71,7 @@ class Migration:
     old_notes: int = 0  # its notes that have their note_id comment
     math: int = 0  # fields whose $ math became \( \) / \[ \] (0.3/0.4)
     restored: int = 0  # fields whose sub/superscripts AnkiOps' export dropped (0.3/0.4)
+    images: int = 0  # media/SUB/x.png images written as SUB/x.png, as Anki has them
     media_link: str | None = None  # where 0.3/0.4's media link pointed (it goes)
 
     def empty(self) -> bool:
@@ -87,6 +92,12 @@ class Migration:
                 out.append(
                     f"init: {self.math} field(s) with $ math written as \\( \\) / \\[ \\]"
                     f" in {len(self.texts)} file(s), as AnkiOps sent them to Anki"
+                )
+            if self.images:
+                out.append(
+                    f"init: {self.images} image(s) in a subfolder of media/ written without "
+                    "`media/` (media/AnkiOpsMedia/x.png -> AnkiOpsMedia/x.png), as AnkiOps "
+                    "sent them to Anki: ankiops-git's media/ is one flat folder"
                 )
             if self.restored:
                 out.append(
@@ -189,6 +200,10 @@ def plan(root: Path, config: Config) -> Migration:
                 _refuse_unsynced_line(path, line, number, unsynced, types)
                 if result.old and deckfile.NOTE_ID_RE.match(line):
                     result.old_notes += 1
+                if result.old and "](" in line:
+                    line, images = _SUBFOLDER_IMAGE.subn(r"\1\2\3", line)
+                    result.images += images
+                    changed = changed or images > 0
                 m = types.prefix_re.match(line)
                 body = line[len(m.group(0)) :] if m else line
             fence = deckfile.step_fence(fence, body)

@@ -262,6 +262,8 @@ def _prepare(
         )
     if migration.math:
         message += "\nAnkiOps' $ math written as \\( \\) and \\[ \\], as it sent it to Anki.\n"
+    if migration.images:
+        message += "\nImages in a subfolder of media/ written as Anki has them (no media/).\n"
     if migration.restored:
         message += (
             "\nFields whose sub/superscripts AnkiOps' export had dropped written as Anki "

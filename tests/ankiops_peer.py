@@ -209,6 +209,8 @@ class Peer:
         (folder / "media").mkdir(exist_ok=True)
         (folder / "media" / "pic.png").write_bytes(PNG)
         if self.old:
+            (folder / "media" / "AnkiOpsMedia").mkdir(exist_ok=True)
+            (folder / "media" / "AnkiOpsMedia" / "pasted.png").write_bytes(PNG)
             kinds = KINDS if self.version == OLD_VERSION else ("QA", "Cloze", "Choice")
             decks = old_generated_decks(notes, seed, kinds)
         else:
@@ -349,7 +351,9 @@ def generated_decks(notes: int, seed: int = 14, plain: bool = False) -> dict[str
 # Inline Markdown AnkiOps 0.4.1 renders: as 0.6.6 but `=/=` stays as written, and
 # `$x$` / `$$x$$` are math (\(x\) / \[x\] in Anki).
 _OLD_INLINE = (*_INLINE, "${w}^2$ is math")
-_OLD_BLOCKS = (*_BLOCKS, "$$\\int {w}$$")
+# and an image pasted by its VS Code set-up (into media/AnkiOpsMedia/, in Anki's media
+# folder: 0.3/0.4's media/ is a link to it)
+_OLD_BLOCKS = (*_BLOCKS, "$$\\int {w}$$", "![{w}](media/AnkiOpsMedia/pasted.png)")
 
 
 def _old_text(rng: random.Random, blocks: bool) -> str:

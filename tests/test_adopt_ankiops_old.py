@@ -135,7 +135,8 @@ def test_init_adopts_300_old_ankiops_notes_of_every_kind(
     kinds = ["Q: ", "T: ", "C7: ", "E: ", "M: "]
     kinds += ["F: ", "I: "] if old_ankiops_peer.version == OLD_VERSION else []  # 0.4's types
     assert all(kind in text for kind in kinds)
-    for construct in ("==important", "-->", "==>", "{width=150}", "```", "\\[\\sum_"):
+    constructs = ("==important", "-->", "==>", "{width=150}", "```", "\\[\\sum_", "AnkiOpsMedia/")
+    for construct in constructs:
         assert construct in text, construct
     assert ("x2 + " in text) == exported and ("x^2^" in text) != exported
     assert ("$$\\int" in text) != exported and ("$" in text) != exported  # export: \\[ \\(
@@ -143,10 +144,12 @@ def test_init_adopts_300_old_ankiops_notes_of_every_kind(
     assert "note_id format (0.3/0.4): 300 note(s) keep their note_id" in out, out
     after = "".join(p.read_text(encoding="utf-8") for p in deckfile.deck_files(folder))
     assert "$" not in after and "x^2^" in after and "x2 + " not in after
+    assert "media/AnkiOpsMedia/" not in after and "](AnkiOpsMedia/pasted.png)" in after
+    assert "image(s) in a subfolder of media/ written without `media/`" in out
     assert ("had dropped their sub/superscripts" in out) == exported, out
     assert ("with $ math written as" in out) != exported, out
     assert (folder / "media" / "pic.png").read_bytes() == PNG  # the file the notes show
-    assert os.listdir(folder / "media") == ["pic.png"]
+    assert os.listdir(folder / "media") == ["pic.png"]  # AnkiOpsMedia/ stays in Anki's
 
 
 # --- on the collection file: each difference of the old format, by hand ---------------
@@ -201,11 +204,17 @@ def test_init_converts_an_old_ankiops_folder_on_the_collection_file(
     )
     sup, _ = _add(anki_collection_path, Question="Square?", Answer="x<sup>2</sup>, H<sub>2</sub>O")
     pic, _ = _add(anki_collection_path, Question="Picture?", Answer='<img src="pic.png" alt="">')
+    pasted, _ = _add(
+        anki_collection_path,
+        Question="Pasted?",
+        Answer='<img src="AnkiOpsMedia/p.png" alt="p" style="width: 20px;">',
+    )
     text = (
         f"<!-- deck_id: {deck_id} -->\n"
         f"<!-- note_id: {math} -->\nQ: Euler: $e^{{i\\pi}}$\nA: $$x^2$$ and $y$\n\n---\n\n"
         f"<!-- note_id: {sup} -->\nQ: Square?\nA: x2, H2O\n\n---\n\n"
-        f"<!-- note_id: {pic} -->\nQ: Picture?\nA: ![](<media/pic.png>)\n"
+        f"<!-- note_id: {pic} -->\nQ: Picture?\nA: ![](<media/pic.png>)\n\n---\n\n"
+        f"<!-- note_id: {pasted} -->\nQ: Pasted?\nA: ![p](media/AnkiOpsMedia/p.png){{width=20}}\n"
     )
     root, env = _old_folder(tmp_path, anki_collection_path, text)
     before = _rows(anki_collection_path)
@@ -213,15 +222,17 @@ def test_init_converts_an_old_ankiops_folder_on_the_collection_file(
     out = _cli(
         root, env, str(VENV_BIN / "ankiops-git"), "init", "--anki", str(anki_collection_path)
     )
-    assert "note_id format (0.3/0.4): 3 note(s) keep their note_id comments" in out, out
+    assert "note_id format (0.3/0.4): 4 note(s) keep their note_id comments" in out, out
     assert "2 field(s) with $ math written as \\( \\) / \\[ \\] in 1 file(s)" in out, out
     assert "1 field(s) written as Anki has them" in out, out
+    assert "1 image(s) in a subfolder of media/ written without `media/`" in out, out
     assert "media/ was a link to" in out and "conflict" not in out.lower(), out
     assert _rows(anki_collection_path) == before  # nothing added, nothing rewritten
     after = (root / "Spanish.md").read_text(encoding="utf-8")
     assert "Q: Euler: \\(e^{i\\pi}\\)\nA: \\[x^2\\] and \\(y\\)\n" in after, after
     assert "A: x^2^, H~2~O\n" in after, after
-    assert sorted(_file_ids(root)) == sorted([math, sup, pic])
+    assert "A: ![p](AnkiOpsMedia/p.png){width=20}\n" in after, after
+    assert sorted(_file_ids(root)) == sorted([math, sup, pic, pasted])
     assert not (root / "media").is_symlink() and os.listdir(root / "media") == ["pic.png"]
     assert (anki_collection_path.with_suffix(".media") / "pic.png").read_bytes() == PNG
     assert _cli(root, env, "git", "status", "--porcelain", "-uno") == ""
@@ -233,6 +244,12 @@ def test_init_converts_an_old_ankiops_folder_on_the_collection_file(
     _cli(root, env, "git", "push", "-q", "anki")
     assert _cli(root, env, "git", "rev-parse", "HEAD") == head
     assert _rows(anki_collection_path) == before
+    # An edit afterwards keeps the image where Anki has it.
+    (root / "Spanish.md").write_text(after.replace("Q: Pasted?", "Q: Pasted!"), encoding="utf-8")
+    _cli(root, env, "git", "commit", "-qam", "edit")
+    assert _rows(anki_collection_path)[-1][2] == (
+        'Pasted!\x1f<img src="AnkiOpsMedia/p.png" alt="p" style="width: 20px;">\x1f\x1f'
+    )
 
 
 def _state(root: Path) -> dict[str, bytes | str]:
