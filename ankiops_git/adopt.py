@@ -70,7 +70,7 @@ class Migration:
     old: bool = False  # a folder of AnkiOps 0.3/0.4 (the note_id format)
     old_notes: int = 0  # its notes that have their note_id comment
     math: int = 0  # fields whose $ math became \( \) / \[ \] (0.3/0.4)
-    restored: int = 0  # fields whose sub/superscripts AnkiOps' export dropped (0.3/0.4)
+    restored: int = 0  # fields whose formatting AnkiOps' export dropped (0.3/0.4)
     images: int = 0  # media/SUB/x.png images written as SUB/x.png, as Anki has them
     media_link: str | None = None  # where 0.3/0.4's media link pointed (it goes)
 
@@ -102,7 +102,8 @@ class Migration:
             if self.restored:
                 out.append(
                     f"init: {self.restored} field(s) written as Anki has them: AnkiOps' "
-                    "export had dropped their sub/superscripts (x^2^, H~2~O)"
+                    "export had dropped their sub/superscripts (x^2^, H~2~O), colours or "
+                    "other formatting"
                 )
             if self.media_link is not None:
                 out.append(
@@ -283,14 +284,19 @@ def _old_dollar_math(lines: list[str], types: NoteTypes) -> int:
     return changed
 
 
-_SUB_SUP = re.compile(r"</?su[bp]>")
+# The tags AnkiOps 0.3/0.4's export (html-to-markdown 2) dropped, keeping their text:
+# sub/superscripts, colours and highlights set in Anki's editor, and a few more.
+_DROPPED_TAGS = re.compile(
+    r"</?(?:sub|sup|span|font|small|big|abbr|cite|q|tt|strike)(?:\s[^>]*)?>", re.IGNORECASE
+)
 
 
 def restore_formatting(root: Path, config: Config, migration: Migration, backend: Backend) -> None:
-    """AnkiOps 0.3/0.4's export (`ankiops am`) wrote `<sup>2</sup>` and `<sub>2</sub>`
-    as a bare `2`: a field whose Markdown means Anki's HTML but for its sub/superscripts
-    is written as Anki has it (ankiops-git's Markdown of the field), as the other
-    side of a difference AnkiOps made, not the user. Reads Anki; writes nothing."""
+    """AnkiOps 0.3/0.4's export (`ankiops am`) wrote `<sup>2</sup>` as a bare `2` and
+    `<span style="color: red">x</span>` as `x` (_DROPPED_TAGS): a field whose Markdown
+    means Anki's HTML but for such tags is written as Anki has it (ankiops-git's
+    Markdown of the field), as the other side of a difference AnkiOps made, not the
+    user. Reads Anki; writes nothing."""
     if not migration.old:
         return
     for path in deckfile.deck_files(root, config):
@@ -309,9 +315,10 @@ def restore_formatting(root: Path, config: Config, migration: Migration, backend
             note_type = config.note_types.by_anki_name[there.note_type]
             for name, markdown in note.fields.items():
                 html = there.fields.get(name, "")
-                if "<su" not in html or same_meaning(markdown, html):
+                bare = _DROPPED_TAGS.sub("", html)
+                if bare == html or same_meaning(markdown, html):
                     continue
-                if not same_meaning(markdown, _SUB_SUP.sub("", html)):
+                if not same_meaning(markdown, bare):
                     continue
                 start = note.field_lines[name] - 1
                 count = markdown.count("\n") + 1

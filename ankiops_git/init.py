@@ -266,8 +266,8 @@ def _prepare(
         message += "\nImages in a subfolder of media/ written as Anki has them (no media/).\n"
     if migration.restored:
         message += (
-            "\nFields whose sub/superscripts AnkiOps' export had dropped written as Anki "
-            "has them.\n"
+            "\nFields whose sub/superscripts, colours or other formatting AnkiOps' export had "
+            "dropped written as Anki has them.\n"
         )
     if migration.media_link is not None:
         message += "\nmedia/ is a folder of its own, no longer a link to Anki's media folder.\n"

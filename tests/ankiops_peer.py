@@ -350,7 +350,7 @@ def generated_decks(notes: int, seed: int = 14, plain: bool = False) -> dict[str
 
 # Inline Markdown AnkiOps 0.4.1 renders: as 0.6.6 but `=/=` stays as written, and
 # `$x$` / `$$x$$` are math (\(x\) / \[x\] in Anki).
-_OLD_INLINE = (*_INLINE, "${w}^2$ is math")
+_OLD_INLINE = (*_INLINE, "${w}^2$ is math", '<span style="color: red">{w}</span> in red')
 # and an image pasted by its VS Code set-up (into media/AnkiOpsMedia/, in Anki's media
 # folder: 0.3/0.4's media/ is a link to it)
 _OLD_BLOCKS = (*_BLOCKS, "$$\\int {w}$$", "![{w}](media/AnkiOpsMedia/pasted.png)")
