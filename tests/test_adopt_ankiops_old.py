@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from anki.collection import Collection
+from anki.notes import NoteId
 from ankiops_peer import OLD_VERSION, PNG, Peer, old_ankiops_peer  # noqa: F401
 from gitrepo import BIN as VENV_BIN
 from gitrepo import git_env
@@ -186,10 +187,14 @@ def _rows(col_path: Path) -> list[tuple[Any, ...]]:
         col.close()
 
 
-def _add(col_path: Path, **fields: str) -> tuple[int, int]:
+def _add(col_path: Path, tags: tuple[str, ...] = (), **fields: str) -> tuple[int, int]:
     col = Collection(str(col_path))
     try:
         note = add_managed(col, "Spanish", "AnkiOpsQA", **fields)
+        if tags:
+            added = col.get_note(NoteId(note))
+            added.tags = list(tags)
+            col.update_note(added)
         return note, int(col.decks.id("Spanish") or 0)
     finally:
         col.close()
@@ -209,7 +214,12 @@ def test_init_converts_an_old_ankiops_folder_on_the_collection_file(
         Question="Square?",
         Answer='x<sup>2</sup>, H<sub>2</sub>O, <span style="color: rgb(255, 0, 0);">red</span>',
     )
-    pic, _ = _add(anki_collection_path, Question="Picture?", Answer='<img src="pic.png" alt="">')
+    pic, _ = _add(
+        anki_collection_path,
+        ("leech", "bio::cell"),  # tags: AnkiOps 0.4 never wrote them into its files
+        Question="Picture?",
+        Answer='<img src="pic.png" alt="">',
+    )
     pasted, _ = _add(
         anki_collection_path,
         Question="Pasted?",
@@ -238,6 +248,7 @@ def test_init_converts_an_old_ankiops_folder_on_the_collection_file(
     assert "Q: Euler: \\(e^{i\\pi}\\)\nA: \\[x^2\\] and \\(y\\)\n" in after, after
     assert 'A: x^2^, H~2~O, <span style="color: rgb(255, 0, 0)">red</span>\n' in after, after
     assert "A: ![p](AnkiOpsMedia/p.png){width=20}\n" in after, after
+    assert f"<!-- note_id: {pic} -->\n<!-- tags: bio::cell leech -->\nQ: Picture?" in after
     assert sorted(_file_ids(root)) == sorted([math, sup, pic, pasted])
     assert not (root / "media").is_symlink() and os.listdir(root / "media") == ["pic.png"]
     assert (anki_collection_path.with_suffix(".media") / "pic.png").read_bytes() == PNG
