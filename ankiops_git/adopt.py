@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ankiops_git import deckfile
 from ankiops_git.anki.base import Backend
-from ankiops_git.config import Config
+from ankiops_git.config import CONFIG_NAME, Config
 from ankiops_git.convert.ankiops import same_meaning
 from ankiops_git.errors import AnkiOpsError, DeckFileError
 from ankiops_git.export import field_markdown
@@ -145,8 +145,13 @@ def key_map(root: Path) -> dict[str, int]:
 
 
 def is_old_folder(root: Path) -> bool:
-    """A folder of AnkiOps 0.3/0.4: its marker file, and no .ankiops.db (0.5 on)."""
-    return (root / MARKER).is_file() and not (root / DB_NAME).exists()
+    """A folder of AnkiOps 0.3/0.4 not adopted yet: its marker file, no .ankiops.db (0.5
+    on), no ankiops.toml (init's: once adopted, the files are ours, `$` is a dollar)."""
+    return (
+        (root / MARKER).is_file()
+        and not (root / DB_NAME).exists()
+        and not (root / CONFIG_NAME).exists()
+    )
 
 
 def plan(root: Path, config: Config) -> Migration:

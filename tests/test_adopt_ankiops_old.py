@@ -158,9 +158,12 @@ def test_init_adopts_300_old_ankiops_notes_of_every_kind(
 # --- on the collection file: each difference of the old format, by hand ---------------
 
 
-def _old_folder(tmp_path: Path, col_path: Path, text: str) -> tuple[Path, dict[str, str]]:
+def _old_folder(
+    tmp_path: Path, col_path: Path, text: str, link: bool = True
+) -> tuple[Path, dict[str, str]]:
     """A folder as AnkiOps 0.4 leaves it: its marker, media/ linked to Anki's media
-    folder, a git repository with its snapshot commit; `text` as Spanish.md."""
+    folder (or, not `link`, a folder of its own with a copy of pic.png), a git
+    repository with its snapshot commit; `text` as Spanish.md."""
     root = tmp_path / "decks"
     root.mkdir()
     anki_media = col_path.with_suffix(".media")
@@ -169,7 +172,11 @@ def _old_folder(tmp_path: Path, col_path: Path, text: str) -> tuple[Path, dict[s
     (root / ".ankiops").write_text(
         f"# AnkiOps collection\n\n[ankiops]\nprofile = User 1\nmedia_dir = {anki_media}\n"
     )
-    (root / "media").symlink_to(anki_media, target_is_directory=True)
+    if link:
+        (root / "media").symlink_to(anki_media, target_is_directory=True)
+    else:
+        (root / "media").mkdir()
+        (root / "media" / "pic.png").write_bytes(PNG)
     (root / "Spanish.md").write_text(text, encoding="utf-8")
     env = git_env(tmp_path)
     _cli(root, env, "git", "init", "-q", "-b", "main")
@@ -262,11 +269,37 @@ def test_init_converts_an_old_ankiops_folder_on_the_collection_file(
     assert _cli(root, env, "git", "rev-parse", "HEAD") == head
     assert _rows(anki_collection_path) == before
     # An edit afterwards keeps the image where Anki has it.
-    (root / "Spanish.md").write_text(after.replace("Q: Pasted?", "Q: Pasted!"), encoding="utf-8")
+    edited = after.replace("Q: Pasted?", "Q: Pasted! $5 or $6?")
+    (root / "Spanish.md").write_text(edited, encoding="utf-8")
     _cli(root, env, "git", "commit", "-qam", "edit")
     assert _rows(anki_collection_path)[-1][2] == (
-        'Pasted!\x1f<img src="AnkiOpsMedia/p.png" alt="p" style="width: 20px;">\x1f\x1f'
+        'Pasted! $5 or $6?\x1f<img src="AnkiOpsMedia/p.png" alt="p" style="width: 20px;">\x1f\x1f'
     )
+    # init again: the folder is ours now; a `$` is a dollar, nothing is converted.
+    head = _cli(root, env, "git", "rev-parse", "HEAD")
+    again = _cli(root, env, str(VENV_BIN / "ankiops-git"), "init")
+    assert "note_id format" not in again and "math" not in again, again
+    assert (root / "Spanish.md").read_text(encoding="utf-8") == edited
+    assert _cli(root, env, "git", "rev-parse", "HEAD") == head
+
+
+def test_init_commits_an_old_folders_own_media_folder(
+    tmp_path: Path, anki_collection_path: Path
+) -> None:
+    """media/ a folder, not a link (AnkiOps 0.4 could not make one, or the user copied
+    the files): adopted as it is, media/pic.png committed, nothing conflicts."""
+    pic, deck_id = _add(anki_collection_path, Question="Picture?", Answer='<img src="pic.png">')
+    text = f"<!-- deck_id: {deck_id} -->\n<!-- note_id: {pic} -->\nQ: Picture?\n"
+    text += "A: ![](media/pic.png)\n"
+    root, env = _old_folder(tmp_path, anki_collection_path, text, link=False)
+    before = _rows(anki_collection_path)
+    out = _cli(
+        root, env, str(VENV_BIN / "ankiops-git"), "init", "--anki", str(anki_collection_path)
+    )
+    assert "media/ was a link" not in out and "conflict" not in out.lower(), out
+    assert _cli(root, env, "git", "ls-files", "media") == "media/pic.png\n"
+    assert _cli(root, env, "git", "status", "--porcelain") == ""
+    assert _rows(anki_collection_path) == before
 
 
 def _state(root: Path) -> dict[str, bytes | str]:
