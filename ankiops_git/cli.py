@@ -144,19 +144,33 @@ def media_command(trash_unused: bool, apply: bool) -> None:
     "limits are not kept).",
 )
 @click.option(
+    "--allow-field-changes",
+    is_flag=True,
+    help="Let this push add or remove fields of the note types ankiops.toml declares "
+    "(forces a full sync on every device).",
+)
+@click.option(
     "-n", "--dry-run", is_flag=True, help="List what a push would change; change nothing."
 )
-def push_command(allow_deletes: bool, recreate_decks: bool, dry_run: bool) -> None:
+def push_command(
+    allow_deletes: bool, recreate_decks: bool, allow_field_changes: bool, dry_run: bool
+) -> None:
     """Push the current branch to Anki and write the new note ids back."""
     from ankiops_git import gitstore, sync
     from ankiops_git.remote import adding_bar
 
     if dry_run:
         plan = sync.plan_head(
-            gitstore.open_repo(), allow_deletes=allow_deletes, recreate_decks=recreate_decks
+            gitstore.open_repo(),
+            allow_deletes=allow_deletes,
+            recreate_decks=recreate_decks,
+            allow_field_changes=allow_field_changes,
         )
+        for line in plan.note_type_changes:
+            click.echo(f"anki (dry run): a push would make: {line}")
         if plan.empty():
-            click.echo("anki (dry run): nothing to push")
+            if not plan.note_type_changes:
+                click.echo("anki (dry run): nothing to push")
             return
         click.echo(f"anki (dry run): a push would send {plan.line()}")
         for item in plan.listing():
@@ -166,6 +180,7 @@ def push_command(allow_deletes: bool, recreate_decks: bool, dry_run: bool) -> No
         gitstore.open_repo(),
         allow_deletes=allow_deletes,
         recreate_decks=recreate_decks,
+        allow_field_changes=allow_field_changes,
         progress=adding_bar,
     )
     lines = outcome.lines() or ["anki: everything up to date"]

@@ -5,7 +5,7 @@
 anki_name = "Vocab"                      # default: the table's name
 fields = [["W", "Word"], ["D", "Definition"], ["E", "Example"]]
 identifying = ["W"]                      # default: its prefixes no other type has
-required = ["W", "D"]                    # default: the identifying ones
+required = ["W", "D"]                    # default: the first field's
 cloze = false                            # a cloze note type ({{cloze:Field}})
 templates = "note-types/Vocab"           # <card>.front.html, <card>.back.html, style.css
 allow_field_changes = false              # let a push add or remove fields in Anki
@@ -194,7 +194,7 @@ def declared_types(root: Path, text: str, table: object) -> tuple[NoteType, ...]
                     f"says which type a note is must belong to this type alone",
                     "identifying",
                 )
-        required = reader.prefixes(body, "required", own) if "required" in body else identifying
+        required = reader.prefixes(body, "required", own) if "required" in body else own[:1]
         flags = {}
         for key in ("cloze", "allow_field_changes"):
             value = body.get(key, False)

@@ -358,6 +358,7 @@ def push_commit(
     dry_run: bool = False,
     update_ref: bool = True,
     progress: export.Progress | None = None,
+    allow_field_changes: bool = False,
 ) -> PushResult:
     """Apply `target`'s difference to Anki. `backend` may be None if target is anki/main.
     `recreate_decks`: where the backend cannot rename a deck, re-create it under the
@@ -457,7 +458,7 @@ def push_commit(
         raise AnkiOpsError("\n".join(foreign) + "\nNothing was pushed.")
     if plan.adds or note_types_changed(changed, config):
         # Before anything is written: a note type Anki cannot take stops the push here.
-        plan.note_type_changes = backend.ensure_note_types(dry_run=dry_run)
+        plan.note_type_changes = backend.ensure_note_types(allow_field_changes, dry_run=dry_run)
         said = "anki (dry run, not done): " if dry_run else "anki: "
         warnings += [said + line for line in plan.note_type_changes]
     if dry_run:
@@ -730,6 +731,7 @@ def push_head(
     recreate_decks: bool = False,
     spec: str | None = None,
     progress: export.Progress | None = None,
+    allow_field_changes: bool = False,
 ) -> SyncOutcome:
     """Push HEAD to Anki, then bring new note ids back (fetch + fast-forward)."""
     config = load_config(repo)
@@ -748,6 +750,7 @@ def push_head(
             allow_deletes=allow_deletes,
             recreate_decks=recreate_decks,
             progress=progress,
+            allow_field_changes=allow_field_changes,
         )
         fetched = fetch(
             repo,
@@ -764,7 +767,11 @@ def push_head(
 
 
 def plan_head(
-    repo: pygit2.Repository, *, allow_deletes: bool = False, recreate_decks: bool = False
+    repo: pygit2.Repository,
+    *,
+    allow_deletes: bool = False,
+    recreate_decks: bool = False,
+    allow_field_changes: bool = False,
 ) -> push.Plan:
     """What pushing HEAD would change in Anki (checked as a push checks it; PushRejected
     if it would be refused); nothing is written."""
@@ -781,6 +788,7 @@ def plan_head(
             allow_deletes=allow_deletes,
             recreate_decks=recreate_decks,
             dry_run=True,
+            allow_field_changes=allow_field_changes,
         ).plan
 
 

@@ -33,6 +33,7 @@ from ankiops_git.notetypes import NoteType, NoteTypes
 VOCAB = """
 [note_types.Vocab]
 fields = [["W", "Word"], ["D", "Definition"]]
+required = ["W", "D"]
 templates = "note-types/Vocab"
 """
 FRONT = '<div class="word">{{Word}}</div>'
@@ -257,6 +258,12 @@ def test_declared_type_created_template_change_updates_field_change_refused(
     assert world.rev("anki/main") == pushed
     refused = world.git("push", "anki", check=False)
     assert refused.returncode != 0 and "forces a full sync" in refused.stderr
+
+    # A dry run says what allowing it would do, and does nothing.
+    tool = str(VENV_BIN / "ankiops-git")
+    said = world.run(tool, "push", "--dry-run", "--allow-field-changes").stdout
+    assert "a push would make: note type 'Vocab': field(s) Example added" in said, said
+    assert model(world, "Vocab")["fields"] == ["Word", "Definition"]  # type: ignore[index]
 
     # Allowed once (the environment variable): the field is added.
     world.env = {**world.env, "ANKIOPS_ALLOW_FIELD_CHANGES": "1"}

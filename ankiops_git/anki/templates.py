@@ -388,8 +388,9 @@ def _declared_change(
                 f"(AnkiWeb, phones: one side then replaces the other; reviews done "
                 f"elsewhere since the last sync are lost). If that is what you want, set "
                 f"allow_field_changes = true under [note_types.{note_type.key}] in "
-                f"ankiops.toml (or push once with {ALLOW_FIELD_CHANGES_ENV}=1) and push "
-                f"again; otherwise put the fields back. Nothing was pushed."
+                f"ankiops.toml and push again (or push once: `ankiops-git push "
+                f"--allow-field-changes`, or {ALLOW_FIELD_CHANGES_ENV}=1 git push anki); "
+                f"otherwise put the fields back. Nothing was pushed."
             )
         change.add_fields, change.remove_fields = added, removed
     if have.templates is not None:
