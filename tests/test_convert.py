@@ -121,16 +121,67 @@ def test_hr_is_written_as_stars_not_dashes() -> None:
 def test_anki_editor_layout_maps_to_plain_lines() -> None:
     html = "<div>one</div><div><br></div><div>two<br></div>"
     md = html_to_md(html)
-    assert md == "one\n\\\ntwo"
-    assert md_to_html(md) == "one<br><br>two"
+    assert md == "one\n\\\ntwo\\"  # the last line ended: see below
+    assert md_to_html(md) == "one<br><br>two<br>"
     assert html_equal(md_to_html(md), html)
+
+
+# Found by the browser oracle (tests/test_convert_browser.py), issue 13.
+
+
+@pytest.mark.parametrize("html", ["a<div>b</div>", "a<br>b<br>", "<div>a</div><div>b<br></div>"])
+def test_a_field_whose_last_line_ended_keeps_its_line_end(html: str) -> None:
+    """The field sits in its card's template, which may go on after it on the same line
+    (omscs' Cloze: `{{cloze:Text}}<br><br>{{Extra}}`): a last line ended by a <br> or a
+    <div>'s end is one blank line more before Extra than one that was not ended."""
+    assert not html_equal(html, "a<br>b")
+    md = html_to_md(html)
+    assert md == "a\nb\\"  # a paragraph's last line ending in "\\": a line break there
+    assert md_to_html(md) == "a<br>b<br>"
+    assert html_equal(md_to_html(md), html)
+    assert html_to_md("a<br>b") == "a\nb"
+    # in a list item or quote the end of the block shows nothing more
+    assert html_equal("<ul><li>a<br></li></ul>", "<ul><li>a</li></ul>")
+
+
+def test_a_line_that_is_only_a_styled_line_break_is_one_empty_line() -> None:
+    for inline in ('<span style="color: red;">', "<u>", '<font color="red">', "<b><u>"):
+        closing = "".join(f"</{t}>" for t in re.findall(r"<(\w+)", inline)[::-1])
+        html = f"<div>x</div><div>{inline}<br>{closing}</div><div>y</div>"
+        assert html_equal(html, "x<br><br>y<br>")
+        assert html_to_md(html) == "x\n\\\ny\\"
+    # a font size changes the empty line's height: kept
+    sized = '<div>x</div><div><span style="font-size: 30px;"><br></span></div><div>y</div>'
+    assert not html_equal(sized, "x<br><br>y<br>")
+
+
+def test_an_empty_link_keeps_its_target() -> None:
+    html = '<h2><a href="https://example.org/a"></a></h2>'
+    assert canonical_html(html) == html
+    assert md_to_html(html_to_md(html)) == html
+
+
+def test_code_edited_in_anki_stays_a_fence() -> None:
+    md = "Question?\n```python\nx = 1\n```"
+    html = md_to_html(md)
+    # Anki's editor: a line added inside the highlighted code, with no spans of its own
+    edited = html.replace("1</span>", "1</span><br>y = 2")
+    assert html_to_md(edited) == "Question?\n```python\nx = 1\ny = 2\n```"
+    # spans lost or split are the same code
+    assert html_equal(html.replace('<span class="n">x</span>', "x"), html)
+
+
+def test_no_break_spaces_are_written_as_anki_writes_them() -> None:
+    assert md_to_html("a&nbsp;b") == "a&nbsp;b"
+    assert md_to_html("# a&nbsp;b\n- c&nbsp;d") == "<h1>a&nbsp;b</h1><ul><li>c&nbsp;d</li></ul>"
+    assert html_to_md("a&nbsp;b") == "a&nbsp;b"
 
 
 def test_tight_and_loose_paragraphs() -> None:
     assert md_to_html("# T\ntext") == "<h1>T</h1>text"
     assert md_to_html("# T\n\ntext") == "<h1>T</h1><p>text</p>"
     assert html_to_md("<h1>T</h1><p>text</p>") == "# T\n\ntext"
-    assert html_to_md("<h1>T</h1><div>text</div>") == "# T\ntext"
+    assert html_to_md("<h1>T</h1><div>text</div>") == "# T\ntext\\"  # (its line ended)
 
 
 def test_nested_list_written_by_anki_indent() -> None:
@@ -164,7 +215,8 @@ def test_no_text_is_dropped_from_odd_html() -> None:
 
 def test_inline_element_around_a_block_is_split_as_the_browser_shows_it() -> None:
     assert canonical_html("<b>A<div>B</div>C</b>") == "<b>A</b><br><b>B</b><br><b>C</b>"
-    assert html_equal("x<br><b>y<div></div></b>", "x<br><b>y</b>")
+    # (the empty block ends the field's last line: see the field-end tests)
+    assert html_equal("x<br><b>y<div></div></b>", "x<br><b>y</b><br>")
     assert not html_equal("x<br><b>y<div></div></b>", "x<b>y</b>")
 
 
@@ -219,9 +271,9 @@ def test_aligned_table_stays_markdown() -> None:
 @pytest.mark.parametrize(
     ("html", "markdown"),
     [
-        ("<span>a<div>b</div></span>", "a\nb"),
+        ("<span>a<div>b</div></span>", "a\nb\\"),
         ("<span>a<div>b</div>c</span>", "a\nb\nc"),
-        ("<b><span>a<div>b</div></span></b>", "**a**\n**b**"),
+        ("<b><span>a<div>b</div></span></b>", "**a**\n**b**\\"),
         ("<font>x<p>y</p>z</font>", "x\n<p>y</p>\n\nz"),
     ],
 )
@@ -232,3 +284,32 @@ def test_an_attribute_less_span_around_a_block_is_dropped_not_a_crash(
     nothing, and the conversion used to raise ValueError on it."""
     assert html_to_md(html) == markdown
     assert html_equal(md_to_html(markdown), html)
+
+
+def test_code_keeps_its_whitespace() -> None:
+    """Note types often show <code> preformatted (omscs: `code { white-space: pre }`)."""
+    html = "See:<br><code>f(x):\n  return  x</code>"
+    assert not html_equal(html, "See:<br><code>f(x): return x</code>")
+    md = html_to_md(html)
+    assert md == "See:\n<code>f(x):&#10;  return  x</code>"
+    assert md_to_html(md) == html
+    assert html_to_md("<code>a  b</code>") == "`a  b`"
+
+
+def test_only_bold_and_italic_neighbours_merge() -> None:
+    """Underlined, struck or styled neighbours each draw their own decoration."""
+    assert canonical_html("<b>ab</b><b>c</b>") == "<b>abc</b>"
+    assert canonical_html("<i>ab</i><i>c</i>") == "<i>abc</i>"
+    for split in (
+        "<u>ab</u><u>c</u>",
+        "<s>ab</s><s>c</s>",
+        '<span class="x">a</span><span class="x">c</span>',
+    ):
+        assert canonical_html(split) == split
+
+
+def test_bold_around_a_list_stays_around_it() -> None:
+    """A list's markers take the font of the element around it."""
+    html = "<b><ul><li>a</li></ul></b>"
+    assert not html_equal(html, "<ul><li><b>a</b></li></ul>")
+    assert html_equal(md_to_html(html_to_md(html)), html)

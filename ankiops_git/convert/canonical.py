@@ -39,6 +39,7 @@ from bs4.element import PageElement, PreformattedString
 
 from ankiops_git.convert import treeops as ops
 from ankiops_git.convert.fastparse import fast_parse
+from ankiops_git.convert.highlight import CSS_CLASS, highlight_parts
 
 SYNONYMS = {"strong": "b", "em": "i", "strike": "s", "del": "s"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
@@ -51,7 +52,9 @@ BLOCK = {
     "script", "style", "textarea", "title", "head", "center", "menu", "noscript",
 }  # fmt: skip
 RAW_TEXT = {"pre", "script", "style", "textarea", "xmp", "listing", "plaintext"}
-# Inline elements whose edge spaces and <br>s can move outside without a visible change.
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# Inline elements whose edge spaces and <br>s can move outside without a visible change,
+# and whose neighbours with the same attributes merge unseen.
 EDGE_MOVABLE = {"b", "i"}
 # Inline elements that render nothing when empty.
 DROP_WHEN_EMPTY = {"b", "i", "s", "u", "span", "font", "sub", "sup", "small", "big", "mark",
@@ -265,6 +268,8 @@ def _split_around_blocks(el: Tag) -> bool:
     """
     if not any(isinstance(c, Tag) and c.name in BLOCK for c in el.contents):
         return False
+    if any(isinstance(c, Tag) and c.name in ("ul", "ol") for c in el.contents):
+        return False  # a list's markers take the element's font and colour: kept around it
     pieces: list[PageElement] = []
     run: list[PageElement] = []
     for child in list(el.contents):
@@ -360,6 +365,44 @@ def _normalise_pre(pre: Tag) -> None:
         ops.unwrap(kids[0])
         kids = list(pre.contents)
     ops.smooth(pre)
+    highlighted = _highlighted(pre)
+    if (
+        highlighted is not None
+        and tuple(_run(n) for n in highlighted[0].contents) != highlighted[1]
+    ):
+        code, parts = highlighted
+        ops.clear(code)
+        for css, text in parts:
+            if css:
+                span = Tag(name="span", attrs={"class": css})
+                ops.append(span, NavigableString(text))
+                ops.append(code, span)
+            else:
+                ops.append(code, NavigableString(text))
+
+
+def _highlighted(pre: Tag) -> tuple[Tag, tuple[tuple[str, str], ...]] | None:
+    """A code block as md_to_html highlights it (`<pre class="highlight"><code
+    class="language-x">` holding only classed spans): its <code> and its text's runs as
+    highlighted afresh, else None. The highlighting is ours, so code edited in Anki (a
+    line added, spans split or lost) is the same code block: canonical form
+    highlights it again, and html_to_md writes it as a fence."""
+    kids = pre.contents
+    if pre.attrs != {"class": CSS_CLASS} or len(kids) != 1 or not isinstance(kids[0], Tag):
+        return None
+    code = kids[0]
+    language = str(code.attrs.get("class", ""))
+    if code.name != "code" or len(code.attrs) != 1 or not language.startswith("language-"):
+        return None
+    for node in ops.descendants(code):
+        if isinstance(node, Tag):
+            if node.name != "span" or set(node.attrs) - {"class"}:
+                return None
+        elif type(node) is not NavigableString:
+            return None
+    text = ops.get_text(code)
+    parts = None if "{{c" in text else highlight_parts(text, language[len("language-") :])
+    return None if parts is None else (code, parts)
 
 
 def _descendant_tags(el: Tag, names: set[str]) -> list[Tag]:
@@ -415,7 +458,7 @@ def _flatten(el: Tag) -> Iterator[object]:
             yield child
 
 
-_PHRASING_ONLY = {"p", "h1", "h2", "h3", "h4", "h5", "h6"}
+_PHRASING_ONLY = HEADINGS | {"p"}
 
 
 def _layout(el: Tag) -> None:
@@ -449,7 +492,14 @@ def _layout(el: Tag) -> None:
             items.append(("block", child))
         elif isinstance(child, PageElement):
             line.append(child)
+    ended = len(items)  # items whose line a <br> or a block boundary ended
     end_line(False)
+    # The field's last line ended by a <br> or a <div>'s end: inside a block that shows
+    # nothing, but the field sits in its card's template, which may go on after it on
+    # the same line (`{{cloze:Text}}<br><br>{{Extra}}`): there it ends the line.
+    # (Likewise the end of an inline element laid out for the blocks it holds.)
+    inline_end = el.name == "body" or el.name not in BLOCK
+    terminated = inline_end and ended == len(items) and bool(items)
 
     ops.clear(el)
     run_open = False
@@ -476,13 +526,13 @@ def _layout(el: Tag) -> None:
             ops.append(el, node)
         run_open = True
         last_empty = not nodes
-    if run_open and last_empty:
+    if run_open and (last_empty or terminated):
         ops.append(el, Tag(name="br"))
     ops.smooth(el)
 
 
 # Blocks whose default vertical margins are at least 1em.
-_MARGIN_BLOCKS = {"p", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "dl"}
+_MARGIN_BLOCKS = HEADINGS | {"p", "ul", "ol", "pre", "blockquote", "dl"}
 
 
 def _hidden_by_margins(block: PageElement, previous: PageElement) -> bool:
@@ -507,8 +557,8 @@ def _has_content(node: PageElement) -> bool:
     if isinstance(node, NavigableString):
         return bool(str(node).strip(WHITESPACE))
     if isinstance(node, Tag):
-        if node.name in VISIBLE_VOID or node.name == "br":
-            return True
+        if node.name in VISIBLE_VOID or node.name == "br" or (node.name == "a" and node.attrs):
+            return True  # (an empty link shows nothing, but its target is the field's)
         return any(_has_content(c) for c in node.contents)
     return False
 
@@ -564,9 +614,7 @@ def _settled_nodes(nodes: list[PageElement]) -> bool:
                 if node.name in DROP_WHEN_EMPTY:
                     return False
                 continue
-            if node.name in EDGE_MOVABLE and (
-                _movable_edge(contents[0], True) or _movable_edge(contents[-1], False)
-            ):
+            if _edge_moves(node):
                 return False
             if not _settled_nodes(contents):
                 return False
@@ -579,25 +627,64 @@ def _is_empty_text(node: PageElement) -> bool:
     return type(node) is NavigableString and not str(node)
 
 
+# Style properties that leave the line's height as it is: a <br> at the edge of an
+# element styled only with these shows the same outside it.
+_METRICS_KEPT = {"color", "background-color", "font-weight", "font-style", "text-decoration",
+                 "text-decoration-line", "text-decoration-color",
+                 "text-decoration-style"}  # fmt: skip
+
+
+def _brs_movable(tag: Tag) -> bool:
+    """Whether <br>s at the edges of `tag` can move outside it unseen: b/i (spaces too),
+    and u/s/span/font that change no font size or line height (a line that is only
+    `<span style="color: red"><br></span>` is an empty line, as `<br>` is)."""
+    if tag.name in EDGE_MOVABLE:
+        return True
+    if tag.name not in ("u", "s", "span", "font"):
+        return False
+    for name, value in tag.attrs.items():
+        if name == "style":
+            declared = {d.split(":")[0].strip().lower() for d in str(value).split(";")}
+            if not declared - {""} <= _METRICS_KEPT:
+                return False
+        elif not (tag.name == "font" and name == "color"):
+            return False
+    return True
+
+
+def _edge_moves(tag: Tag) -> bool:
+    """Whether _move_own_edges_out would move something out of `tag`."""
+    contents = tag.contents
+    if not contents:
+        return False
+    if tag.name in EDGE_MOVABLE:
+        return _movable_edge(contents[0], True) or _movable_edge(contents[-1], False)
+    return _brs_movable(tag) and any(
+        type(edge) is Tag and edge.name == "br" for edge in (contents[0], contents[-1])
+    )
+
+
 def _move_edges_out(el: Tag) -> None:
-    """Move leading/trailing spaces and <br>s of b/i outside them (post-order)."""
+    """Move leading/trailing spaces and <br>s of b/i (and <br>s of some other inline
+    elements, see _brs_movable) outside them (post-order)."""
     for child in list(el.contents):
         if not isinstance(child, Tag) or child.name in RAW_TEXT:
             continue
         _move_edges_out(child)
-        if child.name in EDGE_MOVABLE:
+        if _brs_movable(child):
             _move_own_edges_out(child)
         if child.name in DROP_WHEN_EMPTY and not child.contents:
             ops.extract(child)  # emptied by moving its edges out
 
 
 def _move_own_edges_out(child: Tag) -> None:
-    """Move leading/trailing spaces and <br>s of one b/i element outside it."""
+    """Move leading/trailing spaces (of b/i) and <br>s of one element outside it."""
+    spaces = child.name in EDGE_MOVABLE
     while child.contents:
         first = child.contents[0]
         if isinstance(first, Tag) and first.name == "br":
             ops.insert_before(child, ops.extract(first))
-        elif type(first) is NavigableString and str(first)[:1] in tuple(WHITESPACE):
+        elif spaces and type(first) is NavigableString and str(first)[:1] in tuple(WHITESPACE):
             text = str(first)
             stripped = text.lstrip(WHITESPACE)
             ops.insert_before(child, NavigableString(" "))
@@ -611,7 +698,7 @@ def _move_own_edges_out(child: Tag) -> None:
         last = child.contents[-1]
         if isinstance(last, Tag) and last.name == "br":
             ops.insert_after(child, ops.extract(last))
-        elif type(last) is NavigableString and str(last)[-1:] in tuple(WHITESPACE):
+        elif spaces and type(last) is NavigableString and str(last)[-1:] in tuple(WHITESPACE):
             text = str(last)
             stripped = text.rstrip(WHITESPACE)
             ops.insert_after(child, NavigableString(" "))
@@ -635,10 +722,15 @@ def _inline_walk_nodes(nodes: list[PageElement]) -> Iterator[PageElement]:
         if type(child) is NavigableString:
             yield child
         elif isinstance(child, Tag):
-            if child.name == "br" or child.name in VISIBLE_VOID or child.name in RAW_TEXT:
+            if child.name in _OPAQUE or child.name in VISIBLE_VOID:
                 yield child
             else:
                 yield from _inline_walk_nodes(child.contents)
+
+
+# What whitespace collapsing leaves as it is: <code> too, which note types' CSS often
+# shows preformatted (omscs: `code { white-space: pre }`).
+_OPAQUE = RAW_TEXT | {"br", "code"}
 
 
 def _collapse_whitespace(holder: Tag) -> None:
@@ -689,13 +781,15 @@ def _drop_empty_inline(el: Tag) -> None:
 
 
 def _merge_adjacent(el: Tag) -> None:
+    """Merge neighbouring b/i with the same attributes (`<b>a</b><b>c</b>` shows as
+    `<b>ac</b>`; underlined, struck or styled neighbours do not: each draws its own)."""
     previous: PageElement | None = None
     for child in list(el.contents):
         if (
             isinstance(child, Tag)
             and isinstance(previous, Tag)
             and child.name == previous.name
-            and child.name in DROP_WHEN_EMPTY
+            and child.name in EDGE_MOVABLE
             and child.attrs == previous.attrs
         ):
             for grandchild in list(child.contents):
@@ -717,7 +811,7 @@ def _merge_adjacent(el: Tag) -> None:
 # conservative (False when unsure, and for any element it does not know), and a test
 # compares its verdicts with _normalise itself.
 
-_PLAIN_BLOCKS = {"p", "ul", "ol", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
+_PLAIN_BLOCKS = HEADINGS | {"p", "ul", "ol", "li", "blockquote"}
 _PLAIN_INLINE = {"b", "i", "s", "u", "code", "sub", "sup", "a", "span"}
 
 
@@ -799,9 +893,7 @@ def _normal_inline(tag: Tag) -> bool:
         return False
     if name in _SELF_NESTING_NO_OP and not tag.attrs and _inside_same(tag):
         return False
-    if name in EDGE_MOVABLE and (
-        _movable_edge(contents[0], True) or _movable_edge(contents[-1], False)
-    ):
+    if _edge_moves(tag):
         return False
     for child in contents:
         if type(child) is NavigableString:
@@ -834,7 +926,7 @@ def _mergeable_neighbours(nodes: list[PageElement]) -> bool:
             type(node) is Tag
             and type(previous) is Tag
             and node.name == previous.name
-            and node.name in DROP_WHEN_EMPTY
+            and node.name in EDGE_MOVABLE
             and node.attrs == previous.attrs
         ):
             return True
@@ -936,6 +1028,11 @@ def _normal_pre(pre: Tag) -> bool:
 
     if not walk(pre):
         return False
+    highlighted = _highlighted(pre)
+    if highlighted is not None:
+        code, parts = highlighted
+        if tuple(_run(node) for node in code.contents) != parts:
+            return False
     joined = "".join(text)
     if last is not None and str(last).endswith("\n") and len(joined) > 1 and joined[-2] != "\n":
         return False
@@ -943,6 +1040,19 @@ def _normal_pre(pre: Tag) -> bool:
     return not (
         len(kids) == 1 and type(kids[0]) is Tag and kids[0].name == "code" and not kids[0].attrs
     )
+
+
+def _run(node: PageElement) -> tuple[str | None, str | None]:
+    """A child of highlighted code as (CSS class, text), as highlight_parts gives them."""
+    if type(node) is NavigableString:
+        return "", str(node)
+    if (
+        type(node) is Tag
+        and node.attrs.get("class")
+        and all(type(c) is NavigableString for c in node.contents)
+    ):
+        return str(node.attrs["class"]), "".join(str(c) for c in node.contents)
+    return None, None
 
 
 def _mergeable_text(nodes: list[PageElement]) -> bool:

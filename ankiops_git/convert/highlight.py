@@ -30,21 +30,31 @@ def highlight_code(code: str, language: str) -> str | None:
     The spans' text content is exactly `code` (Pygments' own formatter adds a final
     newline, which would change the code on every round trip).
     """
+    parts = highlight_parts(code, language)
+    if parts is None:
+        return None
+    return "".join(_span(css, text) for css, text in parts)
+
+
+@lru_cache(maxsize=1024)  # canonical form asks for the runs of what md_to_html renders
+def highlight_parts(code: str, language: str) -> tuple[tuple[str, str], ...] | None:
+    """`code` as (CSS class, text) runs ("" for plain text), or None if `language` is
+    unknown: what highlight_code writes as spans."""
     lexer = _lexer(language)
     if lexer is None:
         return None
-    parts: list[str] = []
+    parts: list[tuple[str, str]] = []
     current_class, current_text = "", ""
     for ttype, value in lexer.get_tokens(code):
         css = _css_class(ttype)
         if css != current_class and current_text:
-            parts.append(_span(current_class, current_text))
+            parts.append((current_class, current_text))
             current_text = ""
         current_class = css
         current_text += value
     if current_text:
-        parts.append(_span(current_class, current_text))
-    return "".join(parts)
+        parts.append((current_class, current_text))
+    return tuple(parts)
 
 
 @lru_cache(maxsize=64)  # looking a lexer up by name is slow; lexers keep no state
@@ -62,5 +72,5 @@ def _css_class(ttype: _TokenType) -> str:
 
 
 def _span(css: str, text: str) -> str:
-    escaped = html.escape(text, quote=False)
+    escaped = html.escape(text, quote=False).replace("\xa0", "&nbsp;")  # as Anki writes it
     return f'<span class="{css}">{escaped}</span>' if css else escaped

@@ -81,8 +81,17 @@ class _AnkiRenderer(RendererHTML):
         return f"<{tag}{self.renderAttrs(token)}>"
 
 
+def _escape(text: str) -> str:
+    """Text as Anki's editor writes it: `&`, `<`, `>`, `"` and no-break spaces escaped."""
+    return escapeHtml(text).replace("\xa0", "&nbsp;")
+
+
 def _render_math(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    return escapeHtml(tokens[idx].content)
+    return _escape(tokens[idx].content)
+
+
+def _render_text(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    return _escape(tokens[idx].content)
 
 
 def _render_break(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
@@ -92,7 +101,7 @@ def _render_break(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
 def _render_code_inline(
     self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any
 ) -> str:
-    return f"<code>{escapeHtml(tokens[idx].content)}</code>"
+    return f"<code>{_escape(tokens[idx].content)}</code>"
 
 
 def _render_html(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
@@ -131,7 +140,7 @@ def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
     for name, value in token.attrs.items():
         if name not in ("src", "alt"):
             attrs[name] = str(value)
-    rendered = "".join(f' {name}="{escapeHtml(value)}"' for name, value in attrs.items())
+    rendered = "".join(f' {name}="{_escape(value)}"' for name, value in attrs.items())
     return f"<img{rendered}>"
 
 
@@ -143,7 +152,7 @@ def render_code_block(code: str, language: str) -> str:
             lang = escapeHtml(language)
             return f'<pre class="{CSS_CLASS}"><code class="language-{lang}">{spans}</code></pre>'
     cls = f' class="language-{escapeHtml(language)}"' if language else ""
-    return f"<pre><code{cls}>{escapeHtml(code)}</code></pre>"
+    return f"<pre><code{cls}>{_escape(code)}</code></pre>"
 
 
 def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
@@ -157,20 +166,27 @@ def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
 
 
 def _trailing_backslash_lines_are_empty_lines(tokens: list[Token]) -> None:
-    """A line holding only `\\` is an empty line, also as a paragraph's last line.
+    """A `\\` ending a paragraph is a line break there, as it is inside one: a last
+    line holding only `\\` is an empty line, and `text\\` ends its line (a field's last
+    line ended by a `<br>` or a `<div>`'s end, which shows when its card's template
+    goes on after the field on the same line).
 
-    Inside a paragraph CommonMark already reads it so (a hard break); at the end it
-    would be a literal backslash. Our HTML -> Markdown side always escapes a literal
-    backslash, so the line is free to mean "empty line" everywhere.
+    CommonMark would print a backslash there. Our HTML -> Markdown side always escapes
+    a literal backslash, so it is free to mean a line break everywhere.
     """
     for index, token in enumerate(tokens):
         if token.type != "inline" or not index or tokens[index - 1].type != "paragraph_open":
             continue
         children = token.children or []
-        if not children or children[-1].type != "text" or children[-1].content != "\\":
+        if not children or children[-1].type != "text" or not children[-1].content.endswith("\\"):
             continue
-        if len(children) == 1 or children[-2].type in ("softbreak", "hardbreak"):
-            children[-1] = Token("hardbreak", "br", 0)
+        source = token.content
+        if (len(source) - len(source.rstrip("\\"))) % 2 == 0:
+            continue  # an escaped backslash: text
+        children[-1].content = children[-1].content[:-1]
+        if not children[-1].content:
+            children.pop()
+        children.append(Token("hardbreak", "br", 0))
 
 
 def _mark_tight_paragraphs(tokens: list[Token]) -> None:
@@ -316,6 +332,7 @@ def _parser(short_text_runs: bool = True, ankiops: bool = False) -> MarkdownIt:
         md.inline.terminator_re = _TERMINATORS_ANKIOPS if ankiops else _TERMINATORS
     md.renderer = _AnkiRenderer(md)
     md.add_render_rule("math", _render_math)
+    md.add_render_rule("text", _render_text)
     for name in ("softbreak", "hardbreak"):
         md.add_render_rule(name, _render_break)
     md.add_render_rule("code_inline", _render_code_inline)
@@ -448,7 +465,7 @@ def _inline_html(text: str) -> str | None:
             return None  # (left simple: images among plain text only)
         parts = _IMAGE_TARGET.split(text)  # text, target, text, ...
         return "".join(
-            f'<img src="{anki_media_src(part)}">' if index % 2 else _escape(part)
+            f'<img src="{anki_media_src(part)}">' if index % 2 else _escape_plain(part)
             for index, part in enumerate(parts)
         )
     if "\\" in text:
@@ -456,7 +473,7 @@ def _inline_html(text: str) -> str | None:
             return None  # (a lone escaped backslash: an empty line, see the rule above)
         return _with_backslashes(text)
     if "*" not in text:
-        return _escape(text)
+        return _escape_plain(text)
     return _emphasis(text)
 
 
@@ -469,7 +486,7 @@ def _with_backslashes(text: str) -> str:
         if text[position] != "\\":
             end = text.find("\\", position)
             end = len(text) if end < 0 else end
-            out.append(_escape(text[position:end]))
+            out.append(_escape_plain(text[position:end]))
             position = end
             continue
         following = text[position + 1]  # (_PLAIN_TEXT: never the last character)
@@ -487,8 +504,8 @@ _IMAGE_TARGET = re.compile(r"!\[\]\(([^)]*)\)")  # (in a line _IMAGE matched)
 _ESCAPABLE = set("\\!\"#$%&'()*+,./:;<=>?@[]^_`{|}~-")  # markdown-it's escape rule
 
 
-def _escape(text: str) -> str:
-    return escapeHtml(text).replace("&amp;nbsp;", "\xa0")
+def _escape_plain(text: str) -> str:
+    return _escape(text).replace("&amp;nbsp;", "&nbsp;")
 
 
 _STARS = re.compile(r"\*+")
@@ -521,12 +538,12 @@ def _emphasis(text: str) -> str | None:
             tag = "</b>" if stars == "**" else "</i>"
         else:
             return None
-        out.append(_escape(text[position : run.start()]))
+        out.append(_escape_plain(text[position : run.start()]))
         out.append(tag)
         position = run.end()
     if opened:
         return None
-    out.append(_escape(text[position:]))
+    out.append(_escape_plain(text[position:]))
     return "".join(out)
 
 

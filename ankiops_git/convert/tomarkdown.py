@@ -27,10 +27,12 @@ from functools import lru_cache
 
 from bs4 import Comment, NavigableString, Tag
 from bs4.element import PageElement
+from markdown_it.common.html_blocks import block_names
 from markdownify import MarkdownConverter
 
 from ankiops_git.convert.canonical import (
     BLOCK,
+    HEADINGS,
     VOID,
     canonical_html,
     escape_attr,
@@ -59,19 +61,9 @@ from ankiops_git.deckfile import (
     step_fence,
 )
 
-# CommonMark HTML block type 6 tags: an HTML block that starts with one of these
-# may interrupt a paragraph and runs to the next blank line.
-_HTML_BLOCK_TAGS = {
-    "address", "article", "aside", "base", "basefont", "blockquote", "body", "caption",
-    "center", "col", "colgroup", "dd", "details", "dialog", "dir", "div", "dl", "dt",
-    "fieldset", "figcaption", "figure", "footer", "form", "frame", "frameset", "h1", "h2",
-    "h3", "h4", "h5", "h6", "head", "header", "hr", "html", "iframe", "legend", "li", "link",
-    "main", "menu", "menuitem", "nav", "noframes", "ol", "optgroup", "option", "p", "param",
-    "search", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "title",
-    "tr", "track", "ul",
-}  # fmt: skip
-
-_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# CommonMark HTML block type 6 tags (markdown-it's list): an HTML block that starts with
+# one of these may interrupt a paragraph and runs to the next blank line.
+_HTML_BLOCK_TAGS = set(block_names)
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _NEWLINE = "\ue002"  # a newline inside a comment, kept verbatim
 _EMPHASIS = {"b": "**", "i": "*", "s": "~~"}
@@ -135,8 +127,12 @@ class AnkiMarkdownConverter(MarkdownConverter):
                 lines.append([])
             else:
                 lines[-1].append(node)
+        ended = False  # the field's last line ends with a <br>: written "line\"
         if nodes and isinstance(nodes[-1], Tag) and nodes[-1].name == "br":
-            lines.pop()  # canonical form ends a run with <br> only after an empty line
+            # canonical form ends a run with <br> after an empty line, or (the field's
+            # last) after a line that a <br> or a <div>'s end ended
+            lines.pop()
+            ended = bool(lines[-1])
         # A comment opening the paragraph is an HTML block of its own (it may hold
         # blank lines); what follows it on that line starts the paragraph.
         lead = ""
@@ -160,6 +156,8 @@ class AnkiMarkdownConverter(MarkdownConverter):
                 out.append("\n".join(physical).replace(_NEWLINE, "\n"))
             else:
                 out.append("\\")  # an empty line (see markdown.py)
+        if ended and not trail:
+            out[-1] += "\\"  # (see markdown.py: a paragraph's last line ending in "\")
         kind = "para"
         text = "\n".join(out)
         text = lead + "\n" + text if lead else text
@@ -169,7 +167,7 @@ class AnkiMarkdownConverter(MarkdownConverter):
         name = el.name
         if name == "p" and not el.attrs and not self.raw_paragraphs:
             return "para", self.paragraph(list(el.contents))[1]
-        if name in _HEADINGS and not el.attrs:
+        if name in HEADINGS and not el.attrs:
             return "block", self.heading(el)
         if name == "hr" and not el.attrs:
             return "block", "***"
@@ -310,6 +308,16 @@ class AnkiMarkdownConverter(MarkdownConverter):
         assert isinstance(node, Tag)
         if node.name == "br":
             return "<br>" if in_cell else "\n"
+        if node.name == "code" and "\n" in node.get_text():
+            # (a code span would show its newlines as spaces; note types often show
+            # <code> preformatted): as HTML, newlines as entities within the line
+            inner = "".join(
+                self.text(c).replace("\n", "&#10;")
+                if type(c) is NavigableString
+                else self.inline(c, in_cell)
+                for c in node.contents
+            )
+            return raw_open(node) + inner + "</code>"
         inner = "".join(self.inline(c, in_cell) for c in node.contents)
         if node.name in _EMPHASIS and not node.attrs:
             if self.emphasis_as_tags:
@@ -616,7 +624,7 @@ def _html_to_md(html: str, ankiops: bool = False) -> str:
             continue  # cannot match: see _P_TAG (a lone <p> written as a tight paragraph)
         if canonical_rendering(md, rendered, ankiops) == target:
             return md
-    return deck_safe(_raw_field(tree))
+    return deck_safe(_raw_field(tree, target or canonical_html(html), ankiops))
 
 
 # HTML with no match of this has no "<p" in its canonical form either: parsing makes
@@ -683,12 +691,19 @@ def canonical_rendering(md: str, rendered: str, ankiops: bool = False) -> str:
 _SURROGATE = re.compile("[\ud800-\udfff]")  # (left to html5lib, which may replace it)
 
 
-def _raw_field(tree: Tag) -> str:
-    """The last resort: the whole field as one HTML block."""
+def _raw_field(tree: Tag, target: str, ankiops: bool) -> str:
+    """The last resort: the whole field as one HTML block, in an attribute-less
+    `<div>` (which means nothing in canonical form) or, where the div's end would end
+    the field's last line, an attribute-less `<span>` alone on the first line (an HTML
+    block to the next blank line, which the serialisation has none of)."""
     inner = serialise(tree, pre_newlines_as_entities=True)
     if not inner:
         return ""
-    return f"<div>{inner}</div>"
+    candidates = (f"<div>{inner}</div>", f"<span>\n{inner}</span>")
+    for md in candidates:
+        if canonical_html(md_to_html(md, ankiops)) == target:
+            return md
+    return candidates[0]
 
 
 __all__ = ["html_to_md", "escape_text"]
