@@ -24,6 +24,7 @@ file as it will be, so init refuses before writing anything.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -41,6 +42,11 @@ from ankiops_git.notetypes import NoteTypes
 DB_NAME = ".ankiops.db"
 MARKER = ".ankiops"  # AnkiOps 0.3/0.4's marker file ([ankiops] profile, media_dir)
 MEDIA_LINK = "media"  # AnkiOps 0.3/0.4: a link to Anki's media folder
+# AnkiOps 0.3/0.4's VS Code set-up: pictures pasted into a deck file land in
+# media/AnkiOpsMedia/; ankiops-git's media/ is flat, so they go to media/ instead.
+VSCODE_SETTINGS = ".vscode/settings.json"
+PASTE_SETTING = "markdown.copyFiles.destination"
+OLD_PASTE_TARGET = {"**/*.md": "media/AnkiOpsMedia/"}
 NOTE_KEY_RE = re.compile(r"^\s*<!--\s*note_key:\s*([a-zA-Z0-9-]+)\s*-->\s*$")
 NOTE_TYPE_RE = re.compile(r"^\s*<!--\s*note_type:\s*(.*?)\s*-->\s*$")
 # Prefixes of AnkiOps' own fields that ankiops-git does not sync, by format: a line
@@ -73,9 +79,10 @@ class Migration:
     restored: int = 0  # fields whose formatting AnkiOps' export dropped (0.3/0.4)
     images: int = 0  # media/SUB/x.png images written as SUB/x.png, as Anki has them
     media_link: str | None = None  # where 0.3/0.4's media link pointed (it goes)
+    vscode: str | None = None  # .vscode/settings.json pasting into media/, not AnkiOpsMedia/
 
     def empty(self) -> bool:
-        return not self.texts and self.media_link is None
+        return not self.texts and self.media_link is None and self.vscode is None
 
     def from_ankiops(self, root: Path) -> bool:
         """Whether the folder is AnkiOps' (its Markdown is read as AnkiOps meant it)."""
@@ -104,6 +111,11 @@ class Migration:
                     f"init: {self.restored} field(s) written as Anki has them: AnkiOps' "
                     "export had dropped their sub/superscripts (x^2^, H~2~O), colours or "
                     "other formatting"
+                )
+            if self.vscode is not None:
+                out.append(
+                    f"init: {VSCODE_SETTINGS}: VS Code pastes pictures into media/, not "
+                    "media/AnkiOpsMedia/"
                 )
             if self.media_link is not None:
                 out.append(
@@ -160,6 +172,8 @@ def plan(root: Path, config: Config) -> Migration:
     link = root / MEDIA_LINK
     if result.old and link.is_symlink():
         result.media_link = os.readlink(link)
+    if result.old:
+        result.vscode = _vscode_settings(root)
     unsynced = OLD_ONLY_RE if result.old else NEW_ONLY_RE
     types = config.note_types
     keys: dict[str, int] | None = None
@@ -225,6 +239,20 @@ def plan(root: Path, config: Config) -> Migration:
             result.texts[path.name] = "\n".join(out) + "\n"
             result.checked[path.name] = "\n".join(blanked) + "\n"
     return result
+
+
+def _vscode_settings(root: Path) -> str | None:
+    """AnkiOps 0.3/0.4's .vscode/settings.json with pictures pasted into media/, or None
+    (no such file, another destination, not JSON we can read: left as it is)."""
+    path = root / VSCODE_SETTINGS
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(settings, dict) or settings.get(PASTE_SETTING) != OLD_PASTE_TARGET:
+        return None
+    settings[PASTE_SETTING] = {"**/*.md": "media/"}
+    return json.dumps(settings, indent=4) + "\n"  # as AnkiOps writes it
 
 
 def _refuse_unsynced_line(
@@ -354,6 +382,8 @@ def check(root: Path, config: Config, migration: Migration) -> None:
 def apply(root: Path, migration: Migration) -> None:
     for name, text in migration.texts.items():
         (root / name).write_text(text, encoding="utf-8")
+    if migration.vscode is not None:
+        (root / VSCODE_SETTINGS).write_text(migration.vscode, encoding="utf-8")
     if migration.media_link is not None:
         link = root / MEDIA_LINK
         link.unlink()

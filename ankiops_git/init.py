@@ -254,6 +254,8 @@ def _prepare(
     result.lines += migration.lines()
     local = export.snapshot_of_workdir(root, config)  # raises naming file:line if broken
     paths = [".gitattributes", config_mod.CONFIG_NAME, *sorted(local.decks)]
+    if migration.vscode is not None:
+        paths.append(adopt.VSCODE_SETTINGS)
     message = "ankiops-git init: deck files and settings\n"
     if migration.keys or migration.unmapped:
         message += (
@@ -269,6 +271,8 @@ def _prepare(
             "\nFields whose sub/superscripts, colours or other formatting AnkiOps' export had "
             "dropped written as Anki has them.\n"
         )
+    if migration.vscode is not None:
+        message += "\nVS Code pastes pictures into media/ (AnkiOps had media/AnkiOpsMedia/).\n"
     if migration.media_link is not None:
         message += "\nmedia/ is a folder of its own, no longer a link to Anki's media folder.\n"
     # An AnkiOps folder's media/ as AnkiOps left it (it renames files it sends): the
@@ -409,6 +413,8 @@ def init(
             adopt.restore_formatting(root, config, migration, backend)
         undo = Undo(root, [config_mod.CONFIG_NAME, ".gitattributes", TUTORIAL_FILE])
         undo.keep_files(list(migration.texts))
+        if migration.vscode is not None:
+            undo.keep_files([adopt.VSCODE_SETTINGS])
         if migration.media_link is not None:
             undo.keep_link(adopt.MEDIA_LINK, migration.media_link)
         try:

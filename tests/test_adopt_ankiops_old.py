@@ -7,6 +7,7 @@ on the collection file, fast."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -114,6 +115,8 @@ def test_init_adopts_the_old_ankiops_tutorial(
     out = _adopts_cleanly(tmp_path, folder, real_anki, old_ankiops_peer)
     assert "note_id format (0.3/0.4): 5 note(s) keep their note_id" in out, out
     assert not (folder / "media").is_symlink() and (folder / "media").is_dir()
+    vscode = json.loads((folder / ".vscode" / "settings.json").read_text())
+    assert vscode["markdown.copyFiles.destination"] == {"**/*.md": "media/"}, vscode
 
 
 @pytest.mark.real_anki
@@ -178,6 +181,9 @@ def _old_folder(
         (root / "media").mkdir()
         (root / "media" / "pic.png").write_bytes(PNG)
     (root / "Spanish.md").write_text(text, encoding="utf-8")
+    (root / ".vscode").mkdir()
+    settings = {"markdown.copyFiles.destination": {"**/*.md": "media/AnkiOpsMedia/"}}
+    (root / ".vscode" / "settings.json").write_text(json.dumps(settings, indent=4) + "\n")
     env = git_env(tmp_path)
     _cli(root, env, "git", "init", "-q", "-b", "main")
     _cli(root, env, "git", "add", "-A", ".")
@@ -250,6 +256,9 @@ def test_init_converts_an_old_ankiops_folder_on_the_collection_file(
     assert "1 field(s) written as Anki has them" in out, out
     assert "1 image(s) in a subfolder of media/ written without `media/`" in out, out
     assert "media/ was a link to" in out and "conflict" not in out.lower(), out
+    assert "VS Code pastes pictures into media/, not media/AnkiOpsMedia/" in out, out
+    vscode = json.loads((root / ".vscode" / "settings.json").read_text())
+    assert vscode == {"markdown.copyFiles.destination": {"**/*.md": "media/"}}
     assert _rows(anki_collection_path) == before  # nothing added, nothing rewritten
     after = (root / "Spanish.md").read_text(encoding="utf-8")
     assert "Q: Euler: \\(e^{i\\pi}\\)\nA: \\[x^2\\] and \\(y\\)\n" in after, after
