@@ -62,6 +62,9 @@ _SUBFOLDER_IMAGE = re.compile(r"(!\[[^\]\n]*\]\(<?)media/([^()<>\s]+/[^()<>\s]+)
 # AnkiOps 0.3/0.4's math rewriting, in its order, on a field's whole Markdown.
 _DOLLAR_BLOCK = re.compile(r"\$\$(.*?)\$\$", re.DOTALL)
 _DOLLAR_INLINE = re.compile(r"(?<!\$)\$(?!\$)(.*?)(?<!\$)\$(?!\$)")
+# Then, on the HTML, `\[x\]` whose x does not look like math became `[x]`.
+_BRACKETS = re.compile(r"\\\[(.*?)\\\]", re.DOTALL)
+_MATH_HINT = re.compile(r"[\\_{}\^]|\\[a-zA-Z]+")
 
 
 @dataclass
@@ -98,7 +101,7 @@ class Migration:
             if self.math:
                 out.append(
                     f"init: {self.math} field(s) with $ math written as \\( \\) / \\[ \\]"
-                    f" in {len(self.texts)} file(s), as AnkiOps sent them to Anki"
+                    " (and \\[x\\] that is no math as [x]) as AnkiOps sent them to Anki"
                 )
             if self.images:
                 out.append(
@@ -229,8 +232,8 @@ def plan(root: Path, config: Config) -> Migration:
             fence = deckfile.step_fence(fence, body)
             out.append(line)
             blanked.append(line)
-        if result.old and "$" in text:
-            fields = _old_dollar_math(out, types)
+        if result.old and ("$" in text or "\\[" in text):
+            fields = _old_math(out, types)
             if fields:
                 result.math += fields
                 blanked = out
@@ -281,11 +284,12 @@ def _refuse_unsynced(path: Path, text: str, pattern: re.Pattern[str], types: Not
         fence = deckfile.step_fence(fence, body)
 
 
-def _old_dollar_math(lines: list[str], types: NoteTypes) -> int:
-    """AnkiOps 0.3/0.4's `$$x$$` -> `\\[x\\]` and `$x$` -> `\\(x\\)`, made in place
-    on each field's Markdown as it made them (the whole field, code too; an inline
-    pair within one line); the number of fields it changed. A field runs from its
-    prefix line to the next prefix, comment or `---` line outside a code fence."""
+def _old_math(lines: list[str], types: NoteTypes) -> int:
+    """AnkiOps 0.3/0.4's `$$x$$` -> `\\[x\\]` and `$x$` -> `\\(x\\)`, then `\\[x\\]`
+    -> `[x]` where x does not look like math, made in place on each field's Markdown
+    as it made them (the whole field, code too; an inline pair within one line); the
+    number of fields it changed. A field runs from its prefix line to the next
+    prefix, comment or `---` line outside a code fence."""
     changed = 0
     starts: list[int] = []  # a field's first line (its text after the prefix)
     fence: deckfile.Fence | None = None
@@ -306,10 +310,11 @@ def _old_dollar_math(lines: list[str], types: NoteTypes) -> int:
             continue
         prefix = m.group(0)
         field = "\n".join([lines[start][len(prefix) :], *lines[start + 1 : end]])
-        if "$" not in field:
+        if "$" not in field and "\\[" not in field:
             continue
         new = _DOLLAR_BLOCK.sub(r"\\[\1\\]", field)
         new = _DOLLAR_INLINE.sub(r"\\(\1\\)", new)
+        new = _BRACKETS.sub(_not_math, new)
         if new != field:
             changed += 1
             first, *rest = new.split("\n")
@@ -367,6 +372,11 @@ def restore_formatting(root: Path, config: Config, migration: Migration, backend
             lines[start : start + count] = new.split("\n")
         migration.restored += len(edits)
         migration.texts[path.name] = migration.checked[path.name] = "\n".join(lines) + "\n"
+
+
+def _not_math(match: re.Match[str]) -> str:
+    inside = match.group(1)
+    return match.group(0) if _MATH_HINT.search(inside) else f"[{inside}]"
 
 
 def check(root: Path, config: Config, migration: Migration) -> None:

@@ -263,7 +263,10 @@ def _prepare(
             ".ankiops.db),\nits note_type comments removed (the field prefixes say the type).\n"
         )
     if migration.math:
-        message += "\nAnkiOps' $ math written as \\( \\) and \\[ \\], as it sent it to Anki.\n"
+        message += (
+            "\nAnkiOps' $ math written as \\( \\) and \\[ \\] (and \\[x\\] that is no math as"
+            " [x]), as it sent it to Anki.\n"
+        )
     if migration.images:
         message += "\nImages in a subfolder of media/ written as Anki has them (no media/).\n"
     if migration.restored:

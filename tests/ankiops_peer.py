@@ -348,9 +348,15 @@ def generated_decks(notes: int, seed: int = 14, plain: bool = False) -> dict[str
 
 # --- the older note_id format (OLD_VERSION) -------------------------------------------
 
-# Inline Markdown AnkiOps 0.4.1 renders: as 0.6.6 but `=/=` stays as written, and
-# `$x$` / `$$x$$` are math (\(x\) / \[x\] in Anki).
-_OLD_INLINE = (*_INLINE, "${w}^2$ is math", '<span style="color: red">{w}</span> in red')
+# Inline Markdown AnkiOps 0.4.1 renders: as 0.6.6 but `=/=` stays as written,
+# `$x$` / `$$x$$` are math (\(x\) / \[x\] in Anki), a `\[x\]` with no math in it is
+# `[x]`; colours as HTML.
+_OLD_INLINE = (
+    *_INLINE,
+    "${w}^2$ is math",
+    '<span style="color: red">{w}</span> in red',
+    "cited \\[{w}\\]",  # escaped brackets, no math: [w] in Anki
+)
 # and an image pasted by its VS Code set-up (into media/AnkiOpsMedia/, in Anki's media
 # folder: 0.3/0.4's media/ is a link to it)
 _OLD_BLOCKS = (*_BLOCKS, "$$\\int {w}$$", "![{w}](media/AnkiOpsMedia/pasted.png)")

@@ -220,11 +220,11 @@ def test_init_converts_an_old_ankiops_folder_on_the_collection_file(
     the same note ids, Anki untouched, the file as Anki means it, AnkiOps' history
     kept, each change said; pull and push change nothing."""
     math, deck_id = _add(
-        anki_collection_path, Question="Euler: \\(e^{i\\pi}\\)", Answer="\\[x^2\\] and \\(y\\)"
+        anki_collection_path, Question="Euler: \\(e^{i\\pi}\\)", Answer="\\[x^2\\] and \\(y\\) [1]"
     )
     sup, _ = _add(
         anki_collection_path,
-        Question="Square?",
+        Question="Square [sic]?",
         Answer='x<sup>2</sup>, H<sub>2</sub>O, <span style="color: rgb(255, 0, 0);">red</span>',
     )
     pic, _ = _add(
@@ -240,8 +240,8 @@ def test_init_converts_an_old_ankiops_folder_on_the_collection_file(
     )
     text = (
         f"<!-- deck_id: {deck_id} -->\n"
-        f"<!-- note_id: {math} -->\nQ: Euler: $e^{{i\\pi}}$\nA: $$x^2$$ and $y$\n\n---\n\n"
-        f"<!-- note_id: {sup} -->\nQ: Square?\nA: x2, H2O, red\n\n---\n\n"
+        f"<!-- note_id: {math} -->\nQ: Euler: $e^{{i\\pi}}$\nA: $$x^2$$ and $y$ \\[1\\]\n\n---\n\n"
+        f"<!-- note_id: {sup} -->\nQ: Square \\[sic\\]?\nA: x2, H2O, red\n\n---\n\n"
         f"<!-- note_id: {pic} -->\nQ: Picture?\nA: ![](<media/pic.png>)\n\n---\n\n"
         f"<!-- note_id: {pasted} -->\nQ: Pasted?\nA: ![p](media/AnkiOpsMedia/p.png){{width=20}}\n"
     )
@@ -252,7 +252,7 @@ def test_init_converts_an_old_ankiops_folder_on_the_collection_file(
         root, env, str(VENV_BIN / "ankiops-git"), "init", "--anki", str(anki_collection_path)
     )
     assert "note_id format (0.3/0.4): 4 note(s) keep their note_id comments" in out, out
-    assert "2 field(s) with $ math written as \\( \\) / \\[ \\] in 1 file(s)" in out, out
+    assert "3 field(s) with $ math written as \\( \\) / \\[ \\] (and \\[x\\] that is" in out, out
     assert "1 field(s) written as Anki has them" in out, out
     assert "1 image(s) in a subfolder of media/ written without `media/`" in out, out
     assert "media/ was a link to" in out and "conflict" not in out.lower(), out
@@ -261,7 +261,7 @@ def test_init_converts_an_old_ankiops_folder_on_the_collection_file(
     assert vscode == {"markdown.copyFiles.destination": {"**/*.md": "media/"}}
     assert _rows(anki_collection_path) == before  # nothing added, nothing rewritten
     after = (root / "Spanish.md").read_text(encoding="utf-8")
-    assert "Q: Euler: \\(e^{i\\pi}\\)\nA: \\[x^2\\] and \\(y\\)\n" in after, after
+    assert "Q: Euler: \\(e^{i\\pi}\\)\nA: \\[x^2\\] and \\(y\\) [1]\n" in after, after
     assert 'A: x^2^, H~2~O, <span style="color: rgb(255, 0, 0)">red</span>\n' in after, after
     assert "A: ![p](AnkiOpsMedia/p.png){width=20}\n" in after, after
     assert f"<!-- note_id: {pic} -->\n<!-- tags: bio::cell leech -->\nQ: Picture?" in after
