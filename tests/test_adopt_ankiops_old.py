@@ -17,13 +17,23 @@ from typing import Any
 import pytest
 from anki.collection import Collection
 from anki.notes import NoteId
-from ankiops_peer import OLD_VERSION, PNG, Peer, old_ankiops_peer  # noqa: F401
+from ankiops_peer import (  # noqa: F401  (fixtures)
+    OLD_VERSION,
+    OLD_VERSIONS,
+    PNG,
+    Peer,
+    _venv_or_skip,
+    old_ankiops_peer,
+)
 from gitrepo import BIN as VENV_BIN
 from gitrepo import git_env
 from realanki import RealAnki, in_anki
 from test_sync_e2e import add_managed
 
 from ankiops_git import deckfile
+from ankiops_git.adopt import _old_math
+from ankiops_git.convert.ankiops import same_meaning
+from ankiops_git.notetypes import BUILTIN
 
 
 def _cli(folder: Path, env: dict[str, str], *args: str, ok: bool = True) -> str:
@@ -387,3 +397,49 @@ def test_init_refuses_ankiops_fields_it_does_not_sync_and_changes_nothing(
     assert f"Deck.md:{number}:1" in done.stderr and f"`{prefix}:`" in done.stderr, done.stderr
     assert "not sync" in done.stderr and "Nothing changed" in done.stderr
     assert _state(root) == before
+
+
+# Markdown of every kind, as AnkiOps 0.3/0.4 users wrote it.
+SAMPLES = (
+    "# Heading\ntext", "## Sub\n\npara", "text\n\n# Heading", "```\n```", "```python\n\n```",
+    "- a\n- b\n\nafter", "1. a\n   - b\n\nafter", "> quote\n\ntext",
+    "| a | b |\n| - | - |\n| 1 | 2 |\n\ntext", "a  \nb", "a\nb", "***bold italic***",
+    "<b>raw</b> html", "a <br> b", "x &amp; y", "x < y & z", "see \\[1\\] ref", "a =/= b",
+    "H~2~O ^x^", "~~del~~ ==mark==", "[link](https://a.b/c_(d))",
+    "![](media/pic.png){width=100}", "$$\\frac{1}{2}$$", "text $x$ and $y$",
+    "\\(a\\) \\[b\\]", "line1\n\n\n\nline2", "* star list\n* two", "+ plus", "1) paren list",
+    "Setext\n===", "---x", "<div>div</div>", "`code with $x$`", "tab\tchar", "a\\*b\\*",
+    "emoji \U0001f389", "x --> y ==> z", "cost $5 and $6", "$$a$$ b $$c$$",
+)  # fmt: skip
+
+_RENDER = """\
+import json, sys
+from ankiops.markdown_converter import MarkdownToHTML
+converter = MarkdownToHTML()
+print(json.dumps([converter.convert(text) for text in json.load(sys.stdin)]))
+"""
+
+
+@pytest.mark.real_anki  # needs the AnkiOps venvs, made where that tier runs
+@pytest.mark.parametrize("version", OLD_VERSIONS)
+def test_the_old_markdown_means_what_ankiops_sent_to_anki_after_init(version: str) -> None:
+    """Each sample as AnkiOps 0.3.1/0.4.1 rendered it into Anki; the sample as init
+    writes it (adopt's math rewriting) means that HTML in ankiops-git's reading, so
+    adopting it changes neither side."""
+    venv = _venv_or_skip(version)
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", _RENDER],
+        input=json.dumps(SAMPLES),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rendered = json.loads(done.stdout)
+    differ = []
+    for text, html in zip(SAMPLES, rendered, strict=True):
+        lines = ("A: " + text).split("\n")
+        _old_math(lines, BUILTIN)
+        written = "\n".join(lines).removeprefix("A: ")
+        if not same_meaning(written, html):
+            differ.append((text, written, html))
+    assert differ == []
