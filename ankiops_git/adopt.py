@@ -4,13 +4,21 @@ AnkiOps 0.6 and later mark a note with `<!-- note_key: K -->` and `<!-- note_typ
 AnkiOpsQA -->` lines, and keep the key -> Anki note id map in `.ankiops.db` (its
 `note_state` table; the key is also in the note's `AnkiOps Key` field in Anki).
 
-Earlier releases (0.3, 0.4; their folder has the marker file `.ankiops`) wrote
-`<!-- deck_id: N -->` and `<!-- note_id: N -->`, our comments already. What differs
-is their Markdown: they turned `$x$` and `$$x$$` in a field into `\(x\)` and `\[x\]`
-before rendering, so Anki holds the backslash form; such a field is rewritten so,
-as Anki has it (the same number of lines). And their `media` is a link to Anki's
-media folder (committed by their git snapshots): it is replaced by a folder of our
-own, which the first fetch fills with the files the notes show.
+Earlier releases (0.3, 0.4; their folder has the marker file `.ankiops`, and init
+converts it until it wrote ankiops.toml) wrote `<!-- deck_id: N -->` and `<!-- note_id:
+N -->`, our comments already. What differs, each made as AnkiOps 0.3/0.4 sent it to
+Anki so that the file means what Anki holds (tests/test_adopt_ankiops_old.py runs
+their own converter on samples):
+- their Markdown: `$x$` and `$$x$$` in a field became `\(x\)` and `\[x\]` before
+  rendering, and a `\[x\]` with no math in it became `[x]` (the same lines kept);
+- an image in a subfolder of media/ (their VS Code set-up pasted into
+  media/AnkiOpsMedia/) is `AnkiOpsMedia/x.png` in Anki, so in the file too; the
+  set-up (.vscode/settings.json) now pastes into media/;
+- their export (`ankiops am`) dropped sub/superscripts, colours and other inline
+  tags: such a field is written as Anki has it (`restore_formatting`, reading Anki);
+- their `media` is a link to Anki's media folder (committed by their git snapshots):
+  it is replaced by a folder of our own, which the first fetch fills with the files
+  the notes show.
 
 Both: a line starting with a prefix AnkiOps had and we do not sync (`AI:`, `C8:`,
 `S:`, ...) is refused at its file:line, as AnkiOps read it as a field of its own.
