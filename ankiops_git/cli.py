@@ -324,18 +324,36 @@ def note_type_group() -> None:
     "date in Anki), or only map its fields to prefixes (Anki keeps its templates). "
     "[default: map Anki's stock types (Basic, Cloze, ...), write the others' files]",
 )
+@click.option(
+    "--prefix",
+    "prefixes",
+    multiple=True,
+    metavar="FIELD=PREFIX",
+    help="The prefix of a field (as files written already use it: AnkiOps' labels, say); "
+    "repeat for each. [default: made from the field's name]",
+)
 @_ANKI_OPTION
-def note_type_import_command(anki_name: str, templates: bool | None, anki_spec: str | None) -> None:
+def note_type_import_command(
+    anki_name: str, templates: bool | None, prefixes: tuple[str, ...], anki_spec: str | None
+) -> None:
     """Declare Anki's note type ANKI_NAME in ankiops.toml, with a prefix per field, so its
     notes sync as deck files. Review the prefixes, then commit."""
     from ankiops_git import gitstore, sync
+    from ankiops_git.errors import AnkiOpsError
     from ankiops_git.notetypes_config import import_note_type
+
+    given: dict[str, str] = {}
+    for item in prefixes:
+        field_name, sep, prefix = item.rpartition("=")
+        if not sep or not field_name or not prefix:
+            raise AnkiOpsError(f"--prefix {item!r}: write FIELD=PREFIX, like --prefix Word=W")
+        given[field_name] = prefix.removesuffix(":")
 
     repo = gitstore.open_repo()
     root = gitstore.workdir(repo)
     spec = anki_spec if anki_spec is not None else sync.remote_spec(repo)
     with sync.open_anki(spec, sync.load_config(repo), sync.api_key(repo)) as backend:
-        lines = import_note_type(root, backend, anki_name, templates)
+        lines = import_note_type(root, backend, anki_name, templates, given)
     for line in lines:
         click.echo(line)
 

@@ -75,8 +75,9 @@ CHOICE = NoteType(
 
 CLOZE = NoteType("Cloze", "AnkiOpsCloze", (("T", "Text"), *_COMMON), ("T",), ("T",), is_cloze=True)
 
-# A declared type's prefix: a capital letter, then up to two letters or digits.
-PREFIX_SHAPE = re.compile(r"[A-Z][A-Za-z0-9]{0,2}")
+# A declared type's prefix: a capital letter, then up to 11 letters, digits or `_`
+# (AnkiOps' labels, `Word:` or `IO_IMG:`, fit).
+PREFIX_SHAPE = re.compile(r"[A-Z][A-Za-z0-9_]{0,11}")
 _BUILTIN_PREFIX_PATTERN = r"Q|A|F|B|T|I|E|M|C[1-7]"
 
 

@@ -138,8 +138,8 @@ def declared_types(root: Path, text: str, table: object) -> tuple[NoteType, ...]
         for prefix, field_name in pairs:
             if not PREFIX_SHAPE.fullmatch(prefix):
                 raise reader.fail(
-                    f"prefix {prefix!r} must be a capital letter then at most two letters or "
-                    f'digits (written `{prefix}: ` in deck files), like "W" or "Ex"',
+                    f"prefix {prefix!r} must be a capital letter then at most 11 letters, "
+                    f'digits or "_" (written `{prefix}: ` in deck files), like "W" or "Ex"',
                     "fields",
                 )
             if not field_name.strip() or _BAD_FIELD.search(field_name):
@@ -364,11 +364,17 @@ def key_for(anki_name: str, taken: set[str]) -> str:
 
 
 def import_note_type(
-    root: Path, backend: Backend, anki_name: str, templates: bool | None
+    root: Path,
+    backend: Backend,
+    anki_name: str,
+    templates: bool | None,
+    prefixes: dict[str, str] | None = None,
 ) -> list[str]:
     """Declare Anki's note type `anki_name` in ankiops.toml (`note-type import`): its
     fields with prefixes no other type has; with `templates` (default: for a type that
     is not one of Anki's stock ones), its cards and CSS as files in note-types/KEY/.
+    `prefixes`: field name -> prefix, for fields whose prefix is given (those of files
+    written already, AnkiOps' labels say); the others get suggested ones.
     Writes nothing over an existing file, and leaves everything as it was on failure."""
     from ankiops_git import config as config_mod
 
@@ -389,8 +395,18 @@ def import_note_type(
         )
     spec, _ = found
     key = key_for(anki_name, set(types.by_key))
-    prefixes = suggest_prefixes(list(spec.fields), set(types.prefixes))
-    fields = list(zip(prefixes, spec.fields, strict=True))
+    given = dict(prefixes or {})
+    unknown = sorted(set(given) - set(spec.fields))
+    if unknown:
+        raise AnkiOpsError(
+            f"{anki_name!r} in Anki has no field {', '.join(map(repr, unknown))} (its fields: "
+            f"{', '.join(spec.fields)}); nothing was written."
+        )
+    rest = [f for f in spec.fields if f not in given]
+    suggested = dict(
+        zip(rest, suggest_prefixes(rest, set(types.prefixes) | set(given.values())), strict=True)
+    )
+    fields = [(given.get(f) or suggested[f], f) for f in spec.fields]
     with_files = templates if templates is not None else anki_name not in STOCK
     folder = f"note-types/{key}" if with_files else None
     cards = [t.name for t in spec.templates]

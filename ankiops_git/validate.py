@@ -426,7 +426,7 @@ SUBFOLDER_DECK = (
 # A note_id line, or a line that may open or close a code fence (checked exactly below).
 _IDS_OR_FENCES_RE = re.compile(
     r"^(?:(?P<id><!--[ \t]*note_id:[ \t]*(?P<n>\d+)[ \t]*-->[ \t]*$)"
-    r"|(?P<fence>(?:[A-Z][A-Za-z0-9]{0,2}: )?"
+    r"|(?P<fence>(?:[A-Z][A-Za-z0-9_]{0,11}: )?"
     r" *(?:(?:[-+*]|\d{1,9}[.)]) {1,4})?(?:`{3,}|~{3,}).*$))",
     re.MULTILINE,
 )

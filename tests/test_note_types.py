@@ -317,10 +317,17 @@ def test_basic_and_cloze_mapped_sync_both_ways(nt_world: World) -> None:
 def test_note_type_import_writes_a_declaration_that_round_trips(nt_world: World) -> None:
     world = nt_world
     tool = str(VENV_BIN / "ankiops-git")
-    mapped = world.run(tool, "note-type", "import", "Basic (type in the answer)")
+    wrong = world.run(
+        tool, "note-type", "import", "Basic (type in the answer)", "--prefix", "Nope=N", check=False
+    )
+    assert wrong.returncode == 1 and "has no field 'Nope'" in wrong.stderr
+    mapped = world.run(
+        tool, "note-type", "import", "Basic (type in the answer)", "--prefix", "Front=Typed_Q:"
+    )
     assert "mapped only" in mapped.stdout, mapped.stdout
     declared = config_mod.load(world.root).note_types.by_anki_name["Basic (type in the answer)"]
     assert declared.origin == "mapped" and declared.field_names == ("Front", "Back")
+    assert declared.prefixes == ("Typed_Q", "Ba")
     assert not (world.root / "note-types").exists()
 
     # With --templates, the cards and CSS are files; pushing them changes nothing in Anki.
