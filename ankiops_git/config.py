@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,5 +114,32 @@ def dump(config: Config) -> str:
     return "\n".join(lines) + "\n"
 
 
+# A table header line: `[name]`, `[a.b]`, `[[name]]`, maybe a comment after it.
+_HEADER = re.compile(
+    r"""^\s*\[\[?\s*([A-Za-z0-9_\-]+|"[^"]*"|'[^']*')[A-Za-z0-9_\-."' ]*\]\]?\s*(#.*)?$"""
+)
+
+
+def _other_tables(text: str) -> str:
+    """The tables of an ankiops.toml that `dump` does not write ([note_types.*],
+    [media], ...), as they are written there, comments and all."""
+    out: list[str] = []
+    keep = False
+    for line in text.splitlines():
+        m = _HEADER.match(line)
+        if m:
+            keep = m.group(1).strip("\"'") not in ("anki", "markdown")
+        if keep:
+            out.append(line)
+    return "\n".join(out).strip("\n")
+
+
 def save(root: Path, config: Config) -> None:
-    (root / CONFIG_NAME).write_text(dump(config), encoding="utf-8")
+    """Write `config`; the tables of the file there that `dump` does not write (the
+    note types it declares, [media]) are kept as they are."""
+    path = root / CONFIG_NAME
+    try:
+        kept = _other_tables(path.read_text(encoding="utf-8")) if path.is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        kept = ""
+    path.write_text(dump(config) + (f"\n{kept}\n" if kept else ""), encoding="utf-8")

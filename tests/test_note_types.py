@@ -133,6 +133,17 @@ def test_a_bad_declaration_is_one_message_with_file_and_line(
     assert words in message and "nothing was done" in message
 
 
+def test_settings_written_again_keep_the_declarations(tmp_path: Path) -> None:
+    write_vocab(tmp_path, "\n[media]\nwarn_mb = 9\n" + VOCAB.replace("]]\n", "]]  # two\n"))
+    config = config_mod.load(tmp_path)
+    config.profile = "User 1"
+    config_mod.save(tmp_path, config)
+    again = config_mod.load(tmp_path)
+    assert again.note_types == config.note_types and again.media_warn_bytes == 9_000_000
+    assert again.profile == "User 1"
+    assert '["D", "Definition"]]  # two\n' in (tmp_path / "ankiops.toml").read_text()
+
+
 def test_a_card_without_its_back_is_named(tmp_path: Path) -> None:
     write_vocab(tmp_path)
     (tmp_path / "note-types" / "Vocab" / "Card 1.back.html").unlink()
@@ -228,6 +239,11 @@ def test_declared_type_created_template_change_updates_field_change_refused(
     ((note_id, fields),) = notes(world, "Vocab")
     assert fields == {"Word": "perro", "Definition": "<i>dog</i>"}
     assert world.read("Vocab.md").endswith(f"\n<!-- note_id: {note_id} -->\nW: perro\nD: *dog*\n")
+
+    # init again (it repairs the wiring, rewriting ankiops.toml) keeps the declaration.
+    toml = world.read("ankiops.toml")
+    world.run(str(VENV_BIN / "ankiops-git"), "init", ".")
+    assert world.read("ankiops.toml") == toml
 
     # A template or CSS change updates Anki; the notes stay as they are.
     new_front = '<div class="word">{{Word}}</div>\n<p>What does it mean?</p>'
