@@ -22,6 +22,7 @@ import pygit2
 from ankiops_git import config as config_mod
 from ankiops_git import deckfile, export, gitstore, media, push, syncstate
 from ankiops_git.anki.base import Backend
+from ankiops_git.anki.templates import CardTemplate
 from ankiops_git.config import Config
 from ankiops_git.errors import AnkiOpsError, WrongProfile
 from ankiops_git.model import Note
@@ -458,7 +459,9 @@ def push_commit(
         raise AnkiOpsError("\n".join(foreign) + "\nNothing was pushed.")
     if plan.adds or note_types_changed(changed, config):
         # Before anything is written: a note type Anki cannot take stops the push here.
-        plan.note_type_changes = backend.ensure_note_types(allow_field_changes, dry_run=dry_run)
+        plan.note_type_changes = backend.ensure_note_types(
+            allow_field_changes, dry_run=dry_run, pushed=pushed_templates(repo, base_files, config)
+        )
         said = "anki (dry run, not done): " if dry_run else "anki: "
         warnings += [said + line for line in plan.note_type_changes]
     if dry_run:
@@ -470,6 +473,33 @@ def push_commit(
     if update_ref:
         gitstore.set_ref(repo, gitstore.ANKI_REF, target, "push: applied to Anki")
     return PushResult(plan, added, False, after, saved, warnings, set(shows))
+
+
+def pushed_templates(
+    repo: pygit2.Repository, files: gitstore.Files, config: Config
+) -> dict[str, tuple[tuple[CardTemplate, ...], str]]:
+    """The declared types' templates and CSS in `files` (the tree Anki has: what the last
+    push sent), by anki name; a type whose files that tree lacks is left out."""
+    out = {}
+    for t in config.note_types.declared:
+        folder = t.templates_dir
+        paths = [
+            (f"{folder}/{name}.front.html", f"{folder}/{name}.back.html")
+            for name, _, _ in t.card_templates
+        ]
+        if not folder or any(f not in files or b not in files for f, b in paths):
+            continue
+        cards = tuple(
+            CardTemplate(
+                name,
+                gitstore.blob_text(repo, files[f][0]),
+                gitstore.blob_text(repo, files[b][0]),
+            )
+            for (name, _, _), (f, b) in zip(t.card_templates, paths, strict=True)
+        )
+        css = files.get(f"{folder}/style.css")
+        out[t.anki_name] = (cards, gitstore.blob_text(repo, css[0]) if css else "")
+    return out
 
 
 def note_types_changed(changed: Iterable[str], config: Config) -> bool:

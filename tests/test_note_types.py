@@ -26,6 +26,7 @@ from test_sync_e2e import World, real_world, templates  # noqa: F401 (fixture)
 from ankiops_git import config as config_mod
 from ankiops_git import deckfile, export, validate
 from ankiops_git.anki.base import Backend, NewNote
+from ankiops_git.anki.templates import CardTemplate
 from ankiops_git.errors import AnkiOpsError, AnkiRejected
 from ankiops_git.merge import merge_texts
 from ankiops_git.notetypes import NoteType, NoteTypes
@@ -471,3 +472,40 @@ def test_a_custom_note_edited_on_both_sides_merges_field_by_field() -> None:
     assert merged.clean and merged.text == "<!-- note_id: 1 -->\nW: el perro\nD: the dog\n"
     clash = merge_texts(base, ours, theirs.replace("W: perro", "W: un perro"), "V.md", types=types)
     assert not clash.clean and "<<<<<<< ours\nW: el perro\n=======\nW: un perro\n" in clash.text
+
+
+@in_anki
+def set_front(col: Collection, name: str, front: str) -> None:
+    model = col.models.by_name(name)
+    assert model is not None
+    model["tmpls"][0]["qfmt"] = front
+    col.models.update_dict(model)
+
+
+def test_a_template_edited_in_anki_is_never_overwritten(
+    backend: Backend, anki_col: Collection
+) -> None:
+    backend.note_types = NoteTypes((vocab_type(),))
+    backend.ensure_note_types()
+    pushed = {"Vocab": ((CardTemplate("Card 1", FRONT, BACK),), CSS)}
+    set_front(anki_col, "Vocab", "<p>{{Word}}</p> edited in Anki")
+
+    # The files unchanged since the push: Anki's edit stays, and the user is told.
+    said = backend.ensure_note_types(pushed=pushed)
+    assert said == [
+        "note type 'Vocab': its templates were changed in Anki since the last push; Anki's "
+        "are kept. Copy them into its folder/ to keep them for good (a change to the files "
+        "there would be refused until then)"
+    ]
+    assert model_of(anki_col, "Vocab")["templates"][0][1] == "<p>{{Word}}</p> edited in Anki"  # type: ignore[index]
+
+    # Changed in the files too: refused, nothing written.
+    backend.note_types = NoteTypes((vocab_type(card_templates=(("Card 1", "new", BACK),)),))
+    with pytest.raises(AnkiRejected, match="changed in Anki since the last push, and in"):
+        backend.ensure_note_types(pushed=pushed)
+    assert model_of(anki_col, "Vocab")["templates"][0][1] == "<p>{{Word}}</p> edited in Anki"  # type: ignore[index]
+
+    # Once the files hold Anki's edit, they agree: nothing to do.
+    edited = (("Card 1", "<p>{{Word}}</p> edited in Anki", BACK),)
+    backend.note_types = NoteTypes((vocab_type(card_templates=edited),))
+    assert backend.ensure_note_types(pushed=pushed) == []

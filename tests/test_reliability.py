@@ -1067,12 +1067,12 @@ class KillingBackend:
         self.renames_in_place = inner.renames_in_place
         self.note_types = inner.note_types
 
-    def _call(self, name: str, *args: Any) -> Any:
+    def _call(self, name: str, *args: Any, **options: Any) -> Any:
         self.calls.append(name)
         here = len(self.calls) == self.kill_at
         if here and not self.after:
             raise Killed(f"before call {self.kill_at} ({name})")
-        result = getattr(self.inner, name)(*args)
+        result = getattr(self.inner, name)(*args, **options)
         if here:
             raise Killed(f"after call {self.kill_at} ({name})")
         return result
@@ -1081,11 +1081,11 @@ class KillingBackend:
         return str(self._call("profile"))
 
     def ensure_note_types(
-        self, allow_field_changes: bool = False, *, dry_run: bool = False
+        self, allow_field_changes: bool = False, *, dry_run: bool = False, pushed: Any = None
     ) -> list[str]:
         if dry_run:
             return list(self.inner.ensure_note_types(allow_field_changes, dry_run=True))
-        return list(self._call("ensure_note_types", allow_field_changes))
+        return list(self._call("ensure_note_types", allow_field_changes, pushed=pushed))
 
     def read_note_type(self, name: str) -> Any:
         return self._call("read_note_type", name)

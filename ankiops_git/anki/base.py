@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ankiops_git.anki.templates import Existing, NoteTypeSpec
+from ankiops_git.anki.templates import Existing, NoteTypeSpec, Pushed
 from ankiops_git.notetypes import NoteTypes
 
 
@@ -54,14 +54,19 @@ class Backend(Protocol):
         ...
 
     def ensure_note_types(
-        self, allow_field_changes: bool = False, *, dry_run: bool = False
+        self,
+        allow_field_changes: bool = False,
+        *,
+        dry_run: bool = False,
+        pushed: Pushed | None = None,
     ) -> list[str]:
         """Bring Anki's note types to `note_types` (templates.changes decides): create
         missing built-in and declared ones; reuse existing built-in ones whose fields
         match, as they are; update a declared type's templates and CSS; add or remove
         its fields only if allowed. Checks every type before writing anything; a problem
         is AnkiRejected naming the type and what to do. Returns a line per change;
-        `dry_run`: checks and says, writes nothing."""
+        `dry_run`: checks and says, writes nothing. `pushed`: the declared types'
+        templates and CSS as last pushed: Anki's edits since are never overwritten."""
         ...
 
     def read_note_type(self, name: str) -> tuple[NoteTypeSpec, Existing] | None:

@@ -25,7 +25,14 @@ from anki.notes import NoteId
 from anki.utils import ids2str
 
 from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
-from ankiops_git.anki.templates import CardTemplate, Existing, NoteTypeSpec, TypeChange, changes
+from ankiops_git.anki.templates import (
+    CardTemplate,
+    Existing,
+    NoteTypeSpec,
+    Pushed,
+    TypeChange,
+    changes,
+)
 from ankiops_git.anki.verify import check_managed, check_media_name, verify_updates
 from ankiops_git.errors import AnkiRejected, AnkiUnavailable, NotesRefused, WrongProfile
 from ankiops_git.notetypes import BUILTIN, NoteTypes
@@ -212,7 +219,11 @@ class CollectionBackend:
     # -- note types ------------------------------------------------------------------
 
     def ensure_note_types(
-        self, allow_field_changes: bool = False, *, dry_run: bool = False
+        self,
+        allow_field_changes: bool = False,
+        *,
+        dry_run: bool = False,
+        pushed: Pushed | None = None,
     ) -> list[str]:
         existing = {}
         for note_type in self.note_types.all:
@@ -220,7 +231,7 @@ class CollectionBackend:
             if model is not None:
                 existing[note_type.anki_name] = _existing(model)
         # every type checked before any is created or changed
-        todo = changes(self.note_types, existing, allow_field_changes)
+        todo = changes(self.note_types, existing, allow_field_changes, pushed)
         for change in [] if dry_run else todo:
             if change.create:
                 self._create_note_type(change.spec)

@@ -29,7 +29,14 @@ from urllib.parse import urlsplit
 import requests
 
 from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
-from ankiops_git.anki.templates import CardTemplate, Existing, NoteTypeSpec, TypeChange, changes
+from ankiops_git.anki.templates import (
+    CardTemplate,
+    Existing,
+    NoteTypeSpec,
+    Pushed,
+    TypeChange,
+    changes,
+)
 from ankiops_git.anki.verify import check_managed, check_media_name, verify_updates
 from ankiops_git.errors import (
     AnkiBusy,
@@ -325,7 +332,11 @@ class ConnectBackend:
     # -- note types ------------------------------------------------------------------
 
     def ensure_note_types(
-        self, allow_field_changes: bool = False, *, dry_run: bool = False
+        self,
+        allow_field_changes: bool = False,
+        *,
+        dry_run: bool = False,
+        pushed: Pushed | None = None,
     ) -> list[str]:
         self._check_profile()
         self._forget()
@@ -333,7 +344,7 @@ class ConnectBackend:
         present = [t.anki_name for t in self.note_types.all if t.anki_name in existing]
         have = dict(zip(present, self._model_shapes(present), strict=True))
         # every type checked before any is created or changed
-        todo = changes(self.note_types, have, allow_field_changes)
+        todo = changes(self.note_types, have, allow_field_changes, pushed)
         actions: list[Action] = []
         for change in todo:
             s = change.spec

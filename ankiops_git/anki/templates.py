@@ -275,10 +275,16 @@ class TypeChange:
     remove_fields: list[str] = field(default_factory=list)
     templates: bool = False  # write the templates' front and back
     css: bool = False
+    notes: list[str] = field(default_factory=list)  # what the user should know, unchanged
 
     def empty(self) -> bool:
         return not (
-            self.create or self.add_fields or self.remove_fields or self.templates or self.css
+            self.create
+            or self.add_fields
+            or self.remove_fields
+            or self.templates
+            or self.css
+            or self.notes
         )
 
     def lines(self) -> list[str]:
@@ -299,11 +305,19 @@ class TypeChange:
             parts = (("templates", self.templates), ("CSS", self.css))
             what = " and ".join(w for w, on in parts if on)
             out.append(f"note type {name!r}: {what} updated")
-        return out
+        return out + self.notes
+
+
+# A declared type's templates and CSS as the last push sent them (the files of the
+# commit Anki has, anki/main): anki name -> (templates, CSS); see sync.pushed_templates.
+Pushed = dict[str, tuple[tuple[CardTemplate, ...], str]]
 
 
 def changes(
-    types: NoteTypes, existing: dict[str, Existing], allow_field_changes: bool = False
+    types: NoteTypes,
+    existing: dict[str, Existing],
+    allow_field_changes: bool = False,
+    pushed: Pushed | None = None,
 ) -> list[TypeChange]:
     """What to create or update so Anki has the repository's note types; AnkiRejected,
     before anything is written, for what cannot be done (or may not, unasked).
@@ -314,7 +328,11 @@ def changes(
     files say; their fields must be Anki's, unless field changes are allowed (the type's
     `allow_field_changes`, the argument, or ANKIOPS_ALLOW_FIELD_CHANGES=1). Mapped
     types ("mapped", Anki's Basic, say) must exist with the fields they name; they are
-    never changed."""
+    never changed.
+
+    `pushed`: a declared type's templates and CSS as last pushed. Anki's differing from
+    them is an edit made in Anki: never overwritten. Unchanged in the files, Anki's
+    stay (and the user is told); changed in both, the push is refused."""
     allow_all = allow_field_changes or os.environ.get(ALLOW_FIELD_CHANGES_ENV) == "1"
     out: list[TypeChange] = []
     for note_type in types.all:
@@ -336,7 +354,8 @@ def changes(
             if problem := mismatch(wanted, have.fields, have.is_cloze):
                 raise AnkiRejected(problem)
             continue
-        out.append(_declared_change(note_type, wanted, have, allow_all))
+        before = (pushed or {}).get(note_type.anki_name)
+        out.append(_declared_change(note_type, wanted, have, allow_all, before))
     return [c for c in out if not c.empty()]
 
 
@@ -363,7 +382,11 @@ def _check_kind(note_type: ModelNoteType, have: Existing) -> None:
 
 
 def _declared_change(
-    note_type: ModelNoteType, wanted: NoteTypeSpec, have: Existing, allow_all: bool
+    note_type: ModelNoteType,
+    wanted: NoteTypeSpec,
+    have: Existing,
+    allow_all: bool,
+    before: tuple[tuple[CardTemplate, ...], str] | None = None,
 ) -> TypeChange:
     change = TypeChange(wanted)
     _check_kind(note_type, have)
@@ -404,10 +427,45 @@ def _declared_change(
                 f"cards with their reviews): change them in Anki (Tools > Manage Note "
                 f"Types > Cards) to match, or rename the files. Nothing was pushed."
             )
-        change.templates = have.templates != wanted.templates
+        last_templates = before[0] if before is not None else None
+        change.templates = _three_way(
+            change, note_type, "templates", have.templates, wanted.templates, last_templates
+        )
     if have.css is not None:
-        change.css = have.css != wanted.css
+        change.css = _three_way(
+            change, note_type, "CSS", have.css, wanted.css, before[1] if before else None
+        )
     return change
+
+
+def _three_way(
+    change: TypeChange,
+    note_type: ModelNoteType,
+    what: str,
+    have: object,
+    want: object,
+    last: object,
+) -> bool:
+    """Whether to write the files' `want` over Anki's `have`, given `last`, what the
+    last push sent (None: not known): never over an edit made in Anki since."""
+    if have == want:
+        return False
+    if last is None or have == last:
+        return True  # Anki has what was pushed (or nothing is known): the files say
+    folder = note_type.templates_dir or "its folder"
+    if want == last:
+        change.notes.append(
+            f"note type {note_type.anki_name!r}: its {what} were changed in Anki since the "
+            f"last push; Anki's are kept. Copy them into {folder}/ to keep them for good "
+            f"(a change to the files there would be refused until then)"
+        )
+        return False
+    raise AnkiRejected(
+        f"Note type {note_type.anki_name!r}: its {what} were changed in Anki since the last "
+        f"push, and in {folder}/ too. Copy Anki's change into the files (Tools > Manage "
+        f"Note Types > Cards shows them), so that the files hold both, and push again. "
+        f"Nothing was pushed."
+    )
 
 
 def field_mismatch(name: str, expected: tuple[str, ...], actual: list[str]) -> str | None:
