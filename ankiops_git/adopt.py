@@ -32,6 +32,7 @@ file as it will be, so init refuses before writing anything.
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import re
@@ -165,6 +166,33 @@ def key_map(root: Path) -> dict[str, int]:
             f"{path}: cannot read AnkiOps' note map ({error}); nothing changed"
         ) from error
     return {str(key): int(note_id) for key, note_id in rows}
+
+
+def recorded_profile(root: Path) -> tuple[str | None, str]:
+    """The Anki profile AnkiOps linked the folder to, and where it says so: 0.5 on in
+    .ankiops.db (app_state), 0.3/0.4 in `.ankiops` ([ankiops] profile); (None, "")
+    when neither says (or cannot be read: init then goes by what Anki has open)."""
+    db = root / DB_NAME
+    if db.is_file():
+        try:
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            try:
+                row = conn.execute("select profile_name from app_state where id = 1").fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            row = None
+        return (str(row[0]), f"AnkiOps' {DB_NAME}") if row and row[0] else (None, "")
+    marker = root / MARKER
+    if marker.is_file():
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(marker, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError):
+            return None, ""
+        name = parser.get("ankiops", "profile", fallback=None)
+        return (name, f"AnkiOps' {MARKER}") if name else (None, "")
+    return None, ""
 
 
 def is_old_folder(root: Path) -> bool:

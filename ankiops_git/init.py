@@ -402,11 +402,17 @@ def init(
 
     with sync.open_anki(spec, config, sync.api_key(existing_repo(root))) as backend:
         actual = backend.profile()
-        expected = profile or config.profile
+        expected, source = profile, "--profile"
+        if expected is None:
+            expected, source = config.profile, "ankiops.toml"
+        if expected is None and root.is_dir() and not (root / config_mod.CONFIG_NAME).exists():
+            # A folder AnkiOps linked to a profile: adopting another's notes would add
+            # every note of the files to it anew.
+            expected, source = adopt.recorded_profile(root)
         if expected is not None and expected != actual:
             raise sync.WrongProfile(
-                f"Anki has profile {actual!r}, but {'--profile' if profile else 'ankiops.toml'} "
-                f"says {expected!r}. Open the right profile (or fix the setting); nothing changed."
+                f"Anki has profile {actual!r}, but {source} says {expected!r}. Open the right "
+                "profile (or fix the setting); nothing changed."
             )
         # Everything is read and checked before anything is written: a folder init
         # refuses is left as it was (and what fails later is rolled back, see Undo).

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -443,3 +444,35 @@ def test_the_old_markdown_means_what_ankiops_sent_to_anki_after_init(version: st
         if not same_meaning(written, html):
             differ.append((text, written, html))
     assert differ == []
+
+
+@pytest.mark.parametrize("release", ["0.4", "0.6"])
+def test_init_refuses_a_profile_other_than_the_one_ankiops_linked(
+    tmp_path: Path, anki_collection_path: Path, release: str
+) -> None:
+    """AnkiOps linked the folder to the profile "Work" (0.4 in `.ankiops`, 0.6 in
+    .ankiops.db); Anki has "User 1" open: init says so and changes nothing, where it
+    would have added every note of the files to the wrong profile."""
+    note, deck_id = _add(anki_collection_path, Question="Euler", Answer="e")
+    text = f"<!-- deck_id: {deck_id} -->\n<!-- note_id: {note} -->\nQ: Euler\nA: e\n"
+    root, env = _old_folder(tmp_path, anki_collection_path, text)
+    if release == "0.4":
+        marker = (root / ".ankiops").read_text().replace("profile = User 1", "profile = Work")
+        (root / ".ankiops").write_text(marker)
+    else:
+        with sqlite3.connect(root / ".ankiops.db") as db:
+            db.execute("create table app_state (id integer primary key, profile_name text)")
+            db.execute("insert into app_state values (1, 'Work')")
+            db.execute("create table note_state (note_key text primary key, note_id integer)")
+    before, rows = _state(root), _rows(anki_collection_path)
+    done = subprocess.run(
+        [str(VENV_BIN / "ankiops-git"), "init", "--anki", str(anki_collection_path)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    source = ".ankiops" if release == "0.4" else ".ankiops.db"
+    assert f"Anki has profile 'User 1', but AnkiOps' {source} says 'Work'" in done.stderr
+    assert _state(root) == before and _rows(anki_collection_path) == rows
