@@ -332,15 +332,25 @@ def note_type_group() -> None:
     help="The prefix of a field (as files written already use it: AnkiOps' labels, say); "
     "repeat for each. [default: made from the field's name]",
 )
+@click.option(
+    "--update",
+    is_flag=True,
+    help="For a type declared already: write Anki's templates and CSS into its folder "
+    "(to keep edits made in Anki).",
+)
 @_ANKI_OPTION
 def note_type_import_command(
-    anki_name: str, templates: bool | None, prefixes: tuple[str, ...], anki_spec: str | None
+    anki_name: str,
+    templates: bool | None,
+    prefixes: tuple[str, ...],
+    update: bool,
+    anki_spec: str | None,
 ) -> None:
     """Declare Anki's note type ANKI_NAME in ankiops.toml, with a prefix per field, so its
     notes sync as deck files. Review the prefixes, then commit."""
-    from ankiops_git import gitstore, sync
+    from ankiops_git import export, gitstore, sync
     from ankiops_git.errors import AnkiOpsError
-    from ankiops_git.notetypes_config import import_note_type
+    from ankiops_git.notetypes_config import import_note_type, update_templates
 
     given: dict[str, str] = {}
     for item in prefixes:
@@ -353,7 +363,13 @@ def note_type_import_command(
     root = gitstore.workdir(repo)
     spec = anki_spec if anki_spec is not None else sync.remote_spec(repo)
     with sync.open_anki(spec, sync.load_config(repo), sync.api_key(repo)) as backend:
-        lines = import_note_type(root, backend, anki_name, templates, given)
+        if update:
+            head = gitstore.head_commit(repo)
+            committed = set(export.commit_files(repo, head.id if head is not None else None))
+            changed = set(repo.status(untracked_files="no"))
+            lines = update_templates(root, backend, anki_name, committed - changed)
+        else:
+            lines = import_note_type(root, backend, anki_name, templates, given)
     for line in lines:
         click.echo(line)
 

@@ -467,3 +467,52 @@ def import_note_type(
     out.append(f"note-type: a note of this type in a deck file:\n{example}")
     out.append("note-type: edit the prefixes if you like, then commit; the push uses the type")
     return out
+
+
+def update_templates(
+    root: Path, backend: Backend, anki_name: str, unchanged: set[str]
+) -> list[str]:
+    """Write Anki's templates and CSS of the declared type `anki_name` into its folder
+    (`note-type import NAME --update`): to keep edits made in Anki. `unchanged`: the
+    files of the folder as committed (a file with changes not committed is refused:
+    nothing is overwritten that git does not hold)."""
+    from ankiops_git import config as config_mod
+
+    note_type = config_mod.load(root).note_types.by_anki_name.get(anki_name)
+    if note_type is None or note_type.origin != "declared":
+        raise AnkiOpsError(
+            f"note type {anki_name!r} is not declared with templates in {CONFIG_NAME}; "
+            f"`ankiops-git note-type import {anki_name!r}` declares it. Nothing was written."
+        )
+    found = backend.read_note_type(anki_name)
+    if found is None:
+        raise AnkiOpsError(f"Anki has no note type {anki_name!r}; nothing was written.")
+    spec, _ = found
+    folder = note_type.templates_dir
+    names = [t.name for t in spec.templates]
+    if names != [name for name, _, _ in note_type.card_templates]:
+        raise AnkiOpsError(
+            f"note type {anki_name!r}: its cards in Anki ({', '.join(names)}) are not those "
+            f"of {folder}/; rename the files as Anki has them first. Nothing was written."
+        )
+    texts = {f"{folder}/{t.name}{FRONT}": t.front for t in spec.templates}
+    texts |= {f"{folder}/{t.name}{BACK}": t.back for t in spec.templates}
+    texts[f"{folder}/{CSS_FILE}"] = spec.css
+    changed = {
+        path: text
+        for path, text in texts.items()
+        if not (root / path).is_file() or (root / path).read_text(encoding="utf-8") != text
+    }
+    dirty = sorted(p for p in changed if (root / p).exists() and p not in unchanged)
+    if dirty:
+        raise AnkiOpsError(
+            f"{', '.join(dirty)}: changed and not committed; commit or undo that change "
+            f"first, so that nothing is overwritten that git does not hold. Nothing was written."
+        )
+    for path, text in sorted(changed.items()):
+        (root / path).write_text(text, encoding="utf-8")
+    if not changed:
+        return [f"note-type: {folder}/ holds Anki's templates and CSS already"]
+    return [f"note-type: {path}: written from Anki" for path in sorted(changed)] + [
+        "note-type: review with `git diff`, then commit"
+    ]

@@ -260,6 +260,24 @@ def test_declared_type_created_template_change_updates_field_change_refused(
     assert notes(world, "Vocab") == [(note_id, fields)]
     assert world.rev("anki/main") == world.rev("HEAD")
 
+    # Edited in Anki: a push (of a new note) keeps Anki's; --update brings it to the files.
+    with world.anki() as col:
+        set_front(col, "Vocab", "<h1>{{Word}}</h1>")
+    world.write("Vocab.md", world.read("Vocab.md") + "\n---\n\nW: gato\nD: cat\n")
+    commit = world.git("commit", "-am", "gato")
+    output = commit.stdout + commit.stderr
+    assert "its templates were changed in Anki since the last push" in output, output
+    assert model(world, "Vocab")["templates"][0][1] == "<h1>{{Word}}</h1>"  # type: ignore[index]
+    updated = world.run(str(VENV_BIN / "ankiops-git"), "note-type", "import", "Vocab", "--update")
+    assert "Card 1.front.html: written from Anki" in updated.stdout, updated.stdout
+    front = world.root / "note-types/Vocab/Card 1.front.html"
+    assert front.read_text(encoding="utf-8") == "<h1>{{Word}}</h1>"
+    commit = world.git("commit", "-am", "Anki's front")
+    assert "Vocab" not in commit.stdout + commit.stderr  # nothing to do: files and Anki agree
+    front.write_text(new_front, encoding="utf-8")
+    world.git("commit", "-am", "front back")
+    assert model(world, "Vocab")["templates"][0][1] == new_front  # type: ignore[index]
+
     # A field added is refused, saying it forces a full sync and how to allow it.
     pushed = world.rev("anki/main")
     text = world.read("ankiops.toml").replace(
@@ -287,7 +305,7 @@ def test_declared_type_created_template_change_updates_field_change_refused(
     done = world.git("push", "anki")
     assert "field(s) Example added" in done.stderr, done.stderr
     assert model(world, "Vocab")["fields"] == ["Word", "Definition", "Example"]  # type: ignore[index]
-    assert notes(world, "Vocab") == [(note_id, {**fields, "Example": ""})]
+    assert dict(notes(world, "Vocab"))[note_id] == {**fields, "Example": ""}
 
 
 def test_basic_and_cloze_mapped_sync_both_ways(nt_world: World) -> None:
@@ -494,8 +512,8 @@ def test_a_template_edited_in_anki_is_never_overwritten(
     said = backend.ensure_note_types(pushed=pushed)
     assert said == [
         "note type 'Vocab': its templates were changed in Anki since the last push; Anki's "
-        "are kept. Copy them into its folder/ to keep them for good (a change to the files "
-        "there would be refused until then)"
+        "are kept. `ankiops-git note-type import 'Vocab' --update` writes them into its "
+        "folder/ (commit them: a change to the files there is refused until they hold Anki's)"
     ]
     assert model_of(anki_col, "Vocab")["templates"][0][1] == "<p>{{Word}}</p> edited in Anki"  # type: ignore[index]
 

@@ -456,15 +456,16 @@ def _three_way(
     if want == last:
         change.notes.append(
             f"note type {note_type.anki_name!r}: its {what} were changed in Anki since the "
-            f"last push; Anki's are kept. Copy them into {folder}/ to keep them for good "
-            f"(a change to the files there would be refused until then)"
+            f"last push; Anki's are kept. `ankiops-git note-type import "
+            f"{note_type.anki_name!r} --update` writes them into {folder}/ (commit them: a "
+            f"change to the files there is refused until they hold Anki's)"
         )
         return False
     raise AnkiRejected(
         f"Note type {note_type.anki_name!r}: its {what} were changed in Anki since the last "
-        f"push, and in {folder}/ too. Copy Anki's change into the files (Tools > Manage "
-        f"Note Types > Cards shows them), so that the files hold both, and push again. "
-        f"Nothing was pushed."
+        f"push, and in {folder}/ too. Keep both: commit or stash your change, run "
+        f"`ankiops-git note-type import {note_type.anki_name!r} --update` (Anki's into the "
+        f"files), put your change back in, commit and push again. Nothing was pushed."
     )
 
 
