@@ -527,3 +527,35 @@ def test_a_template_edited_in_anki_is_never_overwritten(
     edited = (("Card 1", "<p>{{Word}}</p> edited in Anki", BACK),)
     backend.note_types = NoteTypes((vocab_type(card_templates=edited),))
     assert backend.ensure_note_types(pushed=pushed) == []
+
+
+def test_ankiops_own_extra_types_can_be_declared_with_their_labels(tmp_path: Path) -> None:
+    """AnkiOps' AnkiOpsClozeHideAll and AnkiOpsImageOcclusion, mapped with the labels its
+    note_type.yaml gives them (THA:, IO_IM:, ...), read files written by AnkiOps."""
+    (tmp_path / "ankiops.toml").write_text(
+        """
+[note_types.ClozeHideAll]
+anki_name = "AnkiOpsClozeHideAll"
+fields = [["THA", "Text"], ["E", "Extra"], ["M", "More"]]
+cloze = true
+
+[note_types.ImageOcclusion]
+anki_name = "AnkiOpsImageOcclusion"
+fields = [["IO_ID", "ID (hidden)"], ["IO_H", "Header"], ["IO_IM", "Image"],
+          ["IO_QM", "Question Mask"], ["IO_AM", "Answer Mask"], ["IO_OM", "Original Mask"]]
+identifying = ["IO_ID", "IO_IM", "IO_QM", "IO_AM", "IO_OM"]
+""",
+        encoding="utf-8",
+    )
+    types = config_mod.load(tmp_path).note_types
+    text = (
+        "THA: {{c1::all}} hidden\nE: extra\n\n---\n\n"
+        "IO_ID: 1\nIO_IM: ![](media/x.png)\nIO_QM: q\nIO_AM: a\nIO_OM: o\n"
+    )
+    deck = deckfile.parse(text, "Anatomy.md", types)
+    assert [n.note_type for n in deck.notes] == ["ClozeHideAll", "ImageOcclusion"]
+    assert deck.notes[1].fields["Image"] == "![](media/x.png)"
+    assert deckfile.write(deck, types) == text
+    assert validate.check_text("THA: no deletion\n", "x.md", types)[0].message.startswith(
+        "cloze note has no cloze deletion"
+    )
