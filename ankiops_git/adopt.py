@@ -360,17 +360,39 @@ def _old_math(lines: list[str], types: NoteTypes) -> int:
 
 # The tags AnkiOps 0.3/0.4's export (html-to-markdown 2) dropped, keeping their text:
 # sub/superscripts, colours and highlights set in Anki's editor, and a few more.
+_DIV = re.compile(r"</?div(?:\s[^>]*)?>", re.IGNORECASE)
+_TABLE = re.compile(r"<table\b[^>]*>.*?</table>", re.IGNORECASE | re.DOTALL)
+_FIRST_ROW = re.compile(r"<tr\b[^>]*>.*?</tr>", re.IGNORECASE | re.DOTALL)
 _DROPPED_TAGS = re.compile(
     r"</?(?:sub|sup|span|font|small|big|abbr|cite|q|tt|strike)(?:\s[^>]*)?>", re.IGNORECASE
 )
 
 
+def as_exported(html: str) -> str:
+    """Anki's HTML as AnkiOps 0.3/0.4's export kept it: the _DROPPED_TAGS unwrapped,
+    no-break spaces as spaces, each <div> (Anki's editor makes one a line) a paragraph,
+    a table's first row its header (Markdown tables have one)."""
+    bare = _DROPPED_TAGS.sub("", html).replace("&nbsp;", " ").replace("\xa0", " ")
+    return _TABLE.sub(_header_row, _DIV.sub("<br><br>", bare))
+
+
+def _header_row(match: re.Match[str]) -> str:
+    """A table with no header cells as a Markdown table has it: its first row's."""
+    table = match.group(0)
+    row = _FIRST_ROW.search(table)
+    if row is None or re.search(r"<th\b", table, re.IGNORECASE):
+        return table
+    cells = re.sub(r"<(/?)td\b", r"<\1th", row.group(0), flags=re.IGNORECASE)
+    return table[: row.start()] + cells + table[row.end() :]
+
+
 def restore_formatting(root: Path, config: Config, migration: Migration, backend: Backend) -> None:
-    """AnkiOps 0.3/0.4's export (`ankiops am`) wrote `<sup>2</sup>` as a bare `2` and
-    `<span style="color: red">x</span>` as `x` (_DROPPED_TAGS): a field whose Markdown
-    means Anki's HTML but for such tags is written as Anki has it (ankiops-git's
-    Markdown of the field), as the other side of a difference AnkiOps made, not the
-    user. Reads Anki; writes nothing."""
+    """AnkiOps 0.3/0.4's export (`ankiops am`) wrote `<sup>2</sup>` as a bare `2`,
+    `<span style="color: red">x</span>` as `x`, `a&nbsp;b` as `a b` and the lines of
+    Anki's editor (`<div>a</div><div>b</div>`) as paragraphs (as_exported): a field
+    whose Markdown means Anki's HTML as it exported it is written as Anki has it
+    (ankiops-git's Markdown of the field), as the other side of a difference AnkiOps
+    made, not the user. Reads Anki; writes nothing."""
     if not migration.old:
         return
     for path in deckfile.deck_files(root, config):
@@ -389,7 +411,7 @@ def restore_formatting(root: Path, config: Config, migration: Migration, backend
             note_type = config.note_types.by_anki_name[there.note_type]
             for name, markdown in note.fields.items():
                 html = there.fields.get(name, "")
-                bare = _DROPPED_TAGS.sub("", html)
+                bare = as_exported(html)
                 if bare == html or same_meaning(markdown, html):
                     continue
                 if not same_meaning(markdown, bare):

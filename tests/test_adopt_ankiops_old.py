@@ -476,3 +476,58 @@ def test_init_refuses_a_profile_other_than_the_one_ankiops_linked(
     source = ".ankiops" if release == "0.4" else ".ankiops.db"
     assert f"Anki has profile 'User 1', but AnkiOps' {source} says 'Work'" in done.stderr
     assert _state(root) == before and _rows(anki_collection_path) == rows
+
+
+# Answers as Anki's editor writes them, each in a QA note edited in Anki.
+EDITOR_HTML = (
+    "<div>first line</div><div>second line</div>",
+    "one&nbsp;two&nbsp; three",
+    "<b>bold</b> and <i>it</i> and <u>under</u>",
+    '<font color="#ff0000">red</font> text',
+    '<span style="background-color: rgb(255, 255, 0);">yellow</span> bg',
+    "<ul><li>a</li><li>b</li></ul>",
+    "<ol><li>one</li><li>two<ul><li>nested</li></ul></li></ol>",
+    'link <a href="https://example.com/x_(y)">here</a>',
+    "a<br>b<br><br>c",
+    '<img src="pic.png">',
+    "x<sub>2</sub> and <sup>n</sup>",
+    "<div><b>Title</b></div><div><br></div><div>body</div>",
+    "5 &lt; 6 &amp; 7 &gt; 3",
+    "<code>inline()</code> code",
+    "<pre>pre\n  block</pre>",
+    "<table><tr><td>1</td><td>2</td></tr></table>",
+    "plain $5 price",
+    "<h2>Heading</h2>text",
+    "<blockquote>quoted</blockquote>after",
+    "tab\tand  double  spaces",
+)
+
+
+@in_anki
+def _set_answer(col: Any, note_id: int, html: str) -> None:
+    note = col.get_note(note_id)
+    note["Answer"] = html
+    col.update_note(note)
+
+
+@pytest.mark.real_anki
+def test_init_adopts_notes_edited_in_anki_and_exported_by_old_ankiops(
+    tmp_path: Path,
+    old_ankiops_peer: Peer,  # noqa: F811
+    real_anki: RealAnki,
+) -> None:
+    """Answers edited in Anki's editor (lines as <div>s, &nbsp;, colours, lists, ...),
+    then `ankiops am`: its export wrote them in its Markdown, losing some of it; init
+    takes those from Anki, and nothing conflicts or changes in Anki."""
+    folder = tmp_path / "ankiops"
+    old_ankiops_peer.generated(folder, 100)  # 20 QA notes with 0.4.1's five types
+    qa = real_anki.col.db.list(
+        "select n.id from notes n join notetypes m on m.id = n.mid "
+        "where m.name = 'AnkiOpsQA' order by n.id"
+    )
+    assert len(qa) >= len(EDITOR_HTML)
+    for note_id, html in zip(qa, EDITOR_HTML, strict=False):
+        _set_answer(real_anki.col, note_id, html)
+    old_ankiops_peer.run(folder, "am")
+    out = _adopts_cleanly(tmp_path, folder, real_anki, old_ankiops_peer)
+    assert "field(s) written as Anki has them" in out, out
