@@ -56,7 +56,7 @@ test: lint real-anki browser
 # added up in .pytest_cache/reliability.json. Then the media tests' slow sizes on every
 # backend (10 MB files and 20 push/pull cycles on real Anki too). Then the browser oracle
 # on every field of the corpora (docs/conversion.md).
-soak: $(STAMP) browser
+soak: $(STAMP) real-anki browser
 	mkdir -p .pytest_cache && rm -f .pytest_cache/reliability.json
 	ANKIOPS_SOAK=1 ANKIOPS_RELIABILITY_REPORT=$(CURDIR)/.pytest_cache/reliability.json \
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 -q tests/test_reliability.py
