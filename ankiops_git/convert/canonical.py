@@ -2,31 +2,35 @@
 
 Two fields are equal (`html_equal`) when their canonical forms are equal. The
 canonical form is the html5lib parse with these rewrites, each of which leaves
-the rendered card unchanged:
+the rendered card unchanged, whatever the note type's CSS (the browser oracle,
+tests/test_convert_browser.py, checks them in real cards):
 
 - attributes sorted, `style` declarations spaced uniformly, empty `alt`/`style` dropped;
 - synonyms: `strong` -> `b`, `em` -> `i`, `strike`/`del` -> `s`;
-- attribute-less `span`/`font` unwrapped, empty inline elements dropped,
-  adjacent identical inline elements merged, spaces and `<br>` at the edges of
-  `b`/`i` moved outside them;
+- attribute-less `span`/`font` unwrapped, empty inline elements dropped, adjacent
+  `b`/`i` with the same attributes merged, `<br>`s at the edges of `b`/`i` (and of
+  u/s/span/font that change no line height) moved outside them;
 - line layout: attribute-less `<div>`s (how Anki's editor makes lines) become
   `<br>`-separated lines, as the browser shows them: `<div>a</div><div>b</div>`,
-  `a<div>b</div>` and `a<br>b` are all `a<br>b`; a `<br>` that ends a line
-  before a block boundary (Anki's `<div>x<br></div>`) is dropped, since it
-  shows nothing;
-- whitespace collapsed as the browser does outside `<pre>` (runs become one
-  space, none at line starts/ends or between blocks); `&nbsp;` is kept;
+  `a<div>b</div>` and `a<br>b<br>` are all `a<br>b<br>`; a `<br>` that ends a line
+  before a block boundary (Anki's `<div>x<br></div>` before a list) is dropped,
+  since it shows nothing, but not at the field's end, where its card's template
+  may go on on the same line;
+- whitespace collapsed as the browser does outside `<pre>` and `<code>` (runs become
+  one space, none at line starts/ends or between blocks); `&nbsp;` is kept;
 - tables: `thead`/`tbody`/`tfoot` wrappers dropped (rows only);
-- a list directly inside a list moves into the preceding item (same rendering);
-  an empty list or `<p>` right after a block with margins is dropped (its
-  margins collapse into that block's, so it shows nothing);
 - in `<pre>`: `<br>` is a newline, a sole attribute-less `<code>` is unwrapped,
-  a newline ending a non-empty last line is dropped (browsers don't show it).
+  a newline ending a non-empty last line is dropped (browsers don't show it); code
+  as md_to_html highlights it is highlighted afresh from its text.
 
 A field Anki itself treats as empty (only whitespace and bare `<br>`/`<div>` tags,
 as its editor leaves a cleared field) is the empty field.
 
-Everything else -- text, comments, attributes, element structure -- is kept.
+Everything else -- text, comments, attributes, element structure -- is kept: a
+list directly inside a list (Anki's indent) stays there (with `display:
+inline-block` lists, as omscs has, moving it into the item shows), an empty `<p>`
+after a heading stays (margins need not collapse), spaces stay inside `b`/`i` (the
+line may wrap elsewhere).
 """
 
 from __future__ import annotations
@@ -53,8 +57,8 @@ BLOCK = {
 }  # fmt: skip
 RAW_TEXT = {"pre", "script", "style", "textarea", "xmp", "listing", "plaintext"}
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
-# Inline elements whose edge spaces and <br>s can move outside without a visible change,
-# and whose neighbours with the same attributes merge unseen.
+# Inline elements whose edge <br>s can move outside without a visible change, and whose
+# neighbours with the same attributes merge unseen.
 EDGE_MOVABLE = {"b", "i"}
 # Inline elements that render nothing when empty.
 DROP_WHEN_EMPTY = {"b", "i", "s", "u", "span", "font", "sub", "sup", "small", "big", "mark",
@@ -224,8 +228,6 @@ def _normalise(el: Tag) -> None:
             for piece in new:
                 if isinstance(piece, Tag) and piece.name == child.name and not piece.attrs:
                     ops.unwrap(piece)
-    if el.name in ("ul", "ol"):
-        _adopt_nested_lists(el)
     if el.name == "table":
         for section in [c for c in el.contents if isinstance(c, Tag) and c.name in _SECTIONS]:
             ops.unwrap(section)
@@ -419,18 +421,6 @@ def _last_text(el: Tag) -> NavigableString | None:
     return None
 
 
-def _adopt_nested_lists(lst: Tag) -> None:
-    """Move a list that directly follows an item (Anki's indent) into that item."""
-    previous_item: Tag | None = None
-    for child in list(lst.contents):
-        if isinstance(child, Tag) and child.name == "li":
-            previous_item = child
-        elif isinstance(child, Tag) and child.name in ("ul", "ol") and previous_item is not None:
-            ops.append(previous_item, ops.extract(child))
-        elif isinstance(child, (Tag, Comment)) or str(child).strip(WHITESPACE):
-            previous_item = None  # content in between: moving would reorder it
-
-
 def _is_block(node: PageElement) -> bool:
     # An inline element holding a block (<b><div>..</div></b>) stays an inline node:
     # its text before the inner block continues the current line.
@@ -504,19 +494,14 @@ def _layout(el: Tag) -> None:
     ops.clear(el)
     run_open = False
     last_empty = False
-    previous_block: PageElement | None = None
     for kind, value in items:
         if kind == "block":
             assert isinstance(value, PageElement)
-            if previous_block is not None and _hidden_by_margins(value, previous_block):
-                continue
             if run_open and last_empty:
                 ops.append(el, Tag(name="br"))
             run_open = False
             ops.append(el, value)
-            previous_block = value
             continue
-        previous_block = None
         assert isinstance(value, list)
         settled = SETTLED_LINE_CHECK and _settled_line(value)
         nodes = value if settled else _clean_line(value)
@@ -529,26 +514,6 @@ def _layout(el: Tag) -> None:
     if run_open and (last_empty or terminated):
         ops.append(el, Tag(name="br"))
     ops.smooth(el)
-
-
-# Blocks whose default vertical margins are at least 1em.
-_MARGIN_BLOCKS = HEADINGS | {"p", "ul", "ol", "pre", "blockquote", "dl"}
-
-
-def _hidden_by_margins(block: PageElement, previous: PageElement) -> bool:
-    """An empty <p>/<ul>/<ol> right after a block with margins >= 1em shows nothing.
-
-    Its margins (1em) collapse into the previous block's; elsewhere it is a line
-    boundary with a gap, so it stays.
-    """
-    return (
-        isinstance(block, Tag)
-        and block.name in ("p", "ul", "ol")
-        and not block.contents
-        and not block.attrs
-        and isinstance(previous, Tag)
-        and previous.name in _MARGIN_BLOCKS
-    )
 
 
 def _has_content(node: PageElement) -> bool:
@@ -657,16 +622,14 @@ def _edge_moves(tag: Tag) -> bool:
     contents = tag.contents
     if not contents:
         return False
-    if tag.name in EDGE_MOVABLE:
-        return _movable_edge(contents[0], True) or _movable_edge(contents[-1], False)
     return _brs_movable(tag) and any(
         type(edge) is Tag and edge.name == "br" for edge in (contents[0], contents[-1])
     )
 
 
 def _move_edges_out(el: Tag) -> None:
-    """Move leading/trailing spaces and <br>s of b/i (and <br>s of some other inline
-    elements, see _brs_movable) outside them (post-order)."""
+    """Move leading/trailing <br>s of b/i and some other inline elements (see
+    _brs_movable) outside them (post-order)."""
     for child in list(el.contents):
         if not isinstance(child, Tag) or child.name in RAW_TEXT:
             continue
@@ -678,36 +641,12 @@ def _move_edges_out(el: Tag) -> None:
 
 
 def _move_own_edges_out(child: Tag) -> None:
-    """Move leading/trailing spaces (of b/i) and <br>s of one element outside it."""
-    spaces = child.name in EDGE_MOVABLE
-    while child.contents:
-        first = child.contents[0]
-        if isinstance(first, Tag) and first.name == "br":
-            ops.insert_before(child, ops.extract(first))
-        elif spaces and type(first) is NavigableString and str(first)[:1] in tuple(WHITESPACE):
-            text = str(first)
-            stripped = text.lstrip(WHITESPACE)
-            ops.insert_before(child, NavigableString(" "))
-            if stripped:
-                ops.replace_with(first, stripped)
-                break
-            ops.extract(first)
-        else:
-            break
-    while child.contents:
-        last = child.contents[-1]
-        if isinstance(last, Tag) and last.name == "br":
-            ops.insert_after(child, ops.extract(last))
-        elif spaces and type(last) is NavigableString and str(last)[-1:] in tuple(WHITESPACE):
-            text = str(last)
-            stripped = text.rstrip(WHITESPACE)
-            ops.insert_after(child, NavigableString(" "))
-            if stripped:
-                ops.replace_with(last, stripped)
-                break
-            ops.extract(last)
-        else:
-            break
+    """Move leading/trailing <br>s of one element outside it."""
+    contents = child.contents
+    while contents and isinstance(contents[0], Tag) and contents[0].name == "br":
+        ops.insert_before(child, ops.extract(contents[0]))
+    while contents and isinstance(contents[-1], Tag) and contents[-1].name == "br":
+        ops.insert_after(child, ops.extract(contents[-1]))
 
 
 def _inline_walk(el: Tag) -> Iterator[PageElement]:
@@ -867,10 +806,8 @@ def _normal_block(el: Tag) -> bool:
             if phrasing_only or not _normal_pre(child):
                 return False
         elif name in _PLAIN_BLOCKS:
-            if phrasing_only or (name in ("p", "ul", "ol") and not child.contents):
-                return False  # (an empty one may be hidden by the margins before it)
-            if el.name in ("ul", "ol") and name in ("ul", "ol"):
-                return False  # moves into the item before it
+            if phrasing_only:
+                return False
             if not _normal_block(child):
                 return False
         elif name == "hr":
@@ -903,16 +840,6 @@ def _normal_inline(tag: Tag) -> bool:
         if not _normal_inline(child):
             return False
     return not _mergeable_neighbours(contents)
-
-
-def _movable_edge(node: PageElement, at_start: bool) -> bool:
-    """Whether _move_own_edges_out would move this first/last child out of a b/i."""
-    if type(node) is Tag:
-        return node.name == "br"
-    if type(node) is NavigableString:
-        edge = str(node)[:1] if at_start else str(node)[-1:]
-        return edge in tuple(WHITESPACE)
-    return False
 
 
 def _mergeable_neighbours(nodes: list[PageElement]) -> bool:
