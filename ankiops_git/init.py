@@ -249,6 +249,17 @@ def _prepare(
         if not tutorial_path.exists():
             tutorial_path.write_text(TUTORIAL, encoding="utf-8")
             result.lines.append(f"init: wrote {TUTORIAL_FILE}")
+    # The deck files as AnkiOps left them (it commits only before it syncs: edits since
+    # are in the working tree), committed before they are converted, so git keeps them.
+    if migration.texts and stage_and_commit(
+        repo,
+        sorted(migration.texts),
+        "AnkiOps' deck files as they were, before ankiops-git init converted them\n",
+    ):
+        result.lines.append(
+            "init: committed AnkiOps' deck files as they were (uncommitted edits "
+            "included), before converting them"
+        )
     if not migration.empty():
         adopt.apply(root, migration)
     result.lines += migration.lines()

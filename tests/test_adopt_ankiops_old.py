@@ -71,6 +71,11 @@ def _cards(col: Any) -> dict[str, Any]:
     return {"notes": notes, "cards": cards, "models": models}
 
 
+def _git_show(folder: Path, env: dict[str, str], spec: str) -> str | None:
+    done = subprocess.run(["git", "show", spec], cwd=folder, env=env, capture_output=True)
+    return done.stdout.decode("utf-8") if done.returncode == 0 else None
+
+
 def _file_ids(folder: Path) -> list[int]:
     ids: list[int] = []
     for path in deckfile.deck_files(folder):
@@ -85,6 +90,7 @@ def _adopts_cleanly(tmp_path: Path, folder: Path, real_anki: RealAnki, peer: Pee
     kept) or note types; the two 0.3 lacks (Reversed, Input) added, nothing else.
     AnkiOps' history kept; then pull and push change nothing. init's output."""
     ids_before = _file_ids(folder)
+    texts = {p.name: p.read_text(encoding="utf-8") for p in deckfile.deck_files(folder)}
     before = _cards(real_anki.col)
     assert sorted(ids_before) == sorted(int(i) for i in before["notes"])
     env = git_env(tmp_path)
@@ -101,6 +107,10 @@ def _adopts_cleanly(tmp_path: Path, folder: Path, real_anki: RealAnki, peer: Pee
     head = _cli(folder, env, "git", "rev-parse", "HEAD")
     history = _cli(folder, env, "git", "log", "--format=%s").splitlines()
     assert history[-1].startswith("AnkiOps: pre-import snapshot"), history
+    commits = _cli(folder, env, "git", "rev-list", "HEAD").split()
+    for name, text in texts.items():  # the files as AnkiOps left them are in git
+        shown = (_git_show(folder, env, f"{commit}:{name}") for commit in commits)
+        assert text in shown, name
     _cli(folder, env, "git", "pull", "-q", "anki")
     _cli(folder, env, "git", "push", "-q", "anki")
     assert _cli(folder, env, "git", "rev-parse", "HEAD") == head
