@@ -121,8 +121,8 @@ class Migration:
             if self.restored:
                 out.append(
                     f"init: {self.restored} field(s) written as Anki has them: AnkiOps' "
-                    "export had dropped their sub/superscripts (x^2^, H~2~O), colours or "
-                    "other formatting"
+                    "export had lost part of them (sub/superscripts as in x^2^, colours, "
+                    "line breaks, spaces, table headers)"
                 )
             if self.vscode is not None:
                 out.append(

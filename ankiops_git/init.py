@@ -282,8 +282,8 @@ def _prepare(
         message += "\nImages in a subfolder of media/ written as Anki has them (no media/).\n"
     if migration.restored:
         message += (
-            "\nFields whose sub/superscripts, colours or other formatting AnkiOps' export had "
-            "dropped written as Anki has them.\n"
+            "\nFields AnkiOps' export had changed (sub/superscripts, colours, line breaks, "
+            "spaces, table headers) written as Anki has them.\n"
         )
     if migration.vscode is not None:
         message += "\nVS Code pastes pictures into media/ (AnkiOps had media/AnkiOpsMedia/).\n"
