@@ -10,6 +10,7 @@ import json
 import socket
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -386,6 +387,34 @@ def test_anki_that_never_answers_times_out_with_advice() -> None:
         assert not isinstance(err.value, AnkiUnavailable)  # slow is not unreachable
     finally:
         server.close()
+
+
+def test_a_big_media_file_gets_more_time_and_a_slow_send_is_busy_not_dropped(
+    ankiconnect_server: LoopbackAnkiConnect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real add-on reads a request in pieces on its poll timer, and Python counts the
+    whole send against the timeout: 4 MB of base64 get 40 s more than the 60 s. A send
+    that still times out is "did not answer" (retry later), not "dropped"."""
+    timeouts: dict[str, float] = {}
+    post = requests.Session.post
+
+    def recording(self: requests.Session, url: str, **kwargs: Any) -> requests.Response:
+        action = json.loads(kwargs["data"])["action"]
+        timeouts[action] = kwargs["timeout"]
+        if action == "storeMediaFile" and len(kwargs["data"]) > 1_000_000:
+            raise requests.exceptions.ConnectionError(
+                "('Connection aborted.', TimeoutError('timed out'))"
+            )
+        return post(self, url, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "post", recording)
+    backend = ConnectBackend(ankiconnect_server.url)
+    assert backend.store_media("small.png", b"x" * 1000) == "small.png"
+    assert 60 <= timeouts["storeMediaFile"] < 61
+    with pytest.raises(AnkiBusy) as err:
+        backend.store_media("big.png", b"x" * 3_000_000)
+    assert 100 <= timeouts["storeMediaFile"] < 101
+    assert "did not answer 'storeMediaFile' within 100 s" in str(err.value)
 
 
 def test_something_else_on_the_port_is_named() -> None:

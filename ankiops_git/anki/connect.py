@@ -49,6 +49,7 @@ from ankiops_git.errors import (
 from ankiops_git.notetypes import BUILTIN, NoteTypes
 
 DEFAULT_URL = "http://127.0.0.1:8765"
+BYTES_PER_EXTRA_SECOND = 100_000  # a request's timeout grows 10 s per MB it sends
 API_VERSION = 6
 ADDON_CODE = "2055492159"
 
@@ -132,6 +133,10 @@ class ConnectBackend:
     def _post(self, payload: dict[str, Any], action: str) -> Any:
         body = json.dumps(payload).encode("utf-8")
         attempts = 2 if action in _READ_ONLY else 1
+        # The add-on reads a request in pieces on its poll timer (about 1.7 s per MB on a
+        # quiet machine, several times that on a busy one), and Python counts the whole
+        # send against the timeout: a big media file gets 10 s more per MB.
+        timeout = self.timeout + len(body) / BYTES_PER_EXTRA_SECOND
         for attempt in range(attempts):
             try:
                 # A fresh connection per request (the session ends with it): never a
@@ -143,21 +148,17 @@ class ConnectBackend:
                         self.url,
                         data=body,
                         headers={"Content-Type": "application/json", "Connection": "close"},
-                        timeout=self.timeout,
+                        timeout=timeout,
                     )
                 break
             except requests.exceptions.ConnectTimeout as e:
                 raise self._unreachable(e) from e
             except requests.exceptions.Timeout as e:
                 # It answered before (the connection was made): slow, not unreachable.
-                raise AnkiBusy(
-                    f"AnkiConnect at {self.url} did not answer {action!r} within "
-                    f"{self.timeout:g} s: Anki may still be working on it, or be showing a "
-                    f"dialog (look at Anki's window). Nothing is lost: once Anki answers, "
-                    f"run the same command again; notes Anki already added are recognised, "
-                    f"not added twice."
-                ) from e
+                raise self._busy(action, timeout) from e
             except requests.exceptions.ConnectionError as e:
+                if "timed out" in str(e):  # the request's sending took too long
+                    raise self._busy(action, timeout) from e
                 refused = _is_refused(e)
                 if refused or attempt + 1 == attempts:
                     raise (
@@ -186,6 +187,15 @@ class ConnectBackend:
                 f"{self.url} answered something that is not JSON: is it AnkiConnect? "
                 f"Check the URL (the default is {DEFAULT_URL})."
             ) from e
+
+    def _busy(self, action: str, timeout: float) -> AnkiBusy:
+        return AnkiBusy(
+            f"AnkiConnect at {self.url} did not answer {action!r} within "
+            f"{round(timeout, 1):g} s: "
+            f"Anki may still be working on it, or be showing a dialog (look at Anki's "
+            f"window). Nothing is lost: once Anki answers, run the same command again; "
+            f"notes Anki already added are recognised, not added twice."
+        )
 
     def _unreachable(self, e: Exception) -> AnkiUnavailable:
         return AnkiUnavailable(
