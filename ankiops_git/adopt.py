@@ -361,6 +361,7 @@ def _old_math(lines: list[str], types: NoteTypes) -> int:
 # The tags AnkiOps 0.3/0.4's export (html-to-markdown 2) dropped, keeping their text:
 # sub/superscripts, colours and highlights set in Anki's editor, and a few more.
 _DIV = re.compile(r"</?div(?:\s[^>]*)?>", re.IGNORECASE)
+_EDGE_BREAKS = re.compile(r"^(?:\s|<br\s*/?>)+|(?:\s|<br\s*/?>)+$", re.IGNORECASE)
 _TABLE = re.compile(r"<table\b[^>]*>.*?</table>", re.IGNORECASE | re.DOTALL)
 _FIRST_ROW = re.compile(r"<tr\b[^>]*>.*?</tr>", re.IGNORECASE | re.DOTALL)
 _DROPPED_TAGS = re.compile(
@@ -371,9 +372,11 @@ _DROPPED_TAGS = re.compile(
 def as_exported(html: str) -> str:
     """Anki's HTML as AnkiOps 0.3/0.4's export kept it: the _DROPPED_TAGS unwrapped,
     no-break spaces as spaces, each <div> (Anki's editor makes one a line) a paragraph,
-    a table's first row its header (Markdown tables have one)."""
+    no line breaks at its start or end (the editor leaves one there), a table's first
+    row its header (Markdown tables have one)."""
     bare = _DROPPED_TAGS.sub("", html).replace("&nbsp;", " ").replace("\xa0", " ")
-    return _TABLE.sub(_header_row, _DIV.sub("<br><br>", bare))
+    bare = _EDGE_BREAKS.sub("", _DIV.sub("<br><br>", bare))
+    return _TABLE.sub(_header_row, bare)
 
 
 def _header_row(match: re.Match[str]) -> str:
