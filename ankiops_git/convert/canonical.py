@@ -368,11 +368,8 @@ def _normalise_pre(pre: Tag) -> None:
         kids = list(pre.contents)
     ops.smooth(pre)
     highlighted = _highlighted(pre)
-    if (
-        highlighted is not None
-        and tuple(_run(n) for n in highlighted[0].contents) != highlighted[1]
-    ):
-        code, parts = highlighted
+    if highlighted is not None and not highlighted[2]:
+        code, parts, _same = highlighted
         ops.clear(code)
         for css, text in parts:
             if css:
@@ -383,28 +380,46 @@ def _normalise_pre(pre: Tag) -> None:
                 ops.append(code, NavigableString(text))
 
 
-def _highlighted(pre: Tag) -> tuple[Tag, tuple[tuple[str, str], ...]] | None:
+def _highlighted(pre: Tag) -> tuple[Tag, tuple[tuple[str, str], ...], bool] | None:
     """A code block as md_to_html highlights it (`<pre class="highlight"><code
-    class="language-x">` holding only classed spans): its <code> and its text's runs as
-    highlighted afresh, else None. The highlighting is ours, so code edited in Anki (a
-    line added, spans split or lost) is the same code block: canonical form
-    highlights it again, and html_to_md writes it as a fence."""
+    class="language-x">` holding only classed spans): its <code>, its text's runs as
+    highlighted afresh, and whether the code holds exactly those; else None. The
+    highlighting is ours, so code edited in Anki (a line added, spans split or lost)
+    is the same code block: canonical form highlights it again, and html_to_md writes
+    it as a fence."""
     kids = pre.contents
-    if pre.attrs != {"class": CSS_CLASS} or len(kids) != 1 or not isinstance(kids[0], Tag):
+    if pre.attrs != {"class": CSS_CLASS} or len(kids) != 1 or type(kids[0]) is not Tag:
         return None
     code = kids[0]
     language = str(code.attrs.get("class", ""))
     if code.name != "code" or len(code.attrs) != 1 or not language.startswith("language-"):
         return None
-    for node in ops.descendants(code):
-        if isinstance(node, Tag):
-            if node.name != "span" or set(node.attrs) - {"class"}:
-                return None
-        elif type(node) is not NavigableString:
+    runs: list[tuple[str, str]] = []  # the children as (class, text), as highlight_parts
+    flat = True  # (spans holding only text)
+    for node in code.contents:
+        kind = type(node)
+        if kind is NavigableString:
+            runs.append(("", str(node)))
+        elif isinstance(node, Tag) and node.name == "span" and set(node.attrs) <= {"class"}:
+            strings = node.contents
+            if all(type(c) is NavigableString for c in strings):
+                runs.append((str(node.attrs.get("class", "")), "".join(map(str, strings))))
+            else:
+                flat = False
+        else:
             return None
-    text = ops.get_text(code)
+    if not flat:  # spans in spans: only spans and text below
+        for node in ops.descendants(code):
+            if type(node) is Tag:
+                if node.name != "span" or set(node.attrs) - {"class"}:
+                    return None
+            elif type(node) is not NavigableString:
+                return None
+    text = "".join(t for _css, t in runs) if flat else ops.get_text(code)
     parts = None if "{{c" in text else highlight_parts(text, language[len("language-") :])
-    return None if parts is None else (code, parts)
+    if parts is None:
+        return None
+    return code, parts, flat and tuple(runs) == parts
 
 
 def _descendant_tags(el: Tag, names: set[str]) -> list[Tag]:
@@ -622,9 +637,10 @@ def _edge_moves(tag: Tag) -> bool:
     contents = tag.contents
     if not contents:
         return False
-    return _brs_movable(tag) and any(
-        type(edge) is Tag and edge.name == "br" for edge in (contents[0], contents[-1])
-    )
+    first, last = contents[0], contents[-1]
+    return (
+        (type(first) is Tag and first.name == "br") or (type(last) is Tag and last.name == "br")
+    ) and _brs_movable(tag)
 
 
 def _move_edges_out(el: Tag) -> None:
@@ -956,10 +972,8 @@ def _normal_pre(pre: Tag) -> bool:
     if not walk(pre):
         return False
     highlighted = _highlighted(pre)
-    if highlighted is not None:
-        code, parts = highlighted
-        if tuple(_run(node) for node in code.contents) != parts:
-            return False
+    if highlighted is not None and not highlighted[2]:
+        return False
     joined = "".join(text)
     if last is not None and str(last).endswith("\n") and len(joined) > 1 and joined[-2] != "\n":
         return False
@@ -967,19 +981,6 @@ def _normal_pre(pre: Tag) -> bool:
     return not (
         len(kids) == 1 and type(kids[0]) is Tag and kids[0].name == "code" and not kids[0].attrs
     )
-
-
-def _run(node: PageElement) -> tuple[str | None, str | None]:
-    """A child of highlighted code as (CSS class, text), as highlight_parts gives them."""
-    if type(node) is NavigableString:
-        return "", str(node)
-    if (
-        type(node) is Tag
-        and node.attrs.get("class")
-        and all(type(c) is NavigableString for c in node.contents)
-    ):
-        return str(node.attrs["class"]), "".join(str(c) for c in node.contents)
-    return None, None
 
 
 def _mergeable_text(nodes: list[PageElement]) -> bool:

@@ -505,7 +505,7 @@ _ESCAPABLE = set("\\!\"#$%&'()*+,./:;<=>?@[]^_`{|}~-")  # markdown-it's escape r
 
 
 def _escape_plain(text: str) -> str:
-    return _escape(text).replace("&amp;nbsp;", "&nbsp;")
+    return escapeHtml(text).replace("&amp;nbsp;", "&nbsp;").replace("\xa0", "&nbsp;")
 
 
 _STARS = re.compile(r"\*+")
