@@ -54,14 +54,17 @@ test: lint real-anki browser
 
 # The reliability suite at soak size (docs/reliability.md); the counts it ran are
 # added up in .pytest_cache/reliability.json. Then the media tests' slow sizes on every
-# backend (10 MB files and 20 push/pull cycles on real Anki too). Then the browser oracle
-# on every field of the corpora (docs/conversion.md).
+# backend (10 MB files and 20 push/pull cycles on real Anki too), and AnkiOps 0.3/0.4
+# folders of 2,000 notes adopted by init. Then the browser oracle on every field of the
+# corpora (docs/conversion.md).
 soak: $(STAMP) real-anki browser
 	mkdir -p .pytest_cache && rm -f .pytest_cache/reliability.json
 	ANKIOPS_SOAK=1 ANKIOPS_RELIABILITY_REPORT=$(CURDIR)/.pytest_cache/reliability.json \
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 -q tests/test_reliability.py
 	ANKIOPS_SOAK=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 -q \
 	  tests/test_media_e2e.py -k "size_limit or cycles"
+	ANKIOPS_SOAK=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 -q \
+	  tests/test_adopt_ankiops_old.py -k generated
 	cat .pytest_cache/reliability.json
 	ANKIOPS_SOAK=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -s \
 	  tests/test_convert_browser.py
