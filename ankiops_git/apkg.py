@@ -1,7 +1,7 @@
 """Anki packages (.apkg) both ways, through the official `anki` package only.
 
 `export_apkg` builds a package from the repository alone (no Anki running): a new
-collection in a temporary folder gets the five AnkiOps note types (templates, CSS),
+collection in a temporary folder gets the repository's note types (templates, CSS),
 the notes with their fields rendered as a push renders them, the media files they
 show, and each note a stable GUID (`note_guid`); Anki's own exporter then writes the
 package. Anki's importer updates a note whose GUID it has, so importing a newer
@@ -13,8 +13,10 @@ with Anki's own "change note type" (Basic -> QA, Basic (and reversed card) ->
 Reversed, Basic (type in the answer) -> Input, Cloze -> Cloze), and the collection is
 then read as a fetch reads one (export.py) and written as deck files and media/. The
 ids in a package belong to the profile that made it, so the deck files get none: a
-push makes the notes in the user's own Anki. Notes of other note types are counted
-and skipped, by type.
+push makes the notes in the user's own Anki. The package's other note types are
+declared in the folder's ankiops.toml (share.copy_declarations: checked in a
+temporary copy first): its own with their cards and CSS as files, Anki's stock ones
+mapped; a stock name with other fields is counted and skipped, with why.
 """
 
 from __future__ import annotations
@@ -26,11 +28,22 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ankiops_git import archive, deckfile, export, media, share
+from ankiops_git.config import load as load_config
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.model import Deck, Note
-from ankiops_git.notetypes import BY_ANKI_NAME, CLOZE, INPUT, NOTE_TYPES, QA, REVERSED
+from ankiops_git.notetypes import (
+    BUILTIN,
+    BY_ANKI_NAME,
+    CLOZE,
+    INPUT,
+    NOTE_TYPES,
+    QA,
+    REVERSED,
+    NoteTypes,
+)
 
 Progress = Callable[[int, int], None]
 
@@ -41,7 +54,7 @@ class PackageError(AnkiOpsError):
     """An Anki package that cannot be written or read."""
 
 
-def note_guid(deck: str, note: Note, occurrence: int = 0) -> str:
+def note_guid(deck: str, note: Note, occurrence: int = 0, types: NoteTypes = BUILTIN) -> str:
     """A note's GUID in packages: the same for the same note in every export.
 
     With a note id: from the id alone (edits, moves and renames keep it). Without one
@@ -53,7 +66,11 @@ def note_guid(deck: str, note: Note, occurrence: int = 0) -> str:
         key = f"note_id\x1f{note.note_id}"
     else:
         first = next(
-            (note.fields[n] for n in NOTE_TYPES[note.note_type].field_names if note.fields.get(n)),
+            (
+                note.fields[n]
+                for n in types.by_key[note.note_type].field_names
+                if note.fields.get(n)
+            ),
             "",
         )
         key = f"new\x1f{deck}\x1f{note.note_type}\x1f{first}\x1f{occurrence}"
@@ -82,19 +99,26 @@ def export_apkg(
 
     from ankiops_git.anki.collection import CollectionBackend
 
+    types = load_config(root).note_types
     found = share.read_decks(root)
     names = share.select_decks(found, decks)
     result = Exported(decks=len(names))
     total = sum(len(found[n].notes) for n in names)
     with tempfile.TemporaryDirectory(prefix="ankiops-apkg-") as tmp:
         col_path = Path(tmp) / "collection.anki2"
-        with CollectionBackend(col_path, create=True) as backend:
-            backend.ensure_note_types()
-        _stable_note_type_ids(col_path)
-        backend = CollectionBackend(col_path)
+        with CollectionBackend(col_path, create=True, note_types=types) as backend:
+            try:
+                backend.ensure_note_types()
+            except AnkiOpsError as e:
+                raise PackageError(
+                    f"the repository's note types cannot be made in a new collection ({e}); "
+                    f"nothing was written"
+                ) from e
+        _stable_note_type_ids(col_path, types)
+        backend = CollectionBackend(col_path, note_types=types)
         try:
             col = backend.col
-            models = {k: col.models.by_name(t.anki_name) for k, t in NOTE_TYPES.items()}
+            models = {t.key: col.models.by_name(t.anki_name) for t in types.all}
             requests = []
             wanted_media: set[str] = set()
             for name in names:
@@ -109,7 +133,7 @@ def export_apkg(
                     anki_note.tags = list(note.tags)
                     first = next(iter(note.fields.values()), "")
                     key = (name, note.note_type, first)
-                    anki_note.guid = note_guid(name, note, seen.get(key, 0))
+                    anki_note.guid = note_guid(name, note, seen.get(key, 0), types)
                     seen[key] = seen.get(key, 0) + 1
                     requests.append(AddNoteRequest(note=anki_note, deck_id=deck_id))
                     wanted_media |= share.note_media(note)
@@ -161,8 +185,8 @@ def note_type_id(anki_name: str) -> int:
     return 1_000_000_000_000 + int.from_bytes(digest[:5], "big")
 
 
-def _stable_note_type_ids(path: Path) -> None:
-    """Give the AnkiOps note types of the new, empty collection at `path` their
+def _stable_note_type_ids(path: Path, types: NoteTypes) -> None:
+    """Give the repository's note types in the new, empty collection at `path` their
     `note_type_id`. The `anki` package has no call that sets a note type's id (Anki's
     own exporter keeps ids as the collection has them), so the three rows that carry
     it are renumbered in this temporary collection while it holds no note, before
@@ -171,7 +195,8 @@ def _stable_note_type_ids(path: Path) -> None:
 
     with CollectionBackend(path) as backend:
         models = backend.col.models
-        for name in BY_ANKI_NAME:  # field and template ids too: Anki compares them
+        names = [t.anki_name for t in types.all]
+        for name in names:  # field and template ids too: Anki compares them
             model = models.by_name(name)
             assert model is not None
             for kind in ("flds", "tmpls"):
@@ -180,7 +205,7 @@ def _stable_note_type_ids(path: Path) -> None:
             models.update_dict(model)
         db = backend.col.db
         assert db is not None
-        for name in BY_ANKI_NAME:
+        for name in names:
             old = backend.col.models.id_for_name(name)
             new = note_type_id(name)
             for table, column in (("notetypes", "id"), ("fields", "ntid"), ("templates", "ntid")):
@@ -206,7 +231,8 @@ class Imported:
     media: int = 0  # media files written
     media_same: int = 0
     renamed: dict[str, str] = field(default_factory=dict)  # media name in package -> written
-    skipped: dict[str, int] = field(default_factory=dict)  # note type name -> notes skipped
+    skipped: dict[str, tuple[int, str]] = field(default_factory=dict)  # type -> notes, why
+    declared: list[str] = field(default_factory=list)  # note types added to ankiops.toml
     refused: list[str] = field(default_factory=list)  # notes that cannot be deck file notes
 
 
@@ -234,6 +260,9 @@ def import_apkg(
         backend = CollectionBackend(Path(tmp) / "collection.anki2", create=True)
         try:
             col = backend.col
+            stock_fields = {
+                entry.name: _field_names(col, entry.id) for entry in col.models.all_names_and_ids()
+            }
             # Anki's stock types of the new collection go: the package's own come in
             # under their names (not "Basic+" beside ours).
             for entry in col.models.all_names_and_ids():
@@ -257,8 +286,13 @@ def import_apkg(
                     f"{package} is not a package Anki can import ({e}); nothing was written"
                 ) from e
             _to_ankiops_types(backend, result)
-            view = export.anki_view(backend, export.EMPTY, None, progress)
-            decks = export.export_decks(view, export.EMPTY)
+            decl_root = Path(tmp) / "declared"
+            before = share.copy_declarations(directory, decl_root)
+            types = _declare_types(backend, decl_root, stock_fields, result)
+            declared = share.declaration_files(decl_root, before, directory)
+            empty = export.Snapshot({}, {}, types=types)
+            view = export.anki_view(backend, empty, None, progress)
+            decks = export.export_decks(view, empty)
             shown = media.names_of_notes(
                 (i, v.fields_html().values()) for i, v in view.notes.items()
             )
@@ -280,12 +314,12 @@ def import_apkg(
                 k: share.rename_references(v, placed.renamed) for k, v in note.fields.items()
             }
             try:
-                deckfile.write_note(note)
+                deckfile.write_note(note, types)
             except AnkiOpsError as e:
                 result.refused.append(f"{deck.name}: {export.first_line(note)}: {e}")
                 continue
             keep.append(note)
-        texts[path] = deckfile.write(Deck(keep))
+        texts[path] = deckfile.write(Deck(keep), types)
         result.notes += len(keep)
     existing = [p for p in texts if (directory / p).exists()]
     if existing and not overwrite:
@@ -294,8 +328,8 @@ def import_apkg(
             f"{directory} already has {len(existing)} of these deck files ({shown_paths}); "
             f"nothing was written. Use --overwrite to replace them, or another --directory"
         )
-    archive.write_all(directory, texts, placed.to_write)
     result.decks = sorted(texts)
+    archive.write_all(directory, {**texts, **declared}, placed.to_write)
     result.media = len(placed.to_write)
     result.media_same = placed.same
     result.renamed = placed.renamed
@@ -303,8 +337,7 @@ def import_apkg(
 
 
 def _to_ankiops_types(backend: object, result: Imported) -> None:
-    """Give notes of Anki's stock types our types (Anki's own change of note type);
-    count the notes of every other type in `result.skipped`."""
+    """Give notes of Anki's stock types our types (Anki's own change of note type)."""
     from anki.models import NotetypeId
 
     col = backend.col  # type: ignore[attr-defined]
@@ -323,8 +356,7 @@ def _to_ankiops_types(backend: object, result: Imported) -> None:
         fields = [f["name"] for f in model["flds"]]
         target = STOCK.get(name)
         if target is None or fields != list(target[1]):
-            result.skipped[name] = len(note_ids)
-            continue
+            continue  # declared as it is (_declare_types), or skipped there
         ours = col.models.by_name(NOTE_TYPES[target[0]].anki_name)
         info = col.models.change_notetype_info(
             old_notetype_id=NotetypeId(model_id), new_notetype_id=NotetypeId(ours["id"])
@@ -336,6 +368,52 @@ def _to_ankiops_types(backend: object, result: Imported) -> None:
             [fields.index(f) if f in fields else -1 for f in _sources(target[0])]
         )
         col.models.change_notetype_of_notes(request)
+
+
+def _field_names(col: Any, model_id: int) -> list[str]:
+    from anki.models import NotetypeId
+
+    model = col.models.get(NotetypeId(model_id))
+    return [f["name"] for f in model["flds"]] if model is not None else []
+
+
+def _declare_types(
+    backend: Any, root: Path, stock_fields: dict[str, list[str]], result: Imported
+) -> NoteTypes:
+    """Declare in `root`'s ankiops.toml each note type of the package (with notes) that
+    the repository does not know: with its templates and CSS as files, or for one of
+    Anki's stock types with its stock fields, mapped (the user's Anki has it). A stock
+    name with other fields, or a type that cannot be declared, is skipped with why.
+    The note types of `root` then, also given to `backend` (whose notes it reads)."""
+    from anki.models import NotetypeId
+
+    from ankiops_git import config as config_mod
+    from ankiops_git import notetypes_config
+
+    col = backend.col
+    known = config_mod.load(root).note_types
+    for entry in sorted(col.models.all_names_and_ids(), key=lambda e: e.name):
+        count = len(col.models.nids(NotetypeId(entry.id)))
+        if not count or entry.name in known.by_anki_name:
+            continue
+        fields = _field_names(col, entry.id)
+        stock = stock_fields.get(entry.name)
+        if stock is not None and fields != stock:
+            result.skipped[entry.name] = (
+                count,
+                f"Anki's stock type with other fields ({', '.join(fields)}): mapping it "
+                f"would not fit your Anki's {entry.name!r}",
+            )
+            continue
+        try:
+            notetypes_config.import_note_type(root, backend, entry.name, stock is None)
+        except AnkiOpsError as e:
+            result.skipped[entry.name] = (count, str(e).removesuffix("; nothing was written."))
+            continue
+        result.declared.append(entry.name)
+    types = config_mod.load(root).note_types
+    backend.note_types = types
+    return types
 
 
 def _sources(key: str) -> list[str]:

@@ -514,6 +514,7 @@ def deserialize_command(
         done = share.deserialize(file, directory or Path("."), overwrite, _max_bytes(max_mb))
     except OSError as e:
         raise AnkiOpsError(f"cannot write the deck files: {e.strerror or e}") from e
+    _say_declared("deserialize", done.declared)
     _say_renamed("deserialize", done.renamed)
     click.echo(
         f"deserialize: {len(done.decks)} deck file(s), {done.notes} note(s), "
@@ -556,7 +557,8 @@ def import_apkg_command(
 ) -> None:
     """Deck files (and media/) from an Anki package (.apkg), e.g. a shared deck. Notes of
     Anki's Basic, Basic (and reversed card), Basic (type in the answer) and Cloze types
-    become QA, Reversed, Input and Cloze notes; other note types are listed and skipped."""
+    become QA, Reversed, Input and Cloze notes; the package's other note types are declared
+    in ankiops.toml (their cards and CSS in note-types/)."""
     from ankiops_git import apkg
     from ankiops_git.remote import progress_bar_for
 
@@ -567,11 +569,9 @@ def import_apkg_command(
         _max_bytes(max_mb),
         progress_bar_for("reading package"),
     )
-    for name, number in sorted(done.skipped.items()):
-        click.echo(
-            f"import-apkg: skipped {number} note(s) of note type {name!r}: not a type "
-            f"ankiops-git has"
-        )
+    _say_declared("import-apkg", done.declared)
+    for name, (number, why) in sorted(done.skipped.items()):
+        click.echo(f"import-apkg: skipped {number} note(s) of note type {name!r}: {why}")
     for line in done.refused:
         click.echo(f"import-apkg: skipped {line}")
     _say_renamed("import-apkg", done.renamed)
@@ -579,6 +579,14 @@ def import_apkg_command(
         f"import-apkg: {len(done.decks)} deck file(s), {done.notes} note(s), "
         f"{done.media} media file(s) written ({done.media_same} already there)"
     )
+
+
+def _say_declared(command: str, names: list[str]) -> None:
+    for name in names:
+        click.echo(
+            f"{command}: note type {name!r} declared in ankiops.toml (check its prefixes "
+            f"there; docs/format.md, Declaring a note type)"
+        )
 
 
 def _say_renamed(command: str, renamed: dict[str, str]) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from ankiops_git import archive, deckfile, media
+from ankiops_git.config import CONFIG_NAME
 from ankiops_git.config import load as load_config
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.model import Deck, Note
-from ankiops_git.notetypes import NOTE_TYPES
+from ankiops_git.notetypes import BUILTIN, NoteType, NoteTypes
 
 SCHEMA = "ankiops-git/share"
 VERSION = 1
@@ -43,8 +45,9 @@ class ShareError(AnkiOpsError):
 def read_decks(root: Path) -> dict[str, Deck]:
     """Deck name -> Deck, for the deck files in `root` (the working tree)."""
     out: dict[str, Deck] = {}
-    for path in deckfile.deck_files(root, load_config(root)):
-        deck = deckfile.parse(path.read_text(encoding="utf-8"), path.name)
+    config = load_config(root)
+    for path in deckfile.deck_files(root, config):
+        deck = deckfile.parse(path.read_text(encoding="utf-8"), path.name, config.note_types)
         out[deckfile.deck_name_for_path(path)] = deck
     return out
 
@@ -94,26 +97,54 @@ def serialize(
     root: Path, decks: Iterable[str] = (), subdecks: bool = True, ids: bool = True
 ) -> dict[str, Any]:
     """The document for the repository at `root` (see the module docstring)."""
+    types = load_config(root).note_types
     found = read_decks(root)
     out_decks = []
+    used: set[str] = set()
     for name in select_decks(found, decks, subdecks):
         deck = found[name]
         entry: dict[str, Any] = {"name": name}
         if ids and deck.deck_id is not None:
             entry["deck_id"] = deck.deck_id
-        entry["notes"] = [note_entry(n, ids) for n in deck.notes]
+        entry["notes"] = [note_entry(n, ids, types) for n in deck.notes]
+        used |= {n.note_type for n in deck.notes}
         out_decks.append(entry)
-    return {"schema": SCHEMA, "version": VERSION, "decks": out_decks}
+    doc: dict[str, Any] = {"schema": SCHEMA, "version": VERSION}
+    declared = [type_entry(t) for t in types.declared if t.key in used]
+    if declared:
+        doc["note_types"] = declared
+    doc["decks"] = out_decks
+    return doc
 
 
-def note_entry(note: Note, ids: bool) -> dict[str, Any]:
+def note_entry(note: Note, ids: bool, types: NoteTypes = BUILTIN) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     if ids and note.note_id is not None:
         entry["note_id"] = note.note_id
     entry["note_type"] = note.note_type
     entry["tags"] = list(note.tags)
-    note_type = NOTE_TYPES[note.note_type]
+    note_type = types.by_key[note.note_type]
     entry["fields"] = {n: note.fields[n] for n in note_type.field_names if note.fields.get(n)}
+    return entry
+
+
+def type_entry(note_type: NoteType) -> dict[str, Any]:
+    """A declared note type in the document: as ankiops.toml declares it, with its
+    cards and CSS (none for a type mapped onto one Anki has)."""
+    entry: dict[str, Any] = {
+        "name": note_type.key,
+        "anki_name": note_type.anki_name,
+        "fields": [list(pair) for pair in note_type.fields],
+        "identifying": list(note_type.identifying),
+        "required": list(note_type.required),
+        "cloze": note_type.is_cloze,
+    }
+    if note_type.origin == "declared":
+        entry["cards"] = [
+            {"name": name, "front": front, "back": back}
+            for name, front, back in note_type.card_templates
+        ]
+        entry["css"] = note_type.css
     return entry
 
 
@@ -121,8 +152,10 @@ def dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
-def doc_media(doc: dict[str, Any]) -> set[str]:
-    return {name for _, deck in parse_doc(doc, "") for n in deck.notes for name in note_media(n)}
+def doc_media(doc: dict[str, Any], types: NoteTypes = BUILTIN) -> set[str]:
+    return {
+        name for _, deck in parse_doc(doc, "", types) for n in deck.notes for name in note_media(n)
+    }
 
 
 @dataclass
@@ -140,7 +173,7 @@ def count(doc: dict[str, Any]) -> Written:
 def write_archive(root: Path, doc: dict[str, Any], out: Path) -> Written:
     """`doc` and the media files its notes show (from root/media) as a ZIP at `out`."""
     result = count(doc)
-    names = sorted(doc_media(doc))
+    names = sorted(doc_media(doc, load_config(root).note_types))
     tmp = out.with_name(out.name + ".tmp")
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -166,8 +199,12 @@ def _bad(where: str, what: str) -> ShareError:
     return ShareError(f"{where}: {what}; nothing was written")
 
 
-def parse_doc(doc: Any, where: str) -> list[tuple[str, Deck]]:
-    """(deck name, Deck) for each deck of a document, every part checked."""
+def parse_doc(
+    doc: Any, where: str, types: NoteTypes = BUILTIN, keys: dict[str, str] | None = None
+) -> list[tuple[str, Deck]]:
+    """(deck name, Deck) for each deck of a document, every part checked. `types`: the
+    note types its notes may have; `keys`: the document's name of a declared type -> its
+    name in `types`, where they differ."""
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise _bad(where, f'not an ankiops-git shared deck document (no "schema": {SCHEMA!r})')
     version = doc.get("version")
@@ -203,10 +240,13 @@ def parse_doc(doc: Any, where: str) -> list[tuple[str, Deck]]:
         notes = entry.get("notes", [])
         if not isinstance(notes, list):
             raise _bad(at, '"notes" must be a list')
-        deck = Deck([_parse_note(n, f"{at}, note {i}") for i, n in enumerate(notes, 1)], deck_id)
+        deck = Deck(
+            [_parse_note(n, f"{at}, note {i}", types, keys or {}) for i, n in enumerate(notes, 1)],
+            deck_id,
+        )
         deck.name = name
         try:  # what deserialize writes must read back as the same notes
-            back = deckfile.parse(deckfile.write(deck))
+            back = deckfile.parse(deckfile.write(deck, types), "", types)
         except AnkiOpsError as e:
             raise _bad(at, f"cannot be written as a deck file ({e})") from e
         if back.notes != deck.notes:
@@ -215,18 +255,19 @@ def parse_doc(doc: Any, where: str) -> list[tuple[str, Deck]]:
     return out
 
 
-def _parse_note(entry: Any, at: str) -> Note:
+def _parse_note(entry: Any, at: str, types: NoteTypes, keys: dict[str, str]) -> Note:
     if not isinstance(entry, dict):
         raise _bad(at, "a note must be an object")
     key = entry.get("note_type")
-    if key not in NOTE_TYPES:
-        raise _bad(at, f"note type {key!r} is not one of {', '.join(NOTE_TYPES)}")
+    key = keys.get(key, key) if isinstance(key, str) else key
+    if key not in types.by_key:
+        raise _bad(at, f"note type {key!r} is not one of {', '.join(types.by_key)}")
     fields = entry.get("fields", {})
     if not isinstance(fields, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
     ):
         raise _bad(at, '"fields" must map field names to text')
-    unknown = sorted(set(fields) - set(NOTE_TYPES[key].field_names))
+    unknown = sorted(set(fields) - set(types.by_key[key].field_names))
     if unknown:
         raise _bad(at, f"{', '.join(unknown)} not a field of {key}")
     tags = entry.get("tags", [])
@@ -246,6 +287,7 @@ class Deserialized:
     media_new: int = 0  # media files written
     media_same: int = 0  # the folder had them with the same bytes
     renamed: dict[str, str] = field(default_factory=dict)  # name in archive -> name written
+    declared: list[str] = field(default_factory=list)  # note types added to ankiops.toml
 
 
 def _load(path: Path, max_bytes: int) -> tuple[Any, dict[str, bytes]]:
@@ -314,6 +356,164 @@ def rename_references(text: str, renamed: dict[str, str]) -> str:
     return out
 
 
+# --- note types a document or package brings: declared in ankiops.toml ---------------
+
+
+def copy_declarations(directory: Path, root: Path) -> dict[str, bytes]:
+    """Copy `directory`'s ankiops.toml and the template folders its note types use into
+    `root`, where new declarations are added and checked before anything is written
+    into `directory`; the files copied, path -> bytes."""
+    root.mkdir(parents=True)
+    copied: dict[str, bytes] = {}
+    source = directory / CONFIG_NAME
+    if source.is_file():
+        copied[CONFIG_NAME] = source.read_bytes()
+        for note_type in load_config(directory).note_types.declared:
+            folder = directory / note_type.templates_dir
+            if note_type.templates_dir and folder.is_dir():
+                for file in sorted(folder.iterdir()):
+                    if file.is_file():
+                        copied[f"{note_type.templates_dir}/{file.name}"] = file.read_bytes()
+    for rel, data in copied.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    return copied
+
+
+def declaration_files(root: Path, before: dict[str, bytes], directory: Path) -> dict[str, str]:
+    """The files declaring note types in `root` added or changed since `before` (path
+    -> text), to be written into `directory`; a new one `directory` has is an error."""
+    out: dict[str, str] = {}
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = file.relative_to(root).as_posix()
+        data = file.read_bytes()
+        if before.get(rel) == data:
+            continue
+        if rel not in before and (directory / rel).exists():
+            raise ShareError(
+                f"{directory / rel} exists already, and the note types coming in would "
+                f"write it; nothing was written. Move it away, or use another --directory"
+            )
+        out[rel] = data.decode("utf-8")
+    return out
+
+
+def _declare_doc_types(
+    doc: Any, root: Path, where: str
+) -> tuple[NoteTypes, dict[str, str], list[str]]:
+    """Declare the document's note types in `root`'s ankiops.toml (with their cards and
+    CSS in note-types/KEY/) unless it has them (by Anki name, with the same fields). The
+    note types then, the document's name of each -> its name there, and the Anki names
+    of those declared now."""
+    from ankiops_git import notetypes_config
+
+    entries = doc.get("note_types", []) if isinstance(doc, dict) else []
+    if not isinstance(entries, list):
+        raise _bad(where, '"note_types" must be a list')
+    known = load_config(root).note_types
+    keys: dict[str, str] = {}
+    new: list[str] = []
+    for index, entry in enumerate(entries, 1):
+        at = f"{where}: note type {index}"
+        spec = _type_spec(entry, at)
+        name, anki_name, fields = spec["name"], spec["anki_name"], spec["fields"]
+        have = known.by_anki_name.get(anki_name)
+        if have is not None:
+            if list(have.fields) != fields:
+                raise _bad(
+                    at,
+                    f"{anki_name!r} is declared here with other fields or prefixes "
+                    f"({', '.join(p + ':' for p, _ in have.fields)}); make them the same, "
+                    f"or rename one",
+                )
+            keys[name] = have.key
+            continue
+        key = notetypes_config.key_for(name, set(known.by_key) | set(keys.values()))
+        cards = spec.get("cards")
+        folder = f"note-types/{key}" if cards is not None else None
+        text = notetypes_config.declaration(
+            key, anki_name, fields, spec["cloze"], folder, [c["name"] for c in cards or []]
+        )
+        text += f"identifying = {_toml_list(spec['identifying'])}\n"
+        text += f"required = {_toml_list(spec['required'])}\n"
+        if folder is not None:
+            for card in cards or []:
+                base = root / folder / card["name"]
+                base.parent.mkdir(parents=True, exist_ok=True)
+                Path(f"{base}{notetypes_config.FRONT}").write_text(card["front"], "utf-8")
+                Path(f"{base}{notetypes_config.BACK}").write_text(card["back"], "utf-8")
+            (root / folder / notetypes_config.CSS_FILE).write_text(spec["css"], "utf-8")
+        config_path = root / CONFIG_NAME
+        head = config_path.read_text(encoding="utf-8") if config_path.exists() else ""
+        glue = (
+            "" if not head or head.endswith("\n\n") else ("\n" if head.endswith("\n") else "\n\n")
+        )
+        config_path.write_text(head + glue + text, encoding="utf-8")
+        keys[name] = key
+        new.append(anki_name)
+    try:
+        types = load_config(root).note_types
+    except AnkiOpsError as e:
+        raise _bad(where, f"its note types cannot be declared ({e})") from e
+    return types, keys, sorted(new)
+
+
+def _toml_list(values: list[str]) -> str:
+    from ankiops_git.notetypes_config import toml_str
+
+    return "[" + ", ".join(toml_str(v) for v in values) + "]"
+
+
+def _type_spec(entry: Any, at: str) -> dict[str, Any]:
+    """A document's note type entry, its shape checked (the declaration's rules are
+    config.py's, applied when it is read back)."""
+
+    def texts(value: Any) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+    if not isinstance(entry, dict):
+        raise _bad(at, "a note type must be an object")
+    for name in ("name", "anki_name"):
+        if not isinstance(entry.get(name), str) or not entry[name]:
+            raise _bad(at, f'"{name}" must be a name')
+    fields = entry.get("fields")
+    if (
+        not isinstance(fields, list)
+        or not fields
+        or not all(texts(f) and len(f) == 2 for f in fields)
+    ):
+        raise _bad(at, '"fields" must be a list of [prefix, field name] pairs')
+    for name in ("identifying", "required"):
+        if not texts(entry.get(name, [])):
+            raise _bad(at, f'"{name}" must be a list of prefixes')
+    cards = entry.get("cards")
+    if cards is not None and (
+        not isinstance(cards, list)
+        or not cards
+        or not all(
+            isinstance(c, dict)
+            and all(isinstance(c.get(k), str) for k in ("name", "front", "back"))
+            and c["name"]
+            and "/" not in c["name"]
+            and "\\" not in c["name"]
+            and not c["name"].startswith(".")
+            for c in cards
+        )
+        or not isinstance(entry.get("css", ""), str)
+    ):
+        raise _bad(at, '"cards" must be a list of {"name", "front", "back"}, each a file name')
+    return {
+        "name": entry["name"],
+        "anki_name": entry["anki_name"],
+        "fields": [(p, n) for p, n in fields],
+        "identifying": list(entry.get("identifying", [])),
+        "required": list(entry.get("required", [])),
+        "cloze": bool(entry.get("cloze", False)),
+        "cards": cards,
+        "css": entry.get("css", ""),
+    }
+
+
 @dataclass
 class PlacedMedia:
     to_write: dict[str, bytes] = field(default_factory=dict)  # name -> bytes, new in media/
@@ -361,9 +561,14 @@ def deserialize(
 ) -> Deserialized:
     """Write the document (or ZIP) at `path` into `directory` (see the module docstring)."""
     doc, files = _load(path, max_bytes)
-    decks = parse_doc(doc, str(path))
     directory = directory.resolve()
-    result = Deserialized()
+    with tempfile.TemporaryDirectory(prefix="ankiops-share-") as tmp:
+        root = Path(tmp) / "declared"
+        before = copy_declarations(directory, root)
+        types, keys, new = _declare_doc_types(doc, root, str(path))
+        declared = declaration_files(root, before, directory)
+    decks = parse_doc(doc, str(path), types, keys)
+    result = Deserialized(declared=new)
     placed = place_media(files, directory)
     result.media_same, result.renamed = placed.same, placed.renamed
     to_write = placed.to_write
@@ -380,9 +585,9 @@ def deserialize(
     for name, deck in decks:
         for note in deck.notes:
             note.fields = {k: rename_references(v, result.renamed) for k, v in note.fields.items()}
-        texts[paths[name]] = deckfile.write(deck)
+        texts[paths[name]] = deckfile.write(deck, types)
         result.notes += len(deck.notes)
-    archive.write_all(directory, texts, to_write)
     result.decks = sorted(texts)
+    archive.write_all(directory, {**texts, **declared}, to_write)
     result.media_new = len(to_write)
     return result

@@ -15,6 +15,8 @@ from test_share import PNG_A, generated_repo, make_repo, tree
 
 from ankiops_git import apkg, archive, deckfile
 from ankiops_git.cli import cli
+from ankiops_git.config import load as load_config
+from ankiops_git.convert import html_equal
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.model import Note
 
@@ -37,7 +39,9 @@ def content(root: Path) -> dict[str, list[tuple[str, dict[str, str], list[str]]]
     return {
         p.name: [
             (n.note_type, n.fields, sorted(n.tags))
-            for n in deckfile.parse(p.read_text(encoding="utf-8"), p.name).notes
+            for n in deckfile.parse(
+                p.read_text(encoding="utf-8"), p.name, load_config(root).note_types
+            ).notes
         ]
         for p in deckfile.deck_files(root)
     }
@@ -213,30 +217,107 @@ def stock_package(tmp_path: Path) -> Path:
     return out
 
 
-def test_stock_note_types_map_to_ours_and_others_are_skipped(tmp_path: Path) -> None:
+def test_stock_note_types_map_to_ours_and_others_are_declared(tmp_path: Path) -> None:
+    """Basic, Basic (and reversed card), Basic (type in the answer) and Cloze become QA,
+    Reversed, Input and Cloze; "Vocab" (a type of the package's own) is declared in
+    ankiops.toml with its cards and CSS as files, and its note is a deck file note."""
     package = stock_package(tmp_path)
-    done = apkg.import_apkg(package, tmp_path / "b")
-    assert done.skipped == {"Vocab": 1} and done.notes == 4
-    notes = deckfile.parse((tmp_path / "b" / "Shared__Deck.md").read_text(encoding="utf-8")).notes
+    result = CliRunner().invoke(
+        cli, ["import-apkg", str(package), "--directory", str(tmp_path / "b")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "note type 'Vocab' declared in ankiops.toml" in result.output
+    types = load_config(tmp_path / "b").note_types
+    vocab = types.by_anki_name["Vocab"]
+    assert vocab.origin == "declared" and vocab.field_names == ("Front", "Back")
+    assert (tmp_path / "b" / vocab.templates_dir / "Card 1.front.html").read_text() == "{{Front}}"
+    text = (tmp_path / "b" / "Shared__Deck.md").read_text(encoding="utf-8")
+    notes = deckfile.parse(text, types=types).notes
     assert [(n.note_type, n.fields, n.tags) for n in notes] == [
         ("QA", {"Question": "What is **2+2**?", "Answer": "4"}, ["shared"]),
         ("Reversed", {"Front": "perro", "Back": "dog"}, ["shared"]),
         ("Input", {"Question": "Capital of France?", "Input": "Paris"}, ["shared"]),
         ("Cloze", {"Text": "{{c1::Madrid}} is in Spain", "Extra": "capital"}, ["shared"]),
+        (vocab.key, {"Front": "gato"}, []),
     ]
-    # ... and through a fresh collection and back, no field changes.
+    # ... and through a fresh collection and back, no field changes, the declaration
+    # comes along (the package has the type as the files declare it).
     apkg.export_apkg(tmp_path / "b", tmp_path / "again.apkg")
+    col = import_into(tmp_path / "fresh", tmp_path / "again.apkg")
+    try:
+        model = col.models.by_name("Vocab")
+        assert model is not None and model["tmpls"][0]["qfmt"] == "{{Front}}"
+        assert col.note_count() == 5
+    finally:
+        col.close()
     apkg.import_apkg(tmp_path / "again.apkg", tmp_path / "c")
     assert content(tmp_path / "c") == content(tmp_path / "b")
 
 
-def test_a_real_shared_deck_with_its_own_note_types_is_listed_and_skipped(tmp_path: Path) -> None:
-    # Markdown2Anki's sample deck (tests/corpus/README.md): Anki 2.1.5x format, media,
-    # three notes of its own note types.
-    done = apkg.import_apkg(CORPUS / "markdown2anki.apkg", tmp_path / "b")
-    assert done.skipped == {"Markdown2Anki - Basic": 2, "Markdown2Anki - Cloze": 1}
-    assert done.notes == 0 and done.media == 0
-    assert not list(deckfile.deck_files(tmp_path / "b"))
+def test_a_stock_name_with_other_fields_is_skipped_with_why(tmp_path: Path) -> None:
+    from anki.collection import ExportAnkiPackageOptions
+
+    col = Collection(str(tmp_path / "odd" / "collection.anki2").replace("/odd/", "/odd-"))
+    try:
+        model = col.models.by_name("Basic")
+        assert model is not None
+        col.models.add_field(model, col.models.new_field("Notes"))
+        col.models.update_dict(model)
+        note = col.new_note(col.models.by_name("Basic"))  # type: ignore[arg-type]
+        note.fields[0] = "odd"
+        col.add_note(note, col.decks.id("Odd", create=True))  # type: ignore[arg-type]
+        col.export_anki_package(
+            out_path=str(tmp_path / "odd.apkg"), options=ExportAnkiPackageOptions(), limit=None
+        )
+    finally:
+        col.close()
+    done = apkg.import_apkg(tmp_path / "odd.apkg", tmp_path / "b")
+    assert done.skipped == {
+        "Basic": (
+            1,
+            "Anki's stock type with other fields (Front, Back, Notes): mapping it would not "
+            "fit your Anki's 'Basic'",
+        )
+    }
+    assert done.notes == 0 and not (tmp_path / "b" / "ankiops.toml").exists()
+
+
+def real_fields(package: Path, tmp: Path) -> list[tuple[str, list[str]]]:
+    """(note type, fields' HTML) of each note of `package`, imported by Anki alone."""
+    col = import_into(tmp, package)
+    try:
+        notes = [col.get_note(n) for n in sorted(col.find_notes(""))]
+        return sorted((n.note_type()["name"], list(n.fields)) for n in notes)  # type: ignore[index]
+    finally:
+        col.close()
+
+
+def test_a_real_shared_deck_with_its_own_note_types_imports_and_round_trips(
+    tmp_path: Path,
+) -> None:
+    """Markdown2Anki's sample deck (tests/corpus/README.md): Anki 2.1.5x format, a
+    picture, three notes of its own two note types. They become deck files with the
+    types declared; a package of those files imported into a fresh collection has the
+    same fields as Anki shows for the original, as Anki's HTML equality sees them."""
+    result = CliRunner().invoke(
+        cli, ["import-apkg", str(CORPUS / "markdown2anki.apkg"), "--directory", str(tmp_path / "b")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "3 note(s)" in result.output and "skipped" not in result.output
+    types = load_config(tmp_path / "b").note_types
+    assert {t.anki_name for t in types.declared} == {
+        "Markdown2Anki - Basic",
+        "Markdown2Anki - Cloze",
+    }
+    assert types.by_anki_name["Markdown2Anki - Cloze"].is_cloze
+    apkg.export_apkg(tmp_path / "b", tmp_path / "again.apkg")
+    before = real_fields(CORPUS / "markdown2anki.apkg", tmp_path / "original")
+    after = real_fields(tmp_path / "again.apkg", tmp_path / "again")
+    assert [name for name, _ in after] == [name for name, _ in before]
+    for (_, old), (_, new) in zip(before, after, strict=True):
+        assert len(old) == len(new)
+        for a, b in zip(old, new, strict=True):
+            assert html_equal(a, b), (a[:200], b[:200])
 
 
 def test_unsafe_and_malformed_packages_are_refused(tmp_path: Path) -> None:
@@ -290,7 +371,16 @@ def test_cli_export_and_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert "2 deck(s), 3 note(s), 1 media file(s)" in done.output
     back = runner.invoke(cli, ["import-apkg", str(stock_package(tmp_path)), "--directory", "x"])
     assert back.exit_code == 0, back.output
-    assert "skipped 1 note(s) of note type 'Vocab'" in back.output
+    assert "1 deck file(s), 5 note(s)" in back.output
     assert (src / "x" / "Shared__Deck.md").is_file()
+    # into a folder whose note-types/Vocab is something else: refused, nothing written
+    again = runner.invoke(cli, ["import-apkg", str(tmp_path / "stock.apkg"), "--directory", "y"])
+    assert again.exit_code == 0
+    (src / "z" / "note-types" / "Vocab").mkdir(parents=True)
+    (src / "z" / "note-types" / "Vocab" / "style.css").write_text(".mine {}", encoding="utf-8")
+    clash = runner.invoke(cli, ["import-apkg", str(tmp_path / "stock.apkg"), "--directory", "z"])
+    assert clash.exit_code == 1 and "Traceback" not in clash.output, clash.output
+    assert "nothing was written" in clash.output
+    assert sorted(p.name for p in (src / "z").iterdir()) == ["note-types"]
     bad = runner.invoke(cli, ["export-apkg", "Nope", "-o", str(out)])
     assert bad.exit_code == 1 and "no deck 'Nope'" in bad.output and "Traceback" not in bad.output

@@ -13,9 +13,11 @@ from click.testing import CliRunner
 
 from ankiops_git import archive, deckfile, share
 from ankiops_git.cli import cli
+from ankiops_git.config import load as load_config
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.init import TUTORIAL, TUTORIAL_FILE
 from ankiops_git.model import Deck, Note
+from ankiops_git.notetypes import NoteTypes
 
 PNG_A = b"\x89PNG\r\n\x1a\nAAAA"
 PNG_B = b"\x89PNG\r\n\x1a\nBBBB"
@@ -71,6 +73,72 @@ def test_json_round_trip_of_the_tutorial_and_decks_is_lossless(tmp_path: Path) -
     assert done.notes == 3 + TUTORIAL.count("\n---\n") + 1
     assert not (tmp_path / "b" / "media").exists()  # JSON alone carries no media
     assert not [p for p in (tmp_path / "b").iterdir() if p.name.startswith(".ankiops-staging")]
+
+
+VOCAB_TOML = """
+[note_types.Vocab]
+fields = [["W", "Word"], ["D", "Definition"]]
+templates = "note-types/Vocab"
+
+[note_types.Basic]
+fields = [["Fr", "Front"], ["Bk", "Back"]]
+"""
+
+
+def with_declared_types(root: Path) -> Path:
+    """make_repo's repository, declaring a note type of its own (cards and CSS as files)
+    and mapping Anki's Basic, with a deck of their notes."""
+    make_repo(root)
+    (root / "ankiops.toml").write_text(VOCAB_TOML, encoding="utf-8")
+    folder = root / "note-types" / "Vocab"
+    folder.mkdir(parents=True)
+    (folder / "Card 1.front.html").write_text("{{Word}}", encoding="utf-8")
+    (folder / "Card 1.back.html").write_text("{{FrontSide}}<hr id=answer>{{Definition}}", "utf-8")
+    (folder / "style.css").write_text(".card { color: navy; }", encoding="utf-8")
+    (root / "Words.md").write_text(
+        "<!-- note_id: 2001 -->\nW: perro\nD: *dog*\n\n---\n\nFr: hola\nBk: hello\n", "utf-8"
+    )
+    return root
+
+
+def test_declared_note_types_travel_with_the_document(tmp_path: Path) -> None:
+    """A document of decks with notes of declared types carries the declarations (and
+    a declared type's cards and CSS); deserialize declares them where it writes, so the
+    new repository reads the same notes. A folder that has the type already keeps its
+    declaration."""
+    src = with_declared_types(tmp_path / "a")
+    doc = share.serialize(src, ["Words"])
+    assert [t["name"] for t in doc["note_types"]] == ["Vocab", "Basic"]
+    vocab = doc["note_types"][0]
+    assert vocab["cards"] == [
+        {"name": "Card 1", "front": "{{Word}}", "back": "{{FrontSide}}<hr id=answer>{{Definition}}"}
+    ]
+    assert "cards" not in doc["note_types"][1]  # mapped: Anki's own Basic
+    path = tmp_path / "decks.json"
+    path.write_text(share.dumps(doc), encoding="utf-8")
+    done = share.deserialize(path, tmp_path / "b")
+    assert done.declared == ["Basic", "Vocab"] and done.notes == 2
+    assert decks_of(tmp_path / "b") == {"Words.md": decks_of(src)["Words.md"]}
+    types = load_config(tmp_path / "b").note_types
+    assert types.by_key["Vocab"].card_templates == types_of(src).by_key["Vocab"].card_templates
+    assert types.by_key["Vocab"].css == ".card { color: navy; }"
+    assert types.by_key["Basic"].origin == "mapped"
+    # again into the same folder: the declarations are there, nothing is added
+    again = share.deserialize(path, tmp_path / "b", overwrite=True)
+    assert again.declared == []
+    assert (tmp_path / "b" / "ankiops.toml").read_text(encoding="utf-8").count("[note_types.") == 2
+    # a folder that declares Vocab with other prefixes: refused, nothing written
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "ankiops.toml").write_text(
+        '[note_types.Vocab]\nfields = [["Wo", "Word"], ["De", "Definition"]]\n', "utf-8"
+    )
+    with pytest.raises(share.ShareError, match="'Vocab' is declared here with other fields"):
+        share.deserialize(path, tmp_path / "c")
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["ankiops.toml"]
+
+
+def types_of(root: Path) -> NoteTypes:
+    return load_config(root).note_types
 
 
 def test_no_ids_and_deck_selection(tmp_path: Path) -> None:
