@@ -434,7 +434,7 @@ def test_backends_create_update_and_refuse_note_type_changes(
         backend.ensure_note_types()
     assert model_of(anki_col, "Vocab")["fields"] == ["Word", "Definition"]  # type: ignore[index]
     done = backend.ensure_note_types(allow_field_changes=True)
-    assert done[0] == "note type 'Vocab': field(s) Definition removed"
+    assert done[0].startswith("note type 'Vocab': field(s) Definition removed (so a full sync")
     assert model_of(anki_col, "Vocab")["fields"] == ["Word"]  # type: ignore[index]
     assert [n.fields for n in backend.read_notes([note_id])] == [{"Word": "perro"}]
 

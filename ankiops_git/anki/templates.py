@@ -292,14 +292,16 @@ class TypeChange:
         if self.create:
             return [f"note type {name!r} created"]
         out = []
-        if self.add_fields:
-            out.append(f"note type {name!r}: field(s) {', '.join(self.add_fields)} added")
-        if self.remove_fields:
-            out.append(f"note type {name!r}: field(s) {', '.join(self.remove_fields)} removed")
-        if self.add_fields or self.remove_fields:
+        fields = [
+            f"field(s) {', '.join(names)} {what}"
+            for names, what in ((self.add_fields, "added"), (self.remove_fields, "removed"))
+            if names
+        ]
+        if fields:
             out.append(
-                "a full sync is needed now: on your next sync, Anki asks which side to keep "
-                "(keep this collection: upload), then every other device downloads it"
+                f"note type {name!r}: {' and '.join(fields)} (so a full sync is needed: on "
+                f"the next sync Anki asks which side to keep; keep this collection, upload, "
+                f"then every other device downloads it)"
             )
         if self.templates or self.css:
             parts = (("templates", self.templates), ("CSS", self.css))
