@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Note:
-    note_type: str  # key of notetypes.NOTE_TYPES: "QA", "Reversed", "Cloze", "Input", "Choice"
+    note_type: str  # a NoteTypes key: "QA", "Reversed", "Cloze", "Input", "Choice", declared
     fields: dict[str, str]  # Anki field name -> Markdown; absent or "" means empty
     note_id: int | None = None
     tags: list[str] = field(default_factory=list)

@@ -119,10 +119,11 @@ class NoteTypes:
         return hash(self.token)
 
 
+# The five built-in types alone, for code about them only (their templates, .apkg's
+# fixed note types). What a repository syncs is its NoteTypes (Config.note_types).
 NOTE_TYPES: dict[str, NoteType] = {t.key: t for t in (QA, REVERSED, CLOZE, INPUT, CHOICE)}
 BY_ANKI_NAME: dict[str, NoteType] = {t.anki_name: t for t in NOTE_TYPES.values()}
 BUILTIN_PREFIXES: tuple[str, ...] = tuple(
     dict.fromkeys(p for t in NOTE_TYPES.values() for p in t.prefixes)
 )
-ALL_PREFIXES = BUILTIN_PREFIXES
 BUILTIN = NoteTypes()  # a repository that declares none
