@@ -38,6 +38,7 @@ import os
 import re
 import sqlite3
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 
 from ankiops_git import deckfile
@@ -361,12 +362,27 @@ def _old_math(lines: list[str], types: NoteTypes) -> int:
 # The tags AnkiOps 0.3/0.4's export (html-to-markdown 2) dropped, keeping their text:
 # sub/superscripts, colours and highlights set in Anki's editor, and a few more.
 _DIV = re.compile(r"</?div(?:\s[^>]*)?>", re.IGNORECASE)
+_TAG = re.compile(r"<(?!br\s*/?>)", re.IGNORECASE)  # any tag but a line break
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _EDGE_BREAKS = re.compile(r"^(?:\s|<br\s*/?>)+|(?:\s|<br\s*/?>)+$", re.IGNORECASE)
 _TABLE = re.compile(r"<table\b[^>]*>.*?</table>", re.IGNORECASE | re.DOTALL)
 _FIRST_ROW = re.compile(r"<tr\b[^>]*>.*?</tr>", re.IGNORECASE | re.DOTALL)
 _DROPPED_TAGS = re.compile(
     r"</?(?:sub|sup|span|font|small|big|abbr|cite|q|tt|strike)(?:\s[^>]*)?>", re.IGNORECASE
 )
+
+
+def exported_from(markdown: str, html: str) -> bool:
+    """Whether `markdown` is what AnkiOps 0.3/0.4's export wrote for Anki's `html`: it
+    means `html` as the export kept it (as_exported), or `html` is plain text (Anki's
+    editor) the export wrote as it was, though it reads as Markdown (`1. step`, `# x`)."""
+    bare = as_exported(html)
+    if bare != html and same_meaning(markdown, bare):
+        return True
+    if _TAG.search(html):
+        return False
+    text = unescape(_BREAK.sub("\n", html)).replace("\xa0", " ").replace("*", "\\*")
+    return markdown == text.strip()
 
 
 def as_exported(html: str) -> str:
@@ -414,10 +430,7 @@ def restore_formatting(root: Path, config: Config, migration: Migration, backend
             note_type = config.note_types.by_anki_name[there.note_type]
             for name, markdown in note.fields.items():
                 html = there.fields.get(name, "")
-                bare = as_exported(html)
-                if bare == html or same_meaning(markdown, html):
-                    continue
-                if not same_meaning(markdown, bare):
+                if same_meaning(markdown, html) or not exported_from(markdown, html):
                     continue
                 start = note.field_lines[name] - 1
                 count = markdown.count("\n") + 1
