@@ -265,6 +265,13 @@ def _prepare(
     result.lines += migration.lines()
     local = export.snapshot_of_workdir(root, config)  # raises naming file:line if broken
     paths = [".gitattributes", config_mod.CONFIG_NAME, *sorted(local.decks)]
+    # The cards and CSS of declared note types: a clone needs them to read ankiops.toml.
+    for note_type in config_mod.load(root).note_types.declared:
+        folder = root / note_type.templates_dir
+        if note_type.templates_dir and folder.is_dir():
+            paths += sorted(
+                f"{note_type.templates_dir}/{p.name}" for p in folder.iterdir() if p.is_file()
+            )
     if migration.vscode is not None:
         paths.append(adopt.VSCODE_SETTINGS)
     message = "ankiops-git init: deck files and settings\n"
@@ -289,13 +296,15 @@ def _prepare(
         message += "\nVS Code pastes pictures into media/ (AnkiOps had media/AnkiOpsMedia/).\n"
     if migration.media_link is not None:
         message += "\nmedia/ is a folder of its own, no longer a link to Anki's media folder.\n"
-    # An AnkiOps folder's media/ as AnkiOps left it (it renames files it sends): the
-    # merge with Anki's notes brings the same files and must not find them untracked.
+    # media/ as it is: the notes show its files (a push sends only files the commit
+    # has), and the merge with Anki's notes brings the same files and must not find
+    # them untracked (an AnkiOps folder's media/, as AnkiOps left it, or one that
+    # import-apkg or deserialize wrote).
     if stage_and_commit(
         repo,
         paths,
         message,
-        media.MEDIA_DIR if not migration.empty() else None,
+        media.MEDIA_DIR,
         [adopt.MEDIA_LINK] if migration.media_link is not None else [],
     ):
         result.lines.append(f"init: committed {len(local.decks)} deck file(s) and settings")

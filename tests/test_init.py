@@ -117,6 +117,34 @@ def test_init_tutorial_on_empty_collection_once(
     assert "no changes in Anki" in status and "nothing to push" in status
 
 
+def test_init_on_an_imported_package_commits_media_and_note_type_files(
+    tmp_path: Path, empty_collection_path: Path
+) -> None:
+    """What import-apkg writes (deck files, media/, ankiops.toml declaring the package's
+    note types, note-types/...), then init: all of it is committed, so the push stores
+    the picture in Anki and a clone has the cards' templates."""
+    from ankiops_git import apkg
+
+    root = tmp_path / "decks"
+    apkg.import_apkg(Path(__file__).parent / "corpus" / "markdown2anki.apkg", root)
+    env = git_env(tmp_path)
+    run(root, env, str(VENV_BIN / "ankiops-git"), "init", "--anki", str(empty_collection_path))
+    tracked = run(root, env, "git", "ls-files").stdout.split("\n")
+    assert "media/i am a forest fire.jpeg" in tracked
+    assert "note-types/Markdown2Anki_-_Basic/Card 1.front.html" in tracked
+    assert run(root, env, "git", "status", "--porcelain").stdout == ""
+    col = Collection(str(empty_collection_path))
+    try:
+        assert (Path(col.media.dir()) / "i am a forest fire.jpeg").is_file()
+        assert col.models.by_name("Markdown2Anki - Cloze") is not None
+        assert col.note_count() == 3
+    finally:
+        col.close()
+    clone = tmp_path / "clone"
+    run(tmp_path, env, "git", "clone", "-q", str(root), str(clone))
+    assert (clone / "note-types" / "Markdown2Anki_-_Cloze" / "style.css").is_file()
+
+
 def test_init_with_the_wrong_profile_writes_nothing(
     tmp_path: Path, anki_collection_path: Path
 ) -> None:
