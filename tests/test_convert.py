@@ -320,3 +320,13 @@ def test_bold_around_a_list_stays_around_it() -> None:
     html = "<b><ul><li>a</li></ul></b>"
     assert not html_equal(html, "<ul><li><b>a</b></li></ul>")
     assert html_equal(md_to_html(html_to_md(html)), html)
+
+
+@pytest.mark.parametrize(
+    "html", ["<code><pre><br></pre><br></code>", "<code><br><pre><br></pre></code>&nbsp;"]
+)
+def test_odd_nesting_round_trips_with_its_last_line_as_it_was(html: str) -> None:
+    """Found by Hypothesis: a <br> inside an element already ends the field's last line
+    (no second line end for the <div> around it), and a bare <span> around a block adds
+    nothing inside that block."""
+    assert html_equal(md_to_html(html_to_md(html)), html)

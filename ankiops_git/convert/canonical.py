@@ -305,6 +305,8 @@ def _wrapped(template: Tag, nodes: list[PageElement]) -> Tag:
 def _wrap_contents(block: Tag, template: Tag) -> None:
     if block.name in RAW_TEXT and block.name != "pre":
         return
+    if template.name in UNWRAP_WITHOUT_ATTRS and not template.attrs:
+        return  # (it means nothing: its copies would only be unwrapped again)
     if block.name in _STRUCTURAL:
         for child in block.contents:
             if isinstance(child, Tag):
@@ -505,6 +507,8 @@ def _layout(el: Tag) -> None:
     # (Likewise the end of an inline element laid out for the blocks it holds.)
     inline_end = el.name == "body" or el.name not in BLOCK
     terminated = inline_end and ended == len(items) and bool(items)
+    if terminated and items[-1][0] == "line" and _ends_in_br(items[-1][1]):
+        terminated = False  # (a <br> inside an element, say <code>, ended it already)
 
     ops.clear(el)
     run_open = False
@@ -529,6 +533,14 @@ def _layout(el: Tag) -> None:
     if run_open and (last_empty or terminated):
         ops.append(el, Tag(name="br"))
     ops.smooth(el)
+
+
+def _ends_in_br(nodes: object) -> bool:
+    """Whether the last of these nodes, or its last descendant, is a <br>."""
+    last = nodes[-1] if isinstance(nodes, list) and nodes else None
+    while isinstance(last, Tag) and last.name != "br" and last.contents:
+        last = last.contents[-1]
+    return isinstance(last, Tag) and last.name == "br"
 
 
 def _has_content(node: PageElement) -> bool:
