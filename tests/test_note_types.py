@@ -348,6 +348,18 @@ def test_basic_and_cloze_mapped_sync_both_ways(nt_world: World) -> None:
     assert world.git("status", "--porcelain").stdout == ""
     assert model(world, "Basic") == basic_model  # a mapped type is never changed
 
+    # Edited on both sides: the merge driver reads the declared prefixes, note by note.
+    with world.anki() as col:
+        set_field(col, basic_id, "Back", "back from Anki")
+    spanish = world.read("Spanish.md")
+    world.write("Spanish.md", spanish.replace("Bk: **edited** back", "Bk: back from the file"))
+    world.git("commit", "-am", "edit the back here too")
+    pulled = world.git("pull", "anki", check=False)
+    assert "CONFLICT" in pulled.stdout + pulled.stderr
+    text = world.read("Spanish.md")
+    assert "<<<<<<< ours\nBk: back from the file\n=======\nBk: back from Anki\n>>>>>>>" in text
+    assert "Fr: front from Anki" in text  # outside the conflict, merged as it is
+
 
 def test_note_type_import_writes_a_declaration_that_round_trips(nt_world: World) -> None:
     world = nt_world
