@@ -85,22 +85,33 @@ def leaves_repository(target: str) -> bool:
     return ".." in re.split(r"[/\\]", target)
 
 
-def leaving_references(markdown: str) -> list[tuple[int, str]]:
-    """(line offset within the field, target) of each reference that leaves the
-    repository."""
-    return [
-        (markdown.count("\n", 0, offset), target)
-        for offset, target in markdown_targets(markdown)
-        if leaves_repository(target)
-    ]
-
-
-def leaving_message(target: str) -> str:
-    name = re.split(r"[/\\]", target)[-1] or "name"
-    return (
-        f"media reference {target!r} points outside the repository; ankiops-git sends "
-        f"only files in {MEDIA_DIR}/: copy the file there and write {MEDIA_DIR}/{name}"
-    )
+def reference_problems(markdown: str) -> list[tuple[int, str]]:
+    """(line offset within the field, message) for each media reference a push must
+    refuse: one that leaves the repository, or one in a subfolder of media/ (Anki's
+    media folder is flat: `<img src="media/sub/x.png">` shows nothing)."""
+    out = []
+    for offset, target in markdown_targets(markdown):
+        line = markdown.count("\n", 0, offset)
+        name = re.split(r"[/\\]", target)[-1] or "name"
+        if leaves_repository(target):
+            out.append(
+                (
+                    line,
+                    f"media reference {target!r} points outside the repository; ankiops-git "
+                    f"sends only files in {MEDIA_DIR}/: copy the file there and write "
+                    f"{MEDIA_DIR}/{name}",
+                )
+            )
+        elif re.match(rf"{MEDIA_DIR}[/\\][^/\\]*[/\\]", target):
+            out.append(
+                (
+                    line,
+                    f"media reference {target!r} is in a subfolder of {MEDIA_DIR}/; Anki "
+                    f"keeps media in one flat folder and would show nothing: move the file "
+                    f"to {MEDIA_DIR}/{name} and write that",
+                )
+            )
+    return out
 
 
 # Characters Anki removes from a media file's name when it stores one (rslib

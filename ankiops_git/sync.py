@@ -428,7 +428,7 @@ def push_commit(
     wanted = media.media_to_push(
         plan.written_html(), target_files, changed, referenced_in(repo, target_files, config)
     )
-    problems = leaving_media(plan, target_snap)
+    problems = bad_media_references(plan, target_snap)
     if problems := problems + media.links(wanted, target_files) + media.unstorable(wanted):
         raise AnkiOpsError("\n".join(problems) + "\nNothing was pushed.")
     shows: dict[str, str] = {}  # media name -> the first note writing it
@@ -522,17 +522,18 @@ def sent_notes(plan: push.Plan, target: export.Snapshot) -> Iterator[tuple[str, 
             yield path, sent
 
 
-def leaving_media(plan: push.Plan, target: export.Snapshot) -> list[str]:
+def bad_media_references(plan: push.Plan, target: export.Snapshot) -> list[str]:
     """One line (file:line) per media reference of the notes sent that points outside
-    the repository (`../x.png`, `/home/me/x.png`): refused, as the pre-commit hook does."""
+    the repository (`../x.png`, `/home/me/x.png`) or into a subfolder of media/: refused,
+    as the pre-commit hook does."""
     out = []
     for path, notes in sent_notes(plan, target):
         for note in notes:
             for name, text in note.fields.items():
                 line = note.field_lines.get(name, note.line)
                 out += [
-                    f"{path}:{line + offset}: {media.leaving_message(ref)}"
-                    for offset, ref in media.leaving_references(text)
+                    f"{path}:{line + offset}: {message}"
+                    for offset, message in media.reference_problems(text)
                 ]
     return out
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from ankiops_git import config as config_mod
 from ankiops_git import deckfile
 from ankiops_git.errors import AnkiOpsError, printable
-from ankiops_git.media import leaving_message, leaving_references
+from ankiops_git.media import reference_problems
 from ankiops_git.model import Deck, Note
 from ankiops_git.notetypes import BUILTIN, CHOICE_COUNT, NoteTypes
 
@@ -103,8 +103,7 @@ def _note_problems(
         out += _choice_answer_problems(note, lines)
 
     for name, text in note.fields.items():
-        for offset, target in leaving_references(text):
-            message = leaving_message(target)
+        for offset, message in reference_problems(text):
             out.append(deckfile.Problem(at(name) + offset, 1, deckfile.ERROR, message))
 
     seen: dict[str, str] = {}

@@ -159,16 +159,22 @@ def test_a_file_anki_holds_under_the_same_name_is_replaced_only_if_it_is_ours(
 def test_references_outside_the_repository_are_refused_with_file_and_line(
     world: World,
 ) -> None:
-    """`../x.png` and absolute paths: the pre-commit hook refuses at file:line, and so
-    does a push of a commit made past the hook; nothing reaches Anki."""
+    """`../x.png` and absolute paths (and a subfolder of media/, which Anki's flat media
+    folder cannot show): the pre-commit hook refuses at file:line, and so does a push of
+    a commit made past the hook; nothing reaches Anki."""
     outside = world.root.parent / "secret.png"
     outside.write_bytes(b"secret")
+    (world.root / "media" / "sub").mkdir(parents=True)
+    (world.root / "media" / "sub" / "deep.png").write_bytes(picture(9))
     text = world.read("Spanish.md")
     text += "\n---\n\nQ: Up\nA: ![](../secret.png)\n"
     text += f"\n---\n\nQ: Absolute\nA: see\n![]({outside})\n"
+    text += "\n---\n\nQ: Deep\nA: ![](media/sub/deep.png)\n"
     world.write("Spanish.md", text)
     lines = text.splitlines()
     up, absolute = lines.index("A: ![](../secret.png)") + 1, lines.index(f"![]({outside})") + 1
+    deep = lines.index("A: ![](media/sub/deep.png)") + 1
+    world.git("add", "media")
     refused = world.git("commit", "-am", "outside", check=False)
     assert refused.returncode != 0
     assert f"Spanish.md:{up}:1: error: media reference '../secret.png' points outside" in (
@@ -177,10 +183,18 @@ def test_references_outside_the_repository_are_refused_with_file_and_line(
     assert f"Spanish.md:{absolute}:1: error: media reference '{outside}'" in (
         refused.stderr + refused.stdout
     )
+    assert (
+        f"Spanish.md:{deep}:1: error: media reference 'media/sub/deep.png' is in a "
+        f"subfolder of media/; Anki keeps media in one flat folder"
+    ) in (refused.stderr + refused.stdout)
     world.git("commit", "--no-verify", "-qam", "outside")
     pushed = world.git("push", "anki", "main", check=False)
     assert pushed.returncode != 0
     assert f"Spanish.md:{up}: media reference '../secret.png' points outside" in pushed.stderr
+    assert f"Spanish.md:{deep}: media reference 'media/sub/deep.png' is in a subfolder" in (
+        pushed.stderr
+    )
+    assert world.managed_count("Deep") == 0
     assert "Traceback" not in pushed.stderr
     assert world.managed_count("secret") == 0
     assert "secret.png" not in anki_media(world)
