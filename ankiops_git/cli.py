@@ -348,6 +348,7 @@ def note_type_import_command(
 ) -> None:
     """Declare Anki's note type ANKI_NAME in ankiops.toml, with a prefix per field, so its
     notes sync as deck files. Review the prefixes, then commit."""
+    from ankiops_git import config as config_mod
     from ankiops_git import export, gitstore, sync
     from ankiops_git.errors import AnkiOpsError
     from ankiops_git.notetypes_config import import_note_type, update_templates
@@ -359,11 +360,19 @@ def note_type_import_command(
             raise AnkiOpsError(f"--prefix {item!r}: write FIELD=PREFIX, like --prefix Word=W")
         given[field_name] = prefix.removesuffix(":")
 
-    repo = gitstore.open_repo()
-    root = gitstore.workdir(repo)
-    spec = anki_spec if anki_spec is not None else sync.remote_spec(repo)
-    with sync.open_anki(spec, sync.load_config(repo), sync.api_key(repo)) as backend:
-        if update:
+    repo: pygit2.Repository | None = None
+    try:
+        repo = gitstore.open_repo()
+    except AnkiOpsError:
+        if anki_spec is None or update:
+            raise
+    # Outside a repository (an AnkiOps folder before `init`, with --anki): the current
+    # folder's ankiops.toml, which init keeps.
+    root = gitstore.workdir(repo) if repo is not None else Path.cwd()
+    config = sync.load_config(repo) if repo is not None else config_mod.load(root)
+    spec = anki_spec if anki_spec is not None else sync.remote_spec(repo)  # type: ignore[arg-type]
+    with sync.open_anki(spec, config, sync.api_key(repo)) as backend:
+        if update and repo is not None:
             head = gitstore.head_commit(repo)
             committed = set(export.commit_files(repo, head.id if head is not None else None))
             changed = set(repo.status(untracked_files="no"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -404,6 +405,37 @@ def test_note_type_import_writes_a_declaration_that_round_trips(nt_world: World)
     assert missing.returncode == 1 and "Anki has no note type 'Nope'" in missing.stderr
     assert "Traceback" not in again.stderr + missing.stderr
     assert world.read("ankiops.toml") == toml
+
+    # Before init (an AnkiOps folder, say): with --anki, into the folder's ankiops.toml,
+    # which init then keeps; the notes of the type come in with the first fetch.
+    fresh = world.root.parent / "fresh"
+    fresh.mkdir()
+    env = {**world.env, "GIT_CEILING_DIRECTORIES": str(world.root.parent)}
+    run = subprocess.run(
+        [tool, "note-type", "import", "Basic", "--anki", world.spec, "--prefix", "Front=Fr"],
+        cwd=fresh,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert not (fresh / ".git").exists()
+    init = subprocess.run(
+        [tool, "init", ".", "--anki", world.spec],
+        cwd=fresh,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert init.returncode == 0, init.stdout + init.stderr
+    assert '[note_types.Basic]\nfields = [["Fr", "Front"], ["Ba", "Back"]]' in (
+        fresh / "ankiops.toml"
+    ).read_text(encoding="utf-8")
+    assert "Fr: unmanaged front\nBa: unmanaged back" in (fresh / "Spanish.md").read_text(
+        encoding="utf-8"
+    )
 
 
 # --- the backends' note type changes (contract: every backend alike) ----------------------
