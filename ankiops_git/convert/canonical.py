@@ -88,7 +88,6 @@ def parse(html: str) -> Tag:
 # Tests turn these off to compare with the full paths (see use_fast_parse).
 FAST_PARSE = True
 NORMAL_FORM_CHECK = True
-SETTLED_LINE_CHECK = True
 
 
 def use_fast_parse(enabled: bool) -> None:
@@ -102,13 +101,6 @@ def use_normal_form_check(enabled: bool) -> None:
     """Switch the already-normal fast path on or off (for tests); forgets the cache."""
     global NORMAL_FORM_CHECK
     NORMAL_FORM_CHECK = enabled
-    _CANONICAL_CACHE.clear()
-
-
-def use_settled_line_check(enabled: bool) -> None:
-    """Switch _layout's shortcut for clean lines on or off (for tests); forgets the cache."""
-    global SETTLED_LINE_CHECK
-    SETTLED_LINE_CHECK = enabled
     _CANONICAL_CACHE.clear()
 
 
@@ -470,14 +462,6 @@ _PHRASING_ONLY = HEADINGS | {"p"}
 
 def _layout(el: Tag) -> None:
     """Rewrite `el`'s children as blocks and runs of `<br>`-separated lines."""
-    if SETTLED_LINE_CHECK and el.name in BLOCK and _settled_lines(el):
-        # what the rest gives for them: the same lines, with new <br>s between
-        contents = el.contents
-        for position, node in enumerate(contents):
-            if type(node) is Tag and node.name == "br":
-                contents[position] = Tag(name="br")
-                contents[position].parent = el
-        return
     _drop_empty_inline(el)
     _move_edges_out(el)  # first, so that <br>s moved out of <b>/<i> break lines
     items: list[tuple[str, object]] = []
@@ -522,8 +506,7 @@ def _layout(el: Tag) -> None:
             ops.append(el, value)
             continue
         assert isinstance(value, list)
-        settled = SETTLED_LINE_CHECK and _settled_line(value)
-        nodes = value if settled else _clean_line(value)
+        nodes = _clean_line(value)
         if run_open:
             ops.append(el, Tag(name="br"))
         for node in nodes:
@@ -566,53 +549,6 @@ def _clean_line(nodes: list[PageElement]) -> list[PageElement]:
     _merge_adjacent(holder)
     ops.smooth(holder)
     return [ops.extract(c) for c in list(holder.contents) if not _is_empty_text(c)]
-
-
-def _settled_lines(el: Tag) -> bool:
-    """Whether `el` holds only lines (no block), one <br> between each two, each line
-    settled (see below): then _layout only puts in new <br>s."""
-    line: list[PageElement] = []
-    for child in el.contents:
-        if type(child) is Tag and child.name == "br":  # (a <br> subclass: not known)
-            if not _settled_line(line):
-                return False  # (an empty line too: none at the start, no two <br>s)
-            line = []
-        elif isinstance(child, Tag) and child.name in BLOCK:
-            return False
-        else:
-            line.append(child)
-    return not line and not el.contents or _settled_line(line)
-
-
-def _settled_line(line: list[PageElement]) -> bool:
-    """Whether _clean_line would give back these nodes as they are (a fast path for
-    lines already clean, as most are): checked without editing."""
-    return _settled_nodes(line) and _clean(line)
-
-
-def _settled_nodes(nodes: list[PageElement]) -> bool:
-    """No b/i edge to move out, nothing empty to drop, no neighbours to merge, below
-    these nodes; and only the node kinds the other checks know."""
-    if _mergeable_neighbours(nodes):
-        return False
-    for node in nodes:
-        kind = type(node)
-        if kind is Tag:
-            assert isinstance(node, Tag)
-            contents = node.contents
-            if node.name in RAW_TEXT:
-                return False
-            if not contents:
-                if node.name in DROP_WHEN_EMPTY:
-                    return False
-                continue
-            if _edge_moves(node):
-                return False
-            if not _settled_nodes(contents):
-                return False
-        elif kind is not NavigableString and kind is not Comment:
-            return False
-    return True
 
 
 def _is_empty_text(node: PageElement) -> bool:
