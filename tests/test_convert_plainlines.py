@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ankiops_git.convert.markdown import html_block_html, plain_html, render_markdown
+from ankiops_git.convert.markdown import plain_html, render_markdown
 
 # Characters markdown-it treats specially somewhere, and ordinary ones.
 PIECES = st.sampled_from(
@@ -148,47 +148,6 @@ def test_headings_and_paragraphs_agree_with_markdown_it(text: str) -> None:
 
 # --- one HTML block --------------------------------------------------------------------
 
-HTML_PIECES = st.sampled_from(
-    ["<p>", "</p>", "<div class='x'>", "</div>", "<span>", "<pre>", "<!--", "-->", "<?x",
-     "<!X", "<![CDATA[", "<table>", "<tr><td>", "<P>", "<b>x</b>", "<p/>", "\n", "\n\n",
-     " \n", "\n \n", "\t", "\r", "a", "|", "-", ":", "---", "**x**", "# h", "  <p>", "&amp;",
-     "\\", "\x00", "x\n- y", "<custom>", "<br>"]
-)  # fmt: skip
-
-
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(HTML_PIECES, max_size=10).map("".join))
-def test_one_html_block_agrees_with_markdown_it(text: str) -> None:
-    html = html_block_html(text)
-    if html is not None:
-        assert html == render_markdown(text, reference=True)
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["<p>a</p>", "<div>x\ny</div>", "<span>\n*x*", "<table>\n<tr><td>a</td></tr>\n</table>",
-     '<div style="c">\n\\- x  \n</div>'],
-)  # fmt: skip
-def test_html_blocks_take_the_shortcut(text: str) -> None:
-    assert html_block_html(text) == text == render_markdown(text, reference=True)
-
-
-REFUSED_HTML = {
-    "pre ends at its end tag": "<pre>a</pre>\n\n*b*",
-    "a blank line ends it": "<p>a</p>\n\n*b*",
-    "a whitespace line ends it": "<p>a</p>\n \n*b*",
-    "table": "<p>a|b</p>\n-|-\nc|d",
-    "indented": "    <p>a</p>",
-    "inline tag then text": "<b>a</b> *b*",
-}
-
-
-@pytest.mark.parametrize("text", REFUSED_HTML.values(), ids=REFUSED_HTML.keys())
-def test_other_html_is_left_to_markdown_it(text: str) -> None:
-    assert html_block_html(text) is None
-    assert render_markdown(text, reference=True) != text
-
-
 LISTS_LEFT = {
     "lazy continuation": ("- a\nb", "<ul><li>a<br>b</li></ul>"),
     "loose list": ("- a\n\n- b", "<ul><li><p>a</p></li><li><p>b</p></li></ul>"),
@@ -238,5 +197,5 @@ def test_what_a_push_writes_is_markdown_its_rendering_on_real_markdown() -> None
     shortcut = 0
     for md in dict.fromkeys(texts):
         assert md_to_html(md) == render_markdown(md, reference=True), md
-        shortcut += plain_html(md) is not None or html_block_html(md) is not None
+        shortcut += plain_html(md) is not None
     assert shortcut > 100  # the comparison covers the shortcuts, not only markdown-it

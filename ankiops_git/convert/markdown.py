@@ -16,9 +16,9 @@ markdown-it and so survives everywhere; raw HTML passes through. Code fences wit
 language are highlighted with Pygments CSS classes (see highlight.py), except when
 they hold cloze markup, which must not be split across spans.
 
-markdown-it is the reference renderer; two common shapes skip it (plain_html: plain
-headings, paragraphs and tight lists; html_block_html: one HTML block), rendered as
-it renders them, which the tests check against markdown-it as it comes.
+markdown-it is the reference renderer; one common shape skips it (plain_html: plain
+headings, paragraphs and tight lists), rendered as it renders them, which the tests
+check against markdown-it as it comes.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml, isMdAsciiPunct, isPunctChar, isWhiteSpace
 from markdown_it.renderer import RendererHTML
-from markdown_it.rules_block.html_block import HTML_SEQUENCES
 from markdown_it.rules_inline import StateInline
 from markdown_it.rules_inline.state_inline import Delimiter
 from markdown_it.token import Token
@@ -559,39 +558,14 @@ def _flanking(last: str, following: str) -> tuple[bool, bool]:
     return left, right
 
 
-_BLANK_LINE = re.compile("^[ \t]*$", re.MULTILINE)
-
-
-def html_block_html(text: str) -> str | None:
-    """md_to_html(text) for Markdown that is one HTML block to its end, else None.
-
-    That is markdown-it's HTML block of type 6 or 7 (a block-level tag, or a line of
-    one tag) starting the text, which runs to a blank line: with none, it is all of
-    the text, rendered verbatim. The block rules before html_block need another first
-    character (code: an indent), except a table, whose second line would start with
-    "|", "-" or ":".
-    """
-    if not text.startswith("<") or _BLANK_LINE.search(text) or "\r" in text or "\0" in text:
-        return None
-    first, _, rest = text.partition("\n")
-    if rest.lstrip(" \t")[:1] in ("|", "-", ":"):
-        return None
-    for opening, closing, _interrupts in HTML_SEQUENCES:
-        if opening.search(first):  # the first that matches, as html_block takes it
-            return text if closing.search("") else None  # (types 6, 7: "^$")
-    return None
-
-
 @lru_cache(maxsize=4096)  # a pure function; round trips render the same text repeatedly
 def md_to_html(text: str, ankiops: bool = False) -> str:
     """Render one field's Markdown as the HTML stored in Anki (deterministic).
 
     `ankiops`: AnkiOps' inline Markdown too (`==mark==`, `~sub~`, `^sup^`), for
     repositories adopted from AnkiOps (ankiops.toml's `[markdown] ankiops = true`)."""
-    # Two shapes markdown-it renders in a known way (tests compare), without parsing.
+    # A shape markdown-it renders in a known way (tests compare), without parsing.
     shortcut = None if ankiops and ANKIOPS_INLINE.search(text) else plain_html(text)
-    if shortcut is None:
-        shortcut = html_block_html(text)
     html = shortcut if shortcut is not None else render_markdown(text, ankiops=ankiops)
     if "[sound:media/" in html:
         return _sound_names(html)
