@@ -395,9 +395,9 @@ def _highlighted(pre: Tag) -> tuple[Tag, tuple[tuple[str, str], ...], bool] | No
         if kind is NavigableString:
             runs.append(("", str(node)))
         elif isinstance(node, Tag) and node.name == "span" and set(node.attrs) <= {"class"}:
-            strings = node.contents
-            if all(type(c) is NavigableString for c in strings):
-                runs.append((str(node.attrs.get("class", "")), "".join(map(str, strings))))
+            strings = node.contents  # (a span of ours holds one string)
+            if len(strings) == 1 and type(strings[0]) is NavigableString:
+                runs.append((str(node.attrs.get("class", "")), str(strings[0])))
             else:
                 flat = False
         else:

@@ -33,7 +33,7 @@ def highlight_code(code: str, language: str) -> str | None:
     parts = highlight_parts(code, language)
     if parts is None:
         return None
-    return "".join(_span(css, text) for css, text in parts)
+    return "".join([_span(css, text) for css, text in parts])
 
 
 @lru_cache(maxsize=1024)  # canonical form asks for the runs of what md_to_html renders

@@ -82,7 +82,8 @@ class _AnkiRenderer(RendererHTML):
 
 def _escape(text: str) -> str:
     """Text as Anki's editor writes it: `&`, `<`, `>`, `"` and no-break spaces escaped."""
-    return escapeHtml(text).replace("\xa0", "&nbsp;")
+    escaped = escapeHtml(text)
+    return escaped.replace("\xa0", "&nbsp;") if "\xa0" in escaped else escaped
 
 
 def _render_math(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
@@ -504,7 +505,10 @@ _ESCAPABLE = set("\\!\"#$%&'()*+,./:;<=>?@[]^_`{|}~-")  # markdown-it's escape r
 
 
 def _escape_plain(text: str) -> str:
-    return escapeHtml(text).replace("&amp;nbsp;", "&nbsp;").replace("\xa0", "&nbsp;")
+    escaped = escapeHtml(text)
+    if "nbsp;" in escaped or "\xa0" in escaped:
+        return escaped.replace("&amp;nbsp;", "&nbsp;").replace("\xa0", "&nbsp;")
+    return escaped
 
 
 _STARS = re.compile(r"\*+")
