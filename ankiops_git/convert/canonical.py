@@ -389,15 +389,18 @@ def _highlighted(pre: Tag) -> tuple[Tag, tuple[tuple[str, str], ...], bool] | No
     if code.name != "code" or len(code.attrs) != 1 or not language.startswith("language-"):
         return None
     runs: list[tuple[str, str]] = []  # the children as (class, text), as highlight_parts
+    texts: list[str] = []
     flat = True  # (spans holding only text)
     for node in code.contents:
         kind = type(node)
         if kind is NavigableString:
-            runs.append(("", str(node)))
+            texts.append(str(node))
+            runs.append(("", texts[-1]))
         elif isinstance(node, Tag) and node.name == "span" and set(node.attrs) <= {"class"}:
             strings = node.contents  # (a span of ours holds one string)
             if len(strings) == 1 and type(strings[0]) is NavigableString:
-                runs.append((str(node.attrs.get("class", "")), str(strings[0])))
+                texts.append(str(strings[0]))
+                runs.append((str(node.attrs.get("class", "")), texts[-1]))
             else:
                 flat = False
         else:
@@ -409,7 +412,7 @@ def _highlighted(pre: Tag) -> tuple[Tag, tuple[tuple[str, str], ...], bool] | No
                     return None
             elif type(node) is not NavigableString:
                 return None
-    text = "".join(t for _css, t in runs) if flat else ops.get_text(code)
+    text = "".join(texts) if flat else ops.get_text(code)
     parts = None if "{{c" in text else highlight_parts(text, language[len("language-") :])
     if parts is None:
         return None

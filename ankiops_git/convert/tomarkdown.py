@@ -308,7 +308,7 @@ class AnkiMarkdownConverter(MarkdownConverter):
         assert isinstance(node, Tag)
         if node.name == "br":
             return "<br>" if in_cell else "\n"
-        if node.name == "code" and "\n" in node.get_text():
+        if node.name == "code" and any("\n" in s for s in node.strings):
             # (a code span would show its newlines as spaces; note types often show
             # <code> preformatted): as HTML, newlines as entities within the line
             inner = "".join(
