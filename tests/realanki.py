@@ -175,10 +175,14 @@ def _reset(col: Any, keep_note_types: list[str]) -> None:
     default = col.decks.get(1)
     default["desc"] = ""
     col.decks.save(default)
+    import shutil
+
     folder = col.media.dir()
     for name in os.listdir(folder):
         path = os.path.join(folder, name)
-        if os.path.isfile(path):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)  # a subfolder a test made (AnkiOps 0.3/0.4 paste there)
+        else:
             os.remove(path)
     col.tags.clear_unused_tags()
 
