@@ -121,8 +121,13 @@ def test_round_trip_renders_the_same_card(chromium: browser.Browser, name: str) 
 
 
 # What html_equal calls equal though the card shows a difference: known, to be fixed
-# (issue 13); this must only go down.
-LENIENT_AT_MOST = {"omscs": 2, "ultimate-geography": 0}
+# (issue 13); this must only go down. In `make test`'s sample, and over every field
+# (`make soak`: the 18 omscs cards that still differ, docs/conversion.md).
+LENIENT_AT_MOST = (
+    {"omscs": 18, "ultimate-geography": 0}
+    if os.environ.get("ANKIOPS_SOAK")
+    else {"omscs": 2, "ultimate-geography": 0}
+)
 
 
 # The oracle itself: it must see a difference where there is one, and none where there
