@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import time
+import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -165,6 +166,8 @@ def fetch(
     if state is None or base is None or state.commit != str(base):
         state = state_for(repo, base)
     files = export.commit_files(repo, base)
+    if renamed := renamed_alone(repo, backend, files, config):
+        raise AnkiOpsError("\n".join(renamed) + "\nNothing was fetched.")
     partial = None
     if dirty_only and base is not None:
         partial = export.scope_of_files(repo, backend, state, [files], (), config)
@@ -385,6 +388,8 @@ def push_commit(
     target_files = export.commit_files(repo, target)
     paths = base_files.keys() | target_files.keys()
     changed = {p for p in paths if base_files.get(p) != target_files.get(p)}
+    if renamed := renamed_alone(repo, backend, base_files, config):
+        raise AnkiOpsError("\n".join(renamed) + "\nNothing was pushed.")
     partial = export.scope_of_files(
         repo, backend, state, [base_files, target_files], changed, config
     )
@@ -499,6 +504,37 @@ def pushed_templates(
         )
         css = files.get(f"{folder}/style.css")
         out[t.anki_name] = (cards, gitstore.blob_text(repo, css[0]) if css else "")
+    return out
+
+
+def renamed_alone(
+    repo: pygit2.Repository, backend: Backend, base_files: gitstore.Files, config: Config
+) -> list[str]:
+    """One line per declared type whose `anki_name` differs from the one the base's
+    ankiops.toml gave it while Anki has the old name and not the new one: a push would
+    make a new, empty type, and the old type's notes would leave the deck files at the
+    next pull (they stay in Anki). Renamed in Anki first, it is no longer refused."""
+    blob = base_files.get(config_mod.CONFIG_NAME)
+    if blob is None or not config.note_types.declared:
+        return []
+    try:
+        tables = tomllib.loads(gitstore.blob_text(repo, blob[0])).get("note_types", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return []
+    out = []
+    for t in config.note_types.declared:
+        table = tables.get(t.key) if isinstance(tables, dict) else None
+        before = table.get("anki_name", t.key) if isinstance(table, dict) else None
+        if not isinstance(before, str) or before == t.anki_name:
+            continue
+        if backend.read_note_type(t.anki_name) is None and backend.read_note_type(before):
+            out.append(
+                f"{config_mod.CONFIG_NAME}: [note_types.{t.key}] anki_name changed from "
+                f"{before!r} to {t.anki_name!r}, but Anki's type is still named {before!r}: a "
+                f"push would make a new, empty type, and the notes of {before!r} would leave "
+                f"the deck files. Rename the type in Anki first (Tools > Manage Note Types), "
+                f"then push again; or put anki_name back."
+            )
     return out
 
 

@@ -309,6 +309,53 @@ def test_declared_type_created_template_change_updates_field_change_refused(
     assert dict(notes(world, "Vocab"))[note_id] == {**fields, "Example": ""}
 
 
+@in_anki
+def rename_note_type(col: Collection, old: str, new: str) -> None:
+    model = col.models.by_name(old)
+    assert model is not None
+    model["name"] = new
+    col.models.update_dict(model)
+
+
+def test_anki_name_changed_alone_is_refused_until_anki_has_the_new_name(
+    nt_world: World,
+) -> None:
+    """anki_name changed in ankiops.toml while Anki's type keeps the old name: the push
+    would make a new, empty type and the notes would leave the files at the next pull.
+    Refused, saying to rename in Anki first; once Anki has the new name, it goes."""
+    world = nt_world
+    write_vocab(world.root)
+    world.write("Vocab.md", "W: perro\nD: dog\n")
+    world.git("add", "ankiops.toml", "note-types", "Vocab.md")
+    world.git("commit", "-m", "Vocab")
+    pushed = world.rev("anki/main")
+    text = world.read("ankiops.toml").replace(
+        "[note_types.Vocab]\n", '[note_types.Vocab]\nanki_name = "Vocabulary"\n'
+    )
+    world.write("ankiops.toml", text)
+    commit = world.git("commit", "-am", "rename the type")
+    output = commit.stdout + commit.stderr
+    assert (
+        "ankiops.toml: [note_types.Vocab] anki_name changed from 'Vocab' to 'Vocabulary', "
+        "but Anki's type is still named 'Vocab'"
+    ) in output, output
+    assert "Nothing was pushed" in output and "Traceback" not in output
+    assert world.rev("anki/main") == pushed
+    assert model(world, "Vocabulary") is None and len(notes(world, "Vocab")) == 1
+    # A pull then (the notes of 'Vocab' no longer look managed) is refused the same way,
+    # rather than take the note out of its file.
+    pulled = world.git("pull", "anki", check=False)
+    assert pulled.returncode != 0 and "anki_name changed from 'Vocab'" in pulled.stderr
+    assert "W: perro\nD: dog\n" in world.read("Vocab.md")
+    # Renamed in Anki as told: the push goes, and the note stays in its file.
+    with world.anki() as col:
+        rename_note_type(col, "Vocab", "Vocabulary")
+    world.git("push", "anki")
+    assert len(notes(world, "Vocabulary")) == 1
+    world.git("pull", "anki")
+    assert "W: perro\nD: dog\n" in world.read("Vocab.md")
+
+
 def test_basic_and_cloze_mapped_sync_both_ways(nt_world: World) -> None:
     world = nt_world
     basic_id = world.ids["basic_spanish"]
