@@ -285,7 +285,7 @@ def import_apkg(
                 raise PackageError(
                     f"{package} is not a package Anki can import ({e}); nothing was written"
                 ) from e
-            _to_ankiops_types(backend, result)
+            _to_ankiops_types(backend)
             decl_root = Path(tmp) / "declared"
             before = share.copy_declarations(directory, decl_root)
             types = _declare_types(backend, decl_root, stock_fields, result)
@@ -336,7 +336,7 @@ def import_apkg(
     return result
 
 
-def _to_ankiops_types(backend: object, result: Imported) -> None:
+def _to_ankiops_types(backend: object) -> None:
     """Give notes of Anki's stock types our types (Anki's own change of note type)."""
     from anki.models import NotetypeId
 
@@ -352,8 +352,7 @@ def _to_ankiops_types(backend: object, result: Imported) -> None:
         note_ids = list(col.models.nids(model_id))
         if not note_ids:
             continue
-        model = col.models.get(model_id)
-        fields = [f["name"] for f in model["flds"]]
+        fields = _field_names(col, model_id)
         target = STOCK.get(name)
         if target is None or fields != list(target[1]):
             continue  # declared as it is (_declare_types), or skipped there

@@ -27,7 +27,10 @@ from ankiops_git.errors import AnkiOpsError
 from ankiops_git.notetypes import BUILTIN, NOTE_TYPES, PREFIX_SHAPE, NoteType
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ankiops_git.anki.base import Backend
+    from ankiops_git.anki.templates import CardTemplate
 
 CONFIG_NAME = "ankiops.toml"
 KEYS: tuple[str, ...] = ("anki_name", "fields", "identifying", "required", "cloze", "templates")
@@ -350,6 +353,23 @@ def declaration(
     return "\n".join(lines) + "\n"
 
 
+def card_files(folder: str, templates: Iterable[CardTemplate], css: str) -> dict[str, str]:
+    """A declared type's files in its templates folder: path -> text."""
+    out = {}
+    for t in templates:
+        out[f"{folder}/{t.name}{FRONT}"] = t.front
+        out[f"{folder}/{t.name}{BACK}"] = t.back
+    out[f"{folder}/{CSS_FILE}"] = css
+    return out
+
+
+def with_table(head: str, table: str) -> str:
+    """ankiops.toml's text `head` with a `[note_types.X]` table added at its end, one
+    blank line between."""
+    glue = "" if not head or head.endswith("\n\n") else ("\n" if head.endswith("\n") else "\n\n")
+    return head + glue + table
+
+
 def key_for(anki_name: str, taken: set[str]) -> str:
     """A table name for an Anki note type name: its letters and digits, unique."""
     base = re.sub(r"[^A-Za-z0-9_-]+", "", anki_name.replace(" ", "_")).strip("_-") or "Type"
@@ -433,15 +453,9 @@ def import_note_type(
             target = root / folder
             target.mkdir(parents=True)
             written.append(target)
-            for t in spec.templates:
-                (target / (t.name + FRONT)).write_text(t.front, encoding="utf-8")
-                (target / (t.name + BACK)).write_text(t.back, encoding="utf-8")
-            (target / CSS_FILE).write_text(spec.css, encoding="utf-8")
-        head = before if before is not None else ""
-        glue = (
-            "" if not head or head.endswith("\n\n") else ("\n" if head.endswith("\n") else "\n\n")
-        )
-        path.write_text(head + glue + text, encoding="utf-8")
+            for rel, content in card_files(folder, spec.templates, spec.css).items():
+                (root / rel).write_text(content, encoding="utf-8")
+        path.write_text(with_table(before or "", text), encoding="utf-8")
         config_mod.load(root)  # it reads back, or nothing stays
     except BaseException:
         if before is None:
@@ -495,9 +509,7 @@ def update_templates(
             f"note type {anki_name!r}: its cards in Anki ({', '.join(names)}) are not those "
             f"of {folder}/; rename the files as Anki has them first. Nothing was written."
         )
-    texts = {f"{folder}/{t.name}{FRONT}": t.front for t in spec.templates}
-    texts |= {f"{folder}/{t.name}{BACK}": t.back for t in spec.templates}
-    texts[f"{folder}/{CSS_FILE}"] = spec.css
+    texts = card_files(folder, spec.templates, spec.css)
     changed = {
         path: text
         for path, text in texts.items()

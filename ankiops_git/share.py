@@ -406,6 +406,7 @@ def _declare_doc_types(
     note types then, the document's name of each -> its name there, and the Anki names
     of those declared now."""
     from ankiops_git import notetypes_config
+    from ankiops_git.anki.templates import CardTemplate
 
     entries = doc.get("note_types", []) if isinstance(doc, dict) else []
     if not isinstance(entries, list):
@@ -437,18 +438,13 @@ def _declare_doc_types(
         text += f"identifying = {_toml_list(spec['identifying'])}\n"
         text += f"required = {_toml_list(spec['required'])}\n"
         if folder is not None:
-            for card in cards or []:
-                base = root / folder / card["name"]
-                base.parent.mkdir(parents=True, exist_ok=True)
-                Path(f"{base}{notetypes_config.FRONT}").write_text(card["front"], "utf-8")
-                Path(f"{base}{notetypes_config.BACK}").write_text(card["back"], "utf-8")
-            (root / folder / notetypes_config.CSS_FILE).write_text(spec["css"], "utf-8")
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            templates = [CardTemplate(c["name"], c["front"], c["back"]) for c in cards or []]
+            for rel, content in notetypes_config.card_files(folder, templates, spec["css"]).items():
+                (root / rel).write_text(content, encoding="utf-8")
         config_path = root / CONFIG_NAME
         head = config_path.read_text(encoding="utf-8") if config_path.exists() else ""
-        glue = (
-            "" if not head or head.endswith("\n\n") else ("\n" if head.endswith("\n") else "\n\n")
-        )
-        config_path.write_text(head + glue + text, encoding="utf-8")
+        config_path.write_text(notetypes_config.with_table(head, text), encoding="utf-8")
         keys[name] = key
         new.append(anki_name)
     try:
