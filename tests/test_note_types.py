@@ -10,7 +10,6 @@ and its hooks as a user would.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,11 +17,10 @@ from typing import Any
 
 import pytest
 from anki.collection import Collection
-from conftest import PROFILE, backend_params
+from conftest import backend_params
 from gitrepo import BIN as VENV_BIN
-from gitrepo import git_env
 from realanki import in_anki
-from test_sync_e2e import World, real_world, templates  # noqa: F401 (fixture)
+from test_sync_e2e import World, make_world, templates  # noqa: F401 (fixture)
 
 from ankiops_git import config as config_mod
 from ankiops_git import deckfile, export, validate
@@ -191,20 +189,7 @@ def set_field(col: Collection, note_id: int, name: str, value: str) -> None:
 def nt_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
     """test_sync_e2e's world (a repository after init on a seeded collection), without its
     check that notes of other types stay untouched: here Basic and Cloze become ours."""
-    from ankiconnect_server import LoopbackAnkiConnect
-
-    if request.param == "real":
-        yield real_world(request.getfixturevalue("real_anki"), tmp_path)
-        return
-    template, ids = request.getfixturevalue("templates")[request.param]
-    shutil.copytree(template, tmp_path, dirs_exist_ok=True)
-    col_path = tmp_path / PROFILE / "collection.anki2"
-    server = None
-    if request.param == "connect":
-        server = LoopbackAnkiConnect(col_path, profile=PROFILE)
-        server.start()
-    world = World(tmp_path / "decks", request.param, col_path, server, git_env(tmp_path), ids)
-    world.git("config", "remote.anki.url", "anki::" + world.spec)
+    world, server = make_world(request, tmp_path)
     try:
         yield world
     finally:

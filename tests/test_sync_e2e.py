@@ -254,12 +254,19 @@ def world(
     tmp_path: Path,
 ) -> Iterator[World]:
     """A copy of the template: repo after `ankiops-git init`, and its collection."""
+    w, server = make_world(request, tmp_path)
+    yield from _checked(w, server)
+
+
+def make_world(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[World, Any]:
+    """The world of `request.param`'s backend in `tmp_path`, and the stand-in serving it
+    (None but for "connect"; the caller stops it)."""
     from ankiconnect_server import LoopbackAnkiConnect
 
     if request.param == "real":
         w = real_world(request.getfixturevalue("real_anki"), tmp_path)
-        yield from _checked(w, None)
-        return
+        w.git("config", "remote.anki.url", "anki::" + w.spec)
+        return w, None
     templates = request.getfixturevalue("templates")
     template, ids = templates[request.param]
     shutil.copytree(template, tmp_path, dirs_exist_ok=True)
@@ -269,11 +276,11 @@ def world(
         server = LoopbackAnkiConnect(col_path, profile=PROFILE)
         server.start()
     w = World(tmp_path / "decks", request.param, col_path, server, git_env(tmp_path), ids)
-    yield from _checked(w, server)
+    w.git("config", "remote.anki.url", "anki::" + w.spec)
+    return w, server
 
 
 def _checked(w: World, server: Any) -> Iterator[World]:
-    w.git("config", "remote.anki.url", "anki::" + w.spec)
     w.unmanaged_before = w.unmanaged()  # type: ignore[attr-defined]
     try:
         yield w
