@@ -5,7 +5,9 @@ collection in a temporary folder gets the repository's note types (templates, CS
 the notes with their fields rendered as a push renders them, the media files they
 show, and each note a stable GUID (`note_guid`); Anki's own exporter then writes the
 package. Anki's importer updates a note whose GUID it has, so importing a newer
-package of the same repository updates notes instead of adding them again.
+package of the same repository updates notes instead of adding them again. With
+scheduling (`states`: a backend's `card_states`, read from the user's Anki), the
+cards of notes with an id get their state and review history (`_schedule`).
 
 `import_apkg` goes the other way: Anki's own importer reads the package into a new
 collection in a temporary folder; notes of Anki's stock types become AnkiOps notes
@@ -25,12 +27,13 @@ import base64
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ankiops_git import archive, deckfile, export, media, share
+from ankiops_git.anki.base import CardState, due_in_days
 from ankiops_git.config import load as load_config
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.model import Deck, Note
@@ -84,6 +87,10 @@ class Exported:
     notes: int = 0
     media: int = 0
     missing: list[str] = field(default_factory=list)  # media the notes show, media/ lacks
+    scheduled: int = 0  # cards given their scheduling and history (`states`)
+    reviews: int = 0  # review history rows carried
+    undated: int = 0  # of those, cards whose due day Anki did not tell (due today)
+    unmatched: int = 0  # cards Anki has that the files' notes no longer make
 
 
 def export_apkg(
@@ -91,9 +98,12 @@ def export_apkg(
     out: Path,
     decks: Iterable[str] = (),
     progress: Progress | None = None,
+    states: Callable[[list[int]], Sequence[CardState]] | None = None,
 ) -> Exported:
     """The package of the repository at `root` (its decks `decks` and their subdecks,
-    all if none) written to `out`."""
+    all if none) written to `out`. With `states` (a backend's `card_states`), the
+    notes that have a note id carry their cards' scheduling and review history
+    (`_schedule`), and Anki's importer, asked to import learning progress, keeps it."""
     from anki.collection import AddNoteRequest, ExportAnkiPackageOptions, NoteIdsLimit
     from anki.decks import DeckId
 
@@ -120,6 +130,7 @@ def export_apkg(
             col = backend.col
             models = {t.key: col.models.by_name(t.anki_name) for t in types.all}
             requests = []
+            notes: list[Note] = []
             wanted_media: set[str] = set()
             for name in names:
                 deck_id = DeckId(backend.create_deck(name))
@@ -136,6 +147,7 @@ def export_apkg(
                     anki_note.guid = note_guid(name, note, seen.get(key, 0), types)
                     seen[key] = seen.get(key, 0) + 1
                     requests.append(AddNoteRequest(note=anki_note, deck_id=deck_id))
+                    notes.append(note)
                     wanted_media |= share.note_media(note)
                     if progress is not None and len(requests) % 200 == 0:
                         progress(len(requests), total)
@@ -152,13 +164,23 @@ def export_apkg(
             if len(set(guids)) != len(guids):
                 raise PackageError("two notes would have the same GUID; nothing was written")
             result.notes = len(requests)
+            if states is not None:
+                ids = {
+                    n.note_id: int(r.note.id)
+                    for n, r in zip(notes, requests, strict=True)
+                    if n.note_id is not None
+                }
+                _schedule(col, ids, states(sorted(ids)), result)
             if progress is not None:
                 progress(total, total)
             tmp_out = Path(tmp) / "out.apkg"
             col.export_anki_package(
                 out_path=str(tmp_out),
                 options=ExportAnkiPackageOptions(
-                    with_scheduling=False, with_deck_configs=False, with_media=True, legacy=False
+                    with_scheduling=states is not None,
+                    with_deck_configs=False,
+                    with_media=True,
+                    legacy=False,
                 ),
                 limit=NoteIdsLimit([r.note.id for r in requests]),
             )
@@ -176,6 +198,51 @@ def export_apkg(
         except OSError as e:
             raise PackageError(f"cannot write {out}: {e.strerror or e}") from e
     return result
+
+
+def _schedule(col: Any, ids: dict[int, int], states: Sequence[CardState], result: Exported) -> None:
+    """Give the new collection's cards the scheduling and history their notes' cards
+    have in the user's Anki (note id in the files -> note id here, card by ord).
+
+    A day number is placed on this collection's calendar (Anki's importer moves it to
+    the importing one's). The `anki` package writes cards (`update_cards`, FSRS memory
+    state included) but has no call that adds review history, so the rows are inserted
+    into this temporary collection's revlog as they are; Anki's exporter then writes
+    them with the cards."""
+    from anki.cards import FSRSMemoryState
+
+    today = col.sched.today
+    cards = {(c.nid, c.ord): c for nid in ids.values() for c in col.get_note(nid).cards()}
+    changed = []
+    for state in states:
+        card = cards.get((ids.get(state.note_id, -1), state.ord))
+        if card is None:
+            result.unmatched += 1
+            continue
+        card.type, card.queue, card.ivl = state.ctype, state.queue, state.ivl
+        card.due = (
+            state.due + today if due_in_days(state.ctype, state.queue, state.due) else state.due
+        )
+        card.factor, card.reps, card.lapses = state.factor, state.reps, state.lapses
+        card.left, card.flags, card.custom_data = state.left, state.flags, state.custom_data
+        if state.memory is not None:
+            card.memory_state = FSRSMemoryState(
+                stability=state.memory[0], difficulty=state.memory[1]
+            )
+        changed.append(card)
+        for review in state.reviews:
+            col.db.execute(
+                "insert into revlog (id, cid, usn, ease, ivl, lastIvl, factor, "
+                "time, type) values (?, ?, -1, ?, ?, ?, ?, ?, ?)",
+                review[0],
+                card.id,
+                *review[1:],
+            )
+        result.reviews += len(state.reviews)
+        result.undated += state.undated
+    if changed:
+        col.update_cards(changed)
+    result.scheduled = len(changed)
 
 
 def note_type_id(anki_name: str) -> int:

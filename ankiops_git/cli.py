@@ -540,14 +540,34 @@ def deserialize_command(
     required=True,
     help="The package to write (FILE.apkg).",
 )
-def export_apkg_command(decks: tuple[str, ...], output: Path) -> None:
+@click.option(
+    "--include-scheduling",
+    is_flag=True,
+    help="Also the cards' scheduling and review history, read from the repository's "
+    "Anki (remote `anki`, or --anki).",
+)
+@_ANKI_OPTION
+def export_apkg_command(
+    decks: tuple[str, ...], output: Path, include_scheduling: bool, anki_spec: str | None
+) -> None:
     """An Anki package of the repository's decks (DECKs and their subdecks; all if none),
     from the files alone: note types, templates, CSS, media, and stable GUIDs, so that
-    importing a newer package updates the notes instead of adding them again."""
+    importing a newer package updates the notes instead of adding them again. With
+    --include-scheduling, the notes Anki has carry their cards' learning progress."""
     from ankiops_git import apkg
     from ankiops_git.remote import progress_bar_for
 
-    done = apkg.export_apkg(_top_folder(), output, decks, progress_bar_for("package"))
+    root = _top_folder()
+    bar = progress_bar_for("package")
+    if include_scheduling:
+        from ankiops_git import sync
+
+        spec, repo, config = _where(anki_spec)
+        key = sync.api_key(repo) if repo is not None else None
+        with sync.open_anki(spec, config, key) as backend:
+            done = apkg.export_apkg(root, output, decks, bar, backend.card_states)
+    else:
+        done = apkg.export_apkg(root, output, decks, bar)
     for name in done.missing:
         click.echo(
             f"export-apkg: warning: the notes show media/{name}, which is not in media/", err=True
@@ -556,6 +576,22 @@ def export_apkg_command(decks: tuple[str, ...], output: Path) -> None:
         f"export-apkg: {done.decks} deck(s), {done.notes} note(s), {done.media} media "
         f"file(s) -> {output}"
     )
+    if include_scheduling:
+        click.echo(
+            f"export-apkg: scheduling of {done.scheduled} card(s), {done.reviews} review(s); "
+            f"in Anki, import it with 'Import any learning progress' on"
+        )
+        if done.undated:
+            click.echo(
+                f"export-apkg: {done.undated} card(s) are in a filtered deck (or Anki has no "
+                f"card due in days to date them by): they are due today in the package. "
+                f"Empty the filtered deck in Anki and export again to keep their due days."
+            )
+        if done.unmatched:
+            click.echo(
+                f"export-apkg: {done.unmatched} card(s) in Anki belong to no card of the "
+                f"files' notes (a cloze or card the files removed): not in the package"
+            )
 
 
 @cli.command("import-apkg")

@@ -185,6 +185,15 @@ def make_filtered_deck(col: Any, name: str, search: str) -> int:
 
 
 @in_anki
+def answer_first_card(col: Any, search: str) -> int:
+    """Answer "Good" on the first card `search` finds, as a review in Anki does; its id."""
+    card = col.get_card(sorted(col.find_cards(search))[0])
+    card.start_timer()
+    col.sched.answerCard(card, 3)
+    return int(card.id)
+
+
+@in_anki
 def add_deck_config(col: Any, name: str) -> int:
     """A second options group (the client only copies existing ones); its id."""
     return int(col.decks.add_config_returning_id(name))
@@ -483,6 +492,10 @@ GROUPS: dict[str, list[Step]] = {
         ),
         act("findCards, did", "findCards", {"query": fmt("did:{}", ref("createDeck D"))}),
         act("findCards, no filtered deck", "findCards", {"query": "deck:filtered"}),
+        # export-apkg --include-scheduling reads cards' states (a filtered deck's order
+        # is random: read before there is one)
+        act("cardsInfo", "cardsInfo", {"cards": ref("notesInfo", then=all_cards)}),
+        act("cardsInfo, unknown card", "cardsInfo", {"cards": [UNKNOWN_ID]}),
         act("getDecks", "getDecks", {"cards": ref("notesInfo", then=all_cards)}),
         act("getDecks, unknown card", "getDecks", {"cards": [UNKNOWN_ID]}),
         py("a filtered deck", make_filtered_deck, "F", "deck:E", kind="deck"),
@@ -497,6 +510,11 @@ GROUPS: dict[str, list[Step]] = {
                 )
             },
         ),
+        # export-apkg --include-scheduling: review history, and the search that finds
+        # a card to count Anki's day number from
+        py("answer a card", answer_first_card, "deck:D", kind="card"),
+        act("getReviewsOfCards", "getReviewsOfCards", {"cards": ref("notesInfo", then=all_cards)}),
+        act("findCards, prop:due", "findCards", {"query": "prop:due>=-100000 -deck:filtered"}),
         act("changeDeck", "changeDeck", {"cards": ref("notesInfo", 0, "cards"), "deck": "E"}),
         act(
             "changeDeck, out of the filtered deck",
@@ -748,7 +766,9 @@ def run_steps(side: Side, steps: Sequence[Step]) -> list[tuple[Any, Any]]:
 
 
 ID_MIN = 10**11  # ids are epoch milliseconds (or random 63-bit); anything below is a count
-VOLATILE = {"mod"}  # modification times: seconds, legitimately different
+# legitimately different: modification times (seconds), a review's time taken (ms),
+# the next intervals cardsInfo shows (Anki fuzzes them)
+VOLATILE = {"mod", "time", "nextReviews"}
 _ID_IN_TEXT = re.compile(r"(?<!\d)\d{12,19}(?!\d)")
 # Ids of different kinds share values (a note's first card often has the note's id),
 # so each kind is numbered on its own: the kind of the ids in an action's result...
@@ -768,7 +788,7 @@ ACTION_IDS = {
     "createModel": "notetype",
 }
 # ... unless a key says otherwise for the value under it
-KEY_IDS = {"noteId": "note", "cards": "card", "did": "deck"}
+KEY_IDS = {"noteId": "note", "note": "note", "cardId": "card", "cards": "card", "did": "deck"}
 
 
 # results that are sets: the add-on's searches ask Anki for no order, and the order
@@ -832,7 +852,7 @@ class Normaliser:
 
     def __call__(self, value: Any, kind: str, key: str | None = None) -> Any:
         kind = KEY_IDS.get(key or "", kind)
-        if key in VOLATILE and isinstance(value, int | float):
+        if key in VOLATILE:
             return f"<{type(value).__name__}>"
         if isinstance(value, bool) or value is None or isinstance(value, float):
             return value
@@ -842,8 +862,11 @@ class Normaliser:
             return _ID_IN_TEXT.sub(lambda m: self._id(kind, int(m.group())), value)
         if isinstance(value, list):
             return [self(v, kind) for v in value]
-        if isinstance(value, dict):
-            return {k: self(value[k], kind, k) for k in sorted(value)}
+        if isinstance(value, dict):  # keys that are ids (getReviewsOfCards) numbered too
+            return {
+                (self._id(kind, int(k)) if _ID_IN_TEXT.fullmatch(k) else k): self(value[k], kind, k)
+                for k in sorted(value)
+            }
         return value
 
 

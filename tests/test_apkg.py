@@ -9,8 +9,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import test_sync_e2e
 from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 from click.testing import CliRunner
+from gitrepo import BIN as VENV_BIN
+from realanki import in_anki
 from test_share import PNG_A, generated_repo, make_repo, tree
 
 from ankiops_git import apkg, archive, deckfile
@@ -384,3 +387,115 @@ def test_cli_export_and_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert sorted(p.name for p in (src / "z").iterdir()) == ["note-types"]
     bad = runner.invoke(cli, ["export-apkg", "Nope", "-o", str(out)])
     assert bad.exit_code == 1 and "no deck 'Nope'" in bad.output and "Traceback" not in bad.output
+
+
+# --- --include-scheduling, on every backend (the world of test_sync_e2e.py) ---------------
+
+world = test_sync_e2e.world
+templates = test_sync_e2e.templates
+
+
+@in_anki
+def study(col, note_ids):  # type: ignore[no-untyped-def]
+    """In Anki, as a user studies: cards answered into review, one pushed 17 days out,
+    one lapsed (relearning), one suspended, one pulled into a filtered deck, one in
+    learning; the rest new. Returns the cards' ids in that order."""
+    cards = [c.id for nid in note_ids for c in col.get_note(nid).cards()]
+
+    def answer(cid, ease):  # type: ignore[no-untyped-def]
+        card = col.get_card(cid)
+        card.start_timer()
+        col.sched.answerCard(card, ease)
+
+    for cid in cards[:5]:
+        answer(cid, 3)
+        answer(cid, 3)  # Good twice: out of learning, a review card
+    col.sched.set_due_date([cards[0]], "17")
+    answer(cards[1], 1)  # Again: relearning
+    col.sched.suspend_cards([cards[2]])
+    did = col.decks.new_filtered("Cram")
+    deck = col.decks.get(did)
+    deck["terms"] = [[f"cid:{cards[3]}", 100, 0]]
+    col.decks.save(deck)
+    col.sched.rebuild_filtered_deck(did)
+    answer(cards[5], 3)  # learning
+    return cards
+
+
+@in_anki
+def schedule_of(col, guids):  # type: ignore[no-untyped-def]
+    """The cards of these notes (by GUID), keyed "note's place/card ord", as an export
+    with scheduling must carry them: the state Anki gives back when a filtered deck is
+    emptied, a day number counted from today, and the review history."""
+    out = {}
+    for place, guid in enumerate(guids):
+        nid = col.db.scalar("select id from notes where guid = ?", guid)
+        for card in col.get_note(nid).cards():
+            due, queue = (card.odue, card.type) if card.odid else (card.due, card.queue)
+            in_days = queue in (2, 3) or (queue < 0 and card.type == 2)
+            rows = col.db.all(
+                "select ease, ivl, lastIvl, factor, type from revlog where cid = ? order by id",
+                card.id,
+            )
+            out[f"{place}/{card.ord}"] = [
+                card.type,
+                queue,
+                due - col.sched.today if in_days else (None if card.type == 0 else due),
+                card.ivl,
+                card.factor,
+                card.reps,
+                card.lapses,
+                card.left,
+                [list(r) for r in rows],
+            ]
+    return out
+
+
+def test_export_with_scheduling_carries_progress_and_history(
+    world: test_sync_e2e.World, tmp_path: Path
+) -> None:
+    """export-apkg --include-scheduling reads the cards' scheduling and review history
+    from the repository's Anki; imported with learning progress into a fresh
+    collection, every card is where it was: same state, interval, ease, steps, days
+    until due (a new card: its place in the queue is the importer's), and the same
+    reviews. Over AnkiConnect, a card in a filtered deck comes due today, and says so."""
+    notes = [world.ids[k] for k in ("ser", "estar", "tener", "paris", "rome", "num0")]
+    with world.anki() as col:
+        study(col, notes)
+        before = schedule_of(
+            col, [col.db.scalar("select guid from notes where id = ?", n) for n in notes]
+        )
+    assert [v[:2] for v in before.values()] == [
+        [2, 2],
+        [3, 1],
+        [2, -1],
+        [2, 2],
+        [2, 2],
+        [1, 1],
+        [0, 0],
+    ]  # review, relearning, suspended, filtered (home: review), review, learning, new
+    assert before["0/0"][2] == 17
+    out = tmp_path / "progress.apkg"
+    done = world.run(
+        str(VENV_BIN / "ankiops-git"), "export-apkg", "-o", str(out), "--include-scheduling"
+    )
+    # every card of the world's 10 notes (one Reversed: 2 cards); 5 x 2 answers, Again,
+    # one in learning, and the due date set by hand (a "manual" row)
+    assert "scheduling of 11 card(s), 13 review(s)" in done.stdout, done.stdout
+    undated = world.kind != "collection"  # AnkiConnect does not tell a filtered card's due
+    assert ("1 card(s) are in a filtered deck" in done.stdout) == undated, done.stdout
+    if undated:
+        before["3/0"][2] = 0
+
+    col = Collection(str(tmp_path / "fresh.anki2"))
+    try:
+        col.import_anki_package(
+            ImportAnkiPackageRequest(
+                package_path=str(out), options=ImportAnkiPackageOptions(with_scheduling=True)
+            )
+        )
+        after = schedule_of(col, [apkg.note_guid("", Note("QA", {}, n)) for n in notes])
+    finally:
+        col.close()
+    assert after == before
+    assert sum(len(v[8]) for v in after.values()) == 13

@@ -46,6 +46,48 @@ class NoteUpdate:
     tags: tuple[str, ...] | None = None  # the full new tag list, if given
 
 
+# A revlog row, as Anki stores it: id (the review's time, ms), ease (button), ivl and
+# lastIvl (days; negative: seconds), factor (permille), time (ms taken), type (kind).
+Review = tuple[int, int, int, int, int, int, int]
+
+
+def due_in_days(ctype: int, queue: int, due: int) -> bool:
+    """True if a card's `due` is a day number (review, day-learning, and those suspended
+    or buried), False for a new card's position or a learning card's epoch seconds."""
+    if queue in (2, 3):
+        return True
+    if queue in (0, 1) or ctype == 0:
+        return False
+    return ctype == 2 or due < 1_000_000_000  # suspended/buried: by type, or magnitude
+
+
+@dataclass(frozen=True)
+class CardState:
+    """One card's scheduling and review history, for a package with scheduling.
+
+    `due` as Anki has it, except a day number, which is in days from Anki's today (so
+    another collection can place it on its own calendar). A card in a filtered deck
+    is given as in its home deck. `undated`: the backend could not tell its due day
+    (AnkiConnect, for a card in a filtered deck, or with no card in Anki due in days
+    to count from); its `due` is then 0, today."""
+
+    note_id: int
+    ord: int
+    ctype: int
+    queue: int
+    due: int
+    ivl: int
+    factor: int
+    reps: int
+    lapses: int
+    left: int
+    flags: int = 0
+    reviews: tuple[Review, ...] = ()
+    undated: bool = False
+    memory: tuple[float, float] | None = None  # FSRS stability, difficulty
+    custom_data: str = ""
+
+
 class Backend(Protocol):
     note_types: NoteTypes  # whose notes are managed (open_backend's note_types)
 
@@ -175,6 +217,11 @@ class Backend(Protocol):
     def media_in_use(self, filenames: Iterable[str]) -> set[str]:
         """The names that some note's fields (any note type, managed or not) contain as
         text: a superset of the files notes show, so what is left out is unused."""
+        ...
+
+    def card_states(self, note_ids: Sequence[int]) -> list[CardState]:
+        """The scheduling and review history of these notes' cards (ids that are
+        missing are left out), for `export-apkg --include-scheduling`."""
         ...
 
     def sync(self) -> None:

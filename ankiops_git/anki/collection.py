@@ -24,7 +24,14 @@ from anki.decks import DeckId
 from anki.notes import NoteId
 from anki.utils import ids2str
 
-from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
+from ankiops_git.anki.base import (
+    AnkiNote,
+    CardState,
+    NewNote,
+    NoteUpdate,
+    Review,
+    due_in_days,
+)
 from ankiops_git.anki.templates import (
     CardTemplate,
     Existing,
@@ -215,6 +222,48 @@ class CollectionBackend:
 
     def sync(self) -> None:
         """No-op: a collection file has no AnkiWeb login here; Anki syncs when next opened."""
+
+    def card_states(self, note_ids: Sequence[int]) -> list[CardState]:
+        """Read as Anki stores them (revlog rows whole); a card in a filtered deck as in
+        its home deck (`odue`), as Anki puts it back when the filtered deck is emptied."""
+        today = self.col.sched.today
+        out: list[CardState] = []
+        nids = ids2str(list(note_ids))
+        reviews: dict[int, list[Review]] = {}
+        for cid, *row in self._db.all(
+            "select cid, id, ease, ivl, lastIvl, factor, time, type from revlog "
+            f"where cid in (select id from cards where nid in {nids}) order by id"
+        ):
+            reviews.setdefault(int(cid), []).append(tuple(row))
+        for cid in self._db.list(f"select id from cards where nid in {nids}"):
+            card = self.col.get_card(cid)
+            due, queue = card.due, int(card.queue)
+            if card.odid:
+                due = card.odue
+                if queue >= 0:  # what emptying the filtered deck gives back
+                    queue = {0: 0, 2: 2}.get(card.type, 1 if due > 1_000_000_000 else 3)
+            if due_in_days(card.type, queue, due):
+                due -= today
+            memory = card.memory_state
+            out.append(
+                CardState(
+                    note_id=card.nid,
+                    ord=card.ord,
+                    ctype=int(card.type),
+                    queue=queue,
+                    due=due,
+                    ivl=card.ivl,
+                    factor=card.factor,
+                    reps=card.reps,
+                    lapses=card.lapses,
+                    left=card.left,
+                    flags=card.flags,
+                    reviews=tuple(reviews.get(cid, ())),
+                    memory=(memory.stability, memory.difficulty) if memory else None,
+                    custom_data=card.custom_data,
+                )
+            )
+        return out
 
     # -- note types ------------------------------------------------------------------
 

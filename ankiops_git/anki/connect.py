@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ankiops_git.anki.base import AnkiNote, NewNote, NoteUpdate
+from ankiops_git.anki.base import AnkiNote, CardState, NewNote, NoteUpdate, due_in_days
 from ankiops_git.anki.templates import (
     CardTemplate,
     Existing,
@@ -826,6 +826,84 @@ class ConnectBackend:
         self._forget(note_ids)
         self._call("deleteNotes", notes=list(note_ids))
 
+    # -- scheduling ------------------------------------------------------------------
+
+    def card_states(self, note_ids: Sequence[int]) -> list[CardState]:
+        """cardsInfo and getReviewsOfCards. AnkiConnect tells neither a filtered card's
+        home-deck due nor Anki's day number: that is found by searching `prop:due` for
+        one card due in days (`_today`); cards in a filtered deck are `undated`."""
+        self._check_profile()
+        cards: list[int] = []
+        for chunk in _batches(list(note_ids), 1000):
+            cards += self._call("findCards", query="nid:" + ",".join(map(str, chunk)))
+        infos: list[dict[str, Any]] = []
+        for chunk in _batches(cards, 500):  # cardsInfo renders every card
+            infos += [i for i in self._call("cardsInfo", cards=chunk) if i]
+        if not infos:
+            return []
+        history = self._call("getReviewsOfCards", cards=cards)
+        filtered = set(map(int, self._call("findCards", query="deck:filtered")))
+        dated = [i for i in infos if int(i["cardId"]) not in filtered]
+        today = None
+        if any(due_in_days(i["type"], i["queue"], i["due"]) for i in dated):
+            today = self._today(dated)
+        out: list[CardState] = []
+        for i in infos:
+            cid = int(i["cardId"])
+            due, queue = int(i["due"]), int(i["queue"])
+            undated = cid in filtered or (today is None and due_in_days(i["type"], queue, due))
+            if undated:
+                due = 0
+                if queue >= 0:
+                    queue = {0: 0, 2: 2}.get(i["type"], 3)
+            elif due_in_days(i["type"], queue, due):
+                assert today is not None
+                due -= today
+            rows = history.get(str(cid), history.get(cid, []))
+            reviews = sorted(
+                (r["id"], r["ease"], r["ivl"], r["lastIvl"], r["factor"], r["time"], r["type"])
+                for r in rows
+            )
+            out.append(
+                CardState(
+                    note_id=int(i["note"]),
+                    ord=int(i["ord"]),
+                    ctype=int(i["type"]),
+                    queue=queue,
+                    due=due,
+                    ivl=int(i["interval"]),
+                    factor=int(i["factor"]),
+                    reps=int(i["reps"]),
+                    lapses=int(i["lapses"]),
+                    left=int(i["left"]),
+                    flags=int(i.get("flags", 0)),
+                    reviews=tuple(reviews),
+                    undated=undated,
+                )
+            )
+        return out
+
+    def _today(self, infos: list[dict[str, Any]]) -> int | None:
+        """Anki's day number, which AnkiConnect does not give: a card due in days (queue
+        2 or 3, those `prop:due` searches) has due = today + N, and N is found by
+        halving the range `prop:due>=N` holds for, about 18 searches. None if no card
+        outside filtered decks is due in days."""
+        ref = next((i for i in infos if i["queue"] in (2, 3)), None)
+        if ref is None:
+            found = self._call("findCards", query="prop:due>-100000 -deck:filtered")
+            if not found:
+                return None
+            ref = self._call("cardsInfo", cards=[found[0]])[0]
+        cid, due = int(ref["cardId"]), int(ref["due"])
+        low, high = -100_000, 100_000  # prop:due>=low holds, prop:due>=high does not
+        while high - low > 1:
+            mid = (low + high) // 2
+            if self._call("findCards", query=f"cid:{cid} prop:due>={mid}"):
+                low = mid
+            else:
+                high = mid
+        return due - low
+
     # -- media -----------------------------------------------------------------------
 
     def store_media(self, filename: str, data: bytes) -> str:
@@ -928,3 +1006,7 @@ def _reason(e: Exception) -> str:
 
 def _is_refused(e: Exception) -> bool:
     return "refused" in str(e).lower() or "Failed to establish a new connection" in str(e)
+
+
+def _batches(items: list[int], size: int) -> list[list[int]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
