@@ -20,8 +20,12 @@ their own converter on samples):
   it is replaced by a folder of our own, which the first fetch fills with the files
   the notes show.
 
-Both: a line starting with a prefix AnkiOps had and we do not sync (`AI:`, `C8:`,
-`S:`, ...) is refused at its file:line, as AnkiOps read it as a field of its own.
+Both: AnkiOps' fields beyond ours on the five types (`AI:`, `S:`, `D:`, `C8:`) are
+the built-ins' optional fields, synced where the type in Anki has them; `check`
+refuses, at its file:line, a note filling one the type in Anki lacks. 0.6's other
+types (ClozeHideAll, ImageOcclusion, its users' own) are declared in ankiops.toml
+(adopt_types.py); a line starting with one of their prefixes while the type is not
+declared is refused at its file:line, as AnkiOps read it as a field of its own.
 
 `plan` reads the folder and changes nothing: each key becomes the `note_id` comment
 of the note id the map gives, each note_type line naming one of the five built-in
@@ -42,12 +46,15 @@ from html import unescape
 from pathlib import Path
 
 from ankiops_git import deckfile
+from ankiops_git.adopt_types import Declared
 from ankiops_git.anki.base import Backend
 from ankiops_git.config import CONFIG_NAME, Config
 from ankiops_git.convert.ankiops import same_meaning
 from ankiops_git.errors import AnkiOpsError, DeckFileError
 from ankiops_git.export import field_markdown
+from ankiops_git.model import Note
 from ankiops_git.notetypes import NoteTypes
+from ankiops_git.push import lacking_fields, optional_used
 
 DB_NAME = ".ankiops.db"
 MARKER = ".ankiops"  # AnkiOps 0.3/0.4's marker file ([ankiops] profile, media_dir)
@@ -59,12 +66,10 @@ PASTE_SETTING = "markdown.copyFiles.destination"
 OLD_PASTE_TARGET = {"**/*.md": "media/AnkiOpsMedia/"}
 NOTE_KEY_RE = re.compile(r"^\s*<!--\s*note_key:\s*([a-zA-Z0-9-]+)\s*-->\s*$")
 NOTE_TYPE_RE = re.compile(r"^\s*<!--\s*note_type:\s*(.*?)\s*-->\s*$")
-# Prefixes of AnkiOps' own fields that ankiops-git does not sync, by format: a line
-# starting with one is a field to AnkiOps (it matched `P: ` or `P` alone, unindented).
-_OLD_ONLY = ("S", "AI", "C8")  # 0.3/0.4: Source, AI Notes, Choice 8
-_NEW_ONLY = ("AI", "C8", "D", "THA", "IO_[A-Z0-9]+")  # 0.6: + Divider, hide-all, occlusion
-OLD_ONLY_RE = re.compile(rf"^({'|'.join(_OLD_ONLY)}):(?: |$)")
-NEW_ONLY_RE = re.compile(rf"^({'|'.join(_NEW_ONLY)}):(?: |$)")
+# Prefixes of AnkiOps 0.6's own types beyond the five (hide-all cloze, image
+# occlusion): a line starting with one is a field to AnkiOps (it matched `P: ` or `P`
+# alone, unindented), refused unless the type is declared (init declares those in use).
+UNSYNCED_RE = re.compile(r"^(THA|IO_[A-Z0-9]+):(?: |$)")
 # An image in a subfolder of media/ (0.3/0.4's VS Code set-up pastes into
 # media/AnkiOpsMedia/, inside Anki's media folder): AnkiOps sent it to Anki without
 # the `media/`; ankiops-git's `media/` is one flat folder, so the file says it as Anki has it.
@@ -93,6 +98,7 @@ class Migration:
     images: int = 0  # media/SUB/x.png images written as SUB/x.png, as Anki has them
     media_link: str | None = None  # where 0.3/0.4's media link pointed (it goes)
     vscode: str | None = None  # .vscode/settings.json pasting into media/, not AnkiOpsMedia/
+    declared: Declared | None = None  # AnkiOps 0.6's other types the folder uses
 
     def empty(self) -> bool:
         return not self.texts and self.media_link is None and self.vscode is None
@@ -137,8 +143,15 @@ class Migration:
                     "is untouched)"
                 )
             return out
+        declared = []
+        if self.declared is not None:
+            declared.append(
+                f"init: declared AnkiOps' note type(s) {', '.join(self.declared.names)} in "
+                f"{CONFIG_NAME} (mapped: Anki keeps AnkiOps' templates; their labels are the "
+                "prefixes)"
+            )
         if not self.texts:
-            return []
+            return declared
         out = [
             f"init: converted {len(self.texts)} AnkiOps deck file(s): {self.keys} note_key "
             "comment(s) to note_id (from .ankiops.db)"
@@ -148,7 +161,7 @@ class Migration:
                 f"; {self.unmapped} key(s) not in .ankiops.db were dropped, "
                 "their notes matched to Anki's by content"
             )
-        return out
+        return out + declared
 
 
 def key_map(root: Path) -> dict[str, int]:
@@ -214,7 +227,7 @@ def plan(root: Path, config: Config) -> Migration:
         result.media_link = os.readlink(link)
     if result.old:
         result.vscode = _vscode_settings(root)
-    unsynced = OLD_ONLY_RE if result.old else NEW_ONLY_RE
+    unsynced = UNSYNCED_RE
     types = config.note_types
     keys: dict[str, int] | None = None
     for path in deckfile.deck_files(root, config):
@@ -301,9 +314,10 @@ def _refuse_unsynced_line(
     m = pattern.match(line)
     if m and m.group(1) not in types.prefixes:  # a prefix the repository declares is ours
         raise DeckFileError(
-            f"`{m.group(1)}:` is a field of AnkiOps' note types that ankiops-git does "
-            "not sync yet (its text would join the field above); move it into `E:` or "
-            "delete the line, then run init again. Nothing changed",
+            f"`{m.group(1)}:` is a field of an AnkiOps note type that ankiops-git does "
+            "not sync here (its text would join the field above): name the note's type "
+            "with a `<!-- note_type: ... -->` line, as AnkiOps writes it, or move the text "
+            "into `E:`, then run init again. Nothing changed",
             path.name,
             number,
             1,
@@ -453,14 +467,23 @@ def _not_math(match: re.Match[str]) -> str:
     return match.group(0) if _MATH_HINT.search(inside) else f"[{inside}]"
 
 
-def check(root: Path, config: Config, migration: Migration) -> None:
+def check(root: Path, config: Config, migration: Migration, backend: Backend) -> None:
     """Parse every deck file as it will be after the conversion: DeckFileError naming
-    the file and line (as the user sees it now) of the first problem."""
+    the file and line (as the user sees it now) of the first problem; then every
+    optional field (`AI:`, `D:`, ...) a note fills whose type in Anki lacks it, one
+    line each (push.lacking_fields)."""
+    types = config.note_types
+    used: list[tuple[str, Note, str]] = []
     for path in deckfile.deck_files(root, config):
         text = migration.checked.get(path.name)
         if text is None:
             text = path.read_text(encoding="utf-8")
-        deckfile.parse(text, path.name, config.note_types)
+        deck = deckfile.parse(text, path.name, types)
+        for note in deck.notes:
+            note_type = types.by_key[note.note_type]
+            used += [(path.name, note, name) for name in optional_used(note, note_type)]
+    if lacking := lacking_fields(used, types, backend):
+        raise AnkiOpsError("\n".join(lacking) + "\nNothing changed.")
 
 
 def apply(root: Path, migration: Migration) -> None:

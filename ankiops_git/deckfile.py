@@ -142,7 +142,7 @@ def _describe(t: NoteType) -> str:
 def note_type_for(prefixes: Iterable[str], types: NoteTypes = BUILTIN) -> NoteType | str:
     """The note type the given field prefixes make, or a message saying why none fits.
 
-    T -> Cloze, F/B -> Reversed, I -> Input, C1..C7 -> Choice, a declared type's
+    T -> Cloze, F/B -> Reversed, I -> Input, C1..C8 -> Choice, a declared type's
     identifying prefixes -> that type, otherwise QA. Every prefix must then be a field
     of that type.
     """

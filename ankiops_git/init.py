@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pygit2
 
-from ankiops_git import adopt, export, gitstore, media, sync
+from ankiops_git import adopt, adopt_types, export, gitstore, media, sync
 from ankiops_git import config as config_mod
 from ankiops_git.anki.base import Backend
 from ankiops_git.errors import AnkiOpsError
+from ankiops_git.notetypes_config import with_table
 from ankiops_git.programs import HOOK_MARKER, bin_dir, program
 
 # The hooks init installs (hooks/__main__.py runs each).
@@ -238,6 +239,10 @@ def _prepare(
     if migration.from_ankiops(root):
         # A folder from AnkiOps: its Markdown as AnkiOps renders it (docs/format.md).
         config.ankiops_markdown = True
+    if migration.declared is not None:
+        path = root / config_mod.CONFIG_NAME
+        head = path.read_text(encoding="utf-8") if path.is_file() else ""
+        path.write_text(with_table(head, migration.declared.tables), encoding="utf-8")
     config_mod.save(root, config)
     write_gitattributes(root)
     configure_git(repo, spec)
@@ -279,6 +284,11 @@ def _prepare(
         message += (
             "\nAnkiOps' note_key comments converted to note_id comments (note ids from "
             ".ankiops.db),\nits note_type comments removed (the field prefixes say the type).\n"
+        )
+    if migration.declared is not None:
+        message += (
+            f"\nAnkiOps' note types {', '.join(migration.declared.names)} declared in "
+            "ankiops.toml (mapped: Anki keeps their templates).\n"
         )
     if migration.math:
         message += (
@@ -436,9 +446,13 @@ def init(
             )
         # Everything is read and checked before anything is written: a folder init
         # refuses is left as it was (and what fails later is rolled back, see Undo).
+        declared = adopt_types.declare(root, config, backend) if root.is_dir() else None
+        if declared is not None:  # AnkiOps' hide-all cloze, image occlusion, its own
+            config.note_types = backend.note_types = declared.types
         migration = adopt.plan(root, config) if root.is_dir() else adopt.Migration()
+        migration.declared = declared
         if root.is_dir():
-            adopt.check(root, config, migration)
+            adopt.check(root, config, migration, backend)
             adopt.restore_formatting(root, config, migration, backend)
         undo = Undo(root, [config_mod.CONFIG_NAME, ".gitattributes", TUTORIAL_FILE])
         undo.keep_files(list(migration.texts))

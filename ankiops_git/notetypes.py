@@ -34,6 +34,9 @@ class NoteType:
     templates_dir: str = ""  # its folder, from the repository's top ("note-types/Vocab")
     allow_field_changes: bool = False  # [note_types.X] allow_field_changes = true
     where: str = ""  # where it is declared ("ankiops.toml [note_types.Vocab]"), for messages
+    # prefixes of fields Anki's type may lack (a built-in's AnkiOps fields, `AI:`): not
+    # created with the type, synced where Anki's type has them (push.optional_fields)
+    optional: tuple[str, ...] = ()
 
     @property
     def prefixes(self) -> tuple[str, ...]:
@@ -43,6 +46,11 @@ class NoteType:
     def field_names(self) -> tuple[str, ...]:
         return tuple(n for _, n in self.fields)
 
+    @property
+    def core_field_names(self) -> tuple[str, ...]:
+        """The fields Anki's type must have (and is created with): all but optional."""
+        return tuple(n for p, n in self.fields if p not in self.optional)
+
     def field_for_prefix(self, prefix: str) -> str:
         return dict(self.fields)[prefix]
 
@@ -50,35 +58,67 @@ class NoteType:
         return {n: p for p, n in self.fields}[name]
 
 
-_COMMON = (("E", "Extra"), ("M", "More"))
-CHOICE_COUNT = 7
+# AnkiOps' fields beyond ours, optional on the built-ins: synced where the type in Anki
+# has them (AnkiOps made it so), never added to a type (that forces a full sync).
+# `S:` (Source) is AnkiOps 0.3/0.4's, `AI:` (AI Notes) both formats', `D:` (Divider)
+# 0.6's Reversed, `C8:` (Choice 8) the Choice of both. In AnkiOps' field order.
+_COMMON = (("E", "Extra"), ("M", "More"), ("S", "Source"), ("AI", "AI Notes"))
+_OPTIONAL = ("S", "AI")
+CHOICE_COUNT = 7  # the choices of our own Choice card
+CHOICE_FIELDS = CHOICE_COUNT + 1  # a Choice note's: AnkiOps' card has an eighth (optional)
 
-QA = NoteType("QA", "AnkiOpsQA", (("Q", "Question"), ("A", "Answer"), *_COMMON), ("Q", "A"), ())
+QA = NoteType(
+    "QA",
+    "AnkiOpsQA",
+    (("Q", "Question"), ("A", "Answer"), *_COMMON),
+    ("Q", "A"),
+    (),
+    optional=_OPTIONAL,
+)
 REVERSED = NoteType(
-    "Reversed", "AnkiOpsReversed", (("F", "Front"), ("B", "Back"), *_COMMON), ("F", "B"), ("F", "B")
+    "Reversed",
+    "AnkiOpsReversed",
+    (("F", "Front"), ("B", "Back"), ("D", "Divider"), *_COMMON),
+    ("F", "B"),
+    ("F", "B"),
+    optional=("D", *_OPTIONAL),
 )
 INPUT = NoteType(
-    "Input", "AnkiOpsInput", (("Q", "Question"), ("I", "Input"), *_COMMON), ("Q", "I"), ("I",)
+    "Input",
+    "AnkiOpsInput",
+    (("Q", "Question"), ("I", "Input"), *_COMMON),
+    ("Q", "I"),
+    ("I",),
+    optional=_OPTIONAL,
 )
 CHOICE = NoteType(
     "Choice",
     "AnkiOpsChoice",
     (
         ("Q", "Question"),
-        *((f"C{i}", f"Choice {i}") for i in range(1, CHOICE_COUNT + 1)),
+        *((f"C{i}", f"Choice {i}") for i in range(1, CHOICE_FIELDS + 1)),
         ("A", "Answer"),
         *_COMMON,
     ),
     ("Q", "C1", "A"),
     tuple(f"C{i}" for i in range(1, CHOICE_COUNT + 1)),
+    optional=("C8", *_OPTIONAL),
 )
 
-CLOZE = NoteType("Cloze", "AnkiOpsCloze", (("T", "Text"), *_COMMON), ("T",), ("T",), is_cloze=True)
+CLOZE = NoteType(
+    "Cloze",
+    "AnkiOpsCloze",
+    (("T", "Text"), *_COMMON),
+    ("T",),
+    ("T",),
+    is_cloze=True,
+    optional=_OPTIONAL,
+)
 
 # A declared type's prefix: a capital letter, then up to 11 letters, digits or `_`
 # (AnkiOps' labels, `Word:` or `IO_IMG:`, fit).
 PREFIX_SHAPE = re.compile(r"[A-Z][A-Za-z0-9_]{0,11}")
-_BUILTIN_PREFIX_PATTERN = r"Q|A|F|B|T|I|E|M|C[1-7]"
+_BUILTIN_PREFIX_PATTERN = r"Q|A|F|B|T|I|E|M|C[1-8]|S|AI|D"
 
 
 class NoteTypes:

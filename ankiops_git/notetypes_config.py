@@ -157,10 +157,13 @@ def declared_types(root: Path, text: str, table: object) -> tuple[NoteType, ...]
                 raise reader.fail(f"{what} {twice[0]!r} is given twice in 'fields'", "fields")
         raw.append((reader, body, pairs))
 
-    others: dict[str, set[str]] = {}  # prefix -> the types that have it
+    # prefix -> the types that have it; the built-ins' optional AnkiOps fields (`AI:`,
+    # `D:`, ...) leave a declared type free to own such a prefix, as before they existed
+    others: dict[str, set[str]] = {}
     for t in BUILTIN.all:
         for p in t.prefixes:
-            others.setdefault(p, set()).add(t.key)
+            if p not in t.optional:
+                others.setdefault(p, set()).add(t.key)
     for reader, _, pairs in raw:
         for p, _ in pairs:
             others.setdefault(p, set()).add(reader.name)
@@ -337,13 +340,19 @@ def declaration(
     is_cloze: bool,
     templates: str | None,
     cards: list[str],
+    identifying: list[str] | None = None,
+    required: list[str] | None = None,
 ) -> str:
-    """The `[note_types.KEY]` table for ankiops.toml."""
+    """The `[note_types.KEY]` table for ankiops.toml (`identifying` and `required`:
+    written when given, else the defaults apply)."""
     lines = [f"[note_types.{key}]"]
     if anki_name != key:
         lines.append(f"anki_name = {toml_str(anki_name)}")
     pairs = ", ".join(f"[{toml_str(p)}, {toml_str(n)}]" for p, n in fields)
     lines.append(f"fields = [{pairs}]")
+    for name, prefixes in (("identifying", identifying), ("required", required)):
+        if prefixes is not None:
+            lines.append(f"{name} = [" + ", ".join(map(toml_str, prefixes)) + "]")
     if is_cloze:
         lines.append("cloze = true")
     if templates is not None:

@@ -10,7 +10,7 @@ instead: a retried push never duplicates a note.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ankiops_git import deckfile
@@ -33,7 +33,7 @@ from ankiops_git.export import (
 )
 from ankiops_git.gitstore import Files
 from ankiops_git.model import Note
-from ankiops_git.notetypes import BUILTIN, NoteTypes
+from ankiops_git.notetypes import BUILTIN, NoteType, NoteTypes
 
 MAX_DELETES = 20  # notes per push
 MAX_DECK_SHARE = 0.10  # of a deck's notes per push...
@@ -356,6 +356,59 @@ def _changed_fields(
     return changed
 
 
+def missing_optional_fields(plan: Plan, target: Snapshot, backend: Backend) -> list[str]:
+    """lacking_fields for what the plan writes: the optional fields of the notes it adds
+    (those not empty) and those its updates change."""
+    sent: list[tuple[str, Note, str]] = []  # (path, note, field name)
+    for addition in plan.adds:
+        t = plan.types.by_key[addition.note.note_type]
+        sent += [(addition.path, addition.note, n) for n in optional_used(addition.note, t)]
+    updated = {u.note_id: u.fields for u in plan.updates if u.fields}
+    if updated:
+        for path, deck in target.decks.items():
+            for note in deck.notes:
+                fields = updated.get(note.note_id) if note.note_id is not None else None
+                if fields:
+                    t = plan.types.by_key[note.note_type]
+                    sent += [
+                        (path, note, n) for p, n in t.fields if p in t.optional and n in fields
+                    ]
+    return lacking_fields(sent, plan.types, backend)
+
+
+def optional_used(note: Note, note_type: NoteType) -> list[str]:
+    """The optional fields (AnkiOps' `AI:`, `D:`, `C8:`, `S:`) `note` fills."""
+    return [n for p, n in note_type.fields if p in note_type.optional and note.field(n)]
+
+
+def lacking_fields(
+    sent: Iterable[tuple[str, Note, str]], types: NoteTypes, backend: Backend
+) -> list[str]:
+    """A line (file:line, what to do) per (path, note, field name) in `sent` whose note
+    type in Anki lacks that field (or that Anki has not yet: a push creates the built-in
+    types without their optional fields). ankiops-git never adds a field to a type
+    behind the user's back: that forces a full sync. Reads each type once, and only a
+    type some note of `sent` is of."""
+    out: list[str] = []
+    has: dict[str, set[str]] = {}
+    for path, note, name in sent:
+        note_type = types.by_key[note.note_type]
+        anki_name = note_type.anki_name
+        if anki_name not in has:
+            found = backend.read_note_type(anki_name)
+            has[anki_name] = set(found[1].fields) if found is not None else set()
+        if name not in has[anki_name]:
+            out.append(
+                f"{path}:{note.field_lines.get(name, note.line)}: "
+                f"`{note_type.prefix_for_field(name)}:` is the field {name!r}, which the note "
+                f"type {anki_name!r} in Anki does not have (AnkiOps' own has it). Move the "
+                f"text into another field (E:, say), or add the field {name!r} to "
+                f"{anki_name!r} in Anki (Tools > Manage Note Types > Fields; that forces a "
+                f"full sync), then try again."
+            )
+    return out
+
+
 # --- safety checks --------------------------------------------------------------------
 
 
@@ -486,8 +539,10 @@ def apply_adds(
     new_notes = []
     for addition in plan.adds:
         note_type = plan.types.by_key[addition.note.note_type]
-        fields = {
-            name: render(addition.note.field(name), plan.ankiops) for name in note_type.field_names
+        fields = {  # an optional field left empty is not sent: Anki's type may lack it
+            name: render(addition.note.field(name), plan.ankiops)
+            for prefix, name in note_type.fields
+            if prefix not in note_type.optional or addition.note.field(name)
         }
         new_notes.append(
             NewNote(note_type.anki_name, addition.deck, fields, tuple(addition.note.tags))

@@ -428,6 +428,8 @@ def push_commit(
     push.check_deletions(plan, view, allow_deletes or config.allow_deletes)
     push.check_renames_onto(backend, view, plan, target_snap)
     push.check_renamed_decks_are_ours(plan, base_snap, target_snap)
+    if missing := push.missing_optional_fields(plan, target_snap, backend):
+        raise AnkiOpsError("\n".join(missing) + "\nNothing was pushed.")
     if plan.renames and not backend.renames_in_place and not recreate_decks:
         raise push.PushRejected(push.recreate_warning(plan), "renames")
     wanted = media.media_to_push(

@@ -22,7 +22,7 @@ from ankiops_git import deckfile
 from ankiops_git.errors import AnkiOpsError, printable
 from ankiops_git.media import reference_problems
 from ankiops_git.model import Deck, Note
-from ankiops_git.notetypes import BUILTIN, CHOICE_COUNT, NoteTypes
+from ankiops_git.notetypes import BUILTIN, CHOICE_FIELDS, NoteTypes
 
 ERROR = deckfile.ERROR
 WARNING = deckfile.WARNING
@@ -137,7 +137,7 @@ def note_warnings(path: str, notes: Iterable[Note], types: NoteTypes = BUILTIN) 
 def _choice_answer_problems(note: Note, lines: Sequence[str]) -> list[deckfile.Problem]:
     answer = note.field("Answer")
     line = note.field_lines.get("Answer", note.line)
-    given = [i for i in range(1, CHOICE_COUNT + 1) if note.field(f"Choice {i}")]
+    given = [i for i in range(1, CHOICE_FIELDS + 1) if note.field(f"Choice {i}")]
     listed = ", ".join(f"C{i}:" for i in given)
 
     def col_of(token: str) -> int:

@@ -378,26 +378,27 @@ def test_a_failed_init_of_an_old_folder_leaves_it_as_it_was(
 
 
 @pytest.mark.parametrize(
-    ("marker", "line", "prefix"),
+    ("marker", "note", "line", "prefix"),
     [
-        (".ankiops", "S: Wikipedia", "S"),
-        (".ankiops", "C8: eight", "C8"),
-        (".ankiops", "AI:", "AI"),
-        (".ankiops.db", "AI: a note by the model", "AI"),
-        (".ankiops.db", "D: ---", "D"),
+        (".ankiops", "Q: two\nA: 2", "S: Wikipedia", "S"),
+        (".ankiops", "Q: two\nC1: a\nC2: b\nA: 1", "C8: eight", "C8"),
+        (".ankiops.db", "Q: two\nA: 2", "AI: a note by the model", "AI"),
+        (".ankiops.db", "F: two\nB: 2", "D: ---", "D"),
     ],
 )
-def test_init_refuses_ankiops_fields_it_does_not_sync_and_changes_nothing(
-    tmp_path: Path, anki_collection_path: Path, marker: str, line: str, prefix: str
+def test_init_refuses_an_ankiops_field_the_type_in_anki_lacks_and_changes_nothing(
+    tmp_path: Path, anki_collection_path: Path, marker: str, note: str, line: str, prefix: str
 ) -> None:
-    """A field of AnkiOps' note types we do not sync (0.4's Source, AI Notes, Choice 8;
-    0.6's AI Notes, Divider, ...) would join the field above: refused at its line,
-    one message, nothing written."""
+    """AnkiOps' fields beyond ours (0.4's Source, AI Notes, Choice 8; 0.6's AI Notes,
+    Divider) are synced where Anki's type has them; a collection whose type lacks one
+    (here a new one: init creates the types without them) refuses the note at its
+    field's line, one message, nothing written: a field is never added behind the
+    user's back."""
     root = tmp_path / "decks"
     root.mkdir()
     (root / marker).write_bytes(b"")
     # The same prefix inside a code block is text, to AnkiOps too.
-    text = f"Q: one\nA: 1\n\n---\n\nQ: two\nA: 2\n```\n{line}\n```\n{line}\n"
+    text = f"Q: one\nA: 1\n\n---\n\n{note}\n```\n{line}\n```\n{line}\n"
     (root / "Deck.md").write_text(text, encoding="utf-8")
     before = _state(root)
     done = subprocess.run(
@@ -409,8 +410,32 @@ def test_init_refuses_ankiops_fields_it_does_not_sync_and_changes_nothing(
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     number = len(text.splitlines())
-    assert f"Deck.md:{number}:1" in done.stderr and f"`{prefix}:`" in done.stderr, done.stderr
-    assert "not sync" in done.stderr and "Nothing changed" in done.stderr
+    assert f"Deck.md:{number}: `{prefix}:` is the field" in done.stderr, done.stderr
+    assert "does not have" in done.stderr and "Nothing changed" in done.stderr
+    assert done.stderr.count("Deck.md:") == 1
+    assert _state(root) == before
+
+
+def test_init_refuses_a_line_of_an_ankiops_type_it_does_not_know_and_changes_nothing(
+    tmp_path: Path, anki_collection_path: Path
+) -> None:
+    """`THA:` in a note no note_type line names, in a folder whose Anki lacks AnkiOps'
+    hide-all type: refused at its line (AnkiOps read it as a field), nothing written."""
+    root = tmp_path / "decks"
+    root.mkdir()
+    (root / ".ankiops.db").write_bytes(b"")
+    (root / "Deck.md").write_text("Q: one\nA: 1\nTHA: {{c1::x}}\n", encoding="utf-8")
+    before = _state(root)
+    done = subprocess.run(
+        [str(VENV_BIN / "ankiops-git"), "init", "--anki", str(anki_collection_path)],
+        cwd=root,
+        env=git_env(tmp_path),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "Deck.md:3" in done.stderr and "AnkiOpsClozeHideAll" in done.stderr, done.stderr
+    assert "Nothing changed" in done.stderr
     assert _state(root) == before
 
 

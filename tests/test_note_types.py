@@ -635,3 +635,53 @@ identifying = ["IO_ID", "IO_IM", "IO_QM", "IO_AM", "IO_OM"]
     assert validate.check_text("THA: no deletion\n", "x.md", types)[0].message.startswith(
         "cloze note has no cloze deletion"
     )
+
+
+@in_anki
+def add_field(col: Collection, model_name: str, name: str) -> None:
+    mm = col.models
+    model = mm.by_name(model_name)
+    assert model is not None
+    mm.add_field(model, mm.new_field(name))
+    mm.update_dict(model)
+
+
+def test_ankiops_optional_fields_sync_only_where_the_type_in_anki_has_them(
+    nt_world: World,
+) -> None:
+    """`AI:` (AnkiOps' AI Notes) on a built-in type: a type in Anki without the field
+    refuses the note at the field's line, adds no field, pushes nothing; once the user
+    added the field in Anki, it goes both ways like any other."""
+    world = nt_world
+    fields_before = model(world, "AnkiOpsQA")["fields"]  # type: ignore[index]
+    assert "AI Notes" not in fields_before
+    world.write("Optional.md", "Q: ser\nA: to be\nAI: a note by the model\n")
+    world.git("add", "Optional.md")
+    commit = world.git("commit", "-m", "AI notes")
+    out = commit.stdout + commit.stderr
+    assert (
+        "Optional.md:3: `AI:` is the field 'AI Notes', which the note type 'AnkiOpsQA' in "
+        "Anki does not have"
+    ) in out, out
+    assert "Nothing was pushed" in out and "Traceback" not in out
+    assert model(world, "AnkiOpsQA")["fields"] == fields_before  # type: ignore[index]
+    assert world.rev("anki/main") != world.rev("HEAD")
+
+    with world.anki() as col:
+        add_field(col, "AnkiOpsQA", "AI Notes")
+    world.git("push", "anki")
+    world.git("pull", "anki")
+    (note,) = [(i, f) for i, f in notes(world, "AnkiOpsQA") if f["Question"] == "ser"]
+    assert note[1]["AI Notes"] == "a note by the model"
+    assert f"<!-- note_id: {note[0]} -->\nQ: ser\nA: to be\nAI: a note by the model\n" in (
+        world.read("Optional.md")
+    )
+    # Edited in the file, then in Anki: each reaches the other side.
+    world.write("Optional.md", world.read("Optional.md").replace("by the model", "*edited*"))
+    world.git("commit", "-am", "edit the AI note")
+    assert dict(notes(world, "AnkiOpsQA"))[note[0]]["AI Notes"] == "a note <i>edited</i>"
+    with world.anki() as col:
+        set_field(col, note[0], "AI Notes", "from Anki")
+    world.git("pull", "anki")
+    assert "A: to be\nAI: from Anki\n" in world.read("Optional.md")
+    assert world.git("status", "--porcelain").stdout == ""

@@ -241,7 +241,7 @@ def spec(note_type: ModelNoteType) -> NoteTypeSpec:
         )
     return NoteTypeSpec(
         name=note_type.anki_name,
-        fields=note_type.field_names,
+        fields=note_type.core_field_names,  # AnkiOps' optional ones only where Anki has them
         templates=_TEMPLATES[note_type.key](),
         css=css(),
         is_cloze=note_type.key == CLOZE.key,
@@ -475,9 +475,9 @@ def field_mismatch(name: str, expected: tuple[str, ...], actual: list[str]) -> s
     """A clear message if an existing note type lacks fields ours need, else None.
 
     Order is not compared (fields are read and written by name). Fields beyond ours
-    (AnkiOps' `AnkiOps Key`, `AI Notes`, `Divider`, `Choice 8`, a user's own) are
-    fine: ankiops-git neither reads, writes nor removes them (removing a field forces
-    a full sync on every device).
+    are fine: AnkiOps' optional ones (`AI Notes`, `Divider`, `Choice 8`, `Source`) are
+    synced where the type has them; others (`AnkiOps Key`, a user's own) are neither
+    read, written nor removed (removing a field forces a full sync on every device).
     """
     missing = [f for f in expected if f not in actual]
     if not missing:
