@@ -128,6 +128,6 @@ def test_canonical_form_is_idempotent_on_the_rich_corpus() -> None:
     changed = []
     for html in corpus_fields("omscs"):
         once = canonical_html(html)
-        if serialise(normalised(once)) != once:
+        if serialise(normalised(once).children) != once:
             changed.append(html)
     assert not changed, changed[:3]

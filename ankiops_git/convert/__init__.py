@@ -1,7 +1,7 @@
 """Field conversion between Markdown (in deck files) and HTML (in Anki).
 
 See docs/conversion.md for the mapping rules. The functions are imported on first
-use: the converters pull in markdown-it, html5lib, bs4 and pygments (~0.4 s), which
+use: the converters pull in markdown-it, selectolax and pygments (~0.4 s), which
 a command that converts nothing (a fetch with nothing new) should not pay for.
 """
 

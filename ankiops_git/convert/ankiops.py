@@ -23,10 +23,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from bs4 import Tag
-
-from ankiops_git.convert.canonical import normalised, serialise
+from ankiops_git.convert.canonical import normalised
 from ankiops_git.convert.markdown import md_to_html
+from ankiops_git.convert.tree import BLOCK, Element, Node, serialise, text_of
 
 # AnkiOps' replacements, in its order, made on the Markdown before parsing.
 ARROWS = (("==>", "\u21d2"), ("-->", "\u2192"), ("=/=", "\u2260"))
@@ -41,10 +40,7 @@ def ankiops_source(markdown: str) -> str:
     return text
 
 
-_BLOCK_TAGS = (
-    "p|div|ul|ol|li|blockquote|table|thead|tbody|tr|td|th|pre|h[1-6]|hr|"
-    "dl|dt|dd|details|summary|section|figure|figcaption"
-)
+_BLOCK_TAGS = "|".join(sorted(BLOCK))
 _BOUNDARY = "\x00"
 # A block tag with the <br>s next to it: where a block starts or ends.
 _AROUND_BLOCK = re.compile(f"(?:<br>|{_BOUNDARY})*(</?(?:{_BLOCK_TAGS})(?:\\s[^>]*)?>)(?:<br>)*")
@@ -58,26 +54,32 @@ def normal_form(html: str) -> str:
     their text, an image's width however spelled, empty alt texts, and the joins of
     blocks (<p>s, <br><br>, <br>s next to a block) as one boundary."""
     tree = normalised(html)
-    for pre in tree.find_all("pre"):
-        text = pre.get_text()
-        pre.attrs = {}
-        pre.clear()
-        code = Tag(name="code")
-        code.string = text.rstrip("\n")
-        pre.append(code)
-    for img in tree.find_all("img"):
-        style = str(img.attrs.get("style", ""))
-        width = _WIDTH_STYLE.fullmatch(style.strip())
-        if width and "width" not in img.attrs:
-            del img.attrs["style"]
-            img.attrs["width"] = width.group(1)
-        if img.attrs.get("alt") == "":
-            del img.attrs["alt"]
-    text = serialise(tree).replace("\u21d2", "==&gt;").replace("\u2192", "--&gt;")
+    text = (
+        serialise(_forgotten(tree.children)).replace("\u21d2", "==&gt;").replace("\u2192", "--&gt;")
+    )
     text = text.replace("\u2260", "=/=")
     text = _AROUND_BLOCK.sub(_boundary, text)
     text = _PARAGRAPH_BREAK.sub(_BOUNDARY, text)
     return text.strip(_BOUNDARY)
+
+
+def _forgotten(nodes: list[Node]) -> list[Node]:
+    out: list[Node] = []
+    for node in nodes:
+        if isinstance(node, Element) and node.name == "pre":
+            text = text_of(node.children).rstrip("\n")
+            node = Element("pre", {}, [Element("code", {}, [text] if text else [])])
+        elif isinstance(node, Element):
+            attrs = dict(node.attrs)
+            width = _WIDTH_STYLE.fullmatch(attrs.get("style", "").strip())
+            if node.name == "img" and width and "width" not in attrs:
+                del attrs["style"]
+                attrs["width"] = width.group(1)
+            if node.name == "img" and attrs.get("alt") == "":
+                del attrs["alt"]
+            node = Element(node.name, attrs, _forgotten(node.children))
+        out.append(node)
+    return out
 
 
 def _boundary(match: re.Match[str]) -> str:

@@ -15,10 +15,6 @@ Math (`\\(..\\)`, `\\[..\\]`) is kept verbatim; cloze markup is plain text to
 markdown-it and so survives everywhere; raw HTML passes through. Code fences with a
 language are highlighted with Pygments CSS classes (see highlight.py), except when
 they hold cloze markup, which must not be split across spans.
-
-markdown-it is the reference renderer; one common shape skips it (plain_html: plain
-headings, paragraphs and tight lists), rendered as it renders them, which the tests
-check against markdown-it as it comes.
 """
 
 from __future__ import annotations
@@ -29,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from markdown_it import MarkdownIt
-from markdown_it.common.utils import escapeHtml, isMdAsciiPunct, isPunctChar, isWhiteSpace
+from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_inline import StateInline
 from markdown_it.rules_inline.state_inline import Delimiter
@@ -307,10 +303,9 @@ def _ankiops_inline(md: MarkdownIt) -> None:
     md.use(superscript_plugin)
 
 
-@lru_cache(maxsize=4)
-def _parser(short_text_runs: bool = True, ankiops: bool = False) -> MarkdownIt:
-    """Our markdown-it; `short_text_runs=False` keeps its default text rule (tests);
-    `ankiops`: with AnkiOps' inline Markdown (mark, sub, sup)."""
+@lru_cache(maxsize=2)
+def _parser(ankiops: bool = False) -> MarkdownIt:
+    """Our markdown-it; `ankiops`: with AnkiOps' inline Markdown (mark, sub, sup)."""
     md = MarkdownIt("commonmark", {"breaks": True, "html": True, "xhtmlOut": False})
     md.enable(["table", "strikethrough"])
     if ankiops:
@@ -328,8 +323,7 @@ def _parser(short_text_runs: bool = True, ankiops: bool = False) -> MarkdownIt:
     # character become text all the same. These are the first characters our rules
     # check for (newline, escape/math, code, ~~, emphasis, link, image, autolink/HTML,
     # entity, attributes), and "]", where a link label ends (parseLinkLabel).
-    if short_text_runs:
-        md.inline.terminator_re = _TERMINATORS_ANKIOPS if ankiops else _TERMINATORS
+    md.inline.terminator_re = _TERMINATORS_ANKIOPS if ankiops else _TERMINATORS
     md.renderer = _AnkiRenderer(md)
     md.add_render_rule("math", _render_math)
     md.add_render_rule("text", _render_text)
@@ -344,247 +338,16 @@ def _parser(short_text_runs: bool = True, ankiops: bool = False) -> MarkdownIt:
     return md
 
 
-# Text that markdown-it reads as plain text: no character that starts an inline rule
-# (escapes, math, code, emphasis with "_", strikethrough, links, images, HTML,
-# autolinks, entities but `&nbsp;`; "!" and "{" act only after "[" / an image), no
-# space at either end (trimmed, or a hard break) and no whitespace but single spaces
-# inside (others are trimmed or normalised). "*" only as checked by _emphasis; "\\"
-# only to escape a character (not a space) or in math closed on the same line (an
-# atomic group: the first closing, as _math_rule finds it); "[" and "]" are text
-# but for "](" (an inline link or image; with no line starting with "[" there are no
-# reference definitions, so no other link).
-_MATH = r"(?>\\\((?:\S| (?=\S))*?\\\))|(?>\\\[(?:\S| (?=\S))*?\\\])"
-# An image with no alt text, title or attributes and a plain target: <img src>.
-_IMAGE = r"(?>!\[\]\([^\s()<>\\&\"'\x00-\x1f\x7f]+\))(?!\{)"
-_PLAIN_TEXT = rf"(?:{_IMAGE}|{_MATH}|\\[^\s(\[]|(?!\]\()[^\s\\`_<&~|\x00-\x1f\x7f]|&nbsp;| (?=\S))+"
-# What starts no block (no indent, heading, quote, list item, setext underline,
-# thematic break, fence or table).
-_NO_BLOCK = r"(?![ #=+\->\[]|\d+[.)]|\*(?!\S))"
-# A paragraph line of it.
-_PLAIN_LINE = re.compile(_NO_BLOCK + _PLAIN_TEXT)
-# A list item of it, on one line: bullet, or number (1-9 digits) and "." or ")".
-_PLAIN_ITEM = re.compile(f"([-*+]|(\\d{{1,9}})([.)])) ({_NO_BLOCK}{_PLAIN_TEXT})")
-# An ATX heading of it: no closing #s.
-_PLAIN_HEADING = re.compile(f"(#{{1,6}}) (?! )({_PLAIN_TEXT})(?<!#)")
-
-
-@lru_cache(maxsize=16)  # html_to_md asks again for the canonical form of its rendering
-def plain_html(text: str) -> str | None:
-    """md_to_html(text) for Markdown that is only ATX headings, paragraphs and tight
-    bullet lists of one-line items, all of plain text (see above), else None."""
-    if not text:
-        return ""
-    lines = text.split("\n")
-    if not lines[0] or not lines[-1] or all(line == "\\" for line in lines):
-        return None  # (only empty lines: only <br>s, which canonical form drops)
-    # blocks as [kind, lines or items, first line, last line]; kind: a heading's
-    # level, 0 for a paragraph, a list's marker
-    blocks: list[list[Any]] = []
-    open_block: list[Any] | None = None  # a paragraph or list that the next line continues
-    for number, line in enumerate(lines):
-        if not line:
-            open_block = None
-            continue
-        item = _PLAIN_ITEM.fullmatch(line)
-        if item:  # (a list may interrupt a paragraph; an ordered one only from 1)
-            marker = item.group(3) or item.group(1)  # ".", ")" or the bullet
-            if open_block is not None and open_block[0] == marker:
-                open_block[1].append(item.group(4))
-                open_block[3] = number
-                continue
-            if blocks and blocks[-1][0] == marker:
-                return None  # the same list again after a blank line: a loose list
-            start = int(item.group(2)) if item.group(2) else 1
-            if start != 1 and open_block is not None:
-                return None  # a paragraph's next line (or left unsure)
-            open_block = [marker, [item.group(4)], number, number, start]
-            blocks.append(open_block)
-            continue
-        if open_block is not None and open_block[0] not in _PARAGRAPH_OR_HEADING:
-            return None  # after an item: its paragraph's continuation, or left unsure
-        heading = _PLAIN_HEADING.fullmatch(line)
-        if line == "\\":  # an empty line of a paragraph (see below)
-            if open_block is None:
-                open_block = [0, [], number, number]
-                blocks.append(open_block)
-            open_block[1].append(line)
-            open_block[3] = number
-        elif heading:  # (it may interrupt a paragraph)
-            blocks.append([len(heading.group(1)), [heading.group(2)], number, number])
-            open_block = None
-        elif _PLAIN_LINE.fullmatch(line) is None:
-            return None
-        elif open_block is None:
-            open_block = [0, [line], number, number]
-            blocks.append(open_block)
-        else:
-            open_block[1].append(line)
-            open_block[3] = number
-    # _mark_tight_paragraphs: <p>s only if a blank line separates a paragraph from a
-    # neighbouring block (after a list a blank line is needed anyway)
-    loose = any(
-        (first[0] == 0 or second[0] == 0)
-        and first[0] in _PARAGRAPH_OR_HEADING
-        and second[2] > first[3] + 1
-        for first, second in zip(blocks, blocks[1:], strict=False)
-    )
-    out: list[str] = []
-    for kind, content, *_lines_and_start in blocks:
-        texts: list[str] = []
-        for line in content:
-            html = "" if line == "\\" else _inline_html(line)
-            if html is None:
-                return None
-            texts.append(html)
-        if kind in _PARAGRAPH_OR_HEADING:
-            # A line "\\" is empty: a hard break before the next line instead of a soft
-            # one, and at the end a hard break (_trailing_backslash_lines_are_empty_lines).
-            inner = "<br>".join(texts) + ("<br>" if content[-1] == "\\" else "")
-            if kind:
-                out.append(f"<h{kind}>{inner}</h{kind}>")
-            else:
-                out.append(f"<p>{inner}</p>" if loose else inner)
-        else:
-            items = "".join(f"<li>{item}</li>" for item in texts)
-            if kind in "-*+":
-                out.append(f"<ul>{items}</ul>")
-            else:
-                start = _lines_and_start[2]
-                opening = f'<ol start="{start}">' if start != 1 else "<ol>"
-                out.append(f"{opening}{items}</ol>")
-    return "".join(out)
-
-
-_PARAGRAPH_OR_HEADING = range(7)  # block kinds that are no list
-
-
-def _inline_html(text: str) -> str | None:
-    """The HTML of one line of _PLAIN_TEXT, or None for "*"s that _emphasis refuses."""
-    if "![](" in text:
-        if "*" in text or "\\" in text:
-            return None  # (left simple: images among plain text only)
-        parts = _IMAGE_TARGET.split(text)  # text, target, text, ...
-        return "".join(
-            f'<img src="{anki_media_src(part)}">' if index % 2 else _escape_plain(part)
-            for index, part in enumerate(parts)
-        )
-    if "\\" in text:
-        if "*" in text or text == "\\\\":
-            return None  # (a lone escaped backslash: an empty line, see the rule above)
-        return _with_backslashes(text)
-    if "*" not in text:
-        return _escape_plain(text)
-    return _emphasis(text)
-
-
-def _with_backslashes(text: str) -> str:
-    """The HTML of a line of _PLAIN_TEXT with math and escapes (markdown-it's math and
-    escape rules: math verbatim, an escaped ASCII punctuation character as itself)."""
-    out: list[str] = []
-    position = 0
-    while position < len(text):
-        if text[position] != "\\":
-            end = text.find("\\", position)
-            end = len(text) if end < 0 else end
-            out.append(_escape_plain(text[position:end]))
-            position = end
-            continue
-        following = text[position + 1]  # (_PLAIN_TEXT: never the last character)
-        if following in _MATH_CLOSE:
-            end = text.index(_MATH_CLOSE[following], position + 2) + 2
-            out.append(escapeHtml(text[position:end]))
-            position = end
-            continue
-        out.append(escapeHtml(following if following in _ESCAPABLE else "\\" + following))
-        position += 2
-    return "".join(out)
-
-
-_IMAGE_TARGET = re.compile(r"!\[\]\(([^)]*)\)")  # (in a line _IMAGE matched)
-_ESCAPABLE = set("\\!\"#$%&'()*+,./:;<=>?@[]^_`{|}~-")  # markdown-it's escape rule
-
-
-def _escape_plain(text: str) -> str:
-    escaped = escapeHtml(text)
-    if "nbsp;" in escaped or "\xa0" in escaped:
-        return escaped.replace("&amp;nbsp;", "&nbsp;").replace("\xa0", "&nbsp;")
-    return escaped
-
-
-_STARS = re.compile(r"\*+")
-
-
-def _emphasis(text: str) -> str | None:
-    """The HTML of a line whose "*" runs are simple pairs, else None.
-
-    Each run of "*" or "**" must be either only an opener or only a closer by
-    markdown-it's own test (scanDelims: flanking, line ends as spaces), and openers
-    and closers alternate with the same length: then each pair is one <i> or <b>
-    around plain text, as markdown-it's pairing gives (no run can do both, so its
-    rule of three does not apply).
-    """
-    out: list[str] = []
-    position = 0
-    opened = ""
-    for run in _STARS.finditer(text):
-        stars = run.group()
-        if len(stars) > 2:
-            return None
-        last = text[run.start() - 1] if run.start() else " "
-        following = text[run.end()] if run.end() < len(text) else " "
-        left, right = _flanking(last, following)
-        if not opened and left and not right:
-            opened = stars
-            tag = "<b>" if stars == "**" else "<i>"
-        elif opened == stars and right and not left:
-            opened = ""
-            tag = "</b>" if stars == "**" else "</i>"
-        else:
-            return None
-        out.append(_escape_plain(text[position : run.start()]))
-        out.append(tag)
-        position = run.end()
-    if opened:
-        return None
-    out.append(_escape_plain(text[position:]))
-    return "".join(out)
-
-
-def _flanking(last: str, following: str) -> tuple[bool, bool]:
-    """Whether a delimiter run between these characters is left-, right-flanking
-    (markdown-it's StateInline.scanDelims)."""
-    last_punct = isMdAsciiPunct(ord(last)) or isPunctChar(last)
-    next_punct = isMdAsciiPunct(ord(following)) or isPunctChar(following)
-    last_space = isWhiteSpace(ord(last))
-    next_space = isWhiteSpace(ord(following))
-    left = not (next_space or (next_punct and not (last_space or last_punct)))
-    right = not (last_space or (last_punct and not (next_space or next_punct)))
-    return left, right
-
-
 @lru_cache(maxsize=4096)  # a pure function; round trips render the same text repeatedly
 def md_to_html(text: str, ankiops: bool = False) -> str:
     """Render one field's Markdown as the HTML stored in Anki (deterministic).
 
     `ankiops`: AnkiOps' inline Markdown too (`==mark==`, `~sub~`, `^sup^`), for
     repositories adopted from AnkiOps (ankiops.toml's `[markdown] ankiops = true`)."""
-    # A shape markdown-it renders in a known way (tests compare), without parsing.
-    shortcut = None if ankiops and ANKIOPS_INLINE.search(text) else plain_html(text)
-    html = shortcut if shortcut is not None else render_markdown(text, ankiops=ankiops)
-    if "[sound:media/" in html:
-        return _sound_names(html)
-    return html
-
-
-ANKIOPS_INLINE = re.compile(r"==|\^")  # what plain_html would read otherwise than AnkiOps
-
-
-def render_markdown(text: str, reference: bool = False, ankiops: bool = False) -> str:
-    """md_to_html by markdown-it; with `reference`, by markdown-it as it comes, which
-    tests compare every shortcut with."""
-    md = _parser(not reference, ankiops)
+    md = _parser(ankiops)
     env: dict[str, Any] = {}
     tokens = md.parse(text, env)
     _mark_tight_paragraphs(tokens)
     _trailing_backslash_lines_are_empty_lines(tokens)
-    return md.renderer.render(tokens, md.options, env).strip("\n")
+    html = md.renderer.render(tokens, md.options, env).strip("\n")
+    return _sound_names(html) if "[sound:media/" in html else html

@@ -1,4 +1,4 @@
-"""HTML -> Markdown for Anki fields (markdownify's converter over html5lib).
+"""HTML -> Markdown for Anki fields, from the canonical tree (canonical.py).
 
 The input is first brought to canonical form (canonical.py), so the Markdown
 depends only on what the field looks like, and `html_to_md(md_to_html(md)) == md`
@@ -25,32 +25,29 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from bs4 import Comment, NavigableString, Tag
-from bs4.element import PageElement
 from markdown_it.common.html_blocks import block_names
-from markdownify import MarkdownConverter
 
 from ankiops_git.convert.canonical import (
-    BLOCK,
-    HEADINGS,
-    VOID,
     canonical_html,
-    escape_attr,
-    escape_text,
     is_plain_text,
     lone_image_src,
     normalised,
     plain_text_line,
     remember_canonical,
-    serialise,
-    serialise_node,
 )
-from ankiops_git.convert.markdown import (
-    ANKIOPS_INLINE,
-    MATH_RE,
-    MEDIA_PREFIX,
-    md_to_html,
-    plain_html,
+from ankiops_git.convert.markdown import MATH_RE, MEDIA_PREFIX, md_to_html
+from ankiops_git.convert.tree import (
+    BLOCK,
+    HEADINGS,
+    VOID,
+    Comment,
+    Element,
+    Node,
+    descendants,
+    escape_text,
+    open_tag,
+    serialise,
+    text_of,
 )
 from ankiops_git.deckfile import (
     COMMENT_RE,
@@ -77,13 +74,12 @@ _ESCAPE_ALWAYS = re.compile(r"([\\*`|])")
 _LINK_CLOSE = re.compile(r"\](?=[(\[:]|$)")
 
 
-class AnkiMarkdownConverter(MarkdownConverter):
-    """markdownify's converter, taught Anki's layout and our Markdown dialect."""
+class AnkiMarkdownConverter:
+    """Canonical HTML as our Markdown dialect."""
 
     def __init__(
         self, emphasis_as_tags: bool = False, raw_paragraphs: bool = False, ankiops: bool = False
     ) -> None:
-        super().__init__(escape_asterisks=False, escape_underscores=False)
         self.emphasis_as_tags = emphasis_as_tags
         # AnkiOps' inline Markdown ([markdown] ankiops): <mark> as ==x==, its delimiters
         # escaped in text
@@ -93,16 +89,16 @@ class AnkiMarkdownConverter(MarkdownConverter):
 
     # --- containers and blocks ---------------------------------------------------------
 
-    def container(self, el: Tag) -> str:
+    def container(self, el: Element) -> str:
         """Markdown for the children of a field, list item or blockquote."""
         loose = not self.raw_paragraphs and any(
-            isinstance(c, Tag) and c.name == "p" for c in el.contents
+            isinstance(c, Element) and c.name == "p" for c in el.children
         )
         parts: list[tuple[str, str]] = []  # (kind, markdown); kind "blank" needs a blank after
-        run: list[PageElement] = []
+        run: list[Node] = []
         previous_list = ""
-        for child in el.contents:
-            if isinstance(child, Tag) and child.name in BLOCK:
+        for child in el.children:
+            if isinstance(child, Element) and child.name in BLOCK:
                 if run:
                     parts.append(self.paragraph(run))
                     run = []
@@ -120,15 +116,15 @@ class AnkiMarkdownConverter(MarkdownConverter):
             out += text
         return out
 
-    def paragraph(self, nodes: list[PageElement]) -> tuple[str, str]:
-        lines: list[list[PageElement]] = [[]]
+    def paragraph(self, nodes: list[Node]) -> tuple[str, str]:
+        lines: list[list[Node]] = [[]]
         for node in nodes:
-            if isinstance(node, Tag) and node.name == "br":
+            if isinstance(node, Element) and node.name == "br":
                 lines.append([])
             else:
                 lines[-1].append(node)
         ended = False  # the field's last line ends with a <br>: written "line\"
-        if nodes and isinstance(nodes[-1], Tag) and nodes[-1].name == "br":
+        if nodes and isinstance(nodes[-1], Element) and nodes[-1].name == "br":
             # canonical form ends a run with <br> after an empty line, or (the field's
             # last) after a line that a <br> or a <div>'s end ended
             lines.pop()
@@ -136,7 +132,7 @@ class AnkiMarkdownConverter(MarkdownConverter):
         # A comment opening the paragraph is an HTML block of its own (it may hold
         # blank lines); what follows it on that line starts the paragraph.
         lead = ""
-        while lines[0] and isinstance(lines[0][0], Comment):
+        while lines[0] and type(lines[0][0]) is Comment:
             lead += f"<!--{lines[0].pop(0)}-->"
         if lead and not lines[0]:
             if len(lines) == 1:
@@ -144,11 +140,11 @@ class AnkiMarkdownConverter(MarkdownConverter):
             lines.pop(0)
         # Likewise a comment closing the paragraph (it may hold blank lines).
         trail = ""
-        while len(lines[-1]) > 1 and isinstance(lines[-1][-1], Comment):
+        while len(lines[-1]) > 1 and type(lines[-1][-1]) is Comment:
             trail = f"<!--{lines[-1].pop()}-->" + trail
         out: list[str] = []
         for line in lines:
-            text = self.resolve("".join(self.inline(n) for n in line))
+            text = self.resolve(self.inlines(line))
             if text:
                 # escape each physical line (an inline <br> makes one too), not
                 # the newlines kept verbatim inside comments
@@ -163,10 +159,10 @@ class AnkiMarkdownConverter(MarkdownConverter):
         text = lead + "\n" + text if lead else text
         return kind, (text + "\n" + trail if trail else text)
 
-    def block(self, el: Tag, previous_list: str) -> tuple[str, str]:
+    def block(self, el: Element, previous_list: str) -> tuple[str, str]:
         name = el.name
         if name == "p" and not el.attrs and not self.raw_paragraphs:
-            return "para", self.paragraph(list(el.contents))[1]
+            return "para", self.paragraph(el.children)[1]
         if name in HEADINGS and not el.attrs:
             return "block", self.heading(el)
         if name == "hr" and not el.attrs:
@@ -188,21 +184,21 @@ class AnkiMarkdownConverter(MarkdownConverter):
                 return "blank", table
         return "blank", raw_block(el)
 
-    def heading(self, el: Tag) -> str:
+    def heading(self, el: Element) -> str:
         level = int(el.name[1])
-        text = self.resolve("".join(self.inline(c, in_cell=True) for c in el.contents))
+        text = self.resolve(self.inlines(el.children, in_cell=True))
         if text.endswith("#"):
             text = text[:-1] + "\\#"
         return "#" * level + (" " + text if text else "")
 
-    def fence(self, pre: Tag) -> str | None:
+    def fence(self, pre: Element) -> str | None:
         language = ""
-        body: Tag = pre
-        kids = [c for c in pre.contents]
+        body: Element = pre
+        kids = pre.children
         if pre.attrs.get("class") == "highlight" and len(pre.attrs) == 1 or not pre.attrs:
-            if len(kids) == 1 and isinstance(kids[0], Tag) and kids[0].name == "code":
+            if len(kids) == 1 and isinstance(kids[0], Element) and kids[0].name == "code":
                 code = kids[0]
-                cls = str(code.attrs.get("class", ""))
+                cls = code.attrs.get("class", "")
                 if len(code.attrs) != 1 or not cls.startswith("language-"):
                     return None
                 language = cls[len("language-") :]
@@ -213,14 +209,14 @@ class AnkiMarkdownConverter(MarkdownConverter):
             return None
         if pre.attrs and not language:
             return None
-        for node in body.descendants:
-            if isinstance(node, Comment):
+        for node in descendants(body.children):
+            if type(node) is Comment:
                 return None
-            if isinstance(node, Tag) and not (
+            if isinstance(node, Element) and not (
                 node.name == "span" and set(node.attrs) <= {"class"} and language
             ):
                 return None
-        text = body.get_text()
+        text = text_of(body.children)
         if any(is_conflict_marker(line) for line in text.split("\n")):
             return None  # the deck parser reads these even inside fences: keep it one line
         runs = [len(r) for r in re.findall(r"`+", text)]
@@ -230,25 +226,28 @@ class AnkiMarkdownConverter(MarkdownConverter):
         lines = text[:-1] if text.endswith("\n") else text  # inverse of markdown.py's rule
         return f"{ticks}{language}\n{lines}\n{ticks}"
 
-    def listing(self, el: Tag, alternate: bool) -> str | None:
+    def listing(self, el: Element, alternate: bool) -> str | None:
         ordered = el.name == "ol"
         allowed = {"start"} if ordered else set()
         if set(el.attrs) - allowed:
             return None
         start = 1
         if ordered and "start" in el.attrs:
-            if not re.fullmatch(r"\d{1,9}", str(el.attrs["start"])):
+            if not re.fullmatch(r"\d{1,9}", el.attrs["start"]):
                 return None
-            start = int(str(el.attrs["start"]))
-        items = [c for c in el.contents if not (isinstance(c, NavigableString) and not str(c))]
-        if not all(isinstance(i, Tag) and i.name == "li" and not i.attrs for i in items):
+            start = int(el.attrs["start"])
+        items = [c for c in el.children if c != ""]
+        if not all(isinstance(i, Element) and i.name == "li" and not i.attrs for i in items):
             return None
         loose = any(
-            isinstance(c, Tag) and c.name == "p" for i in items if isinstance(i, Tag) for c in i
+            isinstance(c, Element) and c.name == "p"
+            for i in items
+            if isinstance(i, Element)
+            for c in i.children
         )
         out: list[str] = []
         for number, item in enumerate(items, start):
-            assert isinstance(item, Tag)
+            assert isinstance(item, Element)
             if ordered:
                 marker = f"{number}{')' if alternate else '.'} "
             else:
@@ -262,31 +261,35 @@ class AnkiMarkdownConverter(MarkdownConverter):
             out.append(text)
         return ("\n\n" if loose else "\n").join(out)
 
-    def table(self, el: Tag) -> str | None:
+    def table(self, el: Element) -> str | None:
         if el.attrs:
             return None
-        rows = [c for c in el.contents]
-        if not rows or not all(isinstance(r, Tag) and r.name == "tr" and not r.attrs for r in rows):
+        rows = el.children
+        if not rows or not all(
+            isinstance(r, Element) and r.name == "tr" and not r.attrs for r in rows
+        ):
             return None
         grid: list[list[str]] = []
         aligns: list[str] = []
         for index, row in enumerate(rows):
-            assert isinstance(row, Tag)
-            cells = list(row.contents)
+            assert isinstance(row, Element)
+            cells = row.children
             want = "th" if index == 0 else "td"
-            if not cells or not all(isinstance(c, Tag) and c.name == want for c in cells):
+            if not cells or not all(isinstance(c, Element) and c.name == want for c in cells):
                 return None
-            row_aligns = [_alignment(c) for c in cells if isinstance(c, Tag)]
+            row_aligns = [_alignment(c) for c in cells if isinstance(c, Element)]
             if None in row_aligns or (index and row_aligns != aligns[: len(row_aligns)]):
                 return None
             if not index:
                 aligns = [a or "" for a in row_aligns]
             line: list[str] = []
             for cell in cells:
-                assert isinstance(cell, Tag)
-                if any(isinstance(d, Tag) and d.name in BLOCK for d in cell.descendants):
+                assert isinstance(cell, Element)
+                if any(
+                    isinstance(d, Element) and d.name in BLOCK for d in descendants(cell.children)
+                ):
                     return None
-                text = self.resolve("".join(self.inline(c, in_cell=True) for c in cell.contents))
+                text = self.resolve(self.inlines(cell.children, in_cell=True))
                 line.append(text)
             grid.append(line)
         width = len(grid[0])
@@ -300,25 +303,30 @@ class AnkiMarkdownConverter(MarkdownConverter):
 
     # --- inline ------------------------------------------------------------------------
 
-    def inline(self, node: PageElement, in_cell: bool = False) -> str:
-        if isinstance(node, Comment):
+    def inlines(self, nodes: list[Node], in_cell: bool = False) -> str:
+        return "".join(
+            self.inline(node, in_cell, nodes[index - 1] if index else None)
+            for index, node in enumerate(nodes)
+        )
+
+    def inline(self, node: Node, in_cell: bool = False, previous: Node | None = None) -> str:
+        if type(node) is Comment:
             return f"<!--{node}-->".replace("\n", _NEWLINE)
-        if isinstance(node, NavigableString):
-            return self.text(node)
-        assert isinstance(node, Tag)
+        if isinstance(node, str):
+            return self.text(node, previous)
         if node.name == "br":
             return "<br>" if in_cell else "\n"
-        if node.name == "code" and any("\n" in s for s in node.strings):
+        if node.name == "code" and "\n" in text_of(node.children):
             # (a code span would show its newlines as spaces; note types often show
             # <code> preformatted): as HTML, newlines as entities within the line
             inner = "".join(
-                self.text(c).replace("\n", "&#10;")
-                if type(c) is NavigableString
+                self.text(c, None).replace("\n", "&#10;")
+                if type(c) is str
                 else self.inline(c, in_cell)
-                for c in node.contents
+                for c in node.children
             )
-            return raw_open(node) + inner + "</code>"
-        inner = "".join(self.inline(c, in_cell) for c in node.contents)
+            return open_tag(node) + inner + "</code>"
+        inner = self.inlines(node.children, in_cell)
         if node.name in _EMPHASIS and not node.attrs:
             if self.emphasis_as_tags:
                 return f"<{node.name}>{inner}</{node.name}>"
@@ -327,12 +335,8 @@ class AnkiMarkdownConverter(MarkdownConverter):
             written = None if self.emphasis_as_tags else ankiops_inline(node.name, inner)
             if written is not None:
                 return written
-        if (
-            node.name == "code"
-            and not node.attrs
-            and all(type(c) is NavigableString for c in node.contents)
-        ):
-            return code_span(node.get_text())
+        if node.name == "code" and not node.attrs and all(type(c) is str for c in node.children):
+            return code_span(text_of(node.children))
         if (
             node.name == "a"
             and set(node.attrs) <= {"href", "title"}
@@ -340,15 +344,15 @@ class AnkiMarkdownConverter(MarkdownConverter):
             and inner
             and "\n" not in inner
         ):
-            return f"[{inner}]({link_target(str(node['href']))}{link_title(node)})"
+            return f"[{inner}]({link_target(node.attrs['href'])}{link_title(node)})"
         if node.name == "img":
             image = self.image(node)
             if image is not None:
                 return image
-        return raw_open(node) + ("" if node.name in VOID else inner + f"</{node.name}>")
+        return open_tag(node) + ("" if node.name in VOID else inner + f"</{node.name}>")
 
-    def image(self, img: Tag) -> str | None:
-        attrs = {k: str(v) for k, v in img.attrs.items()}
+    def image(self, img: Element) -> str | None:
+        attrs = img.attrs
         if not attrs.get("src") or set(attrs) - {"src", "alt", "title", "width", "height"}:
             return None
         extra = [
@@ -364,10 +368,9 @@ class AnkiMarkdownConverter(MarkdownConverter):
         braces = "{" + " ".join(e for e in extra if e) + "}" if extra else ""
         return f"![{alt}]({link_target(media_target(attrs['src']))}{title}){braces}"
 
-    def text(self, node: NavigableString) -> str:
-        text = escape_markdown(str(node), self.ankiops)
-        previous = node.previous_sibling
-        if text.startswith("{") and isinstance(previous, Tag) and previous.name == "img":
+    def text(self, node: str, previous: Node | None) -> str:
+        text = escape_markdown(node, self.ankiops)
+        if text.startswith("{") and isinstance(previous, Element) and previous.name == "img":
             text = "\\" + text
         return text
 
@@ -388,11 +391,11 @@ class AnkiMarkdownConverter(MarkdownConverter):
             text = text[: match.start()] + replacement + text[match.end() :]
 
 
-def _alignment(cell: Tag) -> str | None:
+def _alignment(cell: Element) -> str | None:
     """A GFM column alignment from a cell's attributes ("" for none), or None."""
     if not cell.attrs:
         return ""
-    match = re.fullmatch(r"text-align: (left|center|right)", str(cell.attrs.get("style", "")))
+    match = re.fullmatch(r"text-align: (left|center|right)", cell.attrs.get("style", ""))
     return match.group(1) if match and len(cell.attrs) == 1 else None
 
 
@@ -532,21 +535,17 @@ def link_target(url: str) -> str:
     return re.sub(r"([()\\&])", r"\\\1", url)
 
 
-def link_title(el: Tag) -> str:
+def link_title(el: Element) -> str:
     title = el.attrs.get("title")
     if title is None:
         return ""
-    return ' "' + re.sub(r'(["\\&])', r"\\\1", str(title)) + '"'
+    return ' "' + re.sub(r'(["\\&])', r"\\\1", title) + '"'
 
 
-def raw_open(el: Tag) -> str:
-    attrs = "".join(f' {k}="{escape_attr(str(v))}"' for k, v in el.attrs.items())
-    return f"<{el.name}{attrs}>"
-
-
-def raw_block(el: Tag) -> str:
-    """`el` as one HTML block that Markdown passes through untouched."""
-    html = _serialise_one_block(el)
+def raw_block(el: Element) -> str:
+    """`el` as one HTML block that Markdown passes through untouched, newlines in
+    <pre> as &#10; (an HTML block ends at a blank line)."""
+    html = serialise([el], pre_entities=True)
     if el.name in ("table", "ul", "ol") and "<!--" not in html:
         # one row or item per line: whitespace between them shows nothing
         html = _ROW_START.sub(lambda m: "\n" + m.group(), html)
@@ -556,11 +555,6 @@ def raw_block(el: Tag) -> str:
 
 
 _ROW_START = re.compile(r"(?<!^)(?:<(?:tr|li)[ >]|</(?:table|ul|ol)>)")
-
-
-def _serialise_one_block(el: Tag) -> str:
-    """Serialise with newlines in <pre> as &#10;: an HTML block ends at a blank line."""
-    return serialise_node(el, pre_newlines_as_entities=True)
 
 
 # --- entry point ---------------------------------------------------------------------------
@@ -618,11 +612,11 @@ def _html_to_md(html: str, ankiops: bool = False) -> str:
         if rendered == html:
             return md  # (most fields: what md_to_html wrote)
         if target is None:
-            target = serialise(tree)
+            target = serialise(tree.children)
             remember_canonical(html, target)
         if "<p" in target and _P_TAG.search(rendered) is None:
             continue  # cannot match: see _P_TAG (a lone <p> written as a tight paragraph)
-        if canonical_rendering(md, rendered, ankiops) == target:
+        if canonical_html(rendered) == target:
             return md
     return deck_safe(_raw_field(tree, target or canonical_html(html), ankiops))
 
@@ -669,34 +663,15 @@ _MAYBE_STRUCTURAL = re.compile(r"^(?:[QAFBTIEMC]|---|<!--|<{7}|>{7})", re.MULTIL
 def _renders_to(md: str, html: str, target: str, ankiops: bool = False) -> bool:
     """Whether `md` renders to HTML equal to `html`, whose canonical form is `target`."""
     rendered = md_to_html(md, ankiops)
-    return rendered == html or canonical_rendering(md, rendered, ankiops) == target
+    return rendered == html or canonical_html(rendered) == target
 
 
-def canonical_rendering(md: str, rendered: str, ankiops: bool = False) -> str:
-    """canonical_html(rendered), where rendered = md_to_html(md).
-
-    What markdown.plain_html renders (headings, paragraphs, tight lists of plain text,
-    simple emphasis, math) is already in canonical form but for the spelling of two
-    characters: markdown-it writes `"` as `&quot;` and a no-break space as itself,
-    canonical form the other way round (both escape `&`, `<`, `>` alike, and the text
-    has no whitespace to collapse: see _PLAIN_TEXT). Tests compare.
-    """
-    if ankiops and ANKIOPS_INLINE.search(md):
-        return canonical_html(rendered)  # (md_to_html rendered it with markdown-it)
-    if plain_html(md) is not None and _SURROGATE.search(rendered) is None:
-        return rendered.replace("&quot;", '"').replace("\xa0", "&nbsp;")
-    return canonical_html(rendered)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")  # (left to html5lib, which may replace it)
-
-
-def _raw_field(tree: Tag, target: str, ankiops: bool) -> str:
+def _raw_field(tree: Element, target: str, ankiops: bool) -> str:
     """The last resort: the whole field as one HTML block, in an attribute-less
     `<div>` (which means nothing in canonical form) or, where the div's end would end
     the field's last line, an attribute-less `<span>` alone on the first line (an HTML
     block to the next blank line, which the serialisation has none of)."""
-    inner = serialise(tree, pre_newlines_as_entities=True)
+    inner = serialise(tree.children, pre_entities=True)
     if not inner:
         return ""
     candidates = (f"<div>{inner}</div>", f"<span>\n{inner}</span>")

@@ -1,0 +1,144 @@
+"""The HTML tree the converters work on, its one parser, its serialisation, and the
+tag sets (defined here only).
+
+Parsing is Lexbor's HTML5 tree construction (selectolax), the same trees as html5lib
+builds (tests/test_convert_corpus.py compares them over the corpora), walked into
+light nodes: an `Element` (name, attrs, children), text as `str`, a `Comment`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}  # fmt: skip
+BLOCK = {
+    "address", "article", "aside", "blockquote", "caption", "dd", "details", "dialog", "div",
+    "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4",
+    "h5", "h6", "header", "hgroup", "hr", "li", "main", "nav", "ol", "p", "pre", "section",
+    "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul", "html", "body",
+    "script", "style", "textarea", "title", "head", "center", "menu", "noscript",
+}  # fmt: skip
+RAW_TEXT = {"pre", "script", "style", "textarea", "xmp", "listing", "plaintext"}
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+class Comment(str):
+    """An HTML comment's text."""
+
+
+class Element:
+    __slots__ = ("name", "attrs", "children")
+
+    def __init__(self, name: str, attrs: dict[str, str], children: list[Node]) -> None:
+        self.name, self.attrs, self.children = name, attrs, children
+
+    def __repr__(self) -> str:
+        return serialise_node(self)
+
+
+Node = Element | str
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_BOGUS_COMMENT = re.compile(r"<\?([^>]*)>?")
+_RAW_TEXT_TAG = re.compile(r"<(script|style|textarea|title|xmp|plaintext|iframe|no[sef])", re.I)
+
+
+def parse(html: str) -> Element:
+    """A field's HTML as the browser parses it inside <body>: the <body>."""
+    if not html.isascii():  # (Lexbor reads UTF-8: a lone surrogate is U+FFFD)
+        html = _SURROGATE.sub("\ufffd", html)
+    if "<?" in html and not _RAW_TEXT_TAG.search(html):
+        html = _BOGUS_COMMENT.sub(r"<!--?\1-->", html)  # (Lexbor may read <?x?> as XML)
+    body = LexborHTMLParser("<!DOCTYPE html><html><head></head><body>" + html).body
+    return Element("body", {}, _children(body) if body is not None else [])
+
+
+def _children(node: LexborNode) -> list[Node]:
+    out: list[Node] = []
+    for child in node.iter(include_text=True):
+        tag = child.tag
+        if tag == "-text":
+            text = child.text_content or ""
+            if out and type(out[-1]) is str:
+                out[-1] += text
+            elif text:
+                out.append(text)
+        elif tag == "-comment":
+            out.append(Comment((child.html or "")[4:-3]))
+        elif tag is None and child.html:  # XML's <?x?> (see parse): a bogus comment
+            out.append(Comment(child.html[1:-1].rstrip("? ") + "?"))
+        elif tag is not None and not tag.startswith("-"):
+            attrs = {k: v or "" for k, v in child.attributes.items()}
+            out.append(Element(tag, attrs, _children(child)))
+    return out
+
+
+def text_of(nodes: list[Node]) -> str:
+    """The text below these nodes (no comments)."""
+    return "".join(
+        text_of(n.children) if isinstance(n, Element) else n
+        for n in nodes
+        if type(n) is not Comment
+    )
+
+
+def descendants(nodes: list[Node]) -> list[Node]:
+    out: list[Node] = []
+    for node in nodes:
+        out.append(node)
+        if isinstance(node, Element):
+            out += descendants(node.children)
+    return out
+
+
+def escape_text(text: str) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("\xa0", "&nbsp;")
+
+
+def escape_attr(value: str) -> str:
+    return escape_text(value).replace('"', "&quot;")
+
+
+def open_tag(el: Element) -> str:
+    attrs = "".join(f' {name}="{escape_attr(value)}"' for name, value in el.attrs.items())
+    return f"<{el.name}{attrs}>"
+
+
+def serialise(nodes: list[Node], pre_entities: bool = False, in_pre: bool = False) -> str:
+    """Deterministic HTML of these nodes; `pre_entities`: newlines in <pre> as `&#10;`
+    (a Markdown HTML block ends at a blank line)."""
+    out: list[str] = []
+    _serialise(nodes, out, pre_entities, in_pre, "")
+    return "".join(out)
+
+
+def serialise_node(node: Node, pre_entities: bool = False) -> str:
+    return serialise([node], pre_entities)
+
+
+def _serialise(
+    nodes: list[Node], out: list[str], entities: bool, in_pre: bool, parent: str
+) -> None:
+    for node in nodes:
+        if type(node) is str:
+            if parent in ("script", "style"):
+                out.append(node)
+            else:
+                text = escape_text(node)
+                out.append(text.replace("\n", "&#10;") if in_pre else text)
+        elif type(node) is Comment:
+            out.append(f"<!--{node}-->")
+        elif isinstance(node, Element):
+            name = node.name
+            out.append(open_tag(node) if node.attrs else f"<{name}>")
+            if name in VOID:
+                continue
+            kids = node.children
+            first = kids[0] if kids else None
+            if name in ("pre", "textarea", "listing") and type(first) is str and first[:1] == "\n":
+                out.append("&#10;" if entities and name == "pre" else "\n")  # (parsing drops one)
+            _serialise(kids, out, entities, in_pre or (entities and name == "pre"), name)
+            out.append(f"</{name}>")
