@@ -208,6 +208,8 @@ class Peer:
         self.run(folder, "init", check=False)
         (folder / "media").mkdir(exist_ok=True)
         (folder / "media" / "pic.png").write_bytes(PNG)
+        for name in () if self.old else IO_MEDIA:
+            (folder / "media" / name).write_bytes(PNG)
         if self.old:
             (folder / "media" / "AnkiOpsMedia").mkdir(exist_ok=True)
             (folder / "media" / "AnkiOpsMedia" / "pasted.png").write_bytes(PNG)
@@ -320,29 +322,54 @@ def _note(rng: random.Random, kind: str, n: int, plain: bool) -> str:
     elif kind == "Input":
         lines += [f"Q: Input {n}: {t(False)}", f"I: {rng.choice(_WORDS)}"]
     elif kind == "Choice":
-        count = rng.randint(2, 7)
+        count = rng.randint(2, 8)  # C8: is AnkiOps' Choice 8
         lines += [f"Q: Choice {n}: {t(False)}"]
         lines += [f"C{i}: {t(False)}" for i in range(1, count + 1)]
         lines += [f"A: {rng.randint(1, count)}"]
+    elif kind == "ClozeHideAll":
+        word = rng.choice(_WORDS)
+        lines += [
+            f"THA: Hide-all {n}: {{{{c1::{word}}}}}, {{{{c2::{rng.choice(_WORDS)}}}}} {t(False)}"
+        ]
+    elif kind == "ImageOcclusion":
+        # AnkiOps' image occlusion: the picture and its masks (pictures too), and text
+        lines += [f"IO_ID: io-{n}", f"IO_H: Header {n} {t(False)}", "IO_IM: ![](pic.png)"]
+        lines += ["IO_QM: ![](io_question.png)"]
+        if rng.random() < 0.3:
+            lines.append(f"IO_F: Footer {t(False)}")
+        if rng.random() < 0.2:
+            lines.append(f"IO_R: {t()}")
+        lines += ["IO_AM: ![](io_answer.png)", "IO_OM: ![](io_original.png)"]
+        return "\n".join(lines)
+    if kind == "Reversed" and rng.random() < 0.3:
+        lines.append(f"D: {t(False)}")  # AnkiOps 0.6's Divider
     if rng.random() < 0.3:
         lines.append(f"E: {t()}")
     if rng.random() < 0.1:
         lines.append(f"M: {t()}")
+    if rng.random() < 0.2:
+        lines.append(f"AI: {t()}")  # AnkiOps' AI Notes, on every type but occlusion
     return "\n".join(lines)
 
 
 KINDS = ("QA", "Reversed", "Cloze", "Input", "Choice")
+# AnkiOps 0.6.6's note types: the five, its hide-all cloze and its image occlusion
+PEER_KINDS = (*KINDS, "ClozeHideAll", "ImageOcclusion")
+# the media AnkiOps' image occlusion notes show besides pic.png
+IO_MEDIA = ("io_question.png", "io_answer.png", "io_original.png")
 
 
 def generated_decks(notes: int, seed: int = 14, plain: bool = False) -> dict[str, str]:
-    """File name -> AnkiOps deck file text (no keys yet): `notes` notes of KINDS over a
-    deck, a subdeck and a sub-subdeck. `plain`: only the Markdown both tools render
-    alike (no ==mark==, ~sub~, ^sup^, arrows, and one paragraph a field)."""
+    """File name -> AnkiOps deck file text (no keys yet): `notes` notes of PEER_KINDS
+    (all its types, with AI:, D:, C8: and the occlusion fields) over a deck, a subdeck
+    and a sub-subdeck. `plain`: only the Markdown both tools render alike (no ==mark==,
+    ~sub~, ^sup^, arrows, and one paragraph a field)."""
     rng = random.Random(seed)
     names = ("Generated.md", "Generated__Part.md", "Generated__Part__Deep.md")
     decks: dict[str, list[str]] = {name: [] for name in names}
     for n in range(notes):
-        decks[names[n % len(names)]].append(_note(rng, KINDS[n % len(KINDS)], n, plain))
+        kind = PEER_KINDS[n % len(PEER_KINDS)]
+        decks[names[n % len(names)]].append(_note(rng, kind, n, plain))
     return {name: "\n\n---\n\n".join(texts) + "\n" for name, texts in decks.items()}
 
 

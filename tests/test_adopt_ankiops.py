@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
-from ankiops_peer import Peer, _peer_venv, ankiops_peer  # noqa: F401  (fixtures)
+from ankiops_peer import PEER_KINDS, Peer, _peer_venv, ankiops_peer  # noqa: F401  (fixtures)
 from gitrepo import BIN as VENV_BIN
 from gitrepo import git_env
 from realanki import RealAnki
 
+from ankiops_git import config as config_mod
 from ankiops_git import deckfile
 
 pytestmark = pytest.mark.real_anki
@@ -72,8 +75,9 @@ def _cli(folder: Path, env: dict[str, str], *args: str, ok: bool = True) -> str:
 
 def _file_ids(folder: Path) -> list[int]:
     ids: list[int] = []
+    types = config_mod.load(folder).note_types
     for path in deckfile.deck_files(folder):
-        deck = deckfile.parse(path.read_text(encoding="utf-8"), path.name)
+        deck = deckfile.parse(path.read_text(encoding="utf-8"), path.name, types)
         ids += [n.note_id for n in deck.notes if n.note_id is not None]
     return ids
 
@@ -84,37 +88,58 @@ def _adopt(tmp_path: Path, folder: Path, real_anki: RealAnki) -> tuple[dict[str,
     return env, out
 
 
-def test_init_adopts_1000_ankiops_notes_with_their_ids_and_changes_nothing(
+# Generated notes of all AnkiOps 0.6.6's types the big adoption test makes: 1,000 in
+# every `make test`, 5,000 with ANKIOPS_SOAK=1.
+NOTES = 5000 if os.environ.get("ANKIOPS_SOAK") else 1000
+# what each note type brings beyond the five types' Q/A/E/M: AnkiOps' fields and types
+EXTRA_LINES = ("AI: ", "D: ", "C8: ", "THA: ", "IO_ID: ", "IO_IM: ", "IO_QM: ", "IO_H: ")
+
+
+def test_init_adopts_1000_ankiops_notes_of_all_its_types_and_changes_nothing(
     tmp_path: Path,
     ankiops_peer: Peer,  # noqa: F811
     real_anki: RealAnki,
 ) -> None:
-    """A deck of 1,000 notes of the five shared types, made and synced by AnkiOps
-    0.6.6, in the Markdown both tools render alike: after init every note keeps its
-    id, nothing is added or changed in Anki, no conflict; pull and push change nothing."""
+    """A deck of 1,000 notes of all seven note types of AnkiOps 0.6.6, with its extra
+    fields (AI:, D:, C8:) and the hide-all cloze and image occlusion types, made and
+    synced by AnkiOps itself, in the Markdown both tools render alike: after init every
+    note keeps its id, once; nothing is added or changed in Anki (notes, note types);
+    the files change only in their id lines; no conflict; pull and push change nothing."""
     folder = tmp_path / "ankiops"
-    ankiops_peer.generated(folder, 1000, plain=True)
+    ankiops_peer.generated(folder, NOTES, plain=True)
     keys = key_map(folder)
-    before = _anki_notes(real_anki)
-    assert len(keys) == 1000 and set(keys.values()) == set(before)
+    assert len(keys) == NOTES and set(keys.values()) == set(_anki_notes(real_anki))
+    types = _anki_types(real_anki)
+    query = "select distinct m.name from notes n join notetypes m on m.id = n.mid"
+    kinds = {name for (name,) in real_anki.col.db.all(query)}
+    assert kinds == {f"AnkiOps{k}" for k in PEER_KINDS}, kinds
+    text = "".join(p.read_text(encoding="utf-8") for p in deckfile.deck_files(folder))
+    for start in EXTRA_LINES:
+        assert f"\n{start}" in text, start
 
-    env, out = _adopt(tmp_path, folder, real_anki)
-    assert "1000 note_key comment(s) to note_id" in out and "differ" not in out, out
-    ids = _file_ids(folder)
-    assert sorted(ids) == sorted(keys.values())  # the same ids, each once
-    assert _anki_notes(real_anki) == before  # nothing added, nothing rewritten
-    # Committed; left as they were: what AnkiOps' own init leaves untracked.
-    status = _cli(folder, env, "git", "status", "--porcelain").splitlines()
-    assert status == ["?? .gitignore", "?? .vscode/", "?? llm/"]
-    head = _cli(folder, env, "git", "rev-parse", "HEAD")
-    assert "note_key" not in _cli(folder, env, "git", "show", "HEAD:Generated.md")
+    started = time.monotonic()
+    env = _adopts_cleanly(tmp_path, folder, real_anki)
+    seconds = time.monotonic() - started
+    print(f"\nadopted {NOTES} AnkiOps 0.6.6 notes of 7 types in {seconds:.1f} s")
+    out = _cli(folder, env, "git", "log", "--format=%B")
+    assert "AnkiOpsClozeHideAll, AnkiOpsImageOcclusion declared" in out, out
+    toml = (folder / "ankiops.toml").read_text(encoding="utf-8")
+    assert '["THA", "Text"]' in toml and '["IO_QM", "Question Mask"]' in toml
+    assert "AnkiOps Key" not in toml  # AnkiOps' own key stays AnkiOps'
+    assert _anki_types(real_anki) == types  # their templates and fields, as AnkiOps made them
+    assert "<!-- note_type:" not in _cli(folder, env, "git", "show", "HEAD:Generated.md")
     history = _cli(folder, env, "git", "log", "--format=%s").splitlines()
     assert history[-1] == "AnkiOps: snapshot before files-to-anki"  # AnkiOps' history kept
 
-    _cli(folder, env, "git", "pull", "-q", "anki")
-    _cli(folder, env, "git", "push", "-q", "anki")
-    assert _cli(folder, env, "git", "rev-parse", "HEAD") == head
-    assert _anki_notes(real_anki) == before
+
+def _anki_types(real_anki: RealAnki) -> list[tuple[str, int, str]]:
+    """Anki's note types: name, modification time, and everything a card is made of."""
+    return sorted(
+        (name, mtime, config)
+        for name, mtime, config in real_anki.col.db.all(
+            "select name, mtime_secs, quote(config) from notetypes"
+        )
+    )
 
 
 _ID_LINE = re.compile(r"^<!-- (?:note_key|note_type|note_id|deck_id): .* -->\n", re.MULTILINE)
@@ -124,16 +149,18 @@ def _without_id_lines(text: str) -> str:
     return _ID_LINE.sub("", text).strip("\n")
 
 
-def _adopts_cleanly(tmp_path: Path, folder: Path, real_anki: RealAnki) -> None:
+def _adopts_cleanly(tmp_path: Path, folder: Path, real_anki: RealAnki) -> dict[str, str]:
     """init on an AnkiOps folder synced with Anki: the same note ids, each once, no
     conflict, nothing written to Anki, the files' Markdown kept; then pull and push
-    change nothing."""
+    change nothing. The git environment, for more."""
     keys = key_map(folder)
     before = _anki_notes(real_anki)
     texts = {p.name: p.read_text(encoding="utf-8") for p in deckfile.deck_files(folder)}
     env, out = _adopt(tmp_path, folder, real_anki)
     assert "differ" not in out and "conflict" not in out.lower(), out
-    assert sorted(_file_ids(folder)) == sorted(keys.values())
+    assert f"{len(keys)} note_key comment(s) to note_id" in out, out
+    ids = _file_ids(folder)
+    assert len(ids) == len(set(ids)) and sorted(ids) == sorted(keys.values())
     assert _anki_notes(real_anki) == before  # nothing added, nothing rewritten
     for name, text in texts.items():  # only the lines naming notes and decks changed
         assert _without_id_lines(folder.joinpath(name).read_text("utf-8")) == _without_id_lines(
@@ -147,6 +174,8 @@ def _adopts_cleanly(tmp_path: Path, folder: Path, real_anki: RealAnki) -> None:
     assert _cli(folder, env, "git", "rev-parse", "HEAD") == head
     assert _cli(folder, env, "git", "rev-parse", "anki/main") == head
     assert _anki_notes(real_anki) == before
+    assert "<<<<<<<" not in "".join(t.read_text("utf-8") for t in deckfile.deck_files(folder))
+    return env
 
 
 def test_init_adopts_the_ankiops_tutorial_without_conflicts(
@@ -174,3 +203,36 @@ def test_init_adopts_ankiops_markdown_of_every_kind_without_conflicts(
     for construct in ("==important", "~2~", "^2^", "-->", "==>", "=/=", "{width=150}", "```"):
         assert construct in text, construct
     _adopts_cleanly(tmp_path, folder, real_anki)
+
+
+def test_edits_of_ankiops_own_fields_and_types_reach_anki_after_init(
+    tmp_path: Path,
+    ankiops_peer: Peer,  # noqa: F811
+    real_anki: RealAnki,
+) -> None:
+    """After init, a second push of an edited AI: line and THA: note reaches Anki, in
+    the note types AnkiOps made (unchanged); a pull then writes nothing."""
+    folder = tmp_path / "ankiops"
+    ankiops_peer.generated(folder, 21, plain=True)
+    env = _adopts_cleanly(tmp_path, folder, real_anki)
+    types = _anki_types(real_anki)
+    path = folder / "Generated.md"
+    text = path.read_text(encoding="utf-8")
+    ai = re.search(r"^AI: (.*)$", text, re.MULTILINE)
+    tha = re.search(r"^THA: Hide-all \d+: ", text, re.MULTILINE)
+    assert ai and tha, text
+    text = text.replace(ai.group(0), "AI: rewritten by **me**").replace(
+        tha.group(0), tha.group(0) + "{{c3::added}} "
+    )
+    path.write_text(text, encoding="utf-8")
+    _cli(folder, env, "git", "commit", "-q", "-am", "edit AnkiOps' fields")
+    assert _cli(folder, env, "git", "rev-parse", "anki/main") == _cli(
+        folder, env, "git", "rev-parse", "HEAD"
+    )
+    fields = [flds for _, (_, flds) in _anki_notes(real_anki).items()]
+    assert any("rewritten by <b>me</b>" in f for f in fields)
+    assert any("{{c3::added}}" in f for f in fields)
+    assert _anki_types(real_anki) == types
+    head = _cli(folder, env, "git", "rev-parse", "HEAD")
+    _cli(folder, env, "git", "pull", "-q", "anki")
+    assert _cli(folder, env, "git", "rev-parse", "HEAD") == head
