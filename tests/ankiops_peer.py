@@ -214,7 +214,7 @@ class Peer:
             (folder / "media" / "AnkiOpsMedia").mkdir(exist_ok=True)
             (folder / "media" / "AnkiOpsMedia" / "pasted.png").write_bytes(PNG)
             kinds = KINDS if self.version == OLD_VERSION else ("QA", "Cloze", "Choice")
-            decks = old_generated_decks(notes, seed, kinds)
+            decks = old_generated_decks(notes, seed, kinds, self.version == OLD_VERSION)
         else:
             decks = generated_decks(notes, seed, plain)
         for name, text in decks.items():
@@ -399,7 +399,7 @@ def _old_text(rng: random.Random, blocks: bool) -> str:
     return text
 
 
-def _old_note(rng: random.Random, kind: str, n: int) -> str:
+def _old_note(rng: random.Random, kind: str, n: int, extra: bool = False) -> str:
     t = lambda blocks=True: _old_text(rng, blocks)  # noqa: E731
     if kind == "QA":
         lines = [f"Q: Question {n}: {t(False)}", f"A: {t()}"]
@@ -410,7 +410,7 @@ def _old_note(rng: random.Random, kind: str, n: int) -> str:
     elif kind == "Input":
         lines = [f"Q: Input {n}: {t(False)}", f"I: {rng.choice(_WORDS)}"]
     else:
-        count = rng.randint(2, 7)  # 0.4.1 has C8:, which ankiops-git does not sync yet
+        count = rng.randint(2, 8 if extra else 7)  # 0.4.1's Choice has a C8:
         right = sorted(rng.sample(range(1, count + 1), rng.randint(1, 2)))
         lines = [f"Q: Choice {n}: {t(False)}"]
         lines += [f"C{i}: {t(False)}" for i in range(1, count + 1)]
@@ -419,18 +419,23 @@ def _old_note(rng: random.Random, kind: str, n: int) -> str:
         lines.append(f"E: {t()}")
     if rng.random() < 0.1:
         lines.append(f"M: {t()}")
+    if extra and rng.random() < 0.15:
+        lines.append(f"S: {t(False)}")  # 0.4's Source
+    if extra and rng.random() < 0.15:
+        lines.append(f"AI: {t()}")  # 0.4's AI Notes
     return "\n".join(lines)
 
 
 def old_generated_decks(
-    notes: int, seed: int = 14, kinds: tuple[str, ...] = KINDS
+    notes: int, seed: int = 14, kinds: tuple[str, ...] = KINDS, extra: bool = False
 ) -> dict[str, str]:
     """As generated_decks, in AnkiOps 0.3/0.4's Markdown, of its note types `kinds`: no
     tag lines (it syncs no tags), images as media/pic.png (its media/ is Anki's media
-    folder), `$` math."""
+    folder), `$` math. `extra`: 0.4's fields beyond ours too (S:, AI:, C8:)."""
     rng = random.Random(seed)
     names = ("Generated.md", "Generated__Part.md", "Generated__Part__Deep.md")
     decks: dict[str, list[str]] = {name: [] for name in names}
     for n in range(notes):
-        decks[names[n % len(names)]].append(_old_note(rng, kinds[n % len(kinds)], n))
+        note = _old_note(rng, kinds[n % len(kinds)], n, extra)
+        decks[names[n % len(names)]].append(note)
     return {name: "\n\n---\n\n".join(texts) + "\n" for name, texts in decks.items()}

@@ -153,17 +153,23 @@ def test_init_adopts_generated_old_ankiops_notes_of_every_kind(
     exported: bool,
 ) -> None:
     """NOTES generated notes of the note types of AnkiOps 0.3.1 (three) and 0.4.1
-    (five) and all the Markdown they render, sent to Anki (`ma`): the files hold `$x$`
-    math, Anki `\\(x\\)`. Then, exported back (`am`): the files have lost their
-    sub/superscripts (`x2` for `x<sup>2</sup>` in Anki). Either way nothing is added,
-    changed or re-rendered in Anki, and nothing conflicts."""
+    (five, with its S:, AI: and C8:) and all the Markdown they render, sent to Anki
+    (`ma`): the files hold `$x$` math, Anki `\\(x\\)`. Then, exported back (`am`):
+    the files have lost their sub/superscripts (`x2` for `x<sup>2</sup>` in Anki).
+    Either way nothing is added, changed or re-rendered in Anki, and nothing
+    conflicts."""
     folder = tmp_path / "ankiops"
     old_ankiops_peer.generated(folder, NOTES)
     if exported:
         old_ankiops_peer.run(folder, "am")
     text = "".join(p.read_text(encoding="utf-8") for p in deckfile.deck_files(folder))
     kinds = ["Q: ", "T: ", "C7: ", "E: ", "M: "]
-    kinds += ["F: ", "I: "] if old_ankiops_peer.version == OLD_VERSION else []  # 0.4's types
+    # 0.4's types, and its fields beyond ours (Source, AI Notes, Choice 8)
+    kinds += (
+        ["F: ", "I: ", "\nS: ", "\nAI: ", "\nC8: "]
+        if old_ankiops_peer.version == OLD_VERSION
+        else []
+    )
     assert all(kind in text for kind in kinds)
     constructs = ("==important", "-->", "==>", "{width=150}", "```", "\\[\\sum_", "AnkiOpsMedia/")
     for construct in constructs:

@@ -96,8 +96,8 @@ CASES = {
     "field of another type": (
         "F: a\nB: b\nA: c\n",
         [
-            "3:1: error: A: cannot be used here: F:, B: makes it a Reversed (F:, B:, D:, E:, M:, S:, AI:) "
-            "note; remove the field or move it to its own note"
+            "3:1: error: A: cannot be used here: F:, B: makes it a Reversed "
+            "(F:, B:, D:, E:, M:, S:, AI:) note; remove the field or move it to its own note"
         ],
     ),
     "cloze without deletion": (
