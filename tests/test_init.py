@@ -318,3 +318,79 @@ def test_init_rolls_back_what_it_wrote_when_a_later_step_fails(
     assert {p: b for p, b in after.items() if "logs" not in p.parts} == {
         p: b for p, b in files.items() if "logs" not in p.parts
     }
+
+
+# An AnkiOps 0.6 note type of a user's own, as `note_types/<Name>/note_type.yaml` has it.
+VOCAB_YAML = """\
+styling:
+  - ../AnkiOpsStyling.css
+templates:
+- name: Card 1
+  front: Front.template.anki
+  back: Back.template.anki
+fields:
+- name: Word
+  label: 'W:'
+  identifying: true
+- name: Meaning
+  label: "MN:"
+  identifying: true
+- name: AI Notes
+  label: AI:
+  identifying: false
+"""
+
+
+def test_init_declares_an_ankiops_type_of_the_users_own_with_its_labels(
+    tmp_path: Path, anki_collection_path: Path
+) -> None:
+    """A note of a type the user declared in AnkiOps 0.6 (its note_type.yaml, made in
+    Anki by AnkiOps with its `AnkiOps Key` field): init declares it, mapped, with the
+    YAML's labels as prefixes and without the key field; the note keeps its id,
+    nothing in Anki changes, and AnkiOps' templates are never touched."""
+    col = Collection(str(anki_collection_path))
+    try:
+        mm = col.models
+        model = mm.new("MyVocab")
+        for name in ("Word", "Meaning", "AI Notes", "AnkiOps Key"):
+            mm.add_field(model, mm.new_field(name))
+        template = mm.new_template("Card 1")
+        template["qfmt"], template["afmt"] = "{{Word}}", "{{Meaning}}<br>{{AI Notes}}"
+        mm.add_template(model, template)
+        mm.add(model)
+        note = col.new_note(mm.by_name("MyVocab"))  # type: ignore[arg-type]
+        note["Word"], note["Meaning"], note["AnkiOps Key"] = "perro", "dog", "k1"
+        note["AI Notes"] = "a <b>mammal</b>"
+        col.add_note(note, col.decks.id("Spanish"))  # type: ignore[arg-type]
+        vocab = int(note.id)
+        before = col.db.all("select id, mod, flds from notes")  # type: ignore[union-attr]
+        model_before = col.db.all("select mtime_secs, config from notetypes")  # type: ignore[union-attr]
+    finally:
+        col.close()
+    root = tmp_path / "decks"
+    (root / "note_types" / "MyVocab").mkdir(parents=True)
+    (root / "note_types" / "MyVocab" / "note_type.yaml").write_text(VOCAB_YAML)
+    text = (
+        "<!-- note_key: k1 -->\n<!-- note_type: MyVocab -->\nW: perro\nMN: dog\nAI: a **mammal**\n"
+    )
+    (root / "Spanish.md").write_text(text, encoding="utf-8")
+    ankiops_db(root, {"k1": vocab})
+    env = git_env(tmp_path)
+
+    out = run(root, env, str(VENV_BIN / "ankiops-git"), "init", "--anki", str(anki_collection_path))
+    assert "declared AnkiOps' note type(s) MyVocab in ankiops.toml" in out.stdout, out.stdout
+    toml = (root / "ankiops.toml").read_text(encoding="utf-8")
+    assert (
+        '[note_types.MyVocab]\nfields = [["W", "Word"], ["MN", "Meaning"], ["AI", "AI Notes"]]\n'
+        'identifying = ["W", "MN"]\nrequired = ["W", "MN"]\n'
+    ) in toml, toml
+    assert "templates" not in toml and "AnkiOps Key" not in toml
+    after = (root / "Spanish.md").read_text(encoding="utf-8")
+    assert f"<!-- note_id: {vocab} -->\nW: perro\nMN: dog\nAI: a **mammal**\n" in after
+    col = Collection(str(anki_collection_path))
+    try:
+        assert col.db.all("select id, mod, flds from notes") == before  # type: ignore[union-attr]
+        assert col.db.all("select mtime_secs, config from notetypes") == model_before  # type: ignore[union-attr]
+    finally:
+        col.close()
+    assert run(root, env, "git", "status", "--porcelain", "-uno").stdout == ""
