@@ -206,21 +206,29 @@ ALLOW_DELETES_ENV = "ANKIOPS_ALLOW_DELETES"  # `ankiops-git pull --allow-deletes
 
 
 def check_fetched_deletions(
-    view: export.AnkiView, reference: export.Snapshot, config: Config
+    view: export.AnkiView, reference: export.Snapshot, config: Config, backend: Backend
 ) -> None:
-    """Refuse a fetch that would delete many notes from the files (the push guard's
-    rule: a wrong collection, or a deck deleted in Anki by mistake), unless allowed."""
-    if config.allow_deletes or os.environ.get(ALLOW_DELETES_ENV):
-        return
+    """Refuse a fetch that would delete notes from the files because their note type
+    is gone from Anki under its name (renamed there, the notes are still in Anki), and
+    one that would delete many (the push guard's rule: a wrong collection, or a deck
+    deleted in Anki by mistake), unless allowed."""
     # A note whose id Anki does not know that Anki has all the same, by content, under
     # a new id (a clone pushed to another collection) is not deleted: it gets that id.
     renewed = {v.ref for v in view.notes.values() if v.matched}
-    gone = [
-        (reference.deck_name(path, view.names), export.first_line(note, view.types))
+    notes = [
+        (path, note)
         for note_id, (path, index, note) in sorted(reference.notes_by_id().items())
         if note_id not in view.notes
         and note_id not in view.left_out
         and (path, index) not in renewed
+    ]
+    if problems := types_gone({note.note_type for _, note in notes}, config, backend):
+        raise AnkiOpsError("\n".join(problems) + "\nNothing was fetched.")
+    if config.allow_deletes or os.environ.get(ALLOW_DELETES_ENV):
+        return
+    gone = [
+        (reference.deck_name(path, view.names), export.first_line(note, view.types))
+        for path, note in notes
     ]
     if not gone:
         return
@@ -239,6 +247,34 @@ def check_fetched_deletions(
             f"or allow_deletes = true in ankiops.toml). If not, check that the remote is "
             f"the right collection: `git remote get-url anki`."
         )
+
+
+def types_gone(keys: Iterable[str], config: Config, backend: Backend) -> list[str]:
+    """A line per note type of `keys` (those of notes a fetch would take out of the
+    files) that Anki has no more under its name: renamed in Anki while ankiops.toml
+    keeps the old name, its notes no longer look managed, but they are still in Anki.
+    Asks Anki only about the types of such notes."""
+    out = []
+    for key in sorted(keys):
+        t = config.note_types.by_key.get(key)
+        if t is None or backend.read_note_type(t.anki_name) is not None:
+            continue
+        if t.origin == "builtin":
+            fix = f"rename it back to {t.anki_name!r} in Anki (Tools > Manage Note Types)"
+        else:
+            fix = (
+                f"set anki_name to its new name under [note_types.{t.key}] in "
+                f"{config_mod.CONFIG_NAME} and commit, or rename it back to {t.anki_name!r} "
+                f"in Anki (Tools > Manage Note Types)"
+            )
+        out.append(
+            f"Anki has no note type {t.anki_name!r} any more (renamed in Anki?): a fetch "
+            f"would take its notes out of your deck files, though Anki may still have "
+            f"them under the new name. {fix[0].upper()}{fix[1:]}, then pull again; if you "
+            f"deleted the type in Anki on purpose, delete its notes from the files and "
+            f"commit."
+        )
+    return out
 
 
 def state_for(repo: pygit2.Repository, base: pygit2.Oid | None) -> SyncState | None:
@@ -304,7 +340,7 @@ def _export_commit(
         ankiops=config.ankiops_markdown,
     )
     if base is not None:
-        check_fetched_deletions(view, reference, config)
+        check_fetched_deletions(view, reference, config, backend)
     # The media files the notes read this time show: those the tree lacks or holds
     # with other bytes come along (media/ files are never removed by a fetch).
     shown = media.names_of_notes(

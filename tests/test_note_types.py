@@ -685,3 +685,39 @@ def test_ankiops_optional_fields_sync_only_where_the_type_in_anki_has_them(
     world.git("pull", "anki")
     assert "A: to be\nAI: from Anki\n" in world.read("Optional.md")
     assert world.git("status", "--porcelain").stdout == ""
+
+
+def test_a_type_renamed_in_anki_alone_is_refused_by_pull_until_ankiops_toml_follows(
+    nt_world: World,
+) -> None:
+    """A declared type renamed in Anki while ankiops.toml keeps its old name: its notes
+    no longer look managed, and a pull would take them out of the files (they are still
+    in Anki). Refused, saying what to do; with anki_name set to the new name, the notes
+    stay in their file, and pull and push go."""
+    world = nt_world
+    write_vocab(world.root)
+    world.write("Vocab.md", "W: perro\nD: dog\n")
+    world.git("add", "ankiops.toml", "note-types", "Vocab.md")
+    world.git("commit", "-m", "Vocab")
+    with world.anki() as col:
+        rename_note_type(col, "Vocab", "Vocabulary")
+    before = world.read("Vocab.md")
+    head = world.rev("HEAD")
+    pulled = world.git("pull", "anki", check=False)
+    out = pulled.stdout + pulled.stderr
+    assert pulled.returncode != 0 and "Traceback" not in out, out
+    assert "Anki has no note type 'Vocab' any more (renamed in Anki?)" in out, out
+    assert "Set anki_name to its new name under [note_types.Vocab]" in out
+    assert "Nothing was fetched" in out
+    assert world.read("Vocab.md") == before and world.rev("HEAD") == head
+
+    text = world.read("ankiops.toml").replace(
+        "[note_types.Vocab]\n", '[note_types.Vocab]\nanki_name = "Vocabulary"\n'
+    )
+    world.write("ankiops.toml", text)
+    world.git("commit", "-am", "follow the rename")
+    world.git("pull", "anki")
+    assert "W: perro\nD: dog\n" in world.read("Vocab.md")
+    (note,) = notes(world, "Vocabulary")
+    assert note[1] == {"Word": "perro", "Definition": "dog"}
+    assert world.rev("anki/main") == world.rev("HEAD")
