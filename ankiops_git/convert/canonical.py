@@ -92,7 +92,7 @@ def lone_image_src(html: str) -> str | None:
 
 def is_plain_text(html: str) -> bool:
     """Text with no markup at all, which needs no parser (most fields)."""
-    return not any(c in html for c in "<&\x00")
+    return "<" not in html and "&" not in html and "\x00" not in html
 
 
 def plain_text_line(text: str) -> str:
@@ -265,21 +265,27 @@ def _normal_pre(pre: Element) -> list[Node]:
 
 
 def _pre_nodes(kids: list[Node]) -> list[Node]:
+    """<br>s as newlines, without empty texts and inline elements (`kids` if none)."""
     out: list[Node] = []
+    changed = False
     for node in kids:
         if isinstance(node, Element):
             if node.name == "br":
-                node = "\n"
+                node, changed = "\n", True
             else:
                 inner = _pre_nodes(node.children)
                 if not inner and node.name in DROP_WHEN_EMPTY:
+                    changed = True
                     continue
-                node = Element(node.name, node.attrs, inner)
-        if type(node) is str and out and type(out[-1]) is str:
-            out[-1] += node
-        elif node != "" or type(node) is not str:
+                if inner is not node.children:
+                    node, changed = Element(node.name, node.attrs, inner), True
+        if type(node) is str and (not node or (out and type(out[-1]) is str)):
+            if node:
+                out[-1] = f"{out[-1]}{node}"
+            changed = True
+        else:
             out.append(node)
-    return out
+    return out if changed else kids
 
 
 def _drop_last_newline(kids: list[Node]) -> list[Node]:
@@ -318,12 +324,10 @@ def _highlighted(kids: list[Node]) -> list[Node] | None:
     language = code.attrs.get("class", "")
     if code.name != "code" or len(code.attrs) != 1 or not language.startswith("language-"):
         return None
-    for node in _all(code.children):
-        if isinstance(node, Element) and (node.name != "span" or set(node.attrs) - {"class"}):
-            return None
-        if type(node) is Comment:
-            return None
-    text = text_of(code.children)
+    texts: list[str] = []
+    if not _span_text(code.children, texts):
+        return None
+    text = "".join(texts)
     parts = None if "{{c" in text else highlight_parts(text, language[len("language-") :])
     if parts is None:
         return None
@@ -331,13 +335,19 @@ def _highlighted(kids: list[Node]) -> list[Node] | None:
     return [Element("code", code.attrs, spans)]
 
 
-def _all(nodes: list[Node]) -> list[Node]:
-    out: list[Node] = []
+def _span_text(nodes: list[Node], out: list[str]) -> bool:
+    """Whether these nodes are only text and classed spans; their text into `out`."""
     for node in nodes:
-        out.append(node)
         if isinstance(node, Element):
-            out += _all(node.children)
-    return out
+            if node.name != "span" or set(node.attrs) - {"class"}:
+                return False
+            if not _span_text(node.children, out):
+                return False
+        elif type(node) is Comment:
+            return False
+        else:
+            out.append(node)
+    return True
 
 
 # --- layout: blocks and <br>-separated lines ------------------------------------------
@@ -360,7 +370,7 @@ def _flatten(el: Element) -> list[Node]:
 
 def _layout(el: Element) -> list[Node]:
     """`el`'s children as blocks and runs of `<br>`-separated lines."""
-    kids = _move_edges(_drop_empty(el.children))  # <br>s moved out of b/i break lines
+    kids = _move_edges(el.children)  # <br>s moved out of b/i break lines; empties dropped
     items: list[Node | list[Node]] = []  # blocks, and lines as lists
     line: list[Node] = []
     for child in _flatten(Element(el.name, el.attrs, kids)):
@@ -423,7 +433,7 @@ def _has_content(node: Node) -> bool:
 def _clean_line(nodes: list[Node]) -> list[Node]:
     """One line's inline nodes with edges moved, whitespace collapsed and trimmed,
     empty elements dropped, neighbours merged."""
-    nodes = _collapse_whitespace(_move_edges(nodes))
+    nodes = _collapse_whitespace(nodes)  # (its edges moved out already: _layout)
     return [n for n in _merge(_drop_empty(nodes)) if n != "" or type(n) is not str]
 
 

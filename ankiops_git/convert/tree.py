@@ -57,7 +57,8 @@ def parse(html: str) -> Element:
 
 def _children(node: LexborNode) -> list[Node]:
     out: list[Node] = []
-    for child in node.iter(include_text=True):
+    child = node.first_child
+    while child is not None:
         tag = child.tag
         if tag == "-text":
             text = child.text_content or ""
@@ -69,19 +70,28 @@ def _children(node: LexborNode) -> list[Node]:
             out.append(Comment((child.html or "")[4:-3]))
         elif tag is None and child.html:  # XML's <?x?> (see parse): a bogus comment
             out.append(Comment(child.html[1:-1].rstrip("? ") + "?"))
-        elif tag is not None and not tag.startswith("-"):
-            attrs = {k: v or "" for k, v in child.attributes.items()}
-            out.append(Element(tag, attrs, _children(child)))
+        elif tag is not None and tag[0] != "-":
+            attrs = child.attributes  # (None for an attribute with no value)
+            if None in attrs.values():
+                attrs = {k: v or "" for k, v in attrs.items()}
+            out.append(Element(tag, attrs, _children(child)))  # type: ignore[arg-type]
+        child = child.next
     return out
 
 
 def text_of(nodes: list[Node]) -> str:
     """The text below these nodes (no comments)."""
-    return "".join(
-        text_of(n.children) if isinstance(n, Element) else n
-        for n in nodes
-        if type(n) is not Comment
-    )
+    out: list[str] = []
+    _text(nodes, out)
+    return "".join(out)
+
+
+def _text(nodes: list[Node], out: list[str]) -> None:
+    for node in nodes:
+        if type(node) is str:
+            out.append(node)
+        elif isinstance(node, Element):
+            _text(node.children, out)
 
 
 def descendants(nodes: list[Node]) -> list[Node]:
