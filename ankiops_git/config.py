@@ -31,12 +31,15 @@ class Config:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def load(root: Path) -> Config:
+def load(root: Path, text: str | None = None) -> Config:
+    """The settings of the repository at `root`: its ankiops.toml, or `text` as that
+    file's content (the staged one, which the pre-commit hook checks a commit by)."""
     path = root / CONFIG_NAME
-    if not path.exists():
+    if text is None and not path.exists():
         return Config()
     try:
-        text = path.read_text(encoding="utf-8")
+        if text is None:
+            text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise AnkiOpsError(f"{path}: not valid TOML: {e}. Fix the file and try again.") from e

@@ -76,8 +76,17 @@ def pre_commit() -> int:
     git_dir, root = subprocess.run(where, capture_output=True, text=True, check=True).stdout.split(
         "\n"
     )[:2]
-    config = config_mod.load(Path(root))
     staged = git_lines("ls-files", "--stage", "-z")
+    # the settings the commit holds: the staged ankiops.toml, not the working tree's
+    toml = [
+        meta.split()[1]
+        for meta, _, path in (e.partition("\t") for e in staged)
+        if path == config_mod.CONFIG_NAME and meta.split()[2] == "0"
+    ]
+    config = config_mod.Config()
+    if toml:
+        text = blob_text(read_blobs(toml)[toml[0]], config_mod.CONFIG_NAME)
+        config = config_mod.load(Path(root), text)
     changed = set(git_lines("diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"))
     state = Path(git_dir) / "ankiops"
     cache = load_ids_cache(state)

@@ -134,3 +134,23 @@ def test_ctrl_c_while_the_hook_waits_for_anki_is_one_line(world: World) -> None:
     assert "Traceback" not in err, err
     assert "ankiops: interrupted; your commit stands. Push later: git push anki" in err
     assert world.git("log", "-1", "--format=%s").stdout.strip() == "edit"  # the commit stands
+
+
+def test_pre_commit_reads_the_staged_ankiops_toml_not_the_working_trees(
+    world: World,  # noqa: F811
+) -> None:
+    """A note of a type declared only in the working tree's ankiops.toml (not staged)
+    is refused: the commit would hold a file its own settings cannot read. Staged, the
+    same commit goes."""
+    declared = world.read("ankiops.toml") + (
+        '\n[note_types.Basic]\nfields = [["Fr", "Front"], ["Bk", "Back"]]\n'
+    )
+    world.write("ankiops.toml", declared)
+    world.write("Spanish.md", world.read("Spanish.md") + "\n---\n\nFr: hola\nBk: hello\n")
+    head = world.rev("HEAD")
+    commit = world.git("commit", "-m", "Basic, toml not staged", "Spanish.md", check=False)
+    assert commit.returncode != 0 and "Traceback" not in commit.stderr
+    assert "Spanish.md:21:1: error: unknown field prefix `Fr:`" in commit.stderr, commit.stderr
+    assert world.rev("HEAD") == head
+    world.git("commit", "-qm", "Basic, with its declaration", "Spanish.md", "ankiops.toml")
+    assert world.rev("HEAD") != head
