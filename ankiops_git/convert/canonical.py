@@ -1,23 +1,15 @@
 """Canonical HTML: one spelling for HTML that Anki displays the same way.
 
-Two fields are equal (`html_equal`) when their canonical forms are equal: the parse
-(tree.py) rewritten in one walk that builds a new tree, with rewrites that leave the
-card as it renders, whatever the note type's CSS (the browser oracle,
-tests/test_convert_browser.py, checks them in real cards; docs/conversion.md lists
-them): attributes sorted and `style` spaced uniformly; `strong`/`em`/`strike`/`del`
-as `b`/`i`/`s`; attribute-less `span`/`font` unwrapped; empty inline elements
-dropped; an inline element holding a block split around it; neighbouring `b`/`i`
-merged; `<br>`s at the edges of inline elements that keep the line height moved
-outside; attribute-less `<div>`s as `<br>`-separated lines, and a `<br>` before a
-block boundary dropped (not at the field's end, where its template may go on);
-whitespace collapsed as the browser does (not in `<pre>`/`<code>`); table sections
-dropped; `<pre>`'s `<br>`s as newlines, its sole `<code>` unwrapped, our highlighting
-redone from the code's text. A field Anki treats as empty is the empty field.
+Two fields are equal (`html_equal`) when their canonical forms are: the parse
+(tree.py) rewritten, in one walk that builds a new tree, only in ways that leave the
+card as it renders whatever the note type's CSS (docs/conversion.md lists them; the
+browser oracle, tests/test_convert_browser.py, checks them in real cards).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from ankiops_git.convert.highlight import CSS_CLASS, highlight_parts
 from ankiops_git.convert.tree import (
@@ -124,11 +116,8 @@ def normalise(parsed: Element) -> Element:
     body = _normalise(parsed, frozenset())[0]
     assert isinstance(body, Element)
     if all(isinstance(c, Element) and c.name == "br" for c in body.children):
-        body.children = []  # only line breaks left: as empty as `<br>`
+        return Element("body", {}, [])  # only line breaks left: as empty as `<br>`
     return body
-
-
-# --- the walk: each element's normalised replacement, built bottom-up ------------------
 
 
 def _normalise(el: Element, plain_open: frozenset[str]) -> list[Node]:
@@ -152,8 +141,13 @@ def _normalise(el: Element, plain_open: frozenset[str]) -> list[Node]:
                 children += piece.children if isinstance(piece, Element) and plain else [piece]
         else:
             children += pieces
-    if name == "table":
-        children = [g for c in children for g in _unwrap_if(c, ("thead", "tbody", "tfoot"))]
+    if name == "table":  # rows only
+        sections = ("thead", "tbody", "tfoot")
+        children = [
+            g
+            for c in children
+            for g in (c.children if isinstance(c, Element) and c.name in sections else [c])
+        ]
     if name in _SELF_NESTING_NO_OP and not el.attrs and name in plain_open:
         return children  # italic inside italic is just italic
     el = Element(name, el.attrs, children)
@@ -163,13 +157,11 @@ def _normalise(el: Element, plain_open: frozenset[str]) -> list[Node]:
             return split
         if name in EDGE_MOVABLE:
             return [el]  # its parent lays out its line
-    if name in BLOCK or _has_block(children):
-        el.children = _layout(el)
-    return [el]
+    return [Element(name, el.attrs, _layout(el)) if name in BLOCK or _has_block(children) else el]
 
 
-def _unwrap_if(node: Node, names: tuple[str, ...]) -> list[Node]:
-    return node.children if isinstance(node, Element) and node.name in names else [node]
+def _named(node: Node, *names: str) -> bool:
+    return isinstance(node, Element) and node.name in names
 
 
 def _normal_attrs(name: str, attrs: dict[str, str]) -> dict[str, str]:
@@ -199,24 +191,27 @@ def _split_around_blocks(el: Element, plain_open: frozenset[str]) -> list[Node] 
     </div></b>` is `<b>A</b><div><b>B</b></div>`; not around a list (its markers take
     the element's font)."""
     kids = el.children
-    if not any(isinstance(c, Element) and c.name in BLOCK for c in kids):
+    if not any(_named(c, *BLOCK) for c in kids) or any(_named(c, "ul", "ol") for c in kids):
         return None
-    if any(isinstance(c, Element) and c.name in ("ul", "ol") for c in kids):
-        return None
-    pieces: list[Node] = []
+    return _around_blocks(
+        kids, el, lambda b: _normalise(Element(b.name, b.attrs, _wrap_contents(b, el)), plain_open)
+    )
+
+
+def _around_blocks(kids: list[Node], template: Element, block: Callable) -> list[Node]:
+    """Runs of inline nodes inside copies of `template`, blocks as `block` makes them."""
+    out: list[Node] = []
     run: list[Node] = []
-    for child in kids:
-        if isinstance(child, Element) and child.name in BLOCK:
-            if run:
-                pieces.append(Element(el.name, dict(el.attrs), run))
-                run = []
-            block = Element(child.name, child.attrs, _wrap_contents(child, el))
-            pieces += _normalise(block, plain_open)  # laid out again with its new wrappers
-        else:
+    for child in [*kids, None]:
+        if child is not None and not _named(child, *BLOCK):
             run.append(child)
-    if run:
-        pieces.append(Element(el.name, dict(el.attrs), run))
-    return pieces
+            continue
+        if run:
+            out.append(Element(template.name, dict(template.attrs), run))
+            run = []
+        if child is not None:
+            out += block(child)
+    return out
 
 
 def _wrap_contents(block: Element, template: Element) -> list[Node]:
@@ -231,22 +226,9 @@ def _wrap_contents(block: Element, template: Element) -> list[Node]:
             Element(c.name, c.attrs, _wrap_contents(c, template)) if isinstance(c, Element) else c
             for c in kids
         ]
-    out: list[Node] = []
-    run: list[Node] = []
-    for child in kids:
-        if isinstance(child, Element) and child.name in BLOCK:
-            if run:
-                out.append(Element(template.name, dict(template.attrs), run))
-                run = []
-            out.append(Element(child.name, child.attrs, _wrap_contents(child, template)))
-        else:
-            run.append(child)
-    if run:
-        out.append(Element(template.name, dict(template.attrs), run))
-    return out
-
-
-# --- <pre> ------------------------------------------------------------------------------
+    return _around_blocks(
+        kids, template, lambda b: [Element(b.name, b.attrs, _wrap_contents(b, template))]
+    )
 
 
 def _normal_pre(pre: Element) -> list[Node]:
@@ -350,8 +332,6 @@ def _span_text(nodes: list[Node], out: list[str]) -> bool:
     return True
 
 
-# --- layout: blocks and <br>-separated lines ------------------------------------------
-
 _BOUNDARY = Comment("boundary")  # (compared by identity)
 
 
@@ -410,7 +390,7 @@ def _layout(el: Element) -> list[Node]:
         run_open, last_empty = True, not nodes
     if run_open and (last_empty or terminated):
         out.append(Element("br", {}, []))
-    return _smooth(out)
+    return out
 
 
 def _ends_in_br(nodes: list[Node]) -> bool:
@@ -433,22 +413,10 @@ def _has_content(node: Node) -> bool:
 def _clean_line(nodes: list[Node]) -> list[Node]:
     """One line's inline nodes with edges moved, whitespace collapsed and trimmed,
     empty elements dropped, neighbours merged."""
-    nodes = _collapse_whitespace(nodes)  # (its edges moved out already: _layout)
-    return [n for n in _merge(_drop_empty(nodes)) if n != "" or type(n) is not str]
-
-
-def _drop_empty(nodes: list[Node]) -> list[Node]:
-    """Without empty texts and empty inline elements (laid-out blocks have none)."""
-    out: list[Node] = []
-    for node in nodes:
-        if isinstance(node, Element) and node.name not in _SETTLED:
-            node = Element(node.name, node.attrs, _drop_empty(node.children))
-            if node.name in DROP_WHEN_EMPTY and not node.children:
-                continue
-        elif type(node) is str and not node:
-            continue
-        out.append(node)
-    return out
+    if len(nodes) == 1 and type(nodes[0]) is str:  # (the commonest line)
+        text = plain_text_line(nodes[0])
+        return [text] if text else []
+    return _tidy(_collapse_whitespace(nodes))  # (its edges moved out already: _layout)
 
 
 def _brs_movable(tag: Element) -> bool:
@@ -468,10 +436,6 @@ def _brs_movable(tag: Element) -> bool:
     return True
 
 
-def _is_br(node: Node) -> bool:
-    return isinstance(node, Element) and node.name == "br"
-
-
 def _move_edges(nodes: list[Node]) -> list[Node]:
     """Leading/trailing <br>s of b/i and like elements moved outside them (inner first)."""
     out: list[Node] = []
@@ -483,9 +447,9 @@ def _move_edges(nodes: list[Node]) -> list[Node]:
         lead: list[Node] = []
         trail: list[Node] = []
         if _brs_movable(node):
-            while kids and _is_br(kids[0]):
+            while kids and _named(kids[0], "br"):
                 lead.append(kids.pop(0))
-            while kids and _is_br(kids[-1]):
+            while kids and _named(kids[-1], "br"):
                 trail.insert(0, kids.pop())
         out += lead
         if kids or node.name not in DROP_WHEN_EMPTY:
@@ -535,35 +499,30 @@ def _collapse_whitespace(nodes: list[Node]) -> list[Node]:
     return out
 
 
-def _merge(nodes: list[Node]) -> list[Node]:
-    """Neighbouring b/i with the same attributes merged (`<b>a</b><b>c</b>` shows as
-    `<b>ac</b>`; underlined or styled neighbours do not: each draws its own), and
-    neighbouring texts joined."""
+def _tidy(nodes: list[Node], drop: bool = True) -> list[Node]:
+    """Without empty texts and empty inline elements; neighbouring texts joined, and
+    b/i with the same attributes (`<b>a</b><b>c</b>` shows as `<b>ac</b>`; underlined
+    or styled neighbours do not: each draws its own). Laid-out blocks have no empties."""
     out: list[Node] = []
     for node in nodes:
         previous = out[-1] if out else None
-        if (
-            isinstance(node, Element)
-            and isinstance(previous, Element)
-            and node.name == previous.name
-            and node.name in EDGE_MOVABLE
-            and node.attrs == previous.attrs
-        ):
-            out[-1] = Element(node.name, node.attrs, _merge(previous.children + node.children))
-        elif isinstance(node, Element):
-            out.append(Element(node.name, node.attrs, _merge(node.children)))
+        if isinstance(node, Element):
+            node = Element(
+                node.name, node.attrs, _tidy(node.children, drop and node.name not in _SETTLED)
+            )
+            if drop and not node.children and node.name in DROP_WHEN_EMPTY:
+                continue
+            if (
+                isinstance(previous, Element)
+                and node.name == previous.name
+                and node.name in EDGE_MOVABLE
+                and node.attrs == previous.attrs
+            ):
+                out[-1] = Element(node.name, node.attrs, _tidy(previous.children + node.children))
+                continue
         elif type(node) is str and type(previous) is str:
             out[-1] = previous + node
-        else:
-            out.append(node)
-    return out
-
-
-def _smooth(nodes: list[Node]) -> list[Node]:
-    out: list[Node] = []
-    for node in nodes:
-        if type(node) is str and out and type(out[-1]) is str:
-            out[-1] = out[-1] + node
-        elif node != "" or type(node) is not str:
+            continue
+        if not drop or node != "" or type(node) is not str:
             out.append(node)
     return out

@@ -1,22 +1,10 @@
-"""HTML -> Markdown for Anki fields, from the canonical tree (canonical.py).
-
-The input is first brought to canonical form (canonical.py), so the Markdown
-depends only on what the field looks like, and `html_to_md(md_to_html(md)) == md`
-for every `md` this module writes. The converter then mirrors markdown.py:
-
-- a container (the field, a list item, a blockquote) with `<p>` children is
-  written "loose" (blank lines between blocks), otherwise "tight" (one newline,
-  a blank line only where Markdown needs one to end a list/table/HTML block);
-- lines are `<br>`-separated; an empty line is a lone `\\`;
-- whatever Markdown cannot say stays HTML, as small as possible: an inline
-  element keeps its tags around converted Markdown content
-  (`<span style="color: red">**x**</span>`); a block that cannot be Markdown is
-  written as one HTML block.
-
-Every result is checked: if the Markdown does not render back to the same
-canonical HTML, emphasis is retried as tags, then `<p>`s as HTML (a lone `<p>`),
-and as the last resort the whole field is one HTML block. Nothing is dropped, and
-no line of the result reads as deck-file structure (see `deck_safe`).
+"""HTML -> Markdown for Anki fields, written from the canonical tree (canonical.py), so
+the Markdown depends only on what the field looks like, mirroring markdown.py: a
+container with `<p>` children is loose, else tight; lines are `<br>`-separated, an
+empty line a lone `\\`; what Markdown cannot say stays HTML, as small as possible.
+Every result is checked by rendering it back: if it differs, emphasis is retried as
+tags, then `<p>`s as HTML, and last the whole field is one HTML block. No line of the
+result reads as deck-file structure (`deck_safe`).
 """
 
 from __future__ import annotations
@@ -77,17 +65,10 @@ _LINK_CLOSE = re.compile(r"\](?=[(\[:]|$)")
 class AnkiMarkdownConverter:
     """Canonical HTML as our Markdown dialect."""
 
-    def __init__(
-        self, emphasis_as_tags: bool = False, raw_paragraphs: bool = False, ankiops: bool = False
-    ) -> None:
+    def __init__(self, emphasis_as_tags: bool, raw_paragraphs: bool, ankiops: bool) -> None:
         self.emphasis_as_tags = emphasis_as_tags
-        # AnkiOps' inline Markdown ([markdown] ankiops): <mark> as ==x==, its delimiters
-        # escaped in text
-        self.ankiops = ankiops
-        # <p> as HTML: for a lone <p>, which Markdown can only write as bare text
-        self.raw_paragraphs = raw_paragraphs
-
-    # --- containers and blocks ---------------------------------------------------------
+        self.raw_paragraphs = raw_paragraphs  # a lone <p> can only be HTML
+        self.ankiops = ankiops  # AnkiOps' inline Markdown: <mark> as ==x==, ...
 
     def container(self, el: Element) -> str:
         """Markdown for the children of a field, list item or blockquote."""
@@ -154,10 +135,9 @@ class AnkiMarkdownConverter:
                 out.append("\\")  # an empty line (see markdown.py)
         if ended and not trail:
             out[-1] += "\\"  # (see markdown.py: a paragraph's last line ending in "\")
-        kind = "para"
         text = "\n".join(out)
         text = lead + "\n" + text if lead else text
-        return kind, (text + "\n" + trail if trail else text)
+        return "para", (text + "\n" + trail if trail else text)
 
     def block(self, el: Element, previous_list: str) -> tuple[str, str]:
         name = el.name
@@ -301,8 +281,6 @@ class AnkiMarkdownConverter:
         out += ["| " + " | ".join(line) + " |" for line in grid[1:]]
         return "\n".join(line.replace("|  |", "| |") for line in out)
 
-    # --- inline ------------------------------------------------------------------------
-
     def inlines(self, nodes: list[Node], in_cell: bool = False) -> str:
         return "".join(
             self.inline(node, in_cell, nodes[index - 1] if index else None)
@@ -399,10 +377,6 @@ def _alignment(cell: Element) -> str | None:
     return match.group(1) if match and len(cell.attrs) == 1 else None
 
 
-def _is_space(ch: str) -> bool:
-    return ch.isspace()
-
-
 def _is_punct(ch: str) -> bool:
     return ch in (_OPEN, _CLOSE) or unicodedata.category(ch)[0] in "PS"
 
@@ -415,18 +389,15 @@ def _can_delimit(delimiter: str, before: str, inner: str, after: str) -> bool:
     mark = delimiter[0]
     if mark in (before, after, first, last) or before == "\\":
         return False
-    left = not _is_space(first) and (not _is_punct(first) or _is_space(before) or _is_punct(before))
-    right = not _is_space(last) and (not _is_punct(last) or _is_space(after) or _is_punct(after))
+    left = not first.isspace() and (not _is_punct(first) or before.isspace() or _is_punct(before))
+    right = not last.isspace() and (not _is_punct(last) or after.isspace() or _is_punct(after))
     return left and right
-
-
-# --- escaping ------------------------------------------------------------------------------
 
 
 def escape_markdown(text: str, ankiops: bool = False) -> str:
     """Text as Markdown that renders to exactly `text`; math spans stay verbatim.
     `ankiops`: AnkiOps' inline delimiters escaped too."""
-    escape = _escape_both if ankiops else escape_plain
+    escape = (lambda t: escape_ankiops(escape_plain(t))) if ankiops else escape_plain
     if "\\" not in text:
         return escape(text)  # no math span starts without a backslash
     out: list[str] = []
@@ -452,10 +423,6 @@ def escape_ankiops(escaped: str) -> str:
     return _ANKIOPS_DELIMITER.sub(
         lambda m: m.group() if m.group().startswith("\\") else "\\" + m.group(), escaped
     )
-
-
-def _escape_both(text: str) -> str:
-    return escape_ankiops(escape_plain(text))
 
 
 def ankiops_inline(tag: str, inner: str) -> str | None:
@@ -485,17 +452,11 @@ def escape_plain(text: str) -> str:
     text = _ENTITY_LIKE.sub(r"\\&", text)
     text = _UNDERSCORE.sub(r"\\_", text)
     text = _TILDE.sub(r"\\~", text)
-    return _ODD_SPACE.sub(_space_entity, text)
+    # other whitespace is invisible in an editor, and Markdown trims it at line ends
+    return _ODD_SPACE.sub(lambda m: "&nbsp;" if m[0] == "\xa0" else f"&#x{ord(m[0]):X};", text)
 
 
-# Whitespace other than space/tab/newline: invisible in an editor, and Markdown would
-# trim it at line ends, so it is written as an entity.
 _ODD_SPACE = re.compile(r"[^\S \t\n]")
-
-
-def _space_entity(match: re.Match[str]) -> str:
-    char = match.group()
-    return "&nbsp;" if char == "\xa0" else f"&#x{ord(char):X};"
 
 
 _HEADING_OR_QUOTE = re.compile(r"#{1,6}(?:[ \t]|$)|>")
@@ -506,9 +467,7 @@ _ORDERED = re.compile(r"(\d{1,9})([.)])(?=[ \t]|$)")
 
 def escape_line_start(line: str) -> str:
     """Escape what would make a line start a block, or a deck-file structure line."""
-    if _HEADING_OR_QUOTE.match(line):
-        return "\\" + line
-    if _BULLET.match(line) or _SETEXT.fullmatch(line):
+    if _HEADING_OR_QUOTE.match(line) or _BULLET.match(line) or _SETEXT.fullmatch(line):
         return "\\" + line
     match = _ORDERED.match(line)
     if match:
@@ -523,9 +482,7 @@ def escape_line_start(line: str) -> str:
 def code_span(code: str) -> str:
     runs = [len(r) for r in re.findall(r"`+", code)]
     ticks = "`" * (max(runs, default=0) + 1)
-    pad = " " if code.startswith(("`", " ")) or code.endswith(("`", " ")) else ""
-    if code.strip(" ") == "":
-        pad = ""
+    pad = " " if code.strip(" ") and (code[0] in "` " or code[-1] in "` ") else ""
     return f"{ticks}{pad}{code}{pad}{ticks}"
 
 
@@ -555,9 +512,6 @@ def raw_block(el: Element) -> str:
 
 
 _ROW_START = re.compile(r"(?<!^)(?:<(?:tr|li)[ >]|</(?:table|ul|ol)>)")
-
-
-# --- entry point ---------------------------------------------------------------------------
 
 
 # A media file's name as Anki's fields give it: no folder, no URL scheme, no fragment.
@@ -621,26 +575,20 @@ def _html_to_md(html: str, ankiops: bool = False) -> str:
     return deck_safe(_raw_field(tree, target or canonical_html(html), ankiops))
 
 
-# HTML with no match of this has no "<p" in its canonical form either: parsing makes
-# a <p> (or <pre>, <param>, ...) only from such a tag, canonicalisation makes only
-# <br>s and copies of inline elements, and any other "<p" it writes is one of the
-# input's comments or script/style text, verbatim.
+# HTML with no match has no "<p" in its canonical form (tests/test_convert_candidates.py)
 _P_TAG = re.compile("</?p", re.IGNORECASE)
 
 
 @lru_cache(maxsize=2)
 def _converters(ankiops: bool = False) -> tuple[AnkiMarkdownConverter, ...]:
-    """The converters html_to_md tries, in order (they keep no state between fields)."""
+    """The converters html_to_md tries, in order."""
     options = ((False, False), (True, False), (False, True))
     return tuple(AnkiMarkdownConverter(tags, raw, ankiops) for tags, raw in options)
 
 
 def deck_safe(md: str) -> str:
-    """`md` with no line the deck file parser would read as structure.
-
-    Text lines are escaped already; what can remain are lines inside HTML comments,
-    which cannot be escaped: those get a leading space (an invisible change).
-    """
+    """`md` with no line the deck file parser would read as structure: text is escaped
+    already; a line inside an HTML comment gets a leading space (invisible)."""
     if _MAYBE_STRUCTURAL.search(md) is None:
         return md  # no line starts as any of the patterns below
     lines = md.split("\n")
@@ -679,6 +627,3 @@ def _raw_field(tree: Element, target: str, ankiops: bool) -> str:
         if canonical_html(md_to_html(md, ankiops)) == target:
             return md
     return candidates[0]
-
-
-__all__ = ["html_to_md", "escape_text"]
