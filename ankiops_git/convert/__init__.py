@@ -1,9 +1,6 @@
-"""Field conversion between Markdown (in deck files) and HTML (in Anki).
-
-See docs/conversion.md for the mapping rules. The functions are imported on first
-use: the converters pull in markdown-it, selectolax and pygments (~0.4 s), which
-a command that converts nothing (a fetch with nothing new) should not pay for.
-"""
+"""Field conversion between Markdown (in deck files) and HTML (in Anki); the rules are
+in docs/conversion.md. Imported on first use: a command that converts nothing should
+not pay for markdown-it, selectolax and pygments."""
 
 from __future__ import annotations
 

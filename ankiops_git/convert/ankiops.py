@@ -1,21 +1,12 @@
 """AnkiOps' Markdown, for repositories adopted from AnkiOps (`[markdown] ankiops = true`).
 
-AnkiOps 0.6.6 renders a field's Markdown with mistune and its own rules: `==x==`,
-`~x~`, `^x^` as <mark>, <sub>, <sup>; `-->`, `==>`, `=/=` as the characters → ⇒ ≠
-(anywhere, before parsing); `{width=N}` after an image as `style="width: Npx;"`;
-blocks joined by `<br><br>` with no <p>; code highlighted by Pygments' own classes.
-Our renderer learns the inline Markdown (markdown.md_to_html's `ankiops`); the rest
-it renders its own way, so the HTML AnkiOps left in Anki differs from ours for the
-same Markdown.
-
-`same_meaning` says whether Anki's HTML is what a field's Markdown means, read either
-way: it compares the two HTMLs in a normal form that forgets exactly those
-differences (paragraph joins, highlighting, the width's spelling, the arrows). A
-fetch keeps the file's Markdown for such a field (export.field_markdown), so adopting
-a folder changes neither the files nor Anki's notes. It is decided on the HTML
-side: html_to_md(html) renders back to html's canonical form (tomarkdown's
-invariant), so comparing the Markdown read back would come to the same, at the cost
-of converting every field.
+AnkiOps 0.6.6 renders Markdown with mistune and its own rules: `==x==`, `~x~`, `^x^`
+as <mark>, <sub>, <sup>; `-->`, `==>`, `=/=` as → ⇒ ≠ (before parsing); `{width=N}`
+as `style="width: Npx;"`; blocks joined by `<br><br>`; Pygments' own classes. Our
+renderer learns the inline Markdown (md_to_html's `ankiops`), the rest it renders its
+own way. `same_meaning` compares the two HTMLs in a normal form that forgets those
+differences, so a fetch keeps the file's Markdown for such a field
+(export.field_markdown) and adopting a folder changes neither files nor notes.
 """
 
 from __future__ import annotations
@@ -84,8 +75,7 @@ def _forgotten(nodes: list[Node]) -> list[Node]:
 
 def _boundary(match: re.Match[str]) -> str:
     """A block tag as a boundary on either side; a paragraph's tags as a boundary alone."""
-    tag = match.group(1)
-    return _BOUNDARY if tag in ("<p>", "</p>") else _BOUNDARY + tag + _BOUNDARY
+    return _BOUNDARY if match[1] in ("<p>", "</p>") else _BOUNDARY + match[1] + _BOUNDARY
 
 
 def render(markdown: str) -> str:

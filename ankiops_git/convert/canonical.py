@@ -14,8 +14,10 @@ from collections.abc import Callable
 from ankiops_git.convert.highlight import CSS_CLASS, highlight_parts
 from ankiops_git.convert.tree import (
     BLOCK,
+    DROP_WHEN_EMPTY,
     HEADINGS,
     RAW_TEXT,
+    VISIBLE_VOID,
     VOID,
     Comment,
     Element,
@@ -28,12 +30,7 @@ from ankiops_git.convert.tree import (
 
 SYNONYMS = {"strong": "b", "em": "i", "strike": "s", "del": "s"}
 EDGE_MOVABLE = {"b", "i"}  # edge <br>s move out, same-attribute neighbours merge unseen
-DROP_WHEN_EMPTY = {"b", "i", "s", "u", "span", "font", "sub", "sup", "small", "big", "mark",
-                   "code", "em", "strong", "del", "ins", "kbd", "samp", "var", "cite", "q",
-                   "abbr", "tt"}  # fmt: skip
 UNWRAP_WITHOUT_ATTRS = {"span", "font"}
-VISIBLE_VOID = {"img", "input", "hr", "embed", "iframe", "video", "audio", "object", "svg",
-                "canvas", "select", "button", "textarea", "meter", "progress"}  # fmt: skip
 _SELF_NESTING_NO_OP = {"i", "u", "s"}  # not b: "bolder" inside bold can show
 _STRUCTURAL = {"ul", "ol", "table", "tbody", "thead", "tfoot", "tr", "dl", "menu"}
 _PHRASING_ONLY = HEADINGS | {"p"}  # a div inside stays (dissolved, it could nest blocks)

@@ -1,8 +1,5 @@
-"""Code highlighting with Pygments CSS classes.
-
-Classes, not inline styles or JavaScript: the stylesheet ships in the note types'
-CSS, so highlighted code renders the same in Anki desktop and on phones offline.
-"""
+"""Code highlighting with Pygments CSS classes (not inline styles or JavaScript): the
+stylesheet ships in the note types' CSS, so code renders the same on phones offline."""
 
 from __future__ import annotations
 
@@ -25,11 +22,8 @@ def stylesheet(style: str = "default") -> str:
 
 @lru_cache(maxsize=1024)  # a pure function; html_to_md's retries render a block again
 def highlight_code(code: str, language: str) -> str | None:
-    """`code` as Pygments-highlighted HTML spans, or None if `language` is unknown.
-
-    The spans' text content is exactly `code` (Pygments' own formatter adds a final
-    newline, which would change the code on every round trip).
-    """
+    """`code` as highlighted spans whose text is exactly `code` (Pygments' formatter
+    adds a newline), or None if `language` is unknown."""
     parts = highlight_parts(code, language)
     if parts is None:
         return None

@@ -1,20 +1,10 @@
-"""Markdown -> HTML for Anki fields (markdown-it-py).
-
-The output follows how Anki's own editor writes HTML, so that text typed in Anki
-maps to plain Markdown and back to the same HTML:
-
-- every line break inside a paragraph is a `<br>` (what you see is what Anki shows);
-- `**x**` is `<b>`, `*x*` is `<i>`, `~~x~~` is `<s>`;
-- paragraphs are bare text ("tight") unless the Markdown separates a paragraph from a
-  neighbouring block by a blank line that is not needed for parsing ("loose"), in
-  which case every paragraph of that container is a `<p>` -- the same rule CommonMark
-  uses for tight and loose lists. So `# T` + `text` on the next line gives
-  `<h1>T</h1>text`, and with a blank line between them `<h1>T</h1><p>text</p>`.
-
-Math (`\\(..\\)`, `\\[..\\]`) is kept verbatim; cloze markup is plain text to
-markdown-it and so survives everywhere; raw HTML passes through. Code fences with a
-language are highlighted with Pygments CSS classes (see highlight.py), except when
-they hold cloze markup, which must not be split across spans.
+"""Markdown -> HTML for Anki fields (markdown-it-py), as Anki's own editor writes HTML:
+every line break a `<br>`; `**x**`, `*x*`, `~~x~~` as `<b>`, `<i>`, `<s>`; paragraphs
+bare text ("tight") unless a blank line parsing does not need separates one from a
+neighbouring block ("loose": then each is a `<p>`, CommonMark's rule for lists, here
+for the field and blockquotes too). Math (`\\(..\\)`, `\\[..\\]`) is verbatim, cloze
+markup plain text, raw HTML passes through; fenced code with a known language is
+highlighted (highlight.py) unless it holds a cloze.
 """
 
 from __future__ import annotations
@@ -42,8 +32,8 @@ _MATH_CLOSE = {"(": "\\)", "[": "\\]"}
 
 # Blocks after which Markdown needs a blank line to end them; such a blank line
 # says nothing about tight or loose paragraphs.
-_NEEDS_BLANK_AFTER = {"bullet_list_open", "ordered_list_open", "blockquote_open", "table_open"}
-_NEEDS_BLANK_AFTER_SINGLE = {"html_block"}
+_NEEDS_BLANK = {"bullet_list_open", "ordered_list_open", "blockquote_open", "table_open",
+                "html_block"}  # fmt: skip
 
 _TAG_RENAME = {"strong": "b", "em": "i"}
 
@@ -82,16 +72,8 @@ def _escape(text: str) -> str:
     return escaped.replace("\xa0", "&nbsp;") if "\xa0" in escaped else escaped
 
 
-def _render_math(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    return _escape(tokens[idx].content)
-
-
 def _render_text(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    return _escape(tokens[idx].content)
-
-
-def _render_break(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    return "<br>"
+    return _escape(tokens[idx].content)  # (text and math)
 
 
 def _render_code_inline(
@@ -120,11 +102,7 @@ def anki_media_src(target: str) -> str:
 
 
 def _sound_names(html: str) -> str:
-    def plain(match: re.Match[str]) -> str:
-        name = match.group(1)
-        return match.group(0) if name in (".", "..") else f"[sound:{name}]"
-
-    return _SOUND_IN_MEDIA.sub(plain, html)
+    return _SOUND_IN_MEDIA.sub(lambda m: m[0] if m[1] in (".", "..") else f"[sound:{m[1]}]", html)
 
 
 def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
@@ -162,14 +140,10 @@ def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
 
 
 def _trailing_backslash_lines_are_empty_lines(tokens: list[Token]) -> None:
-    """A `\\` ending a paragraph is a line break there, as it is inside one: a last
-    line holding only `\\` is an empty line, and `text\\` ends its line (a field's last
-    line ended by a `<br>` or a `<div>`'s end, which shows when its card's template
-    goes on after the field on the same line).
-
-    CommonMark would print a backslash there. Our HTML -> Markdown side always escapes
-    a literal backslash, so it is free to mean a line break everywhere.
-    """
+    """A `\\` ending a paragraph is a line break there too (CommonMark prints it;
+    html_to_md always escapes a literal one): a last line `\\` is an empty line, and
+    `text\\` ends its line (a field's last line ended by a `<br>` or a `<div>`'s end,
+    which shows where its card's template goes on after the field)."""
     for index, token in enumerate(tokens):
         if token.type != "inline" or not index or tokens[index - 1].type != "paragraph_open":
             continue
@@ -186,11 +160,8 @@ def _trailing_backslash_lines_are_empty_lines(tokens: list[Token]) -> None:
 
 
 def _mark_tight_paragraphs(tokens: list[Token]) -> None:
-    """Hide the <p> of paragraphs in tight containers (root and blockquotes).
-
-    Lists already follow CommonMark's own tight/loose rule (markdown-it hides
-    paragraphs in tight lists); this extends the same idea to the other containers.
-    """
+    """Hide the <p> of paragraphs in tight containers (root and blockquotes), as
+    markdown-it does in tight lists."""
     containers: dict[int, list[int]] = {-1: []}  # container open index -> child open indices
     stack: list[int] = []
     for i, token in enumerate(tokens):
@@ -217,22 +188,15 @@ def _mark_tight_paragraphs(tokens: list[Token]) -> None:
 def _is_loose(tokens: list[Token], blocks: list[int]) -> bool:
     for s1, s2 in zip(blocks, blocks[1:], strict=False):
         first, second = tokens[s1], tokens[s2]
-        if "paragraph_open" not in (first.type, second.type):
+        if "paragraph_open" not in (first.type, second.type) or first.type in _NEEDS_BLANK:
             continue
-        if first.type in _NEEDS_BLANK_AFTER or first.type in _NEEDS_BLANK_AFTER_SINGLE:
-            continue
-        if first.map is None or second.map is None:
-            continue
-        if second.map[0] > first.map[1]:
+        if first.map is not None and second.map is not None and second.map[0] > first.map[1]:
             return True
     return False
 
 
 _TERMINATORS = re.compile(r"[\n\\`~*_\[\]!<&{]")
 _TERMINATORS_ANKIOPS = re.compile(r"[\n\\`~*_\[\]!<&{=^]")  # and ==mark==, ^sup^
-
-
-# --- AnkiOps' inline Markdown (a repository's `[markdown] ankiops = true`) ----------------
 
 
 def _mark_tokenize(state: StateInline, silent: bool) -> bool:
@@ -317,18 +281,14 @@ def _parser(ankiops: bool = False) -> MarkdownIt:
     md.normalizeLink = lambda url: url  # type: ignore[method-assign]
     md.normalizeLinkText = lambda link: link  # type: ignore[method-assign]
     md.validateLink = lambda url: True  # type: ignore[method-assign]
-    # The text rule runs to the next character that may start another inline rule;
-    # markdown-it's default list also holds characters for rules we do not enable
-    # (linkify, plugins): at each of those every rule would be tried and fail, and the
-    # character become text all the same. These are the first characters our rules
-    # check for (newline, escape/math, code, ~~, emphasis, link, image, autolink/HTML,
-    # entity, attributes), and "]", where a link label ends (parseLinkLabel).
+    # The text rule runs to the next character one of our rules may start at (the
+    # default list also holds those of rules we do not enable), or "]" (link labels).
     md.inline.terminator_re = _TERMINATORS_ANKIOPS if ankiops else _TERMINATORS
     md.renderer = _AnkiRenderer(md)
-    md.add_render_rule("math", _render_math)
-    md.add_render_rule("text", _render_text)
+    for name in ("math", "text"):
+        md.add_render_rule(name, _render_text)
     for name in ("softbreak", "hardbreak"):
-        md.add_render_rule(name, _render_break)
+        md.add_render_rule(name, lambda *_: "<br>")
     md.add_render_rule("code_inline", _render_code_inline)
     for name in ("html_block", "html_inline"):
         md.add_render_rule(name, _render_html)

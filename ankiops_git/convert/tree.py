@@ -1,10 +1,7 @@
-"""The HTML tree the converters work on, its one parser, its serialisation, and the
-tag sets (defined here only).
-
-Parsing is Lexbor's HTML5 tree construction (selectolax), the same trees as html5lib
-builds (tests/test_convert_corpus.py compares them over the corpora), walked into
-light nodes: an `Element` (name, attrs, children), text as `str`, a `Comment`.
-"""
+"""The HTML tree the converters work on: its one parser (Lexbor's HTML5 tree
+construction, through selectolax; tests/test_convert_parser.py compares it with
+html5lib), walked into light nodes (`Element`, text as `str`, `Comment`); its
+serialisation; the tag sets, defined here only."""
 
 from __future__ import annotations
 
@@ -23,6 +20,12 @@ BLOCK = {
 }  # fmt: skip
 RAW_TEXT = {"pre", "script", "style", "textarea", "xmp", "listing", "plaintext"}
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# Inline elements that render nothing when empty; elements that show with no text.
+DROP_WHEN_EMPTY = {"b", "i", "s", "u", "span", "font", "sub", "sup", "small", "big", "mark",
+                   "code", "em", "strong", "del", "ins", "kbd", "samp", "var", "cite", "q",
+                   "abbr", "tt"}  # fmt: skip
+VISIBLE_VOID = {"img", "input", "hr", "embed", "iframe", "video", "audio", "object", "svg",
+                "canvas", "select", "button", "textarea", "meter", "progress"}  # fmt: skip
 
 
 class Comment(str):
@@ -36,7 +39,7 @@ class Element:
         self.name, self.attrs, self.children = name, attrs, children
 
     def __repr__(self) -> str:
-        return serialise_node(self)
+        return serialise([self])
 
 
 Node = Element | str
@@ -108,25 +111,17 @@ def escape_text(text: str) -> str:
     return text.replace("\xa0", "&nbsp;")
 
 
-def escape_attr(value: str) -> str:
-    return escape_text(value).replace('"', "&quot;")
-
-
 def open_tag(el: Element) -> str:
-    attrs = "".join(f' {name}="{escape_attr(value)}"' for name, value in el.attrs.items())
-    return f"<{el.name}{attrs}>"
+    attrs = (f' {k}="{escape_text(v).replace(chr(34), "&quot;")}"' for k, v in el.attrs.items())
+    return f"<{el.name}{''.join(attrs)}>"
 
 
-def serialise(nodes: list[Node], pre_entities: bool = False, in_pre: bool = False) -> str:
+def serialise(nodes: list[Node], pre_entities: bool = False) -> str:
     """Deterministic HTML of these nodes; `pre_entities`: newlines in <pre> as `&#10;`
     (a Markdown HTML block ends at a blank line)."""
     out: list[str] = []
-    _serialise(nodes, out, pre_entities, in_pre, "")
+    _serialise(nodes, out, pre_entities, False, "")
     return "".join(out)
-
-
-def serialise_node(node: Node, pre_entities: bool = False) -> str:
-    return serialise([node], pre_entities)
 
 
 def _serialise(
