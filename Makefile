@@ -54,9 +54,9 @@ test: lint real-anki browser
 
 # The reliability suite at soak size (docs/reliability.md); the counts it ran are
 # added up in .pytest_cache/reliability.json. Then the media tests' slow sizes on every
-# backend (10 MB files and 20 push/pull cycles on real Anki too), and AnkiOps 0.3/0.4
-# folders of 2,000 notes adopted by init. Then the browser oracle on every field of the
-# corpora (docs/conversion.md).
+# backend (10 MB files and 20 push/pull cycles on real Anki too), AnkiOps 0.3/0.4
+# folders of 2,000 notes and an AnkiOps 0.6.6 one of 5,000 (all its note types) adopted
+# by init. Then the browser oracle on every field of the corpora (docs/conversion.md).
 soak: $(STAMP) real-anki browser
 	mkdir -p .pytest_cache && rm -f .pytest_cache/reliability.json
 	ANKIOPS_SOAK=1 ANKIOPS_RELIABILITY_REPORT=$(CURDIR)/.pytest_cache/reliability.json \
@@ -65,6 +65,8 @@ soak: $(STAMP) real-anki browser
 	  tests/test_media_e2e.py -k "size_limit or cycles"
 	ANKIOPS_SOAK=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 -q \
 	  tests/test_adopt_ankiops_old.py -k generated
+	ANKIOPS_SOAK=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -s \
+	  tests/test_adopt_ankiops.py -k all_its_types
 	cat .pytest_cache/reliability.json
 	ANKIOPS_SOAK=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -s \
 	  tests/test_convert_browser.py
