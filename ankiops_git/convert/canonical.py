@@ -22,6 +22,7 @@ from ankiops_git.convert.tree import (
     Comment,
     Element,
     Node,
+    descendants,
     escape_text,
     parse,
     serialise,
@@ -43,7 +44,6 @@ _METRICS_KEPT = {"color", "background-color", "font-weight", "font-style", "text
                  "text-decoration-style"}  # fmt: skip
 _WS = re.compile(r"[ \t\n\r\f]+")
 _COLON = re.compile(r"\s*:\s*")
-WHITESPACE = " \t\n\r\f"
 
 
 def canonical_html(html: str) -> str:
@@ -76,7 +76,7 @@ _LONE_IMAGE = re.compile(r'[ \t\n\r\f]*<img src="([^"<>&\x00]+)"[ \t\n\r\f]*/?>[
 def lone_image_src(html: str) -> str | None:
     """The src of a field that is one plain `<img src="...">`, else None."""
     match = _LONE_IMAGE.fullmatch(html)
-    return match.group(1) if match else None
+    return match[1] if match else None
 
 
 def is_plain_text(html: str) -> bool:
@@ -297,36 +297,26 @@ def _highlighted(kids: list[Node]) -> list[Node] | None:
     """Code as md_to_html highlights it (`<pre class="highlight"><code class=
     "language-x">`, classed spans only), highlighted afresh from its text, so code
     edited in Anki is still the same fenced block; else None."""
-    if len(kids) != 1 or not isinstance(kids[0], Element):
+    code = kids[0] if len(kids) == 1 else None
+    if not isinstance(code, Element) or code.name != "code" or len(code.attrs) != 1:
         return None
-    code = kids[0]
     language = code.attrs.get("class", "")
-    if code.name != "code" or len(code.attrs) != 1 or not language.startswith("language-"):
+    for node in descendants(code.children):
+        if type(node) is Comment or (
+            isinstance(node, Element) and (node.name != "span" or set(node.attrs) - {"class"})
+        ):
+            return None
+    text = text_of(code.children)
+    if not language.startswith("language-") or "{{c" in text:
         return None
-    texts: list[str] = []
-    if not _span_text(code.children, texts):
-        return None
-    text = "".join(texts)
-    parts = None if "{{c" in text else highlight_parts(text, language[len("language-") :])
+    parts = highlight_parts(text, language[len("language-") :])
     if parts is None:
         return None
-    spans: list[Node] = [Element("span", {"class": c}, [t]) if c else t for c, t in parts]
-    return [Element("code", code.attrs, spans)]
-
-
-def _span_text(nodes: list[Node], out: list[str]) -> bool:
-    """Whether these nodes are only text and classed spans; their text into `out`."""
-    for node in nodes:
-        if isinstance(node, Element):
-            if node.name != "span" or set(node.attrs) - {"class"}:
-                return False
-            if not _span_text(node.children, out):
-                return False
-        elif type(node) is Comment:
-            return False
-        else:
-            out.append(node)
-    return True
+    return [
+        Element(
+            "code", code.attrs, [Element("span", {"class": c}, [t]) if c else t for c, t in parts]
+        )
+    ]
 
 
 _BOUNDARY = Comment("boundary")  # (compared by identity)
@@ -401,7 +391,7 @@ def _has_content(node: Node) -> bool:
     if type(node) is Comment:
         return True
     if isinstance(node, str):
-        return bool(node.strip(WHITESPACE))
+        return bool(node.strip(" \t\n\r\f"))
     if node.name in VISIBLE_VOID or node.name == "br" or (node.name == "a" and node.attrs):
         return True  # (an empty link shows nothing, but its target is the field's)
     return any(_has_content(c) for c in node.children)

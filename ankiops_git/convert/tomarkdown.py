@@ -46,9 +46,7 @@ from ankiops_git.deckfile import (
     step_fence,
 )
 
-# CommonMark HTML block type 6 tags (markdown-it's list): an HTML block that starts with
-# one of these may interrupt a paragraph and runs to the next blank line.
-_HTML_BLOCK_TAGS = set(block_names)
+_HTML_BLOCK_TAGS = set(block_names)  # an HTML block starting with one runs to a blank line
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _NEWLINE = "\ue002"  # a newline inside a comment, kept verbatim
 _EMPHASIS = {"b": "**", "i": "*", "s": "~~"}
@@ -104,14 +102,12 @@ class AnkiMarkdownConverter:
                 lines.append([])
             else:
                 lines[-1].append(node)
-        ended = False  # the field's last line ends with a <br>: written "line\"
+        ended = False  # a run ends with <br> after an empty line, or the field's last one
         if nodes and isinstance(nodes[-1], Element) and nodes[-1].name == "br":
-            # canonical form ends a run with <br> after an empty line, or (the field's
-            # last) after a line that a <br> or a <div>'s end ended
             lines.pop()
-            ended = bool(lines[-1])
-        # A comment opening the paragraph is an HTML block of its own (it may hold
-        # blank lines); what follows it on that line starts the paragraph.
+            ended = bool(lines[-1])  # (written "line\")
+        # A comment opening or closing the paragraph is an HTML block of its own (it may
+        # hold blank lines).
         lead = ""
         while lines[0] and type(lines[0][0]) is Comment:
             lead += f"<!--{lines[0].pop(0)}-->"
@@ -119,16 +115,13 @@ class AnkiMarkdownConverter:
             if len(lines) == 1:
                 return "block", lead
             lines.pop(0)
-        # Likewise a comment closing the paragraph (it may hold blank lines).
         trail = ""
         while len(lines[-1]) > 1 and type(lines[-1][-1]) is Comment:
             trail = f"<!--{lines[-1].pop()}-->" + trail
         out: list[str] = []
         for line in lines:
             text = self.resolve(self.inlines(line))
-            if text:
-                # escape each physical line (an inline <br> makes one too), not
-                # the newlines kept verbatim inside comments
+            if text:  # each physical line escaped, not the newlines kept in comments
                 physical = [escape_line_start(p) for p in text.split("\n")]
                 out.append("\n".join(physical).replace(_NEWLINE, "\n"))
             else:
@@ -371,10 +364,8 @@ class AnkiMarkdownConverter:
 
 def _alignment(cell: Element) -> str | None:
     """A GFM column alignment from a cell's attributes ("" for none), or None."""
-    if not cell.attrs:
-        return ""
     match = re.fullmatch(r"text-align: (left|center|right)", cell.attrs.get("style", ""))
-    return match.group(1) if match and len(cell.attrs) == 1 else None
+    return "" if not cell.attrs else match[1] if match and len(cell.attrs) == 1 else None
 
 
 def _is_punct(ch: str) -> bool:
@@ -473,10 +464,7 @@ def escape_line_start(line: str) -> str:
     if match:
         return match.group(1) + "\\" + line[len(match.group(1)) :]
     prefix = PREFIX_RE.match(line)  # the deck parser's own pattern: `Q\:` reads as text
-    if prefix:
-        cut = len(prefix.group(1))
-        return line[:cut] + "\\" + line[cut:]
-    return line
+    return line[: len(prefix[1])] + "\\" + line[len(prefix[1]) :] if prefix else line
 
 
 def code_span(code: str) -> str:
@@ -494,9 +482,7 @@ def link_target(url: str) -> str:
 
 def link_title(el: Element) -> str:
     title = el.attrs.get("title")
-    if title is None:
-        return ""
-    return ' "' + re.sub(r'(["\\&])', r"\\\1", title) + '"'
+    return "" if title is None else ' "' + re.sub(r'(["\\&])', r"\\\1", title) + '"'
 
 
 def raw_block(el: Element) -> str:
