@@ -106,12 +106,15 @@ def used_types(root: Path, config: Config) -> dict[str, tuple[str, int]]:
         fence: deckfile.Fence | None = None
         text = path.read_text(encoding="utf-8")
         for number, line in enumerate(deckfile.split_lines(text), 1):
+            body = line
             if fence is None:
                 m = NOTE_TYPE_LINE.match(line)
                 name = m.group(1) if m else starts.get(line.split(" ", 1)[0])
                 if name and name not in known:
                     found.setdefault(name, (path.name, number))
-            fence = deckfile.step_fence(fence, line)
+                prefix = config.note_types.prefix_re.match(line)
+                body = line[len(prefix.group(0)) :] if prefix else line
+            fence = deckfile.step_fence(fence, body)  # `A: ```` opens one too
     return found
 
 

@@ -394,3 +394,33 @@ def test_init_declares_an_ankiops_type_of_the_users_own_with_its_labels(
     finally:
         col.close()
     assert run(root, env, "git", "status", "--porcelain", "-uno").stdout == ""
+
+
+def test_the_ankiops_types_a_folder_uses_and_their_labels(tmp_path: Path) -> None:
+    """Which AnkiOps types beyond the five a folder's files use (a note_type line, or a
+    line starting with an identifying label of AnkiOps' own; not inside code), and
+    their labels: the folder's note_type.yaml, else AnkiOps' defaults."""
+    from ankiops_git import adopt_types
+    from ankiops_git import config as config_mod
+
+    (tmp_path / "Deck.md").write_text(
+        "Q: x\nA: ```\nTHA: in code\nIO_ID: in code\n```\n\n---\n\n"
+        "<!-- note_type: MyVocab -->\nW: perro\n\n---\n\nTHA: {{c1::y}}\n",
+        encoding="utf-8",
+    )
+    used = adopt_types.used_types(tmp_path, config_mod.load(tmp_path))
+    assert used == {"MyVocab": ("Deck.md", 9), "AnkiOpsClozeHideAll": ("Deck.md", 14)}
+    assert adopt_types.labels(tmp_path, "MyVocab") is None  # neither YAML nor default
+    (tmp_path / "note_types" / "MyVocab").mkdir(parents=True)
+    (tmp_path / "note_types" / "MyVocab" / "note_type.yaml").write_text(VOCAB_YAML)
+    assert adopt_types.labels(tmp_path, "MyVocab") == {
+        "Word": ("W", True),
+        "Meaning": ("MN", True),
+        "AI Notes": ("AI", False),
+    }
+    assert adopt_types.labels(tmp_path, "AnkiOpsClozeHideAll") == {
+        "Text": ("THA", True),
+        "Extra": ("E", False),
+        "More": ("M", False),
+        "AI Notes": ("AI", False),
+    }
