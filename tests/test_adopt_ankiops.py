@@ -120,7 +120,7 @@ def test_init_adopts_1000_ankiops_notes_of_all_its_types_and_changes_nothing(
     started = time.monotonic()
     env = _adopts_cleanly(tmp_path, folder, real_anki)
     seconds = time.monotonic() - started
-    print(f"\nadopted {NOTES} AnkiOps 0.6.6 notes of 7 types in {seconds:.1f} s")
+    print(f"\n{NOTES} AnkiOps 0.6.6 notes of 7 types: init, pull, push in {seconds:.1f} s")
     out = _cli(folder, env, "git", "log", "--format=%B")
     assert "AnkiOpsClozeHideAll, AnkiOpsImageOcclusion declared" in out, out
     toml = (folder / "ankiops.toml").read_text(encoding="utf-8")
