@@ -5,8 +5,9 @@ field must come out the same from either tree, on the corpora and on generated t
 soup (misnested tags, tables, implied elements, odd attributes and entities). Where
 html5lib 1.1 (2020) parses otherwise than the standard and browsers now do, generated
 HTML is left out: content inside `<select>` (kept since the standard's change for
-customisable selects), a newline right after `<pre>`/`<listing>` (html5lib keeps it
-when text or a comment follows in the same run).
+customisable selects), a newline (or `&#10;`) right after `<pre>`/`<listing>`, or a
+comment there (html5lib keeps the newline in some of these, and the old serialiser
+wrote one before a leading comment).
 """
 
 from __future__ import annotations
