@@ -124,6 +124,7 @@ def export_apkg(
                     f"the repository's note types cannot be made in a new collection ({e}); "
                     f"nothing was written"
                 ) from e
+            _add_optional_fields(backend.col, types, [found[n] for n in names])
         _stable_note_type_ids(col_path, types)
         backend = CollectionBackend(col_path, note_types=types)
         try:
@@ -198,6 +199,32 @@ def export_apkg(
         except OSError as e:
             raise PackageError(f"cannot write {out}: {e.strerror or e}") from e
     return result
+
+
+def _add_optional_fields(col: Any, types: NoteTypes, decks: list[Deck]) -> None:
+    """Give the new collection's types the optional fields (AnkiOps' `AI:`, `D:`, ...)
+    the exported notes fill, in the type's field order: a push makes a type without
+    them, and a type without a field cannot hold its text. Other types keep their
+    core fields only, as the importing Anki most likely has them."""
+    from ankiops_git.push import optional_used
+
+    used: dict[str, set[str]] = {}
+    for deck in decks:
+        for note in deck.notes:
+            kind = types.by_key[note.note_type]
+            used.setdefault(kind.key, set()).update(optional_used(note, kind))
+    for key, names in used.items():
+        if not names:
+            continue
+        kind = types.by_key[key]
+        model = col.models.by_name(kind.anki_name)
+        for name in names:
+            col.models.add_field(model, col.models.new_field(name))
+        wanted = [n for n in kind.field_names if n in kind.core_field_names or n in names]
+        by_name = {f["name"]: f for f in model["flds"]}
+        for index, name in enumerate(wanted):
+            col.models.reposition_field(model, by_name[name], index)
+        col.models.update_dict(model)
 
 
 def _schedule(col: Any, ids: dict[int, int], states: Sequence[CardState], result: Exported) -> None:

@@ -22,7 +22,7 @@ from ankiops_git.cli import cli
 from ankiops_git.config import load as load_config
 from ankiops_git.convert import canonical_html
 from ankiops_git.errors import AnkiOpsError
-from ankiops_git.model import Note
+from ankiops_git.model import Deck, Note
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -506,3 +506,49 @@ def test_export_with_scheduling_carries_progress_and_history(
         col.close()
     assert after == before
     assert sum(len(v[8]) for v in after.values()) == 13
+
+
+def test_ankiops_optional_fields_travel_in_packages(tmp_path: Path) -> None:
+    """Notes that fill AnkiOps' optional fields (AI:, D:, C8:) get them in the package's
+    note types, in AnkiOps' field order, and back from it; a type no note needs them
+    for is made with its core fields only, as a push makes it."""
+    root = tmp_path / "a"
+    root.mkdir()
+    deck = Deck(
+        [
+            Note("QA", {"Question": "q", "Answer": "a", "AI Notes": "*checked*"}),
+            Note("Reversed", {"Front": "f", "Back": "b", "Divider": "or"}),
+            Note(
+                "Choice",
+                {
+                    "Question": "Pick",
+                    **{f"Choice {i}": str(i) for i in range(1, 9)},
+                    "Answer": "8",
+                },
+            ),
+            Note("Cloze", {"Text": "{{c1::x}}"}),
+        ]
+    )
+    (root / "Deck.md").write_text(deckfile.write(deck), encoding="utf-8")
+    apkg.export_apkg(root, tmp_path / "opt.apkg")
+    col = import_into(tmp_path / "fresh", tmp_path / "opt.apkg")
+    try:
+        fields = {
+            name: col.models.field_names(col.models.by_name(name))  # type: ignore[arg-type]
+            for name in ("AnkiOpsQA", "AnkiOpsReversed", "AnkiOpsChoice", "AnkiOpsCloze")
+        }
+        qa = col.get_note(col.find_notes("note:AnkiOpsQA")[0])
+        assert qa["AI Notes"] == "<i>checked</i>"
+        assert col.get_note(col.find_notes("note:AnkiOpsReversed")[0])["Divider"] == "or"
+        assert col.get_note(col.find_notes("note:AnkiOpsChoice")[0])["Choice 8"] == "8"
+    finally:
+        col.close()
+    assert fields["AnkiOpsQA"] == ["Question", "Answer", "Extra", "More", "AI Notes"]
+    assert fields["AnkiOpsReversed"] == ["Front", "Back", "Divider", "Extra", "More"]
+    assert fields["AnkiOpsChoice"][8:10] == ["Choice 8", "Answer"]
+    assert fields["AnkiOpsCloze"] == ["Text", "Extra", "More"]
+    result = CliRunner().invoke(
+        cli, ["import-apkg", str(tmp_path / "opt.apkg"), "--directory", str(tmp_path / "b")]
+    )
+    assert result.exit_code == 0, result.output
+    assert content(tmp_path / "b") == content(root)
