@@ -110,29 +110,34 @@ def normalised(html: str) -> Element:
 
 def normalise(parsed: Element) -> Element:
     """The canonical tree of a parsed field's <body>."""
-    body = _normalise(parsed, frozenset())[0]
+    body = _normalise("body", {}, parsed.children, frozenset())[0]
     assert isinstance(body, Element)
     if all(isinstance(c, Element) and c.name == "br" for c in body.children):
         return Element("body", {}, [])  # only line breaks left: as empty as `<br>`
     return body
 
 
-def _normalise(el: Element, plain_open: frozenset[str]) -> list[Node]:
-    """`el`, normalised, as the nodes that replace it. `plain_open`: the attribute-less
-    inline elements around it since the nearest block."""
-    name = el.name
+def _normalise(
+    name: str, attrs: dict[str, str], kids: list[Node], plain_open: frozenset[str]
+) -> list[Node]:
+    """An element, normalised, as the nodes that replace it. `plain_open`: the
+    attribute-less i/u/s around it since the nearest block."""
     if name in RAW_TEXT:
-        return [Element(name, el.attrs, _normal_pre(el))] if name == "pre" else [el]
-    inner = frozenset() if name in BLOCK else plain_open | {name} if not el.attrs else plain_open
+        return [Element(name, attrs, _normal_pre(attrs, kids) if name == "pre" else kids)]
+    inner = plain_open
+    if name in BLOCK:
+        inner = frozenset()
+    elif name in _SELF_NESTING_NO_OP and not attrs:
+        inner = plain_open | {name}
     children: list[Node] = []
-    for child in el.children:
+    for child in kids:
         if not isinstance(child, Element):
             children.append(child)
             continue
         renamed = SYNONYMS.get(child.name, child.name)
-        child = Element(renamed, _normal_attrs(renamed, child.attrs), child.children)
-        pieces = _normalise(child, inner)
-        if renamed in UNWRAP_WITHOUT_ATTRS and not child.attrs:
+        child_attrs = _normal_attrs(renamed, child.attrs)
+        pieces = _normalise(renamed, child_attrs, child.children, inner)
+        if renamed in UNWRAP_WITHOUT_ATTRS and not child_attrs:
             for piece in pieces:  # (it, or its copies around blocks: meaningless)
                 plain = isinstance(piece, Element) and piece.name == renamed and not piece.attrs
                 children += piece.children if isinstance(piece, Element) and plain else [piece]
@@ -145,16 +150,17 @@ def _normalise(el: Element, plain_open: frozenset[str]) -> list[Node]:
             for c in children
             for g in (c.children if isinstance(c, Element) and c.name in sections else [c])
         ]
-    if name in _SELF_NESTING_NO_OP and not el.attrs and name in plain_open:
+    if name in _SELF_NESTING_NO_OP and not attrs and name in plain_open:
         return children  # italic inside italic is just italic
-    el = Element(name, el.attrs, children)
     if name not in BLOCK:
-        split = _split_around_blocks(el, plain_open)
+        split = _split_around_blocks(Element(name, attrs, children), plain_open)
         if split is not None:
             return split
         if name in EDGE_MOVABLE:
-            return [el]  # its parent lays out its line
-    return [Element(name, el.attrs, _layout(el)) if name in BLOCK or _has_block(children) else el]
+            return [Element(name, attrs, children)]  # its parent lays out its line
+    if name in BLOCK or _has_block(children):
+        children = _layout(name, children)
+    return [Element(name, attrs, children)]
 
 
 def _named(node: Node, *names: str) -> bool:
@@ -191,7 +197,7 @@ def _split_around_blocks(el: Element, plain_open: frozenset[str]) -> list[Node] 
     if not any(_named(c, *BLOCK) for c in kids) or any(_named(c, "ul", "ol") for c in kids):
         return None
     return _around_blocks(
-        kids, el, lambda b: _normalise(Element(b.name, b.attrs, _wrap_contents(b, el)), plain_open)
+        kids, el, lambda b: _normalise(b.name, b.attrs, _wrap_contents(b, el), plain_open)
     )
 
 
@@ -228,19 +234,20 @@ def _wrap_contents(block: Element, template: Element) -> list[Node]:
     )
 
 
-def _normal_pre(pre: Element) -> list[Node]:
+def _normal_pre(attrs: dict[str, str], kids: list[Node]) -> list[Node]:
     """A <pre>'s content: <br>s as newlines, no empty inline elements, a newline ending
     a non-empty last line dropped, a sole attribute-less <code> unwrapped, our own
     highlighting redone."""
-    kids = _pre_nodes(pre.children)
+    kids = _pre_nodes(kids)
     text = text_of(kids)
     if text.endswith("\n") and len(text) > 1 and text[-2] != "\n":
         kids = _pre_nodes(_drop_last_newline(kids))  # (and what that emptied)
+        text = text_of(kids)
     while len(kids) == 1 and isinstance(kids[0], Element) and kids[0].name == "code":
         if kids[0].attrs:
             break
         kids = kids[0].children
-    return (pre.attrs == {"class": CSS_CLASS} and _highlighted(kids)) or kids
+    return (attrs == {"class": CSS_CLASS} and _highlighted(kids, text)) or kids
 
 
 def _pre_nodes(kids: list[Node]) -> list[Node]:
@@ -293,7 +300,7 @@ def _has_text(nodes: list[Node]) -> bool:
     )
 
 
-def _highlighted(kids: list[Node]) -> list[Node] | None:
+def _highlighted(kids: list[Node], text: str) -> list[Node] | None:
     """Code as md_to_html highlights it (`<pre class="highlight"><code class=
     "language-x">`, classed spans only), highlighted afresh from its text, so code
     edited in Anki is still the same fenced block; else None."""
@@ -306,7 +313,6 @@ def _highlighted(kids: list[Node]) -> list[Node] | None:
             isinstance(node, Element) and (node.name != "span" or set(node.attrs) - {"class"})
         ):
             return None
-    text = text_of(code.children)
     if not language.startswith("language-") or "{{c" in text:
         return None
     parts = highlight_parts(text, language[len("language-") :])
@@ -322,25 +328,25 @@ def _highlighted(kids: list[Node]) -> list[Node] | None:
 _BOUNDARY = Comment("boundary")  # (compared by identity)
 
 
-def _flatten(el: Element) -> list[Node]:
+def _flatten(name: str, kids: list[Node]) -> list[Node]:
     """Children, with attribute-less divs dissolved into boundaries."""
-    if el.name in _PHRASING_ONLY:
-        return el.children
+    if name in _PHRASING_ONLY:
+        return kids
     out: list[Node] = []
-    for child in el.children:
+    for child in kids:
         if isinstance(child, Element) and child.name == "div" and not child.attrs:
-            out += [_BOUNDARY, *_flatten(child), _BOUNDARY]
+            out += [_BOUNDARY, *_flatten("div", child.children), _BOUNDARY]
         else:
             out.append(child)
     return out
 
 
-def _layout(el: Element) -> list[Node]:
-    """`el`'s children as blocks and runs of `<br>`-separated lines."""
-    kids = _move_edges(el.children)  # <br>s moved out of b/i break lines; empties dropped
+def _layout(name: str, kids: list[Node]) -> list[Node]:
+    """An element's children as blocks and runs of `<br>`-separated lines."""
     items: list[Node | list[Node]] = []  # blocks, and lines as lists
     line: list[Node] = []
-    for child in _flatten(Element(el.name, el.attrs, kids)):
+    # (<br>s moved out of b/i break lines; empties dropped)
+    for child in _flatten(name, _move_edges(kids)):
         if child is _BOUNDARY or (isinstance(child, Element) and child.name in BLOCK):
             if any(_has_content(n) for n in line):
                 items.append(line)
@@ -357,7 +363,7 @@ def _layout(el: Element) -> list[Node]:
         items.append(line)
     # The field's last line ended by a <br> or a <div>'s end: the field sits in its
     # card's template, which may go on after it on the same line; there it shows.
-    inline_end = el.name == "body" or el.name not in BLOCK
+    inline_end = name == "body" or name not in BLOCK
     terminated = inline_end and ended == len(items) and bool(items)
     if terminated and isinstance(items[-1], list) and _ends_in_br(items[-1]):
         terminated = False  # (a <br> inside an element ended it already)
