@@ -275,10 +275,12 @@ class AnkiMarkdownConverter:
         return "\n".join(line.replace("|  |", "| |") for line in out)
 
     def inlines(self, nodes: list[Node], in_cell: bool = False) -> str:
-        return "".join(
-            self.inline(node, in_cell, nodes[index - 1] if index else None)
-            for index, node in enumerate(nodes)
-        )
+        out: list[str] = []
+        previous = None
+        for node in nodes:
+            out.append(self.inline(node, in_cell, previous))
+            previous = node
+        return "".join(out)
 
     def inline(self, node: Node, in_cell: bool = False, previous: Node | None = None) -> str:
         if type(node) is Comment:
@@ -530,6 +532,8 @@ def html_to_md(html: str, ankiops: bool = False) -> str:
 
 
 def _html_to_md(html: str, ankiops: bool = False) -> str:
+    if not html:
+        return ""
     if is_plain_text(html):
         text = plain_text_line(html)
         md = escape_line_start(escape_markdown(text, ankiops)) if text else ""
