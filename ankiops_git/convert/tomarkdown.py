@@ -133,29 +133,24 @@ class AnkiMarkdownConverter:
         return "para", (text + "\n" + trail if trail else text)
 
     def block(self, el: Element, previous_list: str) -> tuple[str, str]:
-        name = el.name
-        if name == "p" and not el.attrs and not self.raw_paragraphs:
+        name, plain = el.name, not el.attrs
+        if name == "p" and plain and not self.raw_paragraphs:
             return "para", self.paragraph(el.children)[1]
-        if name in HEADINGS and not el.attrs:
+        if name in HEADINGS and plain:
             return "block", self.heading(el)
-        if name == "hr" and not el.attrs:
+        if name == "hr" and plain:
             return "block", "***"
-        if name == "pre":
-            fence = self.fence(el)
-            if fence is not None:
-                return "block", fence
-        if name in ("ul", "ol"):
-            listed = self.listing(el, alternate=previous_list == name)
-            if listed is not None:
-                return "blank", listed
-        if name == "blockquote" and not el.attrs:
+        if name == "blockquote" and plain:
             inner = self.container(el)
             return "blank", "\n".join(f"> {line}" if line else ">" for line in inner.split("\n"))
-        if name == "table":
-            table = self.table(el)
-            if table is not None:
-                return "blank", table
-        return "blank", raw_block(el)
+        md = None
+        if name in ("ul", "ol"):
+            md = self.listing(el, alternate=previous_list == name)
+        elif name in ("pre", "table"):
+            md = self.fence(el) if name == "pre" else self.table(el)
+        if md is None:
+            return "blank", raw_block(el)
+        return ("block" if name == "pre" else "blank"), md
 
     def heading(self, el: Element) -> str:
         level = int(el.name[1])
@@ -165,21 +160,16 @@ class AnkiMarkdownConverter:
         return "#" * level + (" " + text if text else "")
 
     def fence(self, pre: Element) -> str | None:
-        language = ""
-        body: Element = pre
-        kids = pre.children
-        if pre.attrs.get("class") == "highlight" and len(pre.attrs) == 1 or not pre.attrs:
-            if len(kids) == 1 and isinstance(kids[0], Element) and kids[0].name == "code":
-                code = kids[0]
-                cls = code.attrs.get("class", "")
-                if len(code.attrs) != 1 or not cls.startswith("language-"):
-                    return None
-                language = cls[len("language-") :]
-                if not re.fullmatch(r"[\w+#.-]+", language):
-                    return None
-                body = code
-        else:
+        if pre.attrs not in ({}, {"class": "highlight"}):
             return None
+        kids, language, body = pre.children, "", pre
+        if len(kids) == 1 and isinstance(kids[0], Element) and kids[0].name == "code":
+            body, cls = kids[0], kids[0].attrs.get("class", "")
+            language = cls[len("language-") :]
+            if len(body.attrs) != 1 or not cls.startswith("language-"):
+                return None
+            if not re.fullmatch(r"[\w+#.-]+", language):
+                return None
         if pre.attrs and not language:
             return None
         for node in descendants(body.children):
@@ -201,63 +191,48 @@ class AnkiMarkdownConverter:
 
     def listing(self, el: Element, alternate: bool) -> str | None:
         ordered = el.name == "ol"
-        allowed = {"start"} if ordered else set()
-        if set(el.attrs) - allowed:
+        start = el.attrs.get("start", "1") if ordered else "1"
+        if set(el.attrs) - ({"start"} if ordered else set()) or not re.fullmatch(r"\d{1,9}", start):
             return None
-        start = 1
-        if ordered and "start" in el.attrs:
-            if not re.fullmatch(r"\d{1,9}", el.attrs["start"]):
-                return None
-            start = int(el.attrs["start"])
-        items = [c for c in el.children if c != ""]
-        if not all(isinstance(i, Element) and i.name == "li" and not i.attrs for i in items):
+        items = [
+            c for c in el.children if isinstance(c, Element) and c.name == "li" and not c.attrs
+        ]
+        if len(items) != len([c for c in el.children if c != ""]):
             return None
-        loose = any(
-            isinstance(c, Element) and c.name == "p"
-            for i in items
-            if isinstance(i, Element)
-            for c in i.children
-        )
+        loose = any(_named(c, "p") for i in items for c in i.children)
         out: list[str] = []
-        for number, item in enumerate(items, start):
-            assert isinstance(item, Element)
+        for number, item in enumerate(items, int(start)):
             if ordered:
                 marker = f"{number}{')' if alternate else '.'} "
             else:
                 marker = "* " if alternate else "- "
-            inner = self.container(item)
+            first, *rest = self.container(item).split("\n")
             pad = " " * len(marker)
-            lines = inner.split("\n")
-            text = (marker + lines[0]).rstrip() + "".join(
-                "\n" + (pad + line if line else "") for line in lines[1:]
+            out.append(
+                (marker + first).rstrip() + "".join(f"\n{pad + r if r else ''}" for r in rest)
             )
-            out.append(text)
         return ("\n\n" if loose else "\n").join(out)
 
     def table(self, el: Element) -> str | None:
         if el.attrs:
             return None
-        rows = el.children
-        if not rows or not all(
-            isinstance(r, Element) and r.name == "tr" and not r.attrs for r in rows
-        ):
+        rows = [r for r in el.children if isinstance(r, Element) and r.name == "tr" and not r.attrs]
+        if not rows or len(rows) != len(el.children):
             return None
         grid: list[list[str]] = []
         aligns: list[str] = []
         for index, row in enumerate(rows):
-            assert isinstance(row, Element)
-            cells = row.children
             want = "th" if index == 0 else "td"
-            if not cells or not all(isinstance(c, Element) and c.name == want for c in cells):
+            cells = [c for c in row.children if isinstance(c, Element) and c.name == want]
+            if not cells or len(cells) != len(row.children):
                 return None
-            row_aligns = [_alignment(c) for c in cells if isinstance(c, Element)]
+            row_aligns = [_alignment(c) for c in cells]
             if None in row_aligns or (index and row_aligns != aligns[: len(row_aligns)]):
                 return None
             if not index:
                 aligns = [a or "" for a in row_aligns]
             line: list[str] = []
             for cell in cells:
-                assert isinstance(cell, Element)
                 if any(
                     isinstance(d, Element) and d.name in BLOCK for d in descendants(cell.children)
                 ):
@@ -362,6 +337,10 @@ class AnkiMarkdownConverter:
             else:
                 replacement = f"<{kind}>{inner}</{kind}>"
             text = text[: match.start()] + replacement + text[match.end() :]
+
+
+def _named(node: Node, *names: str) -> bool:
+    return isinstance(node, Element) and node.name in names
 
 
 def _alignment(cell: Element) -> str | None:
