@@ -241,7 +241,7 @@ def _normal_pre(attrs: dict[str, str], kids: list[Node]) -> list[Node]:
     kids = _pre_nodes(kids)
     text = text_of(kids)
     if text.endswith("\n") and len(text) > 1 and text[-2] != "\n":
-        kids = _pre_nodes(_drop_last_newline(kids))  # (and what that emptied)
+        kids = _pre_nodes(_drop_last_newline(kids)[0])  # (and what that emptied)
         text = text_of(kids)
     while len(kids) == 1 and isinstance(kids[0], Element) and kids[0].name == "code":
         if kids[0].attrs:
@@ -274,30 +274,26 @@ def _pre_nodes(kids: list[Node]) -> list[Node]:
     return out if changed else kids
 
 
-def _drop_last_newline(kids: list[Node]) -> list[Node]:
-    """Without the newline ending the last text, unless a void element follows it."""
+def _drop_last_newline(kids: list[Node]) -> tuple[list[Node], bool]:
+    """Without the newline ending the last text, unless a void element follows it; and
+    whether that text or void element was found."""
     for index in range(len(kids) - 1, -1, -1):
         node = kids[index]
         if type(node) is str:
-            if not node.endswith("\n"):
-                return kids
-            return kids[:index] + ([node[:-1]] if node[:-1] else []) + kids[index + 1 :]
+            if node.endswith("\n"):
+                kids = kids[:index] + ([node[:-1]] if node[:-1] else []) + kids[index + 1 :]
+            return kids, True
         if isinstance(node, Element):
             if node.name in VOID:
-                return kids
-            inner = _drop_last_newline(node.children)
-            if inner is not node.children:
-                return [*kids[:index], Element(node.name, node.attrs, inner), *kids[index + 1 :]]
-            if _has_text(node.children):
-                return kids
-    return kids
-
-
-def _has_text(nodes: list[Node]) -> bool:
-    return any(
-        type(n) is str or (isinstance(n, Element) and (n.name in VOID or _has_text(n.children)))
-        for n in nodes
-    )
+                return kids, True
+            inner, found = _drop_last_newline(node.children)
+            if found:
+                return [
+                    *kids[:index],
+                    Element(node.name, node.attrs, inner),
+                    *kids[index + 1 :],
+                ], True
+    return kids, False
 
 
 def _highlighted(kids: list[Node], text: str) -> list[Node] | None:
@@ -318,11 +314,8 @@ def _highlighted(kids: list[Node], text: str) -> list[Node] | None:
     parts = highlight_parts(text, language[len("language-") :])
     if parts is None:
         return None
-    return [
-        Element(
-            "code", code.attrs, [Element("span", {"class": c}, [t]) if c else t for c, t in parts]
-        )
-    ]
+    spans: list[Node] = [Element("span", {"class": c}, [t]) if c else t for c, t in parts]
+    return [Element("code", code.attrs, spans)]
 
 
 _BOUNDARY = Comment("boundary")  # (compared by identity)
