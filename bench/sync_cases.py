@@ -518,7 +518,7 @@ def notes_to_add(folder: Path) -> list[Any]:
         name = deckfile.deck_name_for_path(path.name)
         for note in deck.notes:
             kind = NOTE_TYPES[note.note_type]
-            fields = {f: render(note.field(f)) for f in kind.field_names}
+            fields = {f: render(note.field(f)) for f in kind.core_field_names}
             notes.append(NewNote(kind.anki_name, name, fields, tuple(note.tags)))
     return notes
 
