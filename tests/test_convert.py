@@ -246,10 +246,14 @@ def test_code_with_conflict_markers_is_not_a_fence() -> None:
     assert html_equal(md_to_html(md), html)
 
 
-def test_comment_lines_cannot_become_deck_structure() -> None:
+@pytest.mark.parametrize("prefix", ["Q", "S", "D", "AI", "C8"])
+def test_comment_lines_cannot_become_deck_structure(prefix: str) -> None:
+    """Every prefix the deck parser reads, AnkiOps' optional S:, D:, AI: included."""
+    md = html_to_md(f"text<!--\n{prefix}: x\n-->")
+    assert f"\n{prefix}: x" not in md and not md.startswith(prefix)
+    assert f"{prefix}: x" in md
     md = html_to_md("<!--\nQ: x\n---\n-->text")
     assert "\nQ: x" not in md and "\n---\n" not in md
-    assert "Q: x" in md
 
 
 def test_lone_backslash_line_is_an_empty_line_everywhere() -> None:

@@ -15,6 +15,7 @@ from test_convert_properties import ANKI_HTML
 
 from ankiops_git.convert import canonical_html, html_to_md, md_to_html
 from ankiops_git.convert.tomarkdown import _P_TAG
+from ankiops_git.notetypes import BUILTIN_PREFIXES
 
 TRICKY = st.sampled_from(
     ["<!--x<-->", "<script>&lt;p</script>", "<textarea>&lt;p</textarea>", "&lt;p&gt;",
@@ -59,7 +60,8 @@ def test_a_lone_paragraph_still_converts_to_its_html() -> None:
 LINE_STARTS = st.sampled_from(
     ["Q: a", "A:", "C7: x", "C8: x", "M:\t", "---", "--- ", "----", "<!-- note_id: 1 -->",
      "<!--tags: a-->", "<<<<<<< x", ">>>>>>>", "=======", " Q: a", "q: a", "x", "", "```",
-     "~~~", "<b>", "- a", "> q", "B:", "T: {{c1::x}}", "I:", "E: e", "F: f"]
+     "~~~", "<b>", "- a", "> q", "B:", "T: {{c1::x}}", "I:", "E: e", "F: f",
+     *(f"{p}: x" for p in BUILTIN_PREFIXES)]
 )  # fmt: skip
 
 

@@ -45,6 +45,7 @@ from ankiops_git.deckfile import (
     is_conflict_marker,
     step_fence,
 )
+from ankiops_git.notetypes import BUILTIN_PREFIXES
 
 _HTML_BLOCK_TAGS = set(block_names)  # an HTML block starting with one runs to a blank line
 _OPEN, _CLOSE = "\ue000", "\ue001"
@@ -572,9 +573,12 @@ def deck_safe(md: str) -> str:
     return "\n".join(lines)
 
 
-# The first characters of every line deck_safe changes (PREFIX_RE, SEPARATOR_RE,
-# COMMENT_RE, the conflict markers): a line starting otherwise is safe.
-_MAYBE_STRUCTURAL = re.compile(r"^(?:[QAFBTIEMC]|---|<!--|<{7}|>{7})", re.MULTILINE)
+# The first characters of every line deck_safe changes (PREFIX_RE's prefixes,
+# SEPARATOR_RE, COMMENT_RE, the conflict markers): a line starting otherwise is safe.
+_MAYBE_STRUCTURAL = re.compile(
+    f"^(?:[{''.join(sorted({p[0] for p in BUILTIN_PREFIXES}))}]|---|<!--|<{{7}}|>{{7}})",
+    re.MULTILINE,
+)
 
 
 def _renders_to(md: str, html: str, target: str, ankiops: bool = False) -> bool:
