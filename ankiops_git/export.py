@@ -51,18 +51,23 @@ def html_same(a: str, b: str) -> bool:
     return html_equal(a, b)
 
 
-def to_markdown(html: str, ankiops: bool = False) -> str:
+def to_markdown(html: str, ankiops: bool = False, latex: bool = False) -> str:
     from ankiops_git.convert import html_to_md
 
-    return html_to_md(html, ankiops)
+    return html_to_md(html, ankiops, latex)
 
 
 def field_markdown(
-    html: str, reference: str | None, ankiops: bool = False, types: NoteTypes = BUILTIN
+    html: str,
+    reference: str | None,
+    ankiops: bool = False,
+    types: NoteTypes = BUILTIN,
+    latex: bool = False,
 ) -> str:
     """The Markdown for a field: the reference text if it still renders to `html`, or
     with `ankiops` (a repository adopted from AnkiOps) if `html` is what it means as
-    AnkiOps renders it (convert.ankiops.same_meaning: AnkiOps' own HTML stays as it is)."""
+    AnkiOps renders it (convert.ankiops.same_meaning: AnkiOps' own HTML stays as it is).
+    `latex`: the field is LaTeX source in its card (NoteType.latex_fields)."""
     if reference is not None:
         if html_same(render(reference, ankiops), html):
             return reference
@@ -70,7 +75,7 @@ def field_markdown(
             return reference
     if not html.strip():
         return ""
-    return escape_prefixes(to_markdown(html, ankiops), types)
+    return escape_prefixes(to_markdown(html, ankiops, latex), types)
 
 
 def escape_prefixes(markdown: str, types: NoteTypes) -> str:
@@ -453,9 +458,10 @@ def _markdown_note(
 ) -> Note:
     note_type = types.by_anki_name[anki.note_type]
     fields: dict[str, str] = {}
+    latex = note_type.latex_fields
     for name in note_type.field_names:
         old = reference.fields.get(name, "") if reference is not None else None
-        text = field_markdown(anki.fields.get(name, ""), old, ankiops, types)
+        text = field_markdown(anki.fields.get(name, ""), old, ankiops, types, name in latex)
         if text:
             fields[name] = text
     tags = list(anki.tags)

@@ -13,6 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# Anki's LaTeX (rslib latex.rs): each span becomes an image named after its source text.
+LATEX_RE = re.compile(r"\[latex\].*?\[/latex\]|\[\$\].*?\[/\$\]|\[\$\$\].*?\[/\$\$\]", re.I | re.S)
+_FIELD_REF = re.compile(r"\{\{[#^/]?([^{}]+)\}\}")
+
 
 @dataclass(frozen=True)
 class NoteType:
@@ -50,6 +54,14 @@ class NoteType:
     def core_field_names(self) -> tuple[str, ...]:
         """The fields Anki's type must have (and is created with): all but optional."""
         return tuple(n for p, n in self.fields if p not in self.optional)
+
+    @property
+    def latex_fields(self) -> frozenset[str]:
+        """The fields a card template puts inside Anki's LaTeX (`[latex]{{Front}}[/latex]`):
+        their text is LaTeX source, kept exactly (convert.html_to_md's `latex`)."""
+        spans = [m for _, f, b in self.card_templates for m in LATEX_RE.findall(f + "\n" + b)]
+        used = {ref.split(":")[-1].strip() for s in spans for ref in _FIELD_REF.findall(s)}
+        return frozenset(used & set(self.field_names))
 
     def field_for_prefix(self, prefix: str) -> str:
         return dict(self.fields)[prefix]

@@ -45,7 +45,7 @@ from ankiops_git.deckfile import (
     is_conflict_marker,
     step_fence,
 )
-from ankiops_git.notetypes import BUILTIN_PREFIXES
+from ankiops_git.notetypes import BUILTIN_PREFIXES, LATEX_RE
 
 _HTML_BLOCK_TAGS = set(block_names)  # an HTML block starting with one runs to a blank line
 _OPEN, _CLOSE = "\ue000", "\ue001"
@@ -496,12 +496,19 @@ def media_target(src: str) -> str:
     return src
 
 
-def html_to_md(html: str, ankiops: bool = False) -> str:
+def html_to_md(html: str, ankiops: bool = False, latex: bool = False) -> str:
     """One field's HTML as Markdown for a deck file (no leading/trailing blank lines).
     Media files are named by their place in the repository: `media/x.png`,
     `[sound:media/x.mp3]` (md_to_html gives Anki's plain names back). `ankiops`: for
-    md_to_html's `ankiops` (AnkiOps' inline Markdown: <mark> is ==x==)."""
+    md_to_html's `ankiops` (AnkiOps' inline Markdown: <mark> is ==x==).
+
+    LaTeX keeps its exact text: Anki names a LaTeX image after its source, and a
+    phone cannot render a new one. A `[latex]`, `[$]` or `[$$]` span the Markdown
+    would not give back as it is, and with `latex` (the note type's card puts the
+    field inside one) the whole field, is written as the field's exact HTML."""
     md = _html_to_md(html, ankiops)
+    if latex or ("[" in html and LATEX_RE.search(html)):
+        md = _latex_kept(html, md, ankiops, whole=latex)
     if "[sound:" in md:
         rendered = md_to_html(md, ankiops)
         for spelling in (r"[sound:media/\1]", r"[sound:media/\1\\]"):
@@ -509,6 +516,23 @@ def html_to_md(html: str, ankiops: bool = False) -> str:
             if candidate != md and md_to_html(candidate, ankiops) == rendered:
                 return candidate
     return md
+
+
+def _latex_kept(html: str, md: str, ankiops: bool, whole: bool) -> str:
+    """`md`, or if it changes the field's LaTeX, the field's HTML as an HTML block:
+    as it is (with `whole`, only that keeps the field's text), or in an attribute-less
+    div or span (_raw_field) that leaves every LaTeX span as it is."""
+    spans = LATEX_RE.findall(html)
+    rendered = md_to_html(md, ankiops)
+    if rendered == html or (not whole and LATEX_RE.findall(rendered) == spans):
+        return md
+    exact = deck_safe(html)
+    if md_to_html(exact, ankiops) == html:
+        return exact
+    if whole or re.search(r"\n[ \t]*\n", html):
+        return md  # (an HTML block ends at a blank line: no Markdown keeps this field)
+    raw = deck_safe(_raw_field(html, canonical_html(html), ankiops))
+    return raw if LATEX_RE.findall(md_to_html(raw, ankiops)) == spans else md
 
 
 def _html_to_md(html: str, ankiops: bool = False) -> str:
@@ -542,7 +566,8 @@ def _html_to_md(html: str, ankiops: bool = False) -> str:
             continue  # cannot match: see _P_TAG (a lone <p> written as a tight paragraph)
         if canonical_html(rendered) == target:
             return md
-    return deck_safe(_raw_field(tree, target or canonical_html(html), ankiops))
+    inner = serialise(tree.children, pre_entities=True)
+    return deck_safe(_raw_field(inner, target or canonical_html(html), ankiops))
 
 
 # HTML with no match has no "<p" in its canonical form (tests/test_convert_candidates.py)
@@ -587,12 +612,11 @@ def _renders_to(md: str, html: str, target: str, ankiops: bool = False) -> bool:
     return rendered == html or canonical_html(rendered) == target
 
 
-def _raw_field(tree: Element, target: str, ankiops: bool) -> str:
-    """The last resort: the whole field as one HTML block, in an attribute-less
-    `<div>` (which means nothing in canonical form) or, where the div's end would end
-    the field's last line, an attribute-less `<span>` alone on the first line (an HTML
-    block to the next blank line, which the serialisation has none of)."""
-    inner = serialise(tree.children, pre_entities=True)
+def _raw_field(inner: str, target: str, ankiops: bool) -> str:
+    """The last resort: the field's HTML `inner` as one HTML block, in an
+    attribute-less `<div>` (which means nothing in canonical form) or, where the div's
+    end would end the field's last line, an attribute-less `<span>` alone on the first
+    line (an HTML block to the next blank line, which `inner` has none of)."""
     if not inner:
         return ""
     candidates = (f"<div>{inner}</div>", f"<span>\n{inner}</span>")
