@@ -175,6 +175,7 @@ def _reset(col: Any, keep_note_types: list[str]) -> None:
     default = col.decks.get(1)
     default["desc"] = ""
     col.decks.save(default)
+    col.decks.select(1)  # the current deck, which a filtered deck's defaults follow
     import shutil
 
     folder = col.media.dir()

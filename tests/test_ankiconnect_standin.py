@@ -772,8 +772,9 @@ def run_steps(side: Side, steps: Sequence[Step]) -> list[tuple[Any, Any]]:
 
 ID_MIN = 10**11  # ids are epoch milliseconds (or random 63-bit); anything below is a count
 # legitimately different: modification times (seconds), a review's time taken (ms),
-# the next intervals cardsInfo shows (Anki fuzzes them)
-VOLATILE = {"mod", "time", "nextReviews"}
+# the next intervals cardsInfo shows (Anki fuzzes them), a new card's due (its place
+# in the new queue: real Anki's collection counts every card the earlier tests added)
+VOLATILE = {"mod", "time", "nextReviews", "due"}
 _ID_IN_TEXT = re.compile(r"(?<!\d)\d{12,19}(?!\d)")
 # Ids of different kinds share values (a note's first card often has the note's id),
 # so each kind is numbered on its own: the kind of the ids in an action's result...
