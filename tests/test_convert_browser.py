@@ -53,15 +53,20 @@ class Figures:
     # they are the same
     lenient: list[tuple[str, str]] = field(default_factory=list)
     strict: list[tuple[str, str]] = field(default_factory=list)
+    # cards whose original differs from itself in the two columns (anti-aliasing of a
+    # list's bullets, seen): the pixels cannot judge them, counted apart
+    unstable: list[tuple[str, str, str]] = field(default_factory=list)
 
     def rate(self) -> float:
-        return 100.0 * self.same / self.fields
+        """Of the cards the pixels can judge."""
+        return 100.0 * self.same / (self.fields - len(self.unstable))
 
     def summary(self) -> str:
         return (
             f"browser oracle, {self.name}: {self.fields} fields, {self.identical} back byte for "
             f"byte, {self.fields - self.identical} rendered; no visible difference "
-            f"{self.rate():.2f}% ({len(self.different)} differ); html_equal disagrees on "
+            f"{self.rate():.2f}% ({len(self.different)} differ, {len(self.unstable)} undecidable: "
+            f"the original differs from itself); html_equal disagrees on "
             f"{len(self.lenient)} (equal, pixels differ) and {len(self.strict)} "
             f"(unequal, pixels same)"
         )
@@ -95,13 +100,21 @@ def figures(chromium: browser.Browser, name: str) -> Figures:
             note_type = known.get(record["note_type"])
             original = browser.card(note_type, record["field"], record["html"])
             pairs.append((original, browser.card(note_type, record["field"], back)))
-        for (record, back, md), same in zip(batch, chromium.same_renderings(pairs), strict=True):
+        verdicts = chromium.same_renderings(pairs)
+        # a control for each difference: the original card against itself
+        differing = [pair[0] for pair, same in zip(pairs, verdicts, strict=True) if not same]
+        controls = iter(chromium.same_renderings([(c, c) for c in differing]))
+        for (record, back, md), same in zip(batch, verdicts, strict=True):
             html = record["html"]
             equal = html_equal(html, back)
+            entry = (f"{record['note_type']}/{record['field']}", html, md)
             if same:
                 result.same += 1
+            elif not next(controls):
+                result.unstable.append(entry)  # (left out of the rate)
+                continue
             else:
-                result.different.append((f"{record['note_type']}/{record['field']}", html, md))
+                result.different.append(entry)
             if equal and not same:
                 result.lenient.append((html, back))
             elif same and not equal:
@@ -124,7 +137,7 @@ def test_round_trip_renders_the_same_card(chromium: browser.Browser, name: str) 
 # (issue 13); this must only go down. In `make test`'s sample, and over every field
 # (`make soak`: the 18 omscs cards that still differ, docs/conversion.md).
 LENIENT_AT_MOST = (
-    {"omscs": 18, "ultimate-geography": 0}
+    {"omscs": 15, "ultimate-geography": 0}
     if os.environ.get("ANKIOPS_SOAK")
     else {"omscs": 2, "ultimate-geography": 0}
 )
