@@ -338,19 +338,27 @@ def _layout(name: str, kids: list[Node]) -> list[Node]:
     """An element's children as blocks and runs of `<br>`-separated lines."""
     items: list[Node | list[Node]] = []  # blocks, and lines as lists
     line: list[Node] = []
+    # A list right after a <br> keeps it: note types show lists inline-block (omscs'
+    # Basic), and there the <br> puts the list on a line of its own.
+    after_br: set[int] = set()
+    broke = False
     # (<br>s moved out of b/i break lines; empties dropped)
     for child in _flatten(name, _move_edges(kids)):
         if child is _BOUNDARY or (isinstance(child, Element) and child.name in BLOCK):
             if any(_has_content(n) for n in line):
                 items.append(line)
+            elif broke and _named(child, "ul", "ol"):
+                after_br.add(len(items))
             line = []
             if child is not _BOUNDARY:
                 items.append(child)
+            broke = False
         elif isinstance(child, Element) and child.name == "br":
             items.append(line)
-            line = []
+            line, broke = [], True
         else:
             line.append(child)
+            broke = broke and not _has_content(child)
     ended = len(items)  # items a <br> or a block boundary ended
     if any(_has_content(n) for n in line):
         items.append(line)
@@ -362,9 +370,9 @@ def _layout(name: str, kids: list[Node]) -> list[Node]:
         terminated = False  # (a <br> inside an element ended it already)
     out: list[Node] = []
     run_open = last_empty = False
-    for item in items:
+    for index, item in enumerate(items):
         if not isinstance(item, list):
-            if run_open and last_empty:
+            if run_open and (last_empty or index in after_br):
                 out.append(Element("br", {}, []))
             run_open = False
             out.append(item)
