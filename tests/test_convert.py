@@ -334,3 +334,14 @@ def test_odd_nesting_round_trips_with_its_last_line_as_it_was(html: str) -> None
     (no second line end for the <div> around it), and a bare <span> around a block adds
     nothing inside that block."""
     assert html_equal(md_to_html(html_to_md(html)), html)
+
+
+def test_a_list_right_after_a_line_break_keeps_it() -> None:
+    """Note types may show lists inline-block (omscs' Basic): there `text<br><ul>` puts
+    the list on its own line and `text<ul>` does not, so the two are not equal."""
+    html = "where:<br><ul><li>a</li></ul>"
+    assert not html_equal(html, "where:<ul><li>a</li></ul>")
+    assert html_equal(html, "where:<br> <ul><li>a</li></ul>")
+    assert html_to_md(html) == "where:\\\n- a"
+    assert md_to_html(html_to_md(html)) == html
+    assert html_equal("x<br><div>y</div>", "x<div>y</div>")  # (other blocks: as before)
