@@ -61,6 +61,12 @@ def due_in_days(ctype: int, queue: int, due: int) -> bool:
     return ctype == 2 or due < 1_000_000_000  # suspended/buried: by type, or magnitude
 
 
+def home_queue(ctype: int, due: int) -> int:
+    """The queue a card of this type goes back to when its filtered deck is emptied
+    (a learning card: intraday if its due is epoch seconds, else day-learning)."""
+    return {0: 0, 2: 2}.get(ctype, 1 if due > 1_000_000_000 else 3)
+
+
 @dataclass(frozen=True)
 class CardState:
     """One card's scheduling and review history, for a package with scheduling.

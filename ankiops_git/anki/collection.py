@@ -31,6 +31,7 @@ from ankiops_git.anki.base import (
     NoteUpdate,
     Review,
     due_in_days,
+    home_queue,
 )
 from ankiops_git.anki.templates import (
     CardTemplate,
@@ -241,7 +242,7 @@ class CollectionBackend:
             if card.odid:
                 due = card.odue
                 if queue >= 0:  # what emptying the filtered deck gives back
-                    queue = {0: 0, 2: 2}.get(card.type, 1 if due > 1_000_000_000 else 3)
+                    queue = home_queue(card.type, due)
             if due_in_days(card.type, queue, due):
                 due -= today
             memory = card.memory_state

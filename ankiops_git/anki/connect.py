@@ -28,7 +28,14 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ankiops_git.anki.base import AnkiNote, CardState, NewNote, NoteUpdate, due_in_days
+from ankiops_git.anki.base import (
+    AnkiNote,
+    CardState,
+    NewNote,
+    NoteUpdate,
+    due_in_days,
+    home_queue,
+)
 from ankiops_git.anki.templates import (
     CardTemplate,
     Existing,
@@ -855,7 +862,7 @@ class ConnectBackend:
             if undated:
                 due = 0
                 if queue >= 0:
-                    queue = {0: 0, 2: 2}.get(i["type"], 3)
+                    queue = home_queue(i["type"], due)
             elif due_in_days(i["type"], queue, due):
                 assert today is not None
                 due -= today
@@ -945,8 +952,8 @@ class ConnectBackend:
         self._check_profile()
         ids = sorted(int(n) for n in self._call("findNotes", query="deck:*"))
         found: set[str] = set()
-        for start in range(0, len(ids), 500):
-            for row in self._call("notesInfo", notes=ids[start : start + 500]):
+        for batch in _batches(ids, 500):
+            for row in self._call("notesInfo", notes=batch):
                 values = [str(f.get("value", "")) for f in (row or {}).get("fields", {}).values()]
                 text = "\x1f".join(values)
                 found |= {name for name in wanted - found if name in text}
