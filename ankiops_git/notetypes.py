@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 # Anki's LaTeX (rslib latex.rs): each span becomes an image named after its source text.
 LATEX_RE = re.compile(r"\[latex\].*?\[/latex\]|\[\$\].*?\[/\$\]|\[\$\$\].*?\[/\$\$\]", re.I | re.S)
@@ -55,7 +56,7 @@ class NoteType:
         """The fields Anki's type must have (and is created with): all but optional."""
         return tuple(n for p, n in self.fields if p not in self.optional)
 
-    @property
+    @cached_property  # asked for every note a fetch converts
     def latex_fields(self) -> frozenset[str]:
         """The fields a card template puts inside Anki's LaTeX (`[latex]{{Front}}[/latex]`):
         their text is LaTeX source, kept exactly (convert.html_to_md's `latex`)."""
