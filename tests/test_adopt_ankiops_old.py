@@ -12,6 +12,7 @@ import os
 import re
 import sqlite3
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -458,6 +459,27 @@ SAMPLES = (
     "emoji \U0001f389", "x --> y ==> z", "cost $5 and $6", "$$a$$ b $$c$$",
 )  # fmt: skip
 
+
+def _run_old_ankiops(version: str, script: str, inputs: Sequence[str]) -> list[str]:
+    """`script` run by that AnkiOps release's Python on `inputs` (JSON in, JSON out)."""
+    venv = _venv_or_skip(version)
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", script],
+        input=json.dumps(list(inputs)),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return list(json.loads(done.stdout))
+
+
+def _as_init_writes(field: str) -> str:
+    """A field's Markdown as init writes it (adopt's math rewriting)."""
+    lines = ("A: " + field).split("\n")
+    _old_math(lines, BUILTIN)
+    return "\n".join(lines).removeprefix("A: ")
+
+
 _RENDER = """\
 import json, sys
 from ankiops.markdown_converter import MarkdownToHTML
@@ -472,20 +494,10 @@ def test_the_old_markdown_means_what_ankiops_sent_to_anki_after_init(version: st
     """Each sample as AnkiOps 0.3.1/0.4.1 rendered it into Anki; the sample as init
     writes it (adopt's math rewriting) means that HTML in ankiops-git's reading, so
     adopting it changes neither side."""
-    venv = _venv_or_skip(version)
-    done = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", _RENDER],
-        input=json.dumps(SAMPLES),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rendered = json.loads(done.stdout)
+    rendered = _run_old_ankiops(version, _RENDER, SAMPLES)
     differ = []
     for text, html in zip(SAMPLES, rendered, strict=True):
-        lines = ("A: " + text).split("\n")
-        _old_math(lines, BUILTIN)
-        written = "\n".join(lines).removeprefix("A: ")
+        written = _as_init_writes(text)
         if not same_meaning(written, html):
             differ.append((text, written, html))
     assert differ == []
@@ -612,20 +624,10 @@ def test_what_the_old_export_wrote_is_read_as_anki_has_it(version: str) -> None:
     it, or is Anki's plain text as it wrote it (adopt.exported_from: init then
     writes it as Anki has it); EXPORT_UNREADABLE are the exceptions, left to the user
     as conflicts."""
-    venv = _venv_or_skip(version)
     samples = EXPORT_SAMPLES + EXPORT_UNREADABLE
-    done = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", _EXPORT],
-        input=json.dumps(samples),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
     unreadable = []
-    for html, exported in zip(samples, json.loads(done.stdout), strict=True):
-        lines = ("A: " + exported).split("\n")
-        _old_math(lines, BUILTIN)
-        written = "\n".join(lines).removeprefix("A: ")
+    for html, exported in zip(samples, _run_old_ankiops(version, _EXPORT, samples), strict=True):
+        written = _as_init_writes(exported)
         if not (same_meaning(written, html) or exported_from(written, html)):
             unreadable.append(html)
     assert tuple(unreadable) == EXPORT_UNREADABLE
