@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
-from ankiops_git.convert.highlight import CSS_CLASS, highlight_parts
+from ankiops_git.convert.highlight import CSS_CLASS, highlighted
 from ankiops_git.convert.tree import (
     BLOCK,
     DROP_WHEN_EMPTY,
@@ -46,6 +47,7 @@ _WS = re.compile(r"[ \t\n\r\f]+")
 _COLON = re.compile(r"\s*:\s*")
 
 
+@lru_cache(maxsize=4096)  # export and round trips ask for the same field's form again
 def canonical_html(html: str) -> str:
     """The canonical spelling of `html` (see module docstring)."""
     if is_plain_text(html):
@@ -53,21 +55,7 @@ def canonical_html(html: str) -> str:
     image = lone_image_src(html)
     if image is not None:
         return f'<img src="{image}">'
-    cached = _CANONICAL_CACHE.get(html)
-    if cached is None:
-        cached = serialise(normalised(html).children)
-        remember_canonical(html, cached)
-    return cached
-
-
-# Export and round trips ask for the same field's canonical form several times.
-_CANONICAL_CACHE: dict[str, str] = {}
-
-
-def remember_canonical(html: str, canonical: str) -> None:
-    if len(_CANONICAL_CACHE) >= 4096:
-        del _CANONICAL_CACHE[next(iter(_CANONICAL_CACHE))]  # oldest first
-    _CANONICAL_CACHE[html] = canonical
+    return serialise(normalised(html).children)
 
 
 _LONE_IMAGE = re.compile(r'[ \t\n\r\f]*<img src="([^"<>&\x00]+)"[ \t\n\r\f]*/?>[ \t\n\r\f]*')
@@ -251,27 +239,21 @@ def _normal_pre(attrs: dict[str, str], kids: list[Node]) -> list[Node]:
 
 
 def _pre_nodes(kids: list[Node]) -> list[Node]:
-    """<br>s as newlines, without empty texts and inline elements (`kids` if none)."""
+    """<br>s as newlines, without empty texts and empty inline elements."""
     out: list[Node] = []
-    changed = False
     for node in kids:
         if isinstance(node, Element):
             if node.name == "br":
-                node, changed = "\n", True
+                node = "\n"
             else:
-                inner = _pre_nodes(node.children)
-                if not inner and node.name in DROP_WHEN_EMPTY:
-                    changed = True
+                node = Element(node.name, node.attrs, _pre_nodes(node.children))
+                if not node.children and node.name in DROP_WHEN_EMPTY:
                     continue
-                if inner is not node.children:
-                    node, changed = Element(node.name, node.attrs, inner), True
-        if type(node) is str and (not node or (out and type(out[-1]) is str)):
-            if node:
-                out[-1] = f"{out[-1]}{node}"
-            changed = True
-        else:
+        if type(node) is str and out and type(out[-1]) is str:
+            out[-1] += node
+        elif type(node) is not str or node:
             out.append(node)
-    return out if changed else kids
+    return out
 
 
 def _drop_last_newline(kids: list[Node]) -> tuple[list[Node], bool]:
@@ -311,11 +293,8 @@ def _highlighted(kids: list[Node], text: str) -> list[Node] | None:
             return None
     if not language.startswith("language-") or "{{c" in text:
         return None
-    parts = highlight_parts(text, language[len("language-") :])
-    if parts is None:
-        return None
-    spans: list[Node] = [Element("span", {"class": c}, [t]) if c else t for c, t in parts]
-    return [Element("code", code.attrs, spans)]
+    spans = highlighted(text, language[len("language-") :])
+    return None if spans is None else [Element("code", code.attrs, list(spans))]
 
 
 _BOUNDARY = Comment("boundary")  # (compared by identity)

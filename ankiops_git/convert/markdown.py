@@ -18,13 +18,13 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_inline import StateInline
-from markdown_it.rules_inline.state_inline import Delimiter
 from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.subscript import sub_plugin
 from mdit_py_plugins.superscript import superscript_plugin
 
-from ankiops_git.convert.highlight import CSS_CLASS, highlight_code
+from ankiops_git.convert.highlight import CSS_CLASS, highlighted
+from ankiops_git.convert.tree import serialise
 
 # Shared with the HTML -> Markdown side, which must find exactly the same spans.
 MATH_RE = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
@@ -121,10 +121,10 @@ def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
 def render_code_block(code: str, language: str) -> str:
     """A code block: highlighted if it has a known language and no cloze markup."""
     if language and "{{c" not in code:
-        spans = highlight_code(code, language)
+        spans = highlighted(code, language)
         if spans is not None:
-            lang = escapeHtml(language)
-            return f'<pre class="{CSS_CLASS}"><code class="language-{lang}">{spans}</code></pre>'
+            lang, html = escapeHtml(language), serialise(list(spans))
+            return f'<pre class="{CSS_CLASS}"><code class="language-{lang}">{html}</code></pre>'
     cls = f' class="language-{escapeHtml(language)}"' if language else ""
     return f"<pre><code{cls}>{_escape(code)}</code></pre>"
 
@@ -199,70 +199,32 @@ _TERMINATORS = re.compile(r"[\n\\`~*_\[\]!<&{]")
 _TERMINATORS_ANKIOPS = re.compile(r"[\n\\`~*_\[\]!<&{=^]")  # and ==mark==, ^sup^
 
 
-def _mark_tokenize(state: StateInline, silent: bool) -> bool:
-    """`==` runs as delimiters (markdown-it's strikethrough rule, for "=")."""
-    if silent or state.src[state.pos] != "=":
+_MARK_CLOSE = re.compile(r"(?<=[^\s=\\])==(?!=)")
+
+
+def _mark_rule(state: StateInline, silent: bool) -> bool:
+    """AnkiOps' `==x==` (mistune's mark: `==` before a non-space, to the next `==`
+    after one), its inside read as inline Markdown."""
+    src, start = state.src, state.pos
+    if not src.startswith("==", start) or src[start + 2 : start + 3] in ("", " ", "\t", "\n", "="):
         return False
-    scanned = state.scanDelims(state.pos, True)
-    length = scanned.length
-    if length < 2:
+    close = _MARK_CLOSE.search(src, start + 3, state.posMax)
+    if close is None:
         return False
-    if length % 2:
-        token = state.push("text", "", 0)
-        token.content = "="
-        length -= 1
-    for _ in range(length // 2):
-        token = state.push("text", "", 0)
-        token.content = "=="
-        state.delimiters.append(
-            Delimiter(
-                marker=ord("="),
-                length=0,
-                token=len(state.tokens) - 1,
-                end=-1,
-                open=scanned.can_open,
-                close=scanned.can_close,
-            )
-        )
-    state.pos += scanned.length
+    if not silent:
+        end = state.posMax
+        state.push("mark_open", "mark", 1)
+        state.pos, state.posMax = start + 2, close.start()
+        state.md.inline.tokenize(state)
+        state.push("mark_close", "mark", -1)
+        state.posMax = end
+    state.pos = close.end()
     return True
-
-
-def _mark_pairs(state: StateInline, delimiters: list[Delimiter]) -> None:
-    lone: list[int] = []
-    for start in delimiters:
-        if start.marker != ord("=") or start.end == -1:
-            continue
-        end = delimiters[start.end]
-        opening, closing = state.tokens[start.token], state.tokens[end.token]
-        opening.type, opening.nesting = "mark_open", 1
-        closing.type, closing.nesting = "mark_close", -1
-        for token in (opening, closing):
-            token.tag, token.markup, token.content = "mark", "==", ""
-        before = state.tokens[end.token - 1]
-        if before.type == "text" and before.content == "=":
-            lone.append(end.token - 1)
-    while lone:  # an odd "=" of a run goes after the closing tags (as for "~~")
-        i = lone.pop()
-        j = i + 1
-        while j < len(state.tokens) and state.tokens[j].type == "mark_close":
-            j += 1
-        j -= 1
-        if i != j:
-            state.tokens[i], state.tokens[j] = state.tokens[j], state.tokens[i]
-
-
-def _mark_post_process(state: StateInline) -> None:
-    _mark_pairs(state, state.delimiters)
-    for meta in state.tokens_meta:
-        if meta and "delimiters" in meta:
-            _mark_pairs(state, meta["delimiters"])
 
 
 def _ankiops_inline(md: MarkdownIt) -> None:
     """AnkiOps' `==mark==`, `~sub~`, `^sup^` (its mistune plugins' tags)."""
-    md.inline.ruler.before("emphasis", "mark", _mark_tokenize)
-    md.inline.ruler2.before("emphasis", "mark", _mark_post_process)
+    md.inline.ruler.before("emphasis", "mark", _mark_rule)
     md.use(sub_plugin)
     md.use(superscript_plugin)
 

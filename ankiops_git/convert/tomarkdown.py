@@ -21,7 +21,6 @@ from ankiops_git.convert.canonical import (
     lone_image_src,
     normalised,
     plain_text_line,
-    remember_canonical,
 )
 from ankiops_git.convert.markdown import MATH_RE, MEDIA_PREFIX, md_to_html
 from ankiops_git.convert.tree import (
@@ -559,9 +558,7 @@ def _html_to_md(html: str, ankiops: bool = False) -> str:
         rendered = md_to_html(md, ankiops)
         if rendered == html:
             return md  # (most fields: what md_to_html wrote)
-        if target is None:
-            target = serialise(tree.children)
-            remember_canonical(html, target)
+        target = target or serialise(tree.children)
         if "<p" in target and _P_TAG.search(rendered) is None:
             continue  # cannot match: see _P_TAG (a lone <p> written as a tight paragraph)
         if canonical_html(rendered) == target:

@@ -82,21 +82,6 @@ def _children(node: LexborNode) -> list[Node]:
     return out
 
 
-def text_of(nodes: list[Node]) -> str:
-    """The text below these nodes (no comments)."""
-    out: list[str] = []
-    _text(nodes, out)
-    return "".join(out)
-
-
-def _text(nodes: list[Node], out: list[str]) -> None:
-    for node in nodes:
-        if type(node) is str:
-            out.append(node)
-        elif isinstance(node, Element):
-            _text(node.children, out)
-
-
 def descendants(nodes: list[Node]) -> list[Node]:
     out: list[Node] = []
     for node in nodes:
@@ -104,6 +89,11 @@ def descendants(nodes: list[Node]) -> list[Node]:
         if isinstance(node, Element):
             out += descendants(node.children)
     return out
+
+
+def text_of(nodes: list[Node]) -> str:
+    """The text below these nodes (no comments)."""
+    return "".join([n for n in descendants(nodes) if type(n) is str])
 
 
 def escape_text(text: str) -> str:
