@@ -25,6 +25,7 @@ from ankiops_git.convert.tree import (
     Node,
     descendants,
     escape_text,
+    named,
     parse,
     serialise,
     text_of,
@@ -151,10 +152,6 @@ def _normalise(
     return [Element(name, attrs, children)]
 
 
-def _named(node: Node, *names: str) -> bool:
-    return isinstance(node, Element) and node.name in names
-
-
 def _normal_attrs(name: str, attrs: dict[str, str]) -> dict[str, str]:
     if not attrs:
         return {}
@@ -182,7 +179,7 @@ def _split_around_blocks(el: Element, plain_open: frozenset[str]) -> list[Node] 
     </div></b>` is `<b>A</b><div><b>B</b></div>`; not around a list (its markers take
     the element's font)."""
     kids = el.children
-    if not any(_named(c, *BLOCK) for c in kids) or any(_named(c, "ul", "ol") for c in kids):
+    if not any(named(c, *BLOCK) for c in kids) or any(named(c, "ul", "ol") for c in kids):
         return None
     return _around_blocks(
         kids, el, lambda b: _normalise(b.name, b.attrs, _wrap_contents(b, el), plain_open)
@@ -194,7 +191,7 @@ def _around_blocks(kids: list[Node], template: Element, block: Callable) -> list
     out: list[Node] = []
     run: list[Node] = []
     for child in [*kids, None]:
-        if child is not None and not _named(child, *BLOCK):
+        if child is not None and not named(child, *BLOCK):
             run.append(child)
             continue
         if run:
@@ -326,7 +323,7 @@ def _layout(name: str, kids: list[Node]) -> list[Node]:
         if child is _BOUNDARY or (isinstance(child, Element) and child.name in BLOCK):
             if any(_has_content(n) for n in line):
                 items.append(line)
-            elif broke and _named(child, "ul", "ol"):
+            elif broke and named(child, "ul", "ol"):
                 after_br.add(len(items))
             line = []
             if child is not _BOUNDARY:
@@ -420,9 +417,9 @@ def _move_edges(nodes: list[Node]) -> list[Node]:
         lead: list[Node] = []
         trail: list[Node] = []
         if _brs_movable(node):
-            while kids and _named(kids[0], "br"):
+            while kids and named(kids[0], "br"):
                 lead.append(kids.pop(0))
-            while kids and _named(kids[-1], "br"):
+            while kids and named(kids[-1], "br"):
                 trail.insert(0, kids.pop())
         out += lead
         if kids or node.name not in DROP_WHEN_EMPTY:

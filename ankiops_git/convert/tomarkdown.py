@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 from markdown_it.common.html_blocks import block_names
 
 from ankiops_git.convert.canonical import (
     canonical_html,
+    html_equal,
     is_plain_text,
     lone_image_src,
     normalised,
@@ -31,7 +31,7 @@ from ankiops_git.convert.tree import (
     Element,
     Node,
     descendants,
-    escape_text,
+    named,
     open_tag,
     serialise,
     text_of,
@@ -51,13 +51,6 @@ _OPEN, _CLOSE = "\ue000", "\ue001"
 _NEWLINE = "\ue002"  # a newline inside a comment, kept verbatim
 _EMPHASIS = {"b": "**", "i": "*", "s": "~~"}
 _INNERMOST = re.compile(f"{_OPEN}([bis])([^{_OPEN}{_CLOSE}]*){_CLOSE}\\1")
-
-_ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
-_TAG_LIKE = re.compile(r"<(?=[A-Za-z/!?<])")
-_ESCAPE_ALWAYS = re.compile(r"([\\*`|])")
-# "]" only where it could close a link, image or reference definition; never "[":
-# "\\[" would open display math.
-_LINK_CLOSE = re.compile(r"\](?=[(\[:]|$)")
 
 
 class AnkiMarkdownConverter:
@@ -199,7 +192,7 @@ class AnkiMarkdownConverter:
         ]
         if len(items) != len([c for c in el.children if c != ""]):
             return None
-        loose = any(_named(c, "p") for i in items for c in i.children)
+        loose = any(named(c, "p") for i in items for c in i.children)
         out: list[str] = []
         for number, item in enumerate(items, int(start)):
             if ordered:
@@ -339,10 +332,6 @@ class AnkiMarkdownConverter:
             text = text[: match.start()] + replacement + text[match.end() :]
 
 
-def _named(node: Node, *names: str) -> bool:
-    return isinstance(node, Element) and node.name in names
-
-
 def _alignment(cell: Element) -> str | None:
     """A GFM column alignment from a cell's attributes ("" for none), or None."""
     match = re.fullmatch(r"text-align: (left|center|right)", cell.attrs.get("style", ""))
@@ -403,32 +392,32 @@ def ankiops_inline(tag: str, inner: str) -> str | None:
     if not inner or inner[0].isspace() or inner[-1].isspace():
         return None
     if tag == "mark":
-        return None if "=" in inner[:1] + inner[-1:] else f"=={inner}=="
+        return None if inner[0] == "=" or inner[-1] in "=\\" else f"=={inner}=="
     if _SCRIPT_TEXT.fullmatch(inner) is None:
         return None
     return f"{_ANKIOPS_TAGS[tag]}{inner}{_ANKIOPS_TAGS[tag]}"
 
 
-_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-_TILDE = re.compile(r"~(?=~)|(?<=~)~|^~|~$")
-# Any character one of escape_plain's patterns starts at (most text has none).
-_ESCAPE_ANY = re.compile(r"[\\*`|\]<&_~]|[^\S \t\n]")
+# Text Markdown would read as syntax, escaped with "\": always \ * ` |; "]" only where it
+# could close a link, image or reference definition (never "[": "\[" opens display
+# math); "<" and "&" where a tag or an entity could start; "_" at a word's edge; "~" in a
+# run or at the edges. Whitespace other than space, tab and newline (invisible in an
+# editor, trimmed by Markdown at line ends) as a character reference.
+_ESCAPE = re.compile(
+    r"[\\*`|]|\](?=[(\[:]|$)|<(?=[A-Za-z/!?<])|&(?=#?[A-Za-z0-9]+;)|(?<![A-Za-z0-9])_"
+    r"|_(?![A-Za-z0-9])|~(?=~)|(?<=~)~|^~|~$|(?P<space>[^\S \t\n])"
+)
 
 
 def escape_plain(text: str) -> str:
-    if not _ESCAPE_ANY.search(text):
-        return text
-    text = _ESCAPE_ALWAYS.sub(r"\\\1", text)
-    text = _LINK_CLOSE.sub(r"\\]", text)
-    text = _TAG_LIKE.sub(r"\\<", text)
-    text = _ENTITY_LIKE.sub(r"\\&", text)
-    text = _UNDERSCORE.sub(r"\\_", text)
-    text = _TILDE.sub(r"\\~", text)
-    # other whitespace is invisible in an editor, and Markdown trims it at line ends
-    return _ODD_SPACE.sub(lambda m: "&nbsp;" if m[0] == "\xa0" else f"&#x{ord(m[0]):X};", text)
+    return _ESCAPE.sub(_escaped, text)
 
 
-_ODD_SPACE = re.compile(r"[^\S \t\n]")
+def _escaped(match: re.Match[str]) -> str:
+    char = match[0]
+    if match["space"] is None:
+        return "\\" + char
+    return "&nbsp;" if char == "\xa0" else f"&#x{ord(char):X};"
 
 
 _HEADING_OR_QUOTE = re.compile(r"#{1,6}(?:[ \t]|$)|>")
@@ -535,26 +524,18 @@ def _latex_kept(html: str, md: str, ankiops: bool, whole: bool) -> str:
 
 
 def _html_to_md(html: str, ankiops: bool = False) -> str:
-    if not html:
-        return ""
+    md = None  # plain text and a lone image (most fields) need no tree
     if is_plain_text(html):
         text = plain_text_line(html)
         md = escape_line_start(escape_markdown(text, ankiops)) if text else ""
-        if _renders_to(md, html, escape_text(text), ankiops):
-            return md
-    src = lone_image_src(html)
-    if src is not None:
+    elif (src := lone_image_src(html)) is not None:
         md = f"![]({link_target(media_target(src))})"
-        if _renders_to(md, html, f'<img src="{src}">', ankiops):
-            return md
+    if md is not None and html_equal(md_to_html(md, ankiops), html):
+        return md
     tree = normalised(html)
-    target: str | None = None  # canonical_html(html), needed only if md renders otherwise
-    tried: set[str] = set()
-    for converter in _converters(ankiops):
-        md = deck_safe(converter.container(tree).strip("\n"))
-        if md in tried:
-            continue  # the retries often write the same Markdown
-        tried.add(md)
+    target = ""  # canonical_html(html), needed only if md renders otherwise
+    for tags, raw in ((False, False), (True, False), (False, True)):
+        md = deck_safe(AnkiMarkdownConverter(tags, raw, ankiops).container(tree).strip("\n"))
         rendered = md_to_html(md, ankiops)
         if rendered == html:
             return md  # (most fields: what md_to_html wrote)
@@ -564,18 +545,11 @@ def _html_to_md(html: str, ankiops: bool = False) -> str:
         if canonical_html(rendered) == target:
             return md
     inner = serialise(tree.children, pre_entities=True)
-    return deck_safe(_raw_field(inner, target or canonical_html(html), ankiops))
+    return deck_safe(_raw_field(inner, target, ankiops))
 
 
 # HTML with no match has no "<p" in its canonical form (tests/test_convert_candidates.py)
 _P_TAG = re.compile("</?p", re.IGNORECASE)
-
-
-@lru_cache(maxsize=2)
-def _converters(ankiops: bool = False) -> tuple[AnkiMarkdownConverter, ...]:
-    """The converters html_to_md tries, in order."""
-    options = ((False, False), (True, False), (False, True))
-    return tuple(AnkiMarkdownConverter(tags, raw, ankiops) for tags, raw in options)
 
 
 def deck_safe(md: str) -> str:
@@ -601,12 +575,6 @@ _MAYBE_STRUCTURAL = re.compile(
     f"^(?:[{''.join(sorted({p[0] for p in BUILTIN_PREFIXES}))}]|---|<!--|<{{7}}|>{{7}})",
     re.MULTILINE,
 )
-
-
-def _renders_to(md: str, html: str, target: str, ankiops: bool = False) -> bool:
-    """Whether `md` renders to HTML equal to `html`, whose canonical form is `target`."""
-    rendered = md_to_html(md, ankiops)
-    return rendered == html or canonical_html(rendered) == target
 
 
 def _raw_field(inner: str, target: str, ankiops: bool) -> str:

@@ -82,6 +82,10 @@ def _children(node: LexborNode) -> list[Node]:
     return out
 
 
+def named(node: Node, *names: str) -> bool:
+    return isinstance(node, Element) and node.name in names
+
+
 def descendants(nodes: list[Node]) -> list[Node]:
     out: list[Node] = []
     for node in nodes:
