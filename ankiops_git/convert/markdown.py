@@ -53,37 +53,9 @@ def _math_rule(state: StateInline, silent: bool) -> bool:
     return True
 
 
-class _AnkiRenderer(RendererHTML):
-    """Compact HTML with no newlines between tags, in Anki's editor vocabulary."""
-
-    def renderToken(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        token = tokens[idx]
-        if token.hidden:
-            return ""
-        tag = _TAG_RENAME.get(token.tag, token.tag)
-        if token.nesting == -1:
-            return f"</{tag}>"
-        return f"<{tag}{self.renderAttrs(token)}>"
-
-
 def _escape(text: str) -> str:
     """Text as Anki's editor writes it: `&`, `<`, `>`, `"` and no-break spaces escaped."""
-    escaped = escapeHtml(text)
-    return escaped.replace("\xa0", "&nbsp;") if "\xa0" in escaped else escaped
-
-
-def _render_text(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    return _escape(tokens[idx].content)  # (text and math)
-
-
-def _render_code_inline(
-    self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any
-) -> str:
-    return f"<code>{_escape(tokens[idx].content)}</code>"
-
-
-def _render_html(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    return tokens[idx].content.rstrip("\n") if tokens[idx].block else tokens[idx].content
+    return escapeHtml(text).replace("\xa0", "&nbsp;")
 
 
 MEDIA_PREFIX = "media/"  # where deck files find media files: media/x.png is Anki's x.png
@@ -105,38 +77,62 @@ def _sound_names(html: str) -> str:
     return _SOUND_IN_MEDIA.sub(lambda m: m[0] if m[1] in (".", "..") else f"[sound:{m[1]}]", html)
 
 
-def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    token = tokens[idx]
-    alt = self.renderInlineAsText(token.children or [], options, env)
-    attrs = {"src": anki_media_src(str(token.attrGet("src") or ""))}
-    if alt:
-        attrs["alt"] = alt
-    for name, value in token.attrs.items():
-        if name not in ("src", "alt"):
-            attrs[name] = str(value)
-    rendered = "".join(f' {name}="{_escape(value)}"' for name, value in attrs.items())
-    return f"<img{rendered}>"
+class _AnkiRenderer(RendererHTML):
+    """Compact HTML with no newlines between tags, in Anki's editor vocabulary (a
+    method per token type, markdown-it's way)."""
 
+    def renderToken(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+        token = tokens[idx]
+        if token.hidden:
+            return ""
+        tag = _TAG_RENAME.get(token.tag, token.tag)
+        return f"</{tag}>" if token.nesting == -1 else f"<{tag}{self.renderAttrs(token)}>"
 
-def render_code_block(code: str, language: str) -> str:
-    """A code block: highlighted if it has a known language and no cloze markup."""
-    if language and "{{c" not in code:
-        spans = highlighted(code, language)
-        if spans is not None:
-            lang, html = escapeHtml(language), serialise(list(spans))
-            return f'<pre class="{CSS_CLASS}"><code class="language-{lang}">{html}</code></pre>'
-    cls = f' class="language-{escapeHtml(language)}"' if language else ""
-    return f"<pre><code{cls}>{_escape(code)}</code></pre>"
+    def text(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+        return _escape(tokens[idx].content)
 
+    math = text
 
-def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    token = tokens[idx]
-    content = token.content
-    # markdown-it ends the code with a newline; it shows nothing after a non-empty
-    # last line, so drop it there (as Anki would store it) and keep it otherwise.
-    code = content[:-1] if len(content) > 1 and content[-2] != "\n" else content
-    language = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
-    return render_code_block(code, language)
+    def softbreak(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+        return "<br>"
+
+    hardbreak = softbreak
+
+    def code_inline(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+        return f"<code>{_escape(tokens[idx].content)}</code>"
+
+    def html_block(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+        return tokens[idx].content.rstrip("\n") if tokens[idx].block else tokens[idx].content
+
+    html_inline = html_block
+
+    def image(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+        token = tokens[idx]
+        alt = self.renderInlineAsText(token.children or [], options, env)
+        attrs = {"src": anki_media_src(str(token.attrGet("src") or ""))}
+        if alt:
+            attrs["alt"] = alt
+        attrs |= {k: str(v) for k, v in token.attrs.items() if k not in ("src", "alt")}
+        return "<img" + "".join(f' {name}="{_escape(v)}"' for name, v in attrs.items()) + ">"
+
+    def fence(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+        """A code block: highlighted if it has a known language and no cloze markup.
+        markdown-it ends the code with a newline; it shows nothing after a non-empty
+        last line, so it is dropped there (as Anki would store it) and kept otherwise."""
+        token = tokens[idx]
+        code = token.content
+        code = code[:-1] if len(code) > 1 and code[-2] != "\n" else code
+        language = token.info.split(maxsplit=1)[0] if token.info.strip() else ""
+        lang = escapeHtml(language)
+        if language and "{{c" not in code:
+            spans = highlighted(code, language)
+            if spans is not None:
+                html = serialise(list(spans))
+                return f'<pre class="{CSS_CLASS}"><code class="language-{lang}">{html}</code></pre>'
+        cls = f' class="language-{lang}"' if language else ""
+        return f"<pre><code{cls}>{_escape(code)}</code></pre>"
+
+    code_block = fence
 
 
 def _trailing_backslash_lines_are_empty_lines(tokens: list[Token]) -> None:
@@ -247,16 +243,6 @@ def _parser(ankiops: bool = False) -> MarkdownIt:
     # default list also holds those of rules we do not enable), or "]" (link labels).
     md.inline.terminator_re = _TERMINATORS_ANKIOPS if ankiops else _TERMINATORS
     md.renderer = _AnkiRenderer(md)
-    for name in ("math", "text"):
-        md.add_render_rule(name, _render_text)
-    for name in ("softbreak", "hardbreak"):
-        md.add_render_rule(name, lambda *_: "<br>")
-    md.add_render_rule("code_inline", _render_code_inline)
-    for name in ("html_block", "html_inline"):
-        md.add_render_rule(name, _render_html)
-    md.add_render_rule("image", _render_image)
-    for name in ("fence", "code_block"):
-        md.add_render_rule(name, _render_fence)
     return md
 
 
