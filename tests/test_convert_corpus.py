@@ -123,7 +123,8 @@ STRUCTURE = re.compile(
 
 def test_canonical_form_is_idempotent_on_the_rich_corpus() -> None:
     """html_to_md depends only on the canonical form, so it must be a fixed point."""
-    from ankiops_git.convert.canonical import normalised, serialise
+    from ankiops_git.convert.canonical import normalised
+    from ankiops_git.convert.tree import serialise
 
     changed = []
     for html in corpus_fields("omscs"):

@@ -12,32 +12,17 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from ankiops_git.convert import tree
 from ankiops_git.convert.highlight import CSS_CLASS, highlighted
-from ankiops_git.convert.tree import (
-    BLOCK,
-    DROP_WHEN_EMPTY,
-    HEADINGS,
-    RAW_TEXT,
-    VISIBLE_VOID,
-    VOID,
-    Comment,
-    Element,
-    Node,
-    descendants,
-    escape_text,
-    named,
-    parse,
-    serialise,
-    text_of,
-)
+from ankiops_git.convert.tree import BLOCK, DROP_WHEN_EMPTY, RAW_TEXT, Comment, Element, Node, named
 
 SYNONYMS = {"strong": "b", "em": "i", "strike": "s", "del": "s"}
 EDGE_MOVABLE = {"b", "i"}  # edge <br>s move out, same-attribute neighbours merge unseen
 UNWRAP_WITHOUT_ATTRS = {"span", "font"}
 _SELF_NESTING_NO_OP = {"i", "u", "s"}  # not b: "bolder" inside bold can show
 _STRUCTURAL = {"ul", "ol", "table", "tbody", "thead", "tfoot", "tr", "dl", "menu"}
-_PHRASING_ONLY = HEADINGS | {"p"}  # a div inside stays (dissolved, it could nest blocks)
-_OPAQUE = RAW_TEXT | VISIBLE_VOID | {"br", "code"}  # whitespace kept as it is
+_PHRASING_ONLY = tree.HEADINGS | {"p"}  # a div inside stays (dissolved, it could nest blocks)
+_OPAQUE = RAW_TEXT | tree.VISIBLE_VOID | {"br", "code"}  # whitespace kept as it is
 _SETTLED = BLOCK | RAW_TEXT  # laid out already, or not at all: a line's cleaning skips them
 # Style properties that keep the line's height: a <br> at the edge of an element styled
 # only with these shows the same outside it.
@@ -52,11 +37,11 @@ _COLON = re.compile(r"\s*:\s*")
 def canonical_html(html: str) -> str:
     """The canonical spelling of `html` (see module docstring)."""
     if is_plain_text(html):
-        return escape_text(plain_text_line(html))
+        return tree.escape_text(plain_text_line(html))
     image = lone_image_src(html)
     if image is not None:
         return f'<img src="{image}">'
-    return serialise(normalised(html).children)
+    return tree.serialise(normalised(html).children)
 
 
 _LONE_IMAGE = re.compile(r'[ \t\n\r\f]*<img src="([^"<>&\x00]+)"[ \t\n\r\f]*/?>[ \t\n\r\f]*')
@@ -94,14 +79,14 @@ def is_empty_field(html: str) -> bool:
 
 def normalised(html: str) -> Element:
     """The canonical tree of `html` (its <body>)."""
-    return normalise(parse("" if is_empty_field(html) else html))
+    return normalise(tree.parse("" if is_empty_field(html) else html))
 
 
 def normalise(parsed: Element) -> Element:
     """The canonical tree of a parsed field's <body>."""
     body = _normalise("body", {}, parsed.children, frozenset())[0]
     assert isinstance(body, Element)
-    if all(isinstance(c, Element) and c.name == "br" for c in body.children):
+    if all(named(c, "br") for c in body.children):
         return Element("body", {}, [])  # only line breaks left: as empty as `<br>`
     return body
 
@@ -128,17 +113,13 @@ def _normalise(
         pieces = _normalise(renamed, child_attrs, child.children, inner)
         if renamed in UNWRAP_WITHOUT_ATTRS and not child_attrs:
             for piece in pieces:  # (it, or its copies around blocks: meaningless)
-                plain = isinstance(piece, Element) and piece.name == renamed and not piece.attrs
-                children += piece.children if isinstance(piece, Element) and plain else [piece]
+                plain = named(piece, renamed) and not piece.attrs
+                children += piece.children if named(piece, renamed) and plain else [piece]
         else:
             children += pieces
     if name == "table":  # rows only
         sections = ("thead", "tbody", "tfoot")
-        children = [
-            g
-            for c in children
-            for g in (c.children if isinstance(c, Element) and c.name in sections else [c])
-        ]
+        children = [g for c in children for g in (c.children if named(c, *sections) else [c])]
     if name in _SELF_NESTING_NO_OP and not attrs and name in plain_open:
         return children  # italic inside italic is just italic
     if name not in BLOCK:
@@ -224,19 +205,18 @@ def _normal_pre(attrs: dict[str, str], kids: list[Node]) -> list[Node]:
     a non-empty last line dropped, a sole attribute-less <code> unwrapped, our own
     highlighting redone."""
     kids = _pre_nodes(kids)
-    text = text_of(kids)
+    text = tree.text_of(kids)
     if text.endswith("\n") and len(text) > 1 and text[-2] != "\n":
-        kids = _pre_nodes(_drop_last_newline(kids)[0])  # (and what that emptied)
-        text = text_of(kids)
-    while len(kids) == 1 and isinstance(kids[0], Element) and kids[0].name == "code":
-        if kids[0].attrs:
-            break
+        _drop_last_newline(kids)
+        kids = _pre_nodes(kids)  # (without what that emptied)
+        text = tree.text_of(kids)
+    while len(kids) == 1 and named(kids[0], "code") and not kids[0].attrs:
         kids = kids[0].children
     return (attrs == {"class": CSS_CLASS} and _highlighted(kids, text)) or kids
 
 
 def _pre_nodes(kids: list[Node]) -> list[Node]:
-    """<br>s as newlines, without empty texts and empty inline elements."""
+    """New nodes: <br>s as newlines, without empty texts and empty inline elements."""
     out: list[Node] = []
     for node in kids:
         if isinstance(node, Element):
@@ -253,26 +233,19 @@ def _pre_nodes(kids: list[Node]) -> list[Node]:
     return out
 
 
-def _drop_last_newline(kids: list[Node]) -> tuple[list[Node], bool]:
-    """Without the newline ending the last text, unless a void element follows it; and
-    whether that text or void element was found."""
+def _drop_last_newline(kids: list[Node]) -> bool:
+    """Drop the newline ending the last text, in place, unless a void element follows
+    it; whether that text or void element was found."""
     for index in range(len(kids) - 1, -1, -1):
         node = kids[index]
         if type(node) is str:
-            if node.endswith("\n"):
-                kids = kids[:index] + ([node[:-1]] if node[:-1] else []) + kids[index + 1 :]
-            return kids, True
-        if isinstance(node, Element):
-            if node.name in VOID:
-                return kids, True
-            inner, found = _drop_last_newline(node.children)
-            if found:
-                return [
-                    *kids[:index],
-                    Element(node.name, node.attrs, inner),
-                    *kids[index + 1 :],
-                ], True
-    return kids, False
+            kids[index] = node.removesuffix("\n")
+            return True
+        if isinstance(node, Element) and (
+            node.name in tree.VOID or _drop_last_newline(node.children)
+        ):
+            return True
+    return False
 
 
 def _highlighted(kids: list[Node], text: str) -> list[Node] | None:
@@ -283,7 +256,7 @@ def _highlighted(kids: list[Node], text: str) -> list[Node] | None:
     if not isinstance(code, Element) or code.name != "code" or len(code.attrs) != 1:
         return None
     language = code.attrs.get("class", "")
-    for node in descendants(code.children):
+    for node in tree.descendants(code.children):
         if type(node) is Comment or (
             isinstance(node, Element) and (node.name != "span" or set(node.attrs) - {"class"})
         ):
@@ -303,7 +276,7 @@ def _flatten(name: str, kids: list[Node]) -> list[Node]:
         return kids
     out: list[Node] = []
     for child in kids:
-        if isinstance(child, Element) and child.name == "div" and not child.attrs:
+        if named(child, "div") and not child.attrs:
             out += [_BOUNDARY, *_flatten("div", child.children), _BOUNDARY]
         else:
             out.append(child)
@@ -329,7 +302,7 @@ def _layout(name: str, kids: list[Node]) -> list[Node]:
             if child is not _BOUNDARY:
                 items.append(child)
             broke = False
-        elif isinstance(child, Element) and child.name == "br":
+        elif named(child, "br"):
             items.append(line)
             line, broke = [], True
         else:
@@ -367,7 +340,7 @@ def _ends_in_br(nodes: list[Node]) -> bool:
     last = nodes[-1] if nodes else None
     while isinstance(last, Element) and last.name != "br" and last.children:
         last = last.children[-1]
-    return isinstance(last, Element) and last.name == "br"
+    return named(last, "br")
 
 
 def _has_content(node: Node) -> bool:
@@ -375,7 +348,7 @@ def _has_content(node: Node) -> bool:
         return True
     if isinstance(node, str):
         return bool(node.strip(" \t\n\r\f"))
-    if node.name in VISIBLE_VOID or node.name == "br" or (node.name == "a" and node.attrs):
+    if node.name in tree.VISIBLE_VOID or node.name == "br" or (node.name == "a" and node.attrs):
         return True  # (an empty link shows nothing, but its target is the field's)
     return any(_has_content(c) for c in node.children)
 

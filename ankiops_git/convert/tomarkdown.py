@@ -14,36 +14,11 @@ import unicodedata
 
 from markdown_it.common.html_blocks import block_names
 
-from ankiops_git.convert.canonical import (
-    canonical_html,
-    html_equal,
-    is_plain_text,
-    lone_image_src,
-    normalised,
-    plain_text_line,
-)
+from ankiops_git import deckfile
+from ankiops_git.convert import canonical, tree
+from ankiops_git.convert.canonical import canonical_html
 from ankiops_git.convert.markdown import MATH_RE, MEDIA_PREFIX, md_to_html
-from ankiops_git.convert.tree import (
-    BLOCK,
-    HEADINGS,
-    VOID,
-    Comment,
-    Element,
-    Node,
-    descendants,
-    named,
-    open_tag,
-    serialise,
-    text_of,
-)
-from ankiops_git.deckfile import (
-    COMMENT_RE,
-    PREFIX_RE,
-    SEPARATOR_RE,
-    Fence,
-    is_conflict_marker,
-    step_fence,
-)
+from ankiops_git.convert.tree import BLOCK, VOID, Comment, Element, Node, named, open_tag
 from ankiops_git.notetypes import BUILTIN_PREFIXES, LATEX_RE
 
 _HTML_BLOCK_TAGS = set(block_names)  # an HTML block starting with one runs to a blank line
@@ -129,7 +104,7 @@ class AnkiMarkdownConverter:
         name, plain = el.name, not el.attrs
         if name == "p" and plain and not self.raw_paragraphs:
             return "para", self.paragraph(el.children)[1]
-        if name in HEADINGS and plain:
+        if name in tree.HEADINGS and plain:
             return "block", self.heading(el)
         if name == "hr" and plain:
             return "block", "***"
@@ -165,15 +140,15 @@ class AnkiMarkdownConverter:
                 return None
         if pre.attrs and not language:
             return None
-        for node in descendants(body.children):
+        for node in tree.descendants(body.children):
             if type(node) is Comment:
                 return None
             if isinstance(node, Element) and not (
                 node.name == "span" and set(node.attrs) <= {"class"} and language
             ):
                 return None
-        text = text_of(body.children)
-        if any(is_conflict_marker(line) for line in text.split("\n")):
+        text = tree.text_of(body.children)
+        if any(deckfile.is_conflict_marker(line) for line in text.split("\n")):
             return None  # the deck parser reads these even inside fences: keep it one line
         runs = [len(r) for r in re.findall(r"`+", text)]
         ticks = "`" * max(3, max(runs, default=0) + 1)
@@ -226,9 +201,7 @@ class AnkiMarkdownConverter:
                 aligns = [a or "" for a in row_aligns]
             line: list[str] = []
             for cell in cells:
-                if any(
-                    isinstance(d, Element) and d.name in BLOCK for d in descendants(cell.children)
-                ):
+                if any(named(d, *BLOCK) for d in tree.descendants(cell.children)):
                     return None
                 text = self.resolve(self.inlines(cell.children, in_cell=True))
                 line.append(text)
@@ -257,7 +230,7 @@ class AnkiMarkdownConverter:
             return self.text(node, previous)
         if node.name == "br":
             return "<br>" if in_cell else "\n"
-        if node.name == "code" and "\n" in text_of(node.children):
+        if node.name == "code" and "\n" in tree.text_of(node.children):
             # (a code span would show its newlines as spaces; note types often show
             # <code> preformatted): as HTML, newlines as entities within the line
             inner = "".join(
@@ -277,7 +250,7 @@ class AnkiMarkdownConverter:
             if written is not None:
                 return written
         if node.name == "code" and not node.attrs and all(type(c) is str for c in node.children):
-            return code_span(text_of(node.children))
+            return code_span(tree.text_of(node.children))
         if (
             node.name == "a"
             and set(node.attrs) <= {"href", "title"}
@@ -433,7 +406,7 @@ def escape_line_start(line: str) -> str:
     match = _ORDERED.match(line)
     if match:
         return match.group(1) + "\\" + line[len(match.group(1)) :]
-    prefix = PREFIX_RE.match(line)  # the deck parser's own pattern: `Q\:` reads as text
+    prefix = deckfile.PREFIX_RE.match(line)  # the deck parser's: `Q\:` reads as text
     return line[: len(prefix[1])] + "\\" + line[len(prefix[1]) :] if prefix else line
 
 
@@ -458,7 +431,7 @@ def link_title(el: Element) -> str:
 def raw_block(el: Element) -> str:
     """`el` as one HTML block that Markdown passes through untouched, newlines in
     <pre> as &#10; (an HTML block ends at a blank line)."""
-    html = serialise([el], pre_entities=True)
+    html = tree.serialise([el], pre_entities=True)
     if el.name in ("table", "ul", "ol") and "<!--" not in html:
         # one row or item per line: whitespace between them shows nothing
         html = _ROW_START.sub(lambda m: "\n" + m.group(), html)
@@ -525,26 +498,26 @@ def _latex_kept(html: str, md: str, ankiops: bool, whole: bool) -> str:
 
 def _html_to_md(html: str, ankiops: bool = False) -> str:
     md = None  # plain text and a lone image (most fields) need no tree
-    if is_plain_text(html):
-        text = plain_text_line(html)
+    if canonical.is_plain_text(html):
+        text = canonical.plain_text_line(html)
         md = escape_line_start(escape_markdown(text, ankiops)) if text else ""
-    elif (src := lone_image_src(html)) is not None:
+    elif (src := canonical.lone_image_src(html)) is not None:
         md = f"![]({link_target(media_target(src))})"
-    if md is not None and html_equal(md_to_html(md, ankiops), html):
+    if md is not None and canonical.html_equal(md_to_html(md, ankiops), html):
         return md
-    tree = normalised(html)
+    root = canonical.normalised(html)
     target = ""  # canonical_html(html), needed only if md renders otherwise
     for tags, raw in ((False, False), (True, False), (False, True)):
-        md = deck_safe(AnkiMarkdownConverter(tags, raw, ankiops).container(tree).strip("\n"))
+        md = deck_safe(AnkiMarkdownConverter(tags, raw, ankiops).container(root).strip("\n"))
         rendered = md_to_html(md, ankiops)
         if rendered == html:
             return md  # (most fields: what md_to_html wrote)
-        target = target or serialise(tree.children)
+        target = target or tree.serialise(root.children)
         if "<p" in target and _P_TAG.search(rendered) is None:
             continue  # cannot match: see _P_TAG (a lone <p> written as a tight paragraph)
         if canonical_html(rendered) == target:
             return md
-    inner = serialise(tree.children, pre_entities=True)
+    inner = tree.serialise(root.children, pre_entities=True)
     return deck_safe(_raw_field(inner, target, ankiops))
 
 
@@ -558,14 +531,16 @@ def deck_safe(md: str) -> str:
     if _MAYBE_STRUCTURAL.search(md) is None:
         return md  # no line starts as any of the patterns below
     lines = md.split("\n")
-    fence: Fence | None = None
+    fence: deckfile.Fence | None = None
     for index, line in enumerate(lines):
         structural = fence is None and (
-            PREFIX_RE.match(line) or SEPARATOR_RE.match(line) or COMMENT_RE.match(line)
+            deckfile.PREFIX_RE.match(line)
+            or deckfile.SEPARATOR_RE.match(line)
+            or deckfile.COMMENT_RE.match(line)
         )
-        if structural or is_conflict_marker(line):
+        if structural or deckfile.is_conflict_marker(line):
             lines[index] = " " + line
-        fence = step_fence(fence, line)
+        fence = deckfile.step_fence(fence, line)
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ serialisation; the tag sets, defined here only."""
 from __future__ import annotations
 
 import re
+from typing import TypeGuard
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -82,7 +83,7 @@ def _children(node: LexborNode) -> list[Node]:
     return out
 
 
-def named(node: Node, *names: str) -> bool:
+def named(node: Node | None, *names: str) -> TypeGuard[Element]:
     return isinstance(node, Element) and node.name in names
 
 
