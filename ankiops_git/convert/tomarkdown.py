@@ -17,6 +17,7 @@ from markdown_it.common.html_blocks import block_names
 from ankiops_git import deckfile
 from ankiops_git.convert import canonical, tree
 from ankiops_git.convert.canonical import canonical_html
+from ankiops_git.convert.highlight import CSS_CLASS
 from ankiops_git.convert.markdown import MATH_RE, MEDIA_PREFIX, md_to_html
 from ankiops_git.convert.tree import BLOCK, VOID, Comment, Element, Node, named, open_tag
 from ankiops_git.notetypes import BUILTIN_PREFIXES, LATEX_RE
@@ -38,9 +39,7 @@ class AnkiMarkdownConverter:
 
     def container(self, el: Element) -> str:
         """Markdown for the children of a field, list item or blockquote."""
-        loose = not self.raw_paragraphs and any(
-            isinstance(c, Element) and c.name == "p" for c in el.children
-        )
+        loose = not self.raw_paragraphs and any(named(c, "p") for c in el.children)
         parts: list[tuple[str, str]] = []  # (kind, markdown); kind "blank" needs a blank after
         run: list[Node] = []
         previous_list = ""
@@ -66,12 +65,12 @@ class AnkiMarkdownConverter:
     def paragraph(self, nodes: list[Node]) -> tuple[str, str]:
         lines: list[list[Node]] = [[]]
         for node in nodes:
-            if isinstance(node, Element) and node.name == "br":
+            if named(node, "br"):
                 lines.append([])
             else:
                 lines[-1].append(node)
         ended = False  # a run ends with <br> after an empty line, or the field's last one
-        if nodes and isinstance(nodes[-1], Element) and nodes[-1].name == "br":
+        if nodes and named(nodes[-1], "br"):
             lines.pop()
             ended = bool(lines[-1])  # (written "line\")
         # A comment opening or closing the paragraph is an HTML block of its own (it may
@@ -128,17 +127,14 @@ class AnkiMarkdownConverter:
         return "#" * level + (" " + text if text else "")
 
     def fence(self, pre: Element) -> str | None:
-        if pre.attrs not in ({}, {"class": "highlight"}):
-            return None
         kids, language, body = pre.children, "", pre
-        if len(kids) == 1 and isinstance(kids[0], Element) and kids[0].name == "code":
-            body, cls = kids[0], kids[0].attrs.get("class", "")
-            language = cls[len("language-") :]
-            if len(body.attrs) != 1 or not cls.startswith("language-"):
+        if len(kids) == 1 and named(kids[0], "code"):
+            body = kids[0]
+            match = re.fullmatch(r"language-([\w+#.-]+)", body.attrs.get("class", ""))
+            if match is None or len(body.attrs) != 1:
                 return None
-            if not re.fullmatch(r"[\w+#.-]+", language):
-                return None
-        if pre.attrs and not language:
+            language = match[1]
+        if pre.attrs and (pre.attrs != {"class": CSS_CLASS} or not language):
             return None
         for node in tree.descendants(body.children):
             if type(node) is Comment:
@@ -162,9 +158,7 @@ class AnkiMarkdownConverter:
         start = el.attrs.get("start", "1") if ordered else "1"
         if set(el.attrs) - ({"start"} if ordered else set()) or not re.fullmatch(r"\d{1,9}", start):
             return None
-        items = [
-            c for c in el.children if isinstance(c, Element) and c.name == "li" and not c.attrs
-        ]
+        items = [c for c in el.children if named(c, "li") and not c.attrs]
         if len(items) != len([c for c in el.children if c != ""]):
             return None
         loose = any(named(c, "p") for i in items for c in i.children)
@@ -184,14 +178,14 @@ class AnkiMarkdownConverter:
     def table(self, el: Element) -> str | None:
         if el.attrs:
             return None
-        rows = [r for r in el.children if isinstance(r, Element) and r.name == "tr" and not r.attrs]
+        rows = [r for r in el.children if named(r, "tr") and not r.attrs]
         if not rows or len(rows) != len(el.children):
             return None
         grid: list[list[str]] = []
         aligns: list[str] = []
         for index, row in enumerate(rows):
             want = "th" if index == 0 else "td"
-            cells = [c for c in row.children if isinstance(c, Element) and c.name == want]
+            cells = [c for c in row.children if named(c, want)]
             if not cells or len(cells) != len(row.children):
                 return None
             row_aligns = [_alignment(c) for c in cells]
@@ -199,13 +193,9 @@ class AnkiMarkdownConverter:
                 return None
             if not index:
                 aligns = [a or "" for a in row_aligns]
-            line: list[str] = []
-            for cell in cells:
-                if any(named(d, *BLOCK) for d in tree.descendants(cell.children)):
-                    return None
-                text = self.resolve(self.inlines(cell.children, in_cell=True))
-                line.append(text)
-            grid.append(line)
+            if any(named(d, *BLOCK) for c in cells for d in tree.descendants(c.children)):
+                return None
+            grid.append([self.resolve(self.inlines(c.children, in_cell=True)) for c in cells])
         width = len(grid[0])
         if any(len(line) != width for line in grid):
             return None
@@ -216,12 +206,8 @@ class AnkiMarkdownConverter:
         return "\n".join(line.replace("|  |", "| |") for line in out)
 
     def inlines(self, nodes: list[Node], in_cell: bool = False) -> str:
-        out: list[str] = []
-        previous = None
-        for node in nodes:
-            out.append(self.inline(node, in_cell, previous))
-            previous = node
-        return "".join(out)
+        previous = [None, *nodes]
+        return "".join([self.inline(n, in_cell, previous[i]) for i, n in enumerate(nodes)])
 
     def inline(self, node: Node, in_cell: bool = False, previous: Node | None = None) -> str:
         if type(node) is Comment:
@@ -251,13 +237,8 @@ class AnkiMarkdownConverter:
                 return written
         if node.name == "code" and not node.attrs and all(type(c) is str for c in node.children):
             return code_span(tree.text_of(node.children))
-        if (
-            node.name == "a"
-            and set(node.attrs) <= {"href", "title"}
-            and "href" in node.attrs
-            and inner
-            and "\n" not in inner
-        ):
+        link = node.name == "a" and "href" in node.attrs and set(node.attrs) <= {"href", "title"}
+        if link and inner and "\n" not in inner:
             return f"[{inner}]({link_target(node.attrs['href'])}{link_title(node)})"
         if node.name == "img":
             image = self.image(node)
@@ -284,7 +265,7 @@ class AnkiMarkdownConverter:
 
     def text(self, node: str, previous: Node | None) -> str:
         text = escape_markdown(node, self.ankiops)
-        if text.startswith("{") and isinstance(previous, Element) and previous.name == "img":
+        if text.startswith("{") and named(previous, "img"):
             text = "\\" + text
         return text
 
