@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -173,22 +174,17 @@ def _mark_tight_paragraphs(tokens: list[Token]) -> None:
             if token.type == "blockquote_open":
                 containers[i] = []
     for blocks in containers.values():
-        if _is_loose(tokens, blocks):
-            continue
-        for start in blocks:
-            if tokens[start].type == "paragraph_open":
-                tokens[start].hidden = True
-                tokens[start + 2].hidden = True  # paragraph_open, inline, paragraph_close
+        if not any(_blank_between(tokens[a], tokens[b]) for a, b in pairwise(blocks)):
+            for start in blocks:
+                if tokens[start].type == "paragraph_open":  # (then inline, paragraph_close)
+                    tokens[start].hidden = tokens[start + 2].hidden = True
 
 
-def _is_loose(tokens: list[Token], blocks: list[int]) -> bool:
-    for s1, s2 in zip(blocks, blocks[1:], strict=False):
-        first, second = tokens[s1], tokens[s2]
-        if "paragraph_open" not in (first.type, second.type) or first.type in _NEEDS_BLANK:
-            continue
-        if first.map is not None and second.map is not None and second.map[0] > first.map[1]:
-            return True
-    return False
+def _blank_between(first: Token, second: Token) -> bool:
+    """A blank line parsing does not need between two blocks, one a paragraph."""
+    if "paragraph_open" not in (first.type, second.type) or first.type in _NEEDS_BLANK:
+        return False
+    return first.map is not None and second.map is not None and second.map[0] > first.map[1]
 
 
 _TERMINATORS = re.compile(r"[\n\\`~*_\[\]!<&{]")
@@ -218,20 +214,14 @@ def _mark_rule(state: StateInline, silent: bool) -> bool:
     return True
 
 
-def _ankiops_inline(md: MarkdownIt) -> None:
-    """AnkiOps' `==mark==`, `~sub~`, `^sup^` (its mistune plugins' tags)."""
-    md.inline.ruler.before("emphasis", "mark", _mark_rule)
-    md.use(sub_plugin)
-    md.use(superscript_plugin)
-
-
 @lru_cache(maxsize=2)
 def _parser(ankiops: bool = False) -> MarkdownIt:
     """Our markdown-it; `ankiops`: with AnkiOps' inline Markdown (mark, sub, sup)."""
     md = MarkdownIt("commonmark", {"breaks": True, "html": True, "xhtmlOut": False})
     md.enable(["table", "strikethrough"])
-    if ankiops:
-        _ankiops_inline(md)
+    if ankiops:  # `==mark==`, `~sub~`, `^sup^` (the tags of AnkiOps' mistune plugins)
+        md.inline.ruler.before("emphasis", "mark", _mark_rule)
+        md.use(sub_plugin).use(superscript_plugin)
     md.use(attrs_plugin, after=("image",))
     md.inline.ruler.before("escape", "math", _math_rule)
     # Keep link and image targets exactly as written: Anki looks media up by file

@@ -374,21 +374,19 @@ def _escaped(match: re.Match[str]) -> str:
     return "&nbsp;" if char == "\xa0" else f"&#x{ord(char):X};"
 
 
-_HEADING_OR_QUOTE = re.compile(r"#{1,6}(?:[ \t]|$)|>")
-_BULLET = re.compile(r"[-+*](?:[ \t]|$)")
-_SETEXT = re.compile(r"(=+|-+)[ \t]*")
-_ORDERED = re.compile(r"(\d{1,9})([.)])(?=[ \t]|$)")
+# A line starting a heading, quote, list item or setext underline (an ordered item's
+# number is group 1: the escape goes after it).
+_BLOCK_START = re.compile(
+    r"#{1,6}(?:[ \t]|$)|>|[-+*](?:[ \t]|$)|(?:=+|-+)[ \t]*$|(\d{1,9})[.)](?:[ \t]|$)"
+)
 
 
 def escape_line_start(line: str) -> str:
-    """Escape what would make a line start a block, or a deck-file structure line."""
-    if _HEADING_OR_QUOTE.match(line) or _BULLET.match(line) or _SETEXT.fullmatch(line):
-        return "\\" + line
-    match = _ORDERED.match(line)
-    if match:
-        return match.group(1) + "\\" + line[len(match.group(1)) :]
-    prefix = deckfile.PREFIX_RE.match(line)  # the deck parser's: `Q\:` reads as text
-    return line[: len(prefix[1])] + "\\" + line[len(prefix[1]) :] if prefix else line
+    """Escape what would make a line start a block, or a deck-file prefix (with the deck
+    parser's own pattern, group 1 the letters: `Q\\:` reads as text)."""
+    match = _BLOCK_START.match(line) or deckfile.PREFIX_RE.match(line)
+    cut = len(match[1] or "") if match else 0
+    return line[:cut] + "\\" + line[cut:] if match else line
 
 
 def code_span(code: str) -> str:
