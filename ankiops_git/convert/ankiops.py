@@ -18,40 +18,39 @@ from ankiops_git.convert.canonical import normalised
 from ankiops_git.convert.markdown import md_to_html
 from ankiops_git.convert.tree import BLOCK, Element, Node, serialise, text_of
 
-# AnkiOps' replacements, in its order, made on the Markdown before parsing.
-ARROWS = (("==>", "\u21d2"), ("-->", "\u2192"), ("=/=", "\u2260"))
-
-
-def ankiops_source(markdown: str) -> str:
-    """The Markdown as AnkiOps' renderer parses it: no-break spaces as spaces, the
-    arrows as characters."""
-    text = markdown.replace("\xa0", " ")
-    for spelling, char in ARROWS:
-        text = text.replace(spelling, char)
-    return text
-
-
-_BLOCK_TAGS = "|".join(sorted(BLOCK))
+_ARROWS = {"==>": "\u21d2", "-->": "\u2192", "=/=": "\u2260"}  # AnkiOps' replacements, in order
 _BOUNDARY = "\x00"
 # A block tag with the <br>s next to it: where a block starts or ends.
-_AROUND_BLOCK = re.compile(f"(?:<br>|{_BOUNDARY})*(</?(?:{_BLOCK_TAGS})(?:\\s[^>]*)?>)(?:<br>)*")
+_AROUND_BLOCK = re.compile(
+    f"(?:<br>|{_BOUNDARY})*(</?(?:{'|'.join(sorted(BLOCK))})(?:\\s[^>]*)?>)(?:<br>)*"
+)
 _PARAGRAPH_BREAK = re.compile(f"(?:<br>){{2,}}|{_BOUNDARY}+")
 _WIDTH_STYLE = re.compile(r"width:\s*(\d+)px;?")
+
+
+def same_meaning(markdown: str, html: str) -> bool:
+    """Whether `html` (a field in Anki) is what `markdown` means in AnkiOps' dialect:
+    AnkiOps' rendering of it, or ours (with the Markdown read as AnkiOps reads it:
+    no-break spaces as spaces, the arrows as characters), up to the normal form."""
+    source = markdown.replace("\xa0", " ")
+    for spelling, char in _ARROWS.items():
+        source = source.replace(spelling, char)
+    return normal_form(md_to_html(source, ankiops=True)) == normal_form(html)
 
 
 @lru_cache(maxsize=16384)
 def normal_form(html: str) -> str:
     """`html` with what tells AnkiOps' rendering from ours forgotten: code blocks as
-    their text, an image's width however spelled, empty alt texts, and the joins of
-    blocks (<p>s, <br><br>, <br>s next to a block) as one boundary."""
-    tree = normalised(html)
-    text = (
-        serialise(_forgotten(tree.children)).replace("\u21d2", "==&gt;").replace("\u2192", "--&gt;")
+    their text, an image's width however spelled, empty alt texts, the arrows as
+    written, and the joins of blocks (<p>s, <br><br>, <br>s next to a block) as one
+    boundary (a paragraph's tags as a boundary alone)."""
+    text = serialise(_forgotten(normalised(html).children))
+    for spelling, char in _ARROWS.items():
+        text = text.replace(char, spelling.replace(">", "&gt;"))
+    text = _AROUND_BLOCK.sub(
+        lambda m: _BOUNDARY if m[1] in ("<p>", "</p>") else _BOUNDARY + m[1] + _BOUNDARY, text
     )
-    text = text.replace("\u2260", "=/=")
-    text = _AROUND_BLOCK.sub(_boundary, text)
-    text = _PARAGRAPH_BREAK.sub(_BOUNDARY, text)
-    return text.strip(_BOUNDARY)
+    return _PARAGRAPH_BREAK.sub(_BOUNDARY, text).strip(_BOUNDARY)
 
 
 def _forgotten(nodes: list[Node]) -> list[Node]:
@@ -71,21 +70,3 @@ def _forgotten(nodes: list[Node]) -> list[Node]:
             node = Element(node.name, attrs, _forgotten(node.children))
         out.append(node)
     return out
-
-
-def _boundary(match: re.Match[str]) -> str:
-    """A block tag as a boundary on either side; a paragraph's tags as a boundary alone."""
-    return _BOUNDARY if match[1] in ("<p>", "</p>") else _BOUNDARY + match[1] + _BOUNDARY
-
-
-def render(markdown: str) -> str:
-    """The field's Markdown in our renderer with AnkiOps' inline Markdown, read as
-    AnkiOps reads it (arrows, no-break spaces)."""
-    return md_to_html(ankiops_source(markdown), ankiops=True)
-
-
-def same_meaning(markdown: str, html: str) -> bool:
-    """Whether `html` (a field in Anki) is what `markdown` means in AnkiOps' dialect:
-    AnkiOps' rendering of it, or ours, or any HTML equal to one of them up to the
-    normal form above."""
-    return normal_form(render(markdown)) == normal_form(html)
