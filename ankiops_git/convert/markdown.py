@@ -215,7 +215,7 @@ def _mark_rule(state: StateInline, silent: bool) -> bool:
 
 
 @lru_cache(maxsize=2)
-def _parser(ankiops: bool = False) -> MarkdownIt:
+def markdown_it(ankiops: bool = False) -> MarkdownIt:
     """Our markdown-it; `ankiops`: with AnkiOps' inline Markdown (mark, sub, sup)."""
     md = MarkdownIt("commonmark", {"breaks": True, "html": True, "xhtmlOut": False})
     md.enable(["table", "strikethrough"])
@@ -242,7 +242,7 @@ def md_to_html(text: str, ankiops: bool = False) -> str:
 
     `ankiops`: AnkiOps' inline Markdown too (`==mark==`, `~sub~`, `^sup^`), for
     repositories adopted from AnkiOps (ankiops.toml's `[markdown] ankiops = true`)."""
-    md = _parser(ankiops)
+    md = markdown_it(ankiops)
     env: dict[str, Any] = {}
     tokens = md.parse(text, env)
     _mark_tight_paragraphs(tokens)

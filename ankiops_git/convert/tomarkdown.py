@@ -10,15 +10,15 @@ result reads as deck-file structure (`deck_safe`).
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from markdown_it.common.html_blocks import block_names
+from markdown_it.rules_inline import StateInline
 
 from ankiops_git import deckfile
 from ankiops_git.convert import canonical, tree
 from ankiops_git.convert.canonical import canonical_html
 from ankiops_git.convert.highlight import CSS_CLASS
-from ankiops_git.convert.markdown import MATH_RE, MEDIA_PREFIX, md_to_html
+from ankiops_git.convert.markdown import MATH_RE, MEDIA_PREFIX, markdown_it, md_to_html
 from ankiops_git.convert.tree import BLOCK, VOID, Comment, Element, Node, named, open_tag
 from ankiops_git.notetypes import BUILTIN_PREFIXES, LATEX_RE
 
@@ -292,21 +292,20 @@ def _alignment(cell: Element) -> str | None:
     return "" if not cell.attrs else match[1] if match and len(cell.attrs) == 1 else None
 
 
-def _is_punct(ch: str) -> bool:
-    return ch in (_OPEN, _CLOSE) or unicodedata.category(ch)[0] in "PS"
-
-
 def _can_delimit(delimiter: str, before: str, inner: str, after: str) -> bool:
-    """CommonMark flanking rules for `delimiter inner delimiter` between two chars."""
-    if not inner or "\n" in inner[:1] + inner[-1:]:
+    """Whether `delimiter inner delimiter` between two characters is emphasis, by
+    markdown-it's own delimiter scan (the placeholders of the emphasis around it, to be
+    delimiters too, as punctuation)."""
+    edges = (before, after, inner[:1], inner[-1:])
+    if not inner or "\n" in inner[:1] + inner[-1:] or delimiter[0] in edges or before == "\\":
         return False
-    first, last = inner[0], inner[-1]
-    mark = delimiter[0]
-    if mark in (before, after, first, last) or before == "\\":
-        return False
-    left = not first.isspace() and (not _is_punct(first) or before.isspace() or _is_punct(before))
-    right = not last.isspace() and (not _is_punct(last) or after.isspace() or _is_punct(after))
-    return left and right
+    src = (before + delimiter + inner + delimiter + after).translate(_AS_PUNCTUATION)
+    state = StateInline(src, markdown_it(), {}, [])
+    closing = len(src) - len(delimiter) - 1
+    return state.scanDelims(1, True).can_open and state.scanDelims(closing, True).can_close
+
+
+_AS_PUNCTUATION = str.maketrans(_OPEN + _CLOSE, "!!")
 
 
 def escape_markdown(text: str, ankiops: bool = False) -> str:
