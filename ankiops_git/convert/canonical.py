@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from ankiops_git.convert import tree
 from ankiops_git.convert.highlight import CSS_CLASS, highlighted
-from ankiops_git.convert.tree import BLOCK, DROP_WHEN_EMPTY, RAW_TEXT, Comment, Element, Node, named
+from ankiops_git.convert.tree import BLOCK, RAW_TEXT, Comment, Element, Node, is_block, named
 
 SYNONYMS = {"strong": "b", "em": "i", "strike": "s", "del": "s"}
 EDGE_MOVABLE = {"b", "i"}  # edge <br>s move out, same-attribute neighbours merge unseen
@@ -160,7 +160,7 @@ def _split_around_blocks(el: Element, plain_open: frozenset[str]) -> list[Node] 
     </div></b>` is `<b>A</b><div><b>B</b></div>`; not around a list (its markers take
     the element's font)."""
     kids = el.children
-    if not any(named(c, *BLOCK) for c in kids) or any(named(c, "ul", "ol") for c in kids):
+    if not any(is_block(c) for c in kids) or any(named(c, "ul", "ol") for c in kids):
         return None
     return _around_blocks(
         kids, el, lambda b: _normalise(b.name, b.attrs, _wrap_contents(b, el), plain_open)
@@ -172,7 +172,7 @@ def _around_blocks(kids: list[Node], template: Element, block: Callable) -> list
     out: list[Node] = []
     run: list[Node] = []
     for child in [*kids, None]:
-        if child is not None and not named(child, *BLOCK):
+        if child is not None and not is_block(child):
             run.append(child)
             continue
         if run:
@@ -224,7 +224,7 @@ def _pre_nodes(kids: list[Node]) -> list[Node]:
                 node = "\n"
             else:
                 node = Element(node.name, node.attrs, _pre_nodes(node.children))
-                if not node.children and node.name in DROP_WHEN_EMPTY:
+                if not node.children and node.name in tree.DROP_WHEN_EMPTY:
                     continue
         if type(node) is str and out and type(out[-1]) is str:
             out[-1] += node
@@ -263,8 +263,14 @@ def _highlighted(kids: list[Node], text: str) -> list[Node] | None:
             return None
     if not language.startswith("language-") or "{{c" in text:
         return None
-    spans = highlighted(text, language[len("language-") :])
-    return None if spans is None else [Element("code", code.attrs, list(spans))]
+    runs = highlighted(text, language[len("language-") :])
+    if runs is None:
+        return None
+    return [
+        Element(
+            "code", code.attrs, [Element("span", {"class": c}, [t]) if c else t for c, t in runs]
+        )
+    ]
 
 
 _BOUNDARY = Comment("boundary")  # (compared by identity)
@@ -293,7 +299,7 @@ def _layout(name: str, kids: list[Node]) -> list[Node]:
     broke = False
     # (<br>s moved out of b/i break lines; empties dropped)
     for child in _flatten(name, _move_edges(kids)):
-        if child is _BOUNDARY or (isinstance(child, Element) and child.name in BLOCK):
+        if child is _BOUNDARY or is_block(child):
             if any(_has_content(n) for n in line):
                 items.append(line)
             elif broke and named(child, "ul", "ol"):
@@ -395,7 +401,7 @@ def _move_edges(nodes: list[Node]) -> list[Node]:
             while kids and named(kids[-1], "br"):
                 trail.insert(0, kids.pop())
         out += lead
-        if kids or node.name not in DROP_WHEN_EMPTY:
+        if kids or node.name not in tree.DROP_WHEN_EMPTY:
             out.append(Element(node.name, node.attrs, kids))
         out += trail
     return out
@@ -453,7 +459,7 @@ def _tidy(nodes: list[Node], drop: bool = True) -> list[Node]:
             node = Element(
                 node.name, node.attrs, _tidy(node.children, drop and node.name not in _SETTLED)
             )
-            if drop and not node.children and node.name in DROP_WHEN_EMPTY:
+            if drop and not node.children and node.name in tree.DROP_WHEN_EMPTY:
                 continue
             if (
                 isinstance(previous, Element)

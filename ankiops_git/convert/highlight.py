@@ -11,8 +11,6 @@ from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES, _TokenType
 from pygments.util import ClassNotFound
 
-from ankiops_git.convert.tree import Element, Node
-
 CSS_CLASS = "highlight"
 
 
@@ -22,9 +20,9 @@ def stylesheet(style: str = "default") -> str:
 
 
 @lru_cache(maxsize=1024)  # md_to_html and the canonical form highlight the same code
-def highlighted(code: str, language: str) -> tuple[Node, ...] | None:
-    """`code` as Pygments' classed spans (plain text as text) whose text is exactly
-    `code`, or None if `language` is unknown."""
+def highlighted(code: str, language: str) -> tuple[tuple[str, str], ...] | None:
+    """`code` as runs of (Pygments' CSS class, text), "" for plain text, whose text is
+    exactly `code`; or None if `language` is unknown."""
     lexer = _lexer(language)
     if lexer is None:
         return None
@@ -35,7 +33,7 @@ def highlighted(code: str, language: str) -> tuple[Node, ...] | None:
             runs[-1][1] += value
         else:
             runs.append([css, value])
-    return tuple(Element("span", {"class": c}, [t]) if c else t for c, t in runs if t)
+    return tuple((css, text) for css, text in runs if text)
 
 
 @lru_cache(maxsize=64)  # looking a lexer up by name is slow; lexers keep no state

@@ -25,7 +25,7 @@ from mdit_py_plugins.subscript import sub_plugin
 from mdit_py_plugins.superscript import superscript_plugin
 
 from ankiops_git.convert.highlight import CSS_CLASS, highlighted
-from ankiops_git.convert.tree import serialise
+from ankiops_git.convert.tree import escape_text
 
 # Shared with the HTML -> Markdown side, which must find exactly the same spans.
 MATH_RE = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
@@ -126,9 +126,12 @@ class _AnkiRenderer(RendererHTML):
         language = token.info.split(maxsplit=1)[0] if token.info.strip() else ""
         lang = escapeHtml(language)
         if language and "{{c" not in code:
-            spans = highlighted(code, language)
-            if spans is not None:
-                html = serialise(list(spans))
+            runs = highlighted(code, language)
+            if runs is not None:  # (as the canonical form writes them: no quotes escaped)
+                html = "".join(
+                    f'<span class="{c}">{escape_text(t)}</span>' if c else escape_text(t)
+                    for c, t in runs
+                )
                 return f'<pre class="{CSS_CLASS}"><code class="language-{lang}">{html}</code></pre>'
         cls = f' class="language-{lang}"' if language else ""
         return f"<pre><code{cls}>{_escape(code)}</code></pre>"

@@ -12,14 +12,14 @@ from __future__ import annotations
 import re
 
 from markdown_it.common.html_blocks import block_names
-from markdown_it.rules_inline import StateInline
+from markdown_it.common.utils import isMdAsciiPunct, isPunctChar, isWhiteSpace
 
 from ankiops_git import deckfile
 from ankiops_git.convert import canonical, tree
 from ankiops_git.convert.canonical import canonical_html
 from ankiops_git.convert.highlight import CSS_CLASS
-from ankiops_git.convert.markdown import MATH_RE, MEDIA_PREFIX, markdown_it, md_to_html
-from ankiops_git.convert.tree import BLOCK, VOID, Comment, Element, Node, named, open_tag
+from ankiops_git.convert.markdown import MATH_RE, MEDIA_PREFIX, md_to_html
+from ankiops_git.convert.tree import VOID, Comment, Element, Node, is_block, named, open_tag
 from ankiops_git.notetypes import BUILTIN_PREFIXES, LATEX_RE
 
 _HTML_BLOCK_TAGS = set(block_names)  # an HTML block starting with one runs to a blank line
@@ -44,7 +44,7 @@ class AnkiMarkdownConverter:
         run: list[Node] = []
         previous_list = ""
         for child in el.children:
-            if isinstance(child, Element) and child.name in BLOCK:
+            if is_block(child):
                 if run:
                     parts.append(self.paragraph(run))
                     run = []
@@ -193,7 +193,7 @@ class AnkiMarkdownConverter:
                 return None
             if not index:
                 aligns = [a or "" for a in row_aligns]
-            if any(named(d, *BLOCK) for c in cells for d in tree.descendants(c.children)):
+            if any(is_block(d) for c in cells for d in tree.descendants(c.children)):
                 return None
             grid.append([self.resolve(self.inlines(c.children, in_cell=True)) for c in cells])
         width = len(grid[0])
@@ -293,19 +293,25 @@ def _alignment(cell: Element) -> str | None:
 
 
 def _can_delimit(delimiter: str, before: str, inner: str, after: str) -> bool:
-    """Whether `delimiter inner delimiter` between two characters is emphasis, by
-    markdown-it's own delimiter scan (the placeholders of the emphasis around it, to be
-    delimiters too, as punctuation)."""
-    edges = (before, after, inner[:1], inner[-1:])
-    if not inner or "\n" in inner[:1] + inner[-1:] or delimiter[0] in edges or before == "\\":
+    """Whether `delimiter inner delimiter` between two characters is emphasis:
+    CommonMark's flanking rule on both sides, with markdown-it's own whitespace and
+    punctuation (the placeholders of the emphasis around it count as punctuation)."""
+    if not inner or "\n" in inner[:1] + inner[-1:] or before == "\\":
         return False
-    src = (before + delimiter + inner + delimiter + after).translate(_AS_PUNCTUATION)
-    state = StateInline(src, markdown_it(), {}, [])
-    closing = len(src) - len(delimiter) - 1
-    return state.scanDelims(1, True).can_open and state.scanDelims(closing, True).can_close
+    if delimiter[0] in (before, after, inner[0], inner[-1]):
+        return False
+    return _flanks(before, inner[0]) and _flanks(after, inner[-1])
 
 
-_AS_PUNCTUATION = str.maketrans(_OPEN + _CLOSE, "!!")
+def _flanks(outside: str, inside: str) -> bool:
+    """A delimiter between these characters is left-flanking (or, mirrored, right-)."""
+    if isWhiteSpace(ord(inside)):
+        return False
+    return not _punct(inside) or isWhiteSpace(ord(outside)) or _punct(outside)
+
+
+def _punct(char: str) -> bool:
+    return char in (_OPEN, _CLOSE) or isMdAsciiPunct(ord(char)) or isPunctChar(char)
 
 
 def escape_markdown(text: str, ankiops: bool = False) -> str:
@@ -354,23 +360,22 @@ def ankiops_inline(tag: str, inner: str) -> str | None:
 # Text Markdown would read as syntax, escaped with "\": always \ * ` |; "]" only where it
 # could close a link, image or reference definition (never "[": "\[" opens display
 # math); "<" and "&" where a tag or an entity could start; "_" at a word's edge; "~" in a
-# run or at the edges. Whitespace other than space, tab and newline (invisible in an
-# editor, trimmed by Markdown at line ends) as a character reference.
+# run or at the edges.
 _ESCAPE = re.compile(
     r"[\\*`|]|\](?=[(\[:]|$)|<(?=[A-Za-z/!?<])|&(?=#?[A-Za-z0-9]+;)|(?<![A-Za-z0-9])_"
-    r"|_(?![A-Za-z0-9])|~(?=~)|(?<=~)~|^~|~$|(?P<space>[^\S \t\n])"
+    r"|_(?![A-Za-z0-9])|~(?=~)|(?<=~)~|^~|~$"
 )
+# Whitespace but space, tab and newline: invisible in an editor, trimmed by Markdown at
+# line ends; written as a character reference.
+_ODD_SPACE = re.compile(r"[^\S \t\n]")
+_ESCAPE_ANY = re.compile(r"[\\*`|\]<&_~]|[^\S \t\n]")  # where either starts (most text: nowhere)
 
 
 def escape_plain(text: str) -> str:
-    return _ESCAPE.sub(_escaped, text)
-
-
-def _escaped(match: re.Match[str]) -> str:
-    char = match[0]
-    if match["space"] is None:
-        return "\\" + char
-    return "&nbsp;" if char == "\xa0" else f"&#x{ord(char):X};"
+    if not _ESCAPE_ANY.search(text):
+        return text
+    text = _ESCAPE.sub(r"\\\g<0>", text)
+    return _ODD_SPACE.sub(lambda m: "&nbsp;" if m[0] == "\xa0" else f"&#x{ord(m[0]):X};", text)
 
 
 # A line starting a heading, quote, list item or setext underline (an ordered item's
@@ -475,6 +480,8 @@ def _latex_kept(html: str, md: str, ankiops: bool, whole: bool) -> str:
 
 
 def _html_to_md(html: str, ankiops: bool = False) -> str:
+    if not html:
+        return ""
     md = None  # plain text and a lone image (most fields) need no tree
     if canonical.is_plain_text(html):
         text = canonical.plain_text_line(html)

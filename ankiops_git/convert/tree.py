@@ -87,6 +87,10 @@ def named(node: Node | None, *names: str) -> TypeGuard[Element]:
     return isinstance(node, Element) and node.name in names
 
 
+def is_block(node: Node | None) -> TypeGuard[Element]:
+    return isinstance(node, Element) and node.name in BLOCK
+
+
 def descendants(nodes: list[Node]) -> list[Node]:
     out: list[Node] = []
     for node in nodes:
@@ -98,7 +102,17 @@ def descendants(nodes: list[Node]) -> list[Node]:
 
 def text_of(nodes: list[Node]) -> str:
     """The text below these nodes (no comments)."""
-    return "".join([n for n in descendants(nodes) if type(n) is str])
+    out: list[str] = []
+    _text(nodes, out)
+    return "".join(out)
+
+
+def _text(nodes: list[Node], out: list[str]) -> None:
+    for node in nodes:
+        if type(node) is str:
+            out.append(node)
+        elif isinstance(node, Element):
+            _text(node.children, out)
 
 
 def escape_text(text: str) -> str:
