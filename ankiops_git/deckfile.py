@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -561,24 +561,68 @@ def parse_note(text: str, path: str = "", first_line: int = 1, types: NoteTypes 
 # --- writing --------------------------------------------------------------------------
 
 
+def structure_in(text: str, prefix_re: re.Pattern[str] = PREFIX_RE) -> Iterator[tuple[int, str]]:
+    """What in a field's `text` the deck parser would read as structure, as (line index,
+    kind): "conflict" for a conflict marker (even in a code fence); outside fences
+    "prefix" (by `prefix_re`), "separator", "comment"; and last ("fence", line count)
+    when a fence is left open. The one place that knows it: the writer refuses such a
+    field (field_problem), the converter and export escape such lines."""
+    fence: Fence | None = None
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if is_conflict_marker(line):
+            yield index, "conflict"
+        elif fence is None:
+            if prefix_re.match(line):
+                yield index, "prefix"
+            elif SEPARATOR_RE.match(line):
+                yield index, "separator"
+            elif COMMENT_RE.match(line):
+                yield index, "comment"
+        fence = step_fence(fence, line)
+    if fence is not None:
+        yield len(lines), "fence"
+
+
 def field_problem(text: str, types: NoteTypes = BUILTIN) -> str | None:
     """Why `text` (normalized) cannot be written as a field without changing its
     meaning, if so: a later line that would read as structure, or an unclosed fence."""
-    fence: Fence | None = None
-    for index, line in enumerate(text.split("\n")):
-        if index > 0 and is_conflict_marker(line):  # the first line follows the prefix
+    lines = text.split("\n")
+    for index, kind in structure_in(text, types.prefix_re):
+        if kind == "fence":
+            return "it opens a code fence it does not close"
+        line = lines[index]
+        if index == 0:  # (it follows the prefix)
+            continue
+        if kind == "conflict":
             return f"line {index + 1} is a merge conflict marker ({line[:7]})"
-        if fence is None and index > 0:
-            if types.prefix_re.match(line):
-                return f"line {index + 1} starts with a field prefix; escape it as `{line[0]}\\:`"
-            if SEPARATOR_RE.match(line):
-                return f"line {index + 1} is `---`, the note separator; use `***`"
-            if COMMENT_RE.match(line):
-                return f"line {index + 1} looks like a deck file comment"
-        fence = step_fence(fence, line)
-    if fence is not None:
-        return "it opens a code fence it does not close"
+        if kind == "prefix":
+            return f"line {index + 1} starts with a field prefix; escape it as `{line[0]}\\:`"
+        if kind == "separator":
+            return f"line {index + 1} is `---`, the note separator; use `***`"
+        return f"line {index + 1} looks like a deck file comment"
     return None
+
+
+def deck_safe(markdown: str) -> str:
+    """A field's Markdown (from the converter, its text escaped already) with a leading
+    space on each line the deck parser would read as structure (in an HTML block or a
+    comment): Markdown shows that line alike."""
+    if _MAYBE_STRUCTURAL.search(markdown) is None:
+        return markdown  # no line starts as any of the patterns structure_in looks for
+    lines = markdown.split("\n")
+    for index, kind in structure_in(markdown):
+        if kind != "fence":
+            lines[index] = " " + lines[index]
+    return "\n".join(lines)
+
+
+# The first characters of every line structure_in finds (the built-in prefixes,
+# SEPARATOR_RE, COMMENT_RE, the conflict markers): a line starting otherwise is safe.
+_MAYBE_STRUCTURAL = re.compile(
+    f"^(?:[{''.join(sorted({p[0] for p in notetypes.BUILTIN_PREFIXES}))}]|---|<!--|<{{7}}|>{{7}})",
+    re.MULTILINE,
+)
 
 
 def write_note(note: Note, types: NoteTypes = BUILTIN) -> str:

@@ -85,13 +85,10 @@ def escape_prefixes(markdown: str, types: NoteTypes) -> str:
     if types.extra_prefix_re is None:
         return markdown
     lines = markdown.split("\n")
-    fence: deckfile.Fence | None = None
-    for index, line in enumerate(lines):
-        m = types.extra_prefix_re.match(line) if fence is None else None
-        if m:
-            cut = len(m.group(1))
-            lines[index] = line[:cut] + "\\" + line[cut:]
-        fence = deckfile.step_fence(fence, line)
+    for index, kind in deckfile.structure_in(markdown, types.extra_prefix_re):
+        match = types.extra_prefix_re.match(lines[index]) if kind == "prefix" else None
+        if match:
+            lines[index] = lines[index][: len(match[1])] + "\\" + lines[index][len(match[1]) :]
     return "\n".join(lines)
 
 

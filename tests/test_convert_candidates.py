@@ -68,10 +68,7 @@ LINE_STARTS = st.sampled_from(
 @SETTINGS
 @given(st.lists(LINE_STARTS, max_size=6).map("\n".join))
 def test_lines_the_precheck_passes_are_never_structural(md: str) -> None:
-    from ankiops_git.convert.tomarkdown import _MAYBE_STRUCTURAL
-    from ankiops_git.deckfile import COMMENT_RE, PREFIX_RE, SEPARATOR_RE, is_conflict_marker
+    from ankiops_git.deckfile import _MAYBE_STRUCTURAL, structure_in
 
     if _MAYBE_STRUCTURAL.search(md) is None:  # deck_safe returns it as it is
-        for line in md.split("\n"):
-            assert not (PREFIX_RE.match(line) or SEPARATOR_RE.match(line))
-            assert not (COMMENT_RE.match(line) or is_conflict_marker(line))
+        assert all(kind == "fence" for _, kind in structure_in(md)), md

@@ -21,7 +21,7 @@ from ankiops_git.convert.canonical import canonical_html
 from ankiops_git.convert.highlight import CSS_CLASS
 from ankiops_git.convert.markdown import MATH_RE, MEDIA_PREFIX, md_to_html
 from ankiops_git.convert.tree import VOID, Comment, Element, Node, is_block, named, open_tag
-from ankiops_git.notetypes import BUILTIN_PREFIXES, LATEX_RE
+from ankiops_git.notetypes import LATEX_RE
 
 _HTML_BLOCK_TAGS = set(block_names)  # an HTML block starting with one runs to a blank line
 _OPEN, _CLOSE = "\ue000", "\ue001"
@@ -472,12 +472,12 @@ def _latex_kept(html: str, md: str, ankiops: bool, whole: bool) -> str:
     rendered = md_to_html(md, ankiops)
     if rendered == html or (not whole and LATEX_RE.findall(rendered) == spans):
         return md
-    exact = deck_safe(html)
+    exact = deckfile.deck_safe(html)
     if md_to_html(exact, ankiops) == html:
         return exact
     if whole or re.search(r"\n[ \t]*\n", html):
         return md  # (an HTML block ends at a blank line: no Markdown keeps this field)
-    raw = deck_safe(_raw_field(html, canonical_html(html), ankiops))
+    raw = deckfile.deck_safe(_raw_field(html, canonical_html(html), ankiops))
     return raw if LATEX_RE.findall(md_to_html(raw, ankiops)) == spans else md
 
 
@@ -495,7 +495,9 @@ def _html_to_md(html: str, ankiops: bool = False) -> str:
     root = canonical.normalised(html)
     target = ""  # canonical_html(html), needed only if md renders otherwise
     for tags, raw in ((False, False), (True, False), (False, True)):
-        md = deck_safe(AnkiMarkdownConverter(tags, raw, ankiops).container(root).strip("\n"))
+        md = deckfile.deck_safe(
+            AnkiMarkdownConverter(tags, raw, ankiops).container(root).strip("\n")
+        )
         rendered = md_to_html(md, ankiops)
         if rendered == html:
             return md  # (most fields: what md_to_html wrote)
@@ -505,38 +507,11 @@ def _html_to_md(html: str, ankiops: bool = False) -> str:
         if canonical_html(rendered) == target:
             return md
     inner = tree.serialise(root.children, pre_entities=True)
-    return deck_safe(_raw_field(inner, target, ankiops))
+    return deckfile.deck_safe(_raw_field(inner, target, ankiops))
 
 
 # HTML with no match has no "<p" in its canonical form (tests/test_convert_candidates.py)
 _P_TAG = re.compile("</?p", re.IGNORECASE)
-
-
-def deck_safe(md: str) -> str:
-    """`md` with no line the deck file parser would read as structure: text is escaped
-    already; a line inside an HTML comment gets a leading space (invisible)."""
-    if _MAYBE_STRUCTURAL.search(md) is None:
-        return md  # no line starts as any of the patterns below
-    lines = md.split("\n")
-    fence: deckfile.Fence | None = None
-    for index, line in enumerate(lines):
-        structural = fence is None and (
-            deckfile.PREFIX_RE.match(line)
-            or deckfile.SEPARATOR_RE.match(line)
-            or deckfile.COMMENT_RE.match(line)
-        )
-        if structural or deckfile.is_conflict_marker(line):
-            lines[index] = " " + line
-        fence = deckfile.step_fence(fence, line)
-    return "\n".join(lines)
-
-
-# The first characters of every line deck_safe changes (PREFIX_RE's prefixes,
-# SEPARATOR_RE, COMMENT_RE, the conflict markers): a line starting otherwise is safe.
-_MAYBE_STRUCTURAL = re.compile(
-    f"^(?:[{''.join(sorted({p[0] for p in BUILTIN_PREFIXES}))}]|---|<!--|<{{7}}|>{{7}})",
-    re.MULTILINE,
-)
 
 
 def _raw_field(inner: str, target: str, ankiops: bool) -> str:
