@@ -441,7 +441,7 @@ def media_target(src: str) -> str:
     return src
 
 
-@lru_cache(maxsize=65536)  # a pure function; a field's text often recurs across notes
+@lru_cache(maxsize=4096)  # a pure function; a field's text often recurs across notes
 def html_to_md(html: str, ankiops: bool = False, latex: bool = False) -> str:
     """One field's HTML as Markdown for a deck file (no leading/trailing blank lines).
     Media files are named by their place in the repository: `media/x.png`,
