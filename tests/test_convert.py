@@ -345,3 +345,15 @@ def test_a_list_right_after_a_line_break_keeps_it() -> None:
     assert html_to_md(html) == "where:\\\n- a"
     assert md_to_html(html_to_md(html)) == html
     assert html_equal("x<br><div>y</div>", "x<div>y</div>")  # (other blocks: as before)
+
+
+def test_a_list_after_a_div_line_starts_a_line_of_its_own() -> None:
+    """A <div>'s end ends its line like a <br>: under inline-block lists (omscs' Basic)
+    the list after it sits on a line of its own, so it keeps a <br> in front (omscs:
+    4 cards no longer change)."""
+    html = '<div><img src="a.png"></div><ul><li>a</li></ul>'
+    assert html_equal(html, '<img src="a.png"><br><ul><li>a</li></ul>')
+    assert not html_equal(html, '<img src="a.png"><ul><li>a</li></ul>')
+    assert html_equal("<div>where:<br></div><ul><li>a</li></ul>", "where:<br><ul><li>a</li></ul>")
+    assert html_equal(md_to_html(html_to_md(html)), html)
+    assert html_equal("<div>x</div><p>y</p>", "x<p>y</p>")  # (other blocks: as before)

@@ -293,8 +293,9 @@ def _layout(name: str, kids: list[Node]) -> list[Node]:
     """An element's children as blocks and runs of `<br>`-separated lines."""
     items: list[Node | list[Node]] = []  # blocks, and lines as lists
     line: list[Node] = []
-    # A list right after a <br> keeps it: note types show lists inline-block (omscs'
-    # Basic), and there the <br> puts the list on a line of its own.
+    # A list right after a line ended by a <br> or a <div>'s end keeps a <br> before
+    # it: note types show lists inline-block (omscs' Basic), and there the line's end
+    # puts the list on a line of its own (a <br> before a block shows nothing else).
     after_br: set[int] = set()
     broke = False
     # (<br>s moved out of b/i break lines; empties dropped)
@@ -302,12 +303,13 @@ def _layout(name: str, kids: list[Node]) -> list[Node]:
         if child is _BOUNDARY or is_block(child):
             if any(_has_content(n) for n in line):
                 items.append(line)
+                broke = child is _BOUNDARY
             elif broke and named(child, "ul", "ol"):
                 after_br.add(len(items))
             line = []
             if child is not _BOUNDARY:
                 items.append(child)
-            broke = False
+                broke = False
         elif named(child, "br"):
             items.append(line)
             line, broke = [], True
