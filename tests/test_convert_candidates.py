@@ -72,3 +72,17 @@ def test_lines_the_precheck_passes_are_never_structural(md: str) -> None:
 
     if _MAYBE_STRUCTURAL.search(md) is None:  # deck_safe returns it as it is
         assert all(kind == "fence" for _, kind in structure_in(md)), md
+
+
+# --- escape_plain's precheck --------------------------------------------------------------
+
+
+@SETTINGS
+@given(st.text(alphabet=st.sampled_from(list("a1 _~*`|\\]<>&[(:;#\n\t\xa0\u2003\r\f\v!"))))
+def test_text_the_escape_precheck_passes_needs_no_escape(text: str) -> None:
+    """escape_plain returns text its precheck (_ESCAPE_ANY) finds nothing in as it is:
+    neither of the two patterns it stands for may match there."""
+    from ankiops_git.convert.tomarkdown import _ESCAPE, _ESCAPE_ANY, _ODD_SPACE
+
+    if _ESCAPE_ANY.search(text) is None:
+        assert _ESCAPE.search(text) is None and _ODD_SPACE.search(text) is None, text

@@ -113,8 +113,10 @@ def _normalise(
         pieces = _normalise(renamed, child_attrs, child.children, inner)
         if renamed in UNWRAP_WITHOUT_ATTRS and not child_attrs:
             for piece in pieces:  # (it, or its copies around blocks: meaningless)
-                plain = named(piece, renamed) and not piece.attrs
-                children += piece.children if named(piece, renamed) and plain else [piece]
+                if named(piece, renamed) and not piece.attrs:
+                    children += piece.children
+                else:
+                    children.append(piece)
         else:
             children += pieces
     if name == "table":  # rows only

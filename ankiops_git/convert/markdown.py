@@ -218,7 +218,7 @@ def _mark_rule(state: StateInline, silent: bool) -> bool:
 
 
 @lru_cache(maxsize=2)
-def markdown_it(ankiops: bool = False) -> MarkdownIt:
+def _parser(ankiops: bool = False) -> MarkdownIt:
     """Our markdown-it; `ankiops`: with AnkiOps' inline Markdown (mark, sub, sup)."""
     md = MarkdownIt("commonmark", {"breaks": True, "html": True, "xhtmlOut": False})
     md.enable(["table", "strikethrough"])
@@ -245,7 +245,7 @@ def md_to_html(text: str, ankiops: bool = False) -> str:
 
     `ankiops`: AnkiOps' inline Markdown too (`==mark==`, `~sub~`, `^sup^`), for
     repositories adopted from AnkiOps (ankiops.toml's `[markdown] ankiops = true`)."""
-    md = markdown_it(ankiops)
+    md = _parser(ankiops)
     env: dict[str, Any] = {}
     tokens = md.parse(text, env)
     _mark_tight_paragraphs(tokens)
