@@ -4,7 +4,7 @@ container with `<p>` children is loose, else tight; lines are `<br>`-separated, 
 empty line a lone `\\`; what Markdown cannot say stays HTML, as small as possible.
 Every result is checked by rendering it back: if it differs, emphasis is retried as
 tags, then `<p>`s as HTML, and last the whole field is one HTML block. No line of the
-result reads as deck-file structure (`deck_safe`).
+result reads as deck-file structure (`deckfile.deck_safe`).
 """
 
 from __future__ import annotations
