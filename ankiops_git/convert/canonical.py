@@ -413,43 +413,49 @@ def _move_edges(nodes: list[Node]) -> list[Node]:
 
 def _collapse_whitespace(nodes: list[Node]) -> list[Node]:
     """Whitespace runs as one space, none at the line's start or end or before a <br>."""
-    at_space = True  # at a line start, leading spaces are not shown
-    texts: list[tuple[list[Node], int]] = []  # the text nodes since the last <br>
+    line = _Line()
+    out = line.walk(nodes)
+    line.rstrip()
+    return out
 
-    def rstrip() -> None:
-        for holder, index in reversed(texts):
+
+class _Line:
+    """A line being collapsed: whether it is at a space (at its start, leading spaces
+    are not shown), and its text nodes since the last <br>."""
+
+    def __init__(self) -> None:
+        self.at_space = True
+        self.texts: list[tuple[list[Node], int]] = []
+
+    def rstrip(self) -> None:
+        for holder, index in reversed(self.texts):
             text = holder[index]
             assert isinstance(text, str)
             holder[index] = text.rstrip(" ")
             if holder[index]:
                 return
 
-    def walk(kids: list[Node]) -> list[Node]:
-        nonlocal at_space, texts
+    def walk(self, kids: list[Node]) -> list[Node]:
         out: list[Node] = []
         for node in kids:
             if type(node) is str:
                 text = _WS.sub(" ", node)
-                if at_space:
+                if self.at_space:
                     text = text.lstrip(" ")
                 if text:
-                    at_space = text.endswith(" ")
-                texts.append((out, len(out)))
+                    self.at_space = text.endswith(" ")
+                self.texts.append((out, len(out)))
                 out.append(text)
             elif isinstance(node, Element) and node.name in _OPAQUE:
                 if node.name == "br":
-                    rstrip()
-                texts, at_space = [], node.name == "br"
+                    self.rstrip()
+                self.texts, self.at_space = [], node.name == "br"
                 out.append(node)
             elif isinstance(node, Element):
-                out.append(Element(node.name, node.attrs, walk(node.children)))
+                out.append(Element(node.name, node.attrs, self.walk(node.children)))
             else:
                 out.append(node)
         return out
-
-    out = walk(nodes)
-    rstrip()
-    return out
 
 
 def _tidy(nodes: list[Node], drop: bool = True) -> list[Node]:
