@@ -13,6 +13,7 @@ wrote one before a leading comment).
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from xml.etree import ElementTree
 
 import html5lib
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 from test_convert_properties import ANKI_HTML
 
 from ankiops_git.convert.canonical import canonical_html, is_empty_field, normalise
-from ankiops_git.convert.tree import Comment, Element, Node, serialise
+from ankiops_git.convert.tree import Comment, Element, Node, parse, serialise
 
 _HTML5LIB_OLD = re.compile(r"<select|<(pre|listing)\b[^>]*>(\r?\n|&#10;|<!--)", re.IGNORECASE)
 _COMMENT = ElementTree.Comment  # (html5lib's etree tree: a comment's tag)
@@ -71,3 +72,17 @@ def test_both_parsers_give_the_same_canonical_form_on_the_corpora(
 def test_both_parsers_give_the_same_canonical_form_on_generated_html(html: str) -> None:
     assume(_HTML5LIB_OLD.search(html) is None)
     assert canonical_html(html) == html5lib_canonical(html), html
+
+
+def test_a_field_parses_alike_whatever_was_parsed_before_and_in_any_thread() -> None:
+    """tree.parse reuses a Lexbor document per thread (renewed every 1,000 fields):
+    nothing of an earlier field is left in a later one's tree."""
+    fields = ["<table><td>a", "<b>x<div>y</b>z", "<p>a<ul><li>b", "</body><!--c-->", ""]
+    first = [serialise(parse(f).children) for f in fields]
+    assert first[3] == "<!--c-->"  # (a card's innerHTML keeps it; a document parse does not)
+    for index in range(1_200):
+        parse(f"<p>filler {index}<i>")
+    assert [serialise(parse(f).children) for f in fields] == first
+    with ThreadPoolExecutor(4) as pool:
+        trees = pool.map(lambda f: serialise(parse(f).children), fields * 50)
+    assert list(trees) == first * 50
