@@ -255,24 +255,33 @@ def _highlighted(kids: list[Node], text: str) -> list[Node] | None:
     "language-x">`, classed spans only), highlighted afresh from its text, so code
     edited in Anki is still the same fenced block; else None."""
     code = kids[0] if len(kids) == 1 else None
-    if not isinstance(code, Element) or code.name != "code" or len(code.attrs) != 1:
-        return None
-    language = code.attrs.get("class", "")
-    for node in tree.descendants(code.children):
-        if type(node) is Comment or (
-            isinstance(node, Element) and (node.name != "span" or set(node.attrs) - {"class"})
-        ):
-            return None
-    if not language.startswith("language-") or "{{c" in text:
-        return None
-    runs = highlighted(text, language[len("language-") :])
-    if runs is None:
+    language = code_language(code)
+    runs = None if language is None or "{{c" in text else highlighted(text, language)
+    if runs is None or not isinstance(code, Element):
         return None
     return [
         Element(
             "code", code.attrs, [Element("span", {"class": c}, [t]) if c else t for c, t in runs]
         )
     ]
+
+
+_LANGUAGE = re.compile(r"language-([\w+#.-]+)")
+
+
+def code_language(node: Node | None) -> str | None:
+    """x of a `<code class="language-x">` holding only text and classed spans (as
+    md_to_html writes code), else None."""
+    if not named(node, "code") or len(node.attrs) != 1:
+        return None
+    match = _LANGUAGE.fullmatch(node.attrs.get("class", ""))
+    if match is None or any(
+        type(c) is Comment
+        or (isinstance(c, Element) and (c.name != "span" or set(c.attrs) - {"class"}))
+        for c in tree.descendants(node.children)
+    ):
+        return None
+    return match[1]
 
 
 _BOUNDARY = Comment("boundary")  # (compared by identity)

@@ -128,23 +128,16 @@ class AnkiMarkdownConverter:
         return "#" * level + (" " + text if text else "")
 
     def fence(self, pre: Element) -> str | None:
-        kids, language, body = pre.children, "", pre
+        kids, language = pre.children, ""
         if len(kids) == 1 and named(kids[0], "code"):
-            body = kids[0]
-            match = re.fullmatch(r"language-([\w+#.-]+)", body.attrs.get("class", ""))
-            if match is None or len(body.attrs) != 1:
+            language = canonical.code_language(kids[0]) or ""
+            if not language:
                 return None
-            language = match[1]
+        elif not all(type(n) is str for n in kids):
+            return None
         if pre.attrs and (pre.attrs != {"class": CSS_CLASS} or not language):
             return None
-        for node in tree.descendants(body.children):
-            if type(node) is Comment:
-                return None
-            if isinstance(node, Element) and not (
-                node.name == "span" and set(node.attrs) <= {"class"} and language
-            ):
-                return None
-        text = tree.text_of(body.children)
+        text = tree.text_of(kids)
         if any(deckfile.is_conflict_marker(line) for line in text.split("\n")):
             return None  # the deck parser reads these even inside fences: keep it one line
         runs = [len(r) for r in re.findall(r"`+", text)]
