@@ -13,6 +13,8 @@ wrote one before a leading comment).
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from xml.etree import ElementTree
 
@@ -86,3 +88,22 @@ def test_a_field_parses_alike_whatever_was_parsed_before_and_in_any_thread() -> 
     with ThreadPoolExecutor(4) as pool:
         trees = pool.map(lambda f: serialise(parse(f).children), fields * 50)
     assert list(trees) == first * 50
+
+
+def test_parsing_large_fields_does_not_keep_them() -> None:
+    """A Lexbor document keeps what it parsed until it goes: the reused one is renewed by
+    the size of the fields, not only their number (300 fields of 400 KB each would keep
+    120 MB)."""
+    script = """
+import base64, os, resource
+from ankiops_git.convert.tree import parse
+image = base64.b64encode(os.urandom(300_000)).decode()
+parse("<b>warm</b>")
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for index in range(300):
+    parse(f'<img src="data:image/png;base64,{index}{image}">')
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) < 30, f"parsing grew the process by {done.stdout.strip()} MB"

@@ -57,21 +57,24 @@ def parse(html: str) -> Element:
         html = _SURROGATE.sub("\ufffd", html)
     if "<?" in html and not _RAW_TEXT_TAG.search(html):
         html = _BOGUS_COMMENT.sub(r"<!--?\1-->", html)  # (Lexbor may read <?x?> as XML)
-    body = _body()
+    body = _body(len(html))
     body.inner_html = html
     return Element("body", {}, _children(body))
 
 
 _DOCUMENTS = threading.local()
+_ROOM = 256 * 1024  # characters of HTML a document parses before a new one
 
 
-def _body() -> LexborNode:
+def _body(size: int) -> LexborNode:
     """The <body> of this thread's Lexbor document, reused: a new document costs 15 µs,
-    a fragment parsed into it 2 µs. A new one every 1,000 fields, since a document
-    frees the nodes it parsed only with itself (2.5 KB a field)."""
-    if getattr(_DOCUMENTS, "uses", 1000) >= 1000:
-        _DOCUMENTS.parser, _DOCUMENTS.uses = LexborHTMLParser("<!DOCTYPE html><body>"), 0
-    _DOCUMENTS.uses += 1
+    a fragment parsed into it 2 µs. A new one after 256 K characters of fields (1,100
+    to 1,600 of the corpora's), since a document frees what it parsed only with itself:
+    about 15 bytes a character of a small field, and all of a large one (a 400 KB image
+    as a data: URL)."""
+    if getattr(_DOCUMENTS, "room", -1) < size:
+        _DOCUMENTS.parser, _DOCUMENTS.room = LexborHTMLParser("<!DOCTYPE html><body>"), _ROOM
+    _DOCUMENTS.room -= size
     body = _DOCUMENTS.parser.body
     assert body is not None
     return body
