@@ -77,13 +77,13 @@ def test_both_parsers_give_the_same_canonical_form_on_generated_html(html: str) 
 
 
 def test_a_field_parses_alike_whatever_was_parsed_before_and_in_any_thread() -> None:
-    """tree.parse reuses a Lexbor document per thread (renewed every 1,000 fields):
+    """tree.parse reuses a Lexbor document per thread (renewed after 256 K characters):
     nothing of an earlier field is left in a later one's tree."""
     fields = ["<table><td>a", "<b>x<div>y</b>z", "<p>a<ul><li>b", "</body><!--c-->", ""]
     first = [serialise(parse(f).children) for f in fields]
     assert first[3] == "<!--c-->"  # (a card's innerHTML keeps it; a document parse does not)
-    for index in range(1_200):
-        parse(f"<p>filler {index}<i>")
+    for index in range(300):  # 300,000 characters: past a renewal
+        parse(f"<p>filler {index}<i>" + "x" * 990)
     assert [serialise(parse(f).children) for f in fields] == first
     with ThreadPoolExecutor(4) as pool:
         trees = pool.map(lambda f: serialise(parse(f).children), fields * 50)
@@ -92,8 +92,8 @@ def test_a_field_parses_alike_whatever_was_parsed_before_and_in_any_thread() -> 
 
 def test_parsing_large_fields_does_not_keep_them() -> None:
     """A Lexbor document keeps what it parsed until it goes: the reused one is renewed by
-    the size of the fields, not only their number (300 fields of 400 KB each would keep
-    120 MB)."""
+    the size of the fields it parsed, not their number (300 fields of 400 KB each would
+    keep 120 MB)."""
     script = """
 import base64, os, resource
 from ankiops_git.convert.tree import parse
