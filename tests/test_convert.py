@@ -319,6 +319,28 @@ def test_only_bold_and_italic_neighbours_merge() -> None:
         assert canonical_html(split) == split
 
 
+@pytest.mark.parametrize(
+    ("html", "markdown"),
+    [
+        ("<b>Note:</b> text and <i>more</i>", "**Note:** text and *more*"),
+        ("a<b>b</b>c <s>d</s>", "a**b**c ~~d~~"),
+        ("<i><b>True</b></i>", "***True***"),
+        ("<b><i>True</i></b>", "***True***"),  # bold italic either way round
+        # `**Note:**text` is not bold to markdown-it: the field's emphasis is tags
+        ("<b>Note:</b>text and <i>more</i>", "<b>Note:</b>text and <i>more</i>"),
+        ("<b>a </b>b", "<b>a </b>b"),
+    ],
+)
+def test_emphasis_is_delimiters_where_markdown_it_reads_them_back(html: str, markdown: str) -> None:
+    assert html_to_md(html) == markdown
+    assert html_equal(md_to_html(markdown), html)
+
+
+def test_bold_and_italic_nest_either_way_only_without_attributes() -> None:
+    assert html_equal("<b><i>x</i></b>", "<i><b>x</b></i>")
+    assert not html_equal('<b><i class="c">x</i></b>', '<i class="c"><b>x</b></i>')
+
+
 def test_bold_around_a_list_stays_around_it() -> None:
     """A list's markers take the font of the element around it."""
     html = "<b><ul><li>a</li></ul></b>"

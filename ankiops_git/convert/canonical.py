@@ -128,6 +128,9 @@ def _normalise(
         split = _split_around_blocks(Element(name, attrs, children), plain_open)
         if split is not None:
             return split
+        inner_i = children[0] if name == "b" and not attrs and len(children) == 1 else None
+        if named(inner_i, "i") and not inner_i.attrs:  # bold italic: as `***x***` renders
+            return [Element("i", {}, [Element("b", {}, inner_i.children)])]
         if name in EDGE_MOVABLE:
             return [Element(name, attrs, children)]  # its parent lays out its line
     if name in BLOCK or _has_block(children):

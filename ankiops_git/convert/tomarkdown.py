@@ -2,8 +2,9 @@
 the Markdown depends only on what the field looks like, mirroring markdown.py: a
 container with `<p>` children is loose, else tight; lines are `<br>`-separated, an
 empty line a lone `\\`; what Markdown cannot say stays HTML, as small as possible.
-Every result is checked by rendering it back: if it differs, emphasis is retried as
-tags, then `<p>`s as HTML, and last the whole field is one HTML block. No line of the
+Every result is checked by rendering it back: if it differs (emphasis markdown-it
+does not read back, say), emphasis is retried as tags, then `<p>`s as HTML, then both,
+and last the whole field is one HTML block. No line of the
 result reads as deck-file structure (`deckfile.deck_safe`).
 """
 
@@ -13,7 +14,6 @@ import re
 from functools import lru_cache
 
 from markdown_it.common.html_blocks import block_names
-from markdown_it.common.utils import isMdAsciiPunct, isPunctChar, isWhiteSpace
 
 from ankiops_git import deckfile
 from ankiops_git.convert import canonical, tree
@@ -24,10 +24,8 @@ from ankiops_git.convert.tree import VOID, Comment, Element, Node, is_block, nam
 from ankiops_git.notetypes import LATEX_RE
 
 _HTML_BLOCK_TAGS = set(block_names)  # an HTML block starting with one runs to a blank line
-_OPEN, _CLOSE = "\ue000", "\ue001"
 _NEWLINE = "\ue002"  # a newline inside a comment, kept verbatim
 _EMPHASIS = {"b": "**", "i": "*", "s": "~~"}
-_INNERMOST = re.compile(f"{_OPEN}([bis])([^{_OPEN}{_CLOSE}]*){_CLOSE}\\1")
 
 
 class AnkiMarkdownConverter:
@@ -88,7 +86,7 @@ class AnkiMarkdownConverter:
             trail = f"<!--{lines[-1].pop()}-->" + trail
         out: list[str] = []
         for line in lines:
-            text = self.resolve(self.inlines(line))
+            text = self.inlines(line)
             if text:  # each physical line escaped, not the newlines kept in comments
                 physical = [escape_line_start(p) for p in text.split("\n")]
                 out.append("\n".join(physical).replace(_NEWLINE, "\n"))
@@ -122,7 +120,7 @@ class AnkiMarkdownConverter:
 
     def heading(self, el: Element) -> str:
         level = int(el.name[1])
-        text = self.resolve(self.inlines(el.children, in_cell=True))
+        text = self.inlines(el.children, in_cell=True)
         if text.endswith("#"):
             text = text[:-1] + "\\#"
         return "#" * level + (" " + text if text else "")
@@ -189,7 +187,7 @@ class AnkiMarkdownConverter:
                 aligns = [a or "" for a in row_aligns]
             if any(is_block(d) for c in cells for d in tree.descendants(c.children)):
                 return None
-            grid.append([self.resolve(self.inlines(c.children, in_cell=True)) for c in cells])
+            grid.append([self.inlines(c.children, in_cell=True) for c in cells])
         width = len(grid[0])
         if any(len(line) != width for line in grid):
             return None
@@ -224,7 +222,7 @@ class AnkiMarkdownConverter:
         if node.name in _EMPHASIS and not node.attrs:
             if self.emphasis_as_tags:
                 return f"<{node.name}>{inner}</{node.name}>"
-            return f"{_OPEN}{node.name}{inner}{_CLOSE}{node.name}"
+            return f"{_EMPHASIS[node.name]}{inner}{_EMPHASIS[node.name]}"
         if self.ankiops and node.name in _ANKIOPS_TAGS and not node.attrs:
             written = None if self.emphasis_as_tags else ankiops_inline(node.name, inner)
             if written is not None:
@@ -263,49 +261,11 @@ class AnkiMarkdownConverter:
             text = "\\" + text
         return text
 
-    def resolve(self, text: str) -> str:
-        """Turn emphasis placeholders into `**`/`*`/`~~`, or tags where Markdown can't."""
-        while True:
-            match = _INNERMOST.search(text)
-            if match is None:
-                return text
-            kind, inner = match.group(1), match.group(2)
-            before = text[match.start() - 1] if match.start() else " "
-            after = text[match.end()] if match.end() < len(text) else " "
-            delimiter = _EMPHASIS[kind]
-            if _can_delimit(delimiter, before, inner, after):
-                replacement = f"{delimiter}{inner}{delimiter}"
-            else:
-                replacement = f"<{kind}>{inner}</{kind}>"
-            text = text[: match.start()] + replacement + text[match.end() :]
-
 
 def _alignment(cell: Element) -> str | None:
     """A GFM column alignment from a cell's attributes ("" for none), or None."""
     match = re.fullmatch(r"text-align: (left|center|right)", cell.attrs.get("style", ""))
     return "" if not cell.attrs else match[1] if match and len(cell.attrs) == 1 else None
-
-
-def _can_delimit(delimiter: str, before: str, inner: str, after: str) -> bool:
-    """Whether `delimiter inner delimiter` between two characters is emphasis:
-    CommonMark's flanking rule on both sides, with markdown-it's own whitespace and
-    punctuation (the placeholders of the emphasis around it count as punctuation)."""
-    if not inner or "\n" in inner[:1] + inner[-1:] or before == "\\":
-        return False
-    if delimiter[0] in (before, after, inner[0], inner[-1]):
-        return False
-    return _flanks(before, inner[0]) and _flanks(after, inner[-1])
-
-
-def _flanks(outside: str, inside: str) -> bool:
-    """A delimiter between these characters is left-flanking (or, mirrored, right-)."""
-    if isWhiteSpace(ord(inside)):
-        return False
-    return not _punct(inside) or isWhiteSpace(ord(outside)) or _punct(outside)
-
-
-def _punct(char: str) -> bool:
-    return char in (_OPEN, _CLOSE) or isMdAsciiPunct(ord(char)) or isPunctChar(char)
 
 
 def escape_markdown(text: str, ankiops: bool = False) -> str:
@@ -329,7 +289,7 @@ _ANKIOPS_TAGS = {"mark": "==", "sub": "~", "sup": "^"}
 # or sup: "^", "~", "=" next to another "="
 _ANKIOPS_DELIMITER = re.compile(r"\\.|[\^~]|=(?==)|(?<==)=", re.DOTALL)
 # What ~x~ and ^x^ hold as written here (mdit-py-plugins: no unescaped space inside)
-_SCRIPT_TEXT = re.compile(r"[^\s~^=\\<>&*_`\[\]\ue000\ue001]+")
+_SCRIPT_TEXT = re.compile(r"[^\s~^=\\<>&*_`\[\]]+")
 
 
 def escape_ankiops(escaped: str) -> str:
@@ -487,7 +447,7 @@ def _html_to_md(html: str, ankiops: bool = False) -> str:
         return md
     root = canonical.normalised(html)
     target = ""  # canonical_html(html), needed only if md renders otherwise
-    for tags, raw in ((False, False), (True, False), (False, True)):
+    for tags, raw in ((False, False), (True, False), (False, True), (True, True)):
         md = deckfile.deck_safe(
             AnkiMarkdownConverter(tags, raw, ankiops).container(root).strip("\n")
         )
