@@ -224,9 +224,12 @@ class AnkiMarkdownConverter:
                 return f"<{node.name}>{inner}</{node.name}>"
             return f"{_EMPHASIS[node.name]}{inner}{_EMPHASIS[node.name]}"
         if self.ankiops and node.name in _ANKIOPS_TAGS and not node.attrs:
-            written = None if self.emphasis_as_tags else ankiops_inline(node.name, inner)
-            if written is not None:
-                return written
+            written = _ANKIOPS_TAGS[node.name]  # ==x==, ~x~, ^x^ (or tags: see _EMPHASIS)
+            return (
+                f"<{node.name}>{inner}</{node.name}>"
+                if self.emphasis_as_tags
+                else f"{written}{inner}{written}"
+            )
         if node.name == "code" and not node.attrs and all(type(c) is str for c in node.children):
             return code_span(tree.text_of(node.children))
         link = node.name == "a" and "href" in node.attrs and set(node.attrs) <= {"href", "title"}
@@ -288,8 +291,6 @@ _ANKIOPS_TAGS = {"mark": "==", "sub": "~", "sup": "^"}
 # In escaped text: an escape (kept), or a character that would open AnkiOps' mark, sub
 # or sup: "^", "~", "=" next to another "="
 _ANKIOPS_DELIMITER = re.compile(r"\\.|[\^~]|=(?==)|(?<==)=", re.DOTALL)
-# What ~x~ and ^x^ hold as written here (mdit-py-plugins: no unescaped space inside)
-_SCRIPT_TEXT = re.compile(r"[^\s~^=\\<>&*_`\[\]]+")
 
 
 def escape_ankiops(escaped: str) -> str:
@@ -297,18 +298,6 @@ def escape_ankiops(escaped: str) -> str:
     return _ANKIOPS_DELIMITER.sub(
         lambda m: m.group() if m.group().startswith("\\") else "\\" + m.group(), escaped
     )
-
-
-def ankiops_inline(tag: str, inner: str) -> str | None:
-    """<mark>, <sub>, <sup> (no attributes) as AnkiOps writes them, around `inner` (their
-    content as Markdown), or None where that cannot say it (the result is checked)."""
-    if not inner or inner[0].isspace() or inner[-1].isspace():
-        return None
-    if tag == "mark":
-        return None if inner[0] == "=" or inner[-1] in "=\\" else f"=={inner}=="
-    if _SCRIPT_TEXT.fullmatch(inner) is None:
-        return None
-    return f"{_ANKIOPS_TAGS[tag]}{inner}{_ANKIOPS_TAGS[tag]}"
 
 
 # Text Markdown would read as syntax, escaped with "\": always \ * ` |; "]" only where it
