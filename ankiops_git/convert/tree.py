@@ -123,17 +123,10 @@ def descendants(nodes: list[Node]) -> list[Node]:
 
 def text_of(nodes: list[Node]) -> str:
     """The text below these nodes (no comments)."""
-    out: list[str] = []
-    _text(nodes, out)
-    return "".join(out)
-
-
-def _text(nodes: list[Node], out: list[str]) -> None:
-    for node in nodes:
-        if type(node) is str:
-            out.append(node)
-        elif isinstance(node, Element):
-            _text(node.children, out)
+    return "".join(
+        n if type(n) is str else text_of(n.children) if isinstance(n, Element) else ""
+        for n in nodes
+    )
 
 
 def escape_text(text: str) -> str:
