@@ -329,6 +329,8 @@ def test_only_bold_and_italic_neighbours_merge() -> None:
         # `**Note:**text` is not bold to markdown-it: the field's emphasis is tags
         ("<b>Note:</b>text and <i>more</i>", "<b>Note:</b>text and <i>more</i>"),
         ("<b>a </b>b", "<b>a </b>b"),
+        # a lone <p> is HTML, and the emphasis beside it tags (the fourth try: both)
+        ("<p>x</p><b>Note:</b>text", "<p>x</p>\n\n<b>Note:</b>text"),
     ],
 )
 def test_emphasis_is_delimiters_where_markdown_it_reads_them_back(html: str, markdown: str) -> None:
