@@ -41,9 +41,9 @@ def same_meaning(markdown: str, html: str) -> bool:
 @lru_cache(maxsize=16384)
 def normal_form(html: str) -> str:
     """`html` with what tells AnkiOps' rendering from ours forgotten: code blocks as
-    their text, an image's width however spelled, empty alt texts, the arrows as
-    written, and the joins of blocks (<p>s, <br><br>, <br>s next to a block) as one
-    boundary (a paragraph's tags as a boundary alone)."""
+    their text, an image's width however spelled (the canonical form drops an empty
+    alt), the arrows as written, and the joins of blocks (<p>s, <br><br>, <br>s next
+    to a block) as one boundary (a paragraph's tags as a boundary alone)."""
     text = serialise(_forgotten(normalised(html).children))
     for spelling, char in _ARROWS.items():
         text = text.replace(char, spelling.replace(">", "&gt;"))
@@ -65,8 +65,6 @@ def _forgotten(nodes: list[Node]) -> list[Node]:
             if node.name == "img" and width and "width" not in attrs:
                 del attrs["style"]
                 attrs["width"] = width.group(1)
-            if node.name == "img" and attrs.get("alt") == "":
-                del attrs["alt"]
             node = Element(node.name, attrs, _forgotten(node.children))
         out.append(node)
     return out
