@@ -470,18 +470,16 @@ class _Line:
         return out
 
 
-def _tidy(nodes: list[Node], drop: bool = True) -> list[Node]:
+def _tidy(nodes: list[Node]) -> list[Node]:
     """Without empty texts and empty inline elements; neighbouring texts joined, and
     b/i with the same attributes (`<b>a</b><b>c</b>` shows as `<b>ac</b>`; underlined
-    or styled neighbours do not: each draws its own). Laid-out blocks have no empties."""
+    or styled neighbours do not: each draws its own)."""
     out: list[Node] = []
     for node in nodes:
         previous = out[-1] if out else None
         if isinstance(node, Element):
-            node = Element(
-                node.name, node.attrs, _tidy(node.children, drop and node.name not in _SETTLED)
-            )
-            if drop and not node.children and node.name in tree.DROP_WHEN_EMPTY:
+            node = Element(node.name, node.attrs, _tidy(node.children))
+            if not node.children and node.name in tree.DROP_WHEN_EMPTY:
                 continue
             if (
                 isinstance(previous, Element)
@@ -494,6 +492,6 @@ def _tidy(nodes: list[Node], drop: bool = True) -> list[Node]:
         elif type(node) is str and type(previous) is str:
             out[-1] = previous + node
             continue
-        if not drop or node != "" or type(node) is not str:
+        if node != "" or type(node) is not str:
             out.append(node)
     return out
