@@ -177,6 +177,15 @@ def test_no_break_spaces_are_written_as_anki_writes_them() -> None:
     assert html_to_md("a&nbsp;b") == "a&nbsp;b"
 
 
+def test_quotes_are_written_as_anki_writes_them() -> None:
+    """innerHTML escapes `"` only in attribute values: a field Anki's editor wrote with
+    quotes in its text comes back byte for byte."""
+    html = 'He said "hi" <code>"x"</code><img src="a.png" alt="the &quot;b&quot;">'
+    assert html_to_md(html) == 'He said "hi" `"x"`![the "b"](media/a.png)'
+    assert md_to_html(html_to_md(html)) == html
+    assert md_to_html('```\n"q"\n```') == '<pre><code>"q"</code></pre>'
+
+
 def test_tight_and_loose_paragraphs() -> None:
     assert md_to_html("# T\ntext") == "<h1>T</h1>text"
     assert md_to_html("# T\n\ntext") == "<h1>T</h1><p>text</p>"

@@ -16,7 +16,6 @@ from itertools import pairwise
 from typing import Any
 
 from markdown_it import MarkdownIt
-from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
@@ -25,7 +24,7 @@ from mdit_py_plugins.subscript import sub_plugin
 from mdit_py_plugins.superscript import superscript_plugin
 
 from ankiops_git.convert.highlight import CSS_CLASS, highlighted
-from ankiops_git.convert.tree import escape_text
+from ankiops_git.convert.tree import Element, escape_attr, escape_text, open_tag
 
 # Shared with the HTML -> Markdown side, which must find exactly the same spans.
 MATH_RE = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
@@ -52,11 +51,6 @@ def _math_rule(state: StateInline, silent: bool) -> bool:
         token.content = src[pos : end + 2]
     state.pos = end + 2
     return True
-
-
-def _escape(text: str) -> str:
-    """Text as Anki's editor writes it: `&`, `<`, `>`, `"` and no-break spaces escaped."""
-    return escapeHtml(text).replace("\xa0", "&nbsp;")
 
 
 MEDIA_PREFIX = "media/"  # where deck files find media files: media/x.png is Anki's x.png
@@ -90,7 +84,7 @@ class _AnkiRenderer(RendererHTML):
         return f"</{tag}>" if token.nesting == -1 else f"<{tag}{self.renderAttrs(token)}>"
 
     def text(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        return _escape(tokens[idx].content)
+        return escape_text(tokens[idx].content)
 
     math = text
 
@@ -100,7 +94,7 @@ class _AnkiRenderer(RendererHTML):
     hardbreak = softbreak
 
     def code_inline(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        return f"<code>{_escape(tokens[idx].content)}</code>"
+        return f"<code>{escape_text(tokens[idx].content)}</code>"
 
     def html_block(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
         return tokens[idx].content.rstrip("\n") if tokens[idx].block else tokens[idx].content
@@ -114,7 +108,7 @@ class _AnkiRenderer(RendererHTML):
         if alt:
             attrs["alt"] = alt
         attrs |= {k: str(v) for k, v in token.attrs.items() if k not in ("src", "alt")}
-        return "<img" + "".join(f' {name}="{_escape(v)}"' for name, v in attrs.items()) + ">"
+        return open_tag(Element("img", attrs, []))
 
     def fence(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
         """A code block: highlighted if it has a known language and no cloze markup.
@@ -124,7 +118,7 @@ class _AnkiRenderer(RendererHTML):
         code = token.content
         code = code[:-1] if len(code) > 1 and code[-2] != "\n" else code
         language = token.info.split(maxsplit=1)[0] if token.info.strip() else ""
-        lang = escapeHtml(language)
+        lang = escape_attr(language)
         if language and "{{c" not in code:
             runs = highlighted(code, language)
             if runs is not None:  # (as the canonical form writes them: no quotes escaped)
@@ -134,7 +128,7 @@ class _AnkiRenderer(RendererHTML):
                 )
                 return f'<pre class="{CSS_CLASS}"><code class="language-{lang}">{html}</code></pre>'
         cls = f' class="language-{lang}"' if language else ""
-        return f"<pre><code{cls}>{_escape(code)}</code></pre>"
+        return f"<pre><code{cls}>{escape_text(code)}</code></pre>"
 
     code_block = fence
 

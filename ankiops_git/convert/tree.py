@@ -130,12 +130,18 @@ def text_of(nodes: list[Node]) -> str:
 
 
 def escape_text(text: str) -> str:
+    """Text as a browser's innerHTML (so Anki's editor) writes it: `&`, `<`, `>` and
+    no-break spaces escaped; in an attribute value, `"` too (`escape_attr`)."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("\xa0", "&nbsp;")
 
 
+def escape_attr(value: str) -> str:
+    return escape_text(value).replace('"', "&quot;")
+
+
 def open_tag(el: Element) -> str:
-    attrs = (f' {k}="{escape_text(v).replace(chr(34), "&quot;")}"' for k, v in el.attrs.items())
+    attrs = (f' {k}="{escape_attr(v)}"' for k, v in el.attrs.items())
     return f"<{el.name}{''.join(attrs)}>"
 
 
