@@ -378,6 +378,9 @@ def _has_content(node: Node) -> bool:
 def _clean_line(nodes: list[Node]) -> list[Node]:
     """One line's inline nodes with edges moved, whitespace collapsed and trimmed,
     empty elements dropped, neighbours merged."""
+    if len(nodes) == 1 and type(nodes[0]) is str:  # (the commonest line)
+        text = plain_text_line(nodes[0])
+        return [text] if text else []
     return _tidy(_collapse_whitespace(nodes))  # (its edges moved out already: _layout)
 
 

@@ -275,6 +275,8 @@ def escape_markdown(text: str, ankiops: bool = False) -> str:
     """Text as Markdown that renders to exactly `text`; math spans stay verbatim.
     `ankiops`: AnkiOps' inline delimiters escaped too."""
     escape = (lambda t: escape_ankiops(escape_plain(t))) if ankiops else escape_plain
+    if "\\" not in text:
+        return escape(text)  # no math span starts without a backslash
     out: list[str] = []
     position = 0
     for match in MATH_RE.finditer(text):
