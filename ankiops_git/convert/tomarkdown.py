@@ -32,9 +32,11 @@ class AnkiMarkdownConverter:
     """Canonical HTML as our Markdown dialect."""
 
     def __init__(self, emphasis_as_tags: bool, raw_paragraphs: bool, ankiops: bool) -> None:
-        self.emphasis_as_tags = emphasis_as_tags
         self.raw_paragraphs = raw_paragraphs  # a lone <p> can only be HTML
         self.ankiops = ankiops  # AnkiOps' inline Markdown: <mark> as ==x==, ...
+        # attribute-less tags written as delimiters (`**x**`, `==x==`); with
+        # `emphasis_as_tags` none: they stay tags, as any other element
+        self.delimiters = {} if emphasis_as_tags else _EMPHASIS | (_ANKIOPS_TAGS if ankiops else {})
 
     def container(self, el: Element) -> str:
         """Markdown for the children of a field, list item or blockquote."""
@@ -219,17 +221,9 @@ class AnkiMarkdownConverter:
             )
             return open_tag(node) + inner + "</code>"
         inner = self.inlines(node.children, in_cell)
-        if node.name in _EMPHASIS and not node.attrs:
-            if self.emphasis_as_tags:
-                return f"<{node.name}>{inner}</{node.name}>"
-            return f"{_EMPHASIS[node.name]}{inner}{_EMPHASIS[node.name]}"
-        if self.ankiops and node.name in _ANKIOPS_TAGS and not node.attrs:
-            written = _ANKIOPS_TAGS[node.name]  # ==x==, ~x~, ^x^ (or tags: see _EMPHASIS)
-            return (
-                f"<{node.name}>{inner}</{node.name}>"
-                if self.emphasis_as_tags
-                else f"{written}{inner}{written}"
-            )
+        delimiter = self.delimiters.get(node.name)
+        if delimiter and not node.attrs:
+            return f"{delimiter}{inner}{delimiter}"
         if node.name == "code" and not node.attrs and all(type(c) is str for c in node.children):
             return code_span(tree.text_of(node.children))
         link = node.name == "a" and "href" in node.attrs and set(node.attrs) <= {"href", "title"}
