@@ -4,8 +4,8 @@ container with `<p>` children is loose, else tight; lines are `<br>`-separated, 
 empty line a lone `\\`; what Markdown cannot say stays HTML, as small as possible.
 Every result is checked by rendering it back: if it differs (emphasis markdown-it
 does not read back, say), emphasis is retried as tags, then `<p>`s as HTML, then both,
-and last the whole field is one HTML block. No line of the
-result reads as deck-file structure (`deckfile.deck_safe`).
+and last the whole field is one HTML block. No line of the result reads as deck-file
+structure (`deckfile.deck_safe`).
 """
 
 from __future__ import annotations
