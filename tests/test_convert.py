@@ -335,6 +335,9 @@ def test_only_bold_and_italic_neighbours_merge() -> None:
         ("a<b>b</b>c <s>d</s>", "a**b**c ~~d~~"),
         ("<i><b>True</b></i>", "***True***"),
         ("<b><i>True</i></b>", "***True***"),  # bold italic either way round
+        # ... also once a line break at bold's edge has moved out of it (Enter in bold)
+        ("a<b><br><i>x</i></b>", "a\n***x***"),
+        ("a<b><i>x</i><br></b>b", "a***x***\nb"),
         # `**Note:**text` is not bold to markdown-it: the field's emphasis is tags
         ("<b>Note:</b>text and <i>more</i>", "<b>Note:</b>text and <i>more</i>"),
         ("<b>a </b>b", "<b>a </b>b"),

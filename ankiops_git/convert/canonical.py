@@ -128,9 +128,6 @@ def _normalise(
         split = _split_around_blocks(Element(name, attrs, children), plain_open)
         if split is not None:
             return split
-        inner_i = children[0] if name == "b" and not attrs and len(children) == 1 else None
-        if named(inner_i, "i") and not inner_i.attrs:  # bold italic: as `***x***` renders
-            return [Element("i", {}, [Element("b", {}, inner_i.children)])]
         if name in EDGE_MOVABLE:
             return [Element(name, attrs, children)]  # its parent lays out its line
     if name in BLOCK or _has_block(children):
@@ -481,6 +478,9 @@ def _tidy(nodes: list[Node]) -> list[Node]:
             node = Element(node.name, node.attrs, _tidy(node.children))
             if not node.children and node.name in tree.DROP_WHEN_EMPTY:
                 continue
+            only = node.children[0] if node.name == "b" and len(node.children) == 1 else None
+            if named(only, "i") and not only.attrs and not node.attrs:  # as `***x***` renders
+                node = Element("i", {}, [Element("b", {}, only.children)])
             if (
                 isinstance(previous, Element)
                 and node.name == previous.name
