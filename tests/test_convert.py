@@ -209,6 +209,23 @@ def test_raw_html_passes_through_and_output_is_deterministic() -> None:
     assert '<table border="1">' in md_to_html(md)
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<table><tr><td>a<code>x\n\ny</code></td></tr></table>",
+        '<ul class="c"><li><code>x\n\n**y**</code></li></ul>',
+        '<div class="c">a<code>x\n\n*y*</code></div>',
+        "<textarea>\n\nx\n\ny</textarea>",
+    ],
+)
+def test_a_blank_line_in_the_text_of_html_kept_as_html_loses_nothing(html: str) -> None:
+    """An HTML block ends at a blank line: one in <code> inside a table once ended it
+    there, the rest read as Markdown (`**y**` bold, the blank line gone)."""
+    md = html_to_md(html)
+    assert "\n\n" not in md
+    assert canonical_html(md_to_html(md)) == canonical_html(html)
+
+
 def test_canonical_html_normalises_whitespace_and_attribute_order() -> None:
     a = '<img width="5" src="a.png">  <b>x </b>\n y'
     b = '<img src="a.png" width="5"> <strong>x </strong>y'

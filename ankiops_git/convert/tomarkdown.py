@@ -349,9 +349,9 @@ def link_title(el: Element) -> str:
 
 
 def raw_block(el: Element) -> str:
-    """`el` as one HTML block that Markdown passes through untouched, newlines in
-    <pre> as &#10; (an HTML block ends at a blank line)."""
-    html = tree.serialise([el], pre_entities=True)
+    """`el` as one HTML block that Markdown passes through untouched, newlines in its
+    text as &#10; (an HTML block ends at a blank line)."""
+    html = tree.serialise([el], newline_entities=True)
     if el.name in ("table", "ul", "ol") and "<!--" not in html:
         # one row or item per line: whitespace between them shows nothing
         html = _ROW_START.sub(lambda m: "\n" + m.group(), html)
@@ -440,7 +440,7 @@ def _html_to_md(html: str, ankiops: bool = False) -> str:
         target = target or tree.serialise(root.children)
         if canonical_html(rendered) == target:
             return md
-    inner = tree.serialise(root.children, pre_entities=True)
+    inner = tree.serialise(root.children, newline_entities=True)
     return deckfile.deck_safe(_raw_field(inner, target, ankiops))
 
 

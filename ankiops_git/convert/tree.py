@@ -145,24 +145,22 @@ def open_tag(el: Element) -> str:
     return f"<{el.name}{''.join(attrs)}>"
 
 
-def serialise(nodes: list[Node], pre_entities: bool = False) -> str:
-    """Deterministic HTML of these nodes; `pre_entities`: newlines in <pre> as `&#10;`
-    (a Markdown HTML block ends at a blank line)."""
+def serialise(nodes: list[Node], newline_entities: bool = False) -> str:
+    """Deterministic HTML of these nodes; `newline_entities`: newlines in text (in <pre>,
+    <code>) as `&#10;`, so that no blank line ends a Markdown HTML block inside it."""
     out: list[str] = []
-    _serialise(nodes, out, pre_entities, False, "")
+    _serialise(nodes, out, newline_entities, "")
     return "".join(out)
 
 
-def _serialise(
-    nodes: list[Node], out: list[str], entities: bool, in_pre: bool, parent: str
-) -> None:
+def _serialise(nodes: list[Node], out: list[str], entities: bool, parent: str) -> None:
     for node in nodes:
         if type(node) is str:
             if parent in ("script", "style"):
                 out.append(node)
             else:
                 text = escape_text(node)
-                out.append(text.replace("\n", "&#10;") if in_pre else text)
+                out.append(text.replace("\n", "&#10;") if entities else text)
         elif type(node) is Comment:
             out.append(f"<!--{node}-->")
         elif isinstance(node, Element):
@@ -174,5 +172,5 @@ def _serialise(
             first = kids[0] if kids else None
             if name in ("pre", "textarea", "listing") and type(first) is str and first[:1] == "\n":
                 out.append("&#10;" if entities and name == "pre" else "\n")  # (parsing drops one)
-            _serialise(kids, out, entities, in_pre or (entities and name == "pre"), name)
+            _serialise(kids, out, entities, name)
             out.append(f"</{name}>")
