@@ -458,7 +458,14 @@ def _markdown_note(
     latex = note_type.latex_fields
     for name in note_type.field_names:
         old = reference.fields.get(name, "") if reference is not None else None
-        text = field_markdown(anki.fields.get(name, ""), old, ankiops, types, name in latex)
+        try:
+            text = field_markdown(anki.fields.get(name, ""), old, ankiops, types, name in latex)
+        except AnkiOpsError as e:
+            raise AnkiOpsError(
+                f"anki: note {anki.note_id} ({anki.note_type}), field {name}: {e}. Edit the "
+                f"field's HTML in Anki (Ctrl+Shift+X) to remove it, then pull again; "
+                f"nothing was fetched."
+            ) from e
         if text:
             fields[name] = text
     tags = list(anki.tags)

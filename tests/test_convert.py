@@ -8,6 +8,7 @@ import pytest
 
 from ankiops_git.convert import canonical_html, html_equal, html_to_md, md_to_html
 from ankiops_git.convert.highlight import stylesheet
+from ankiops_git.errors import AnkiOpsError
 
 
 def cycle(md: str, times: int = 5) -> str:
@@ -216,14 +217,25 @@ def test_raw_html_passes_through_and_output_is_deterministic() -> None:
         '<ul class="c"><li><code>x\n\n**y**</code></li></ul>',
         '<div class="c">a<code>x\n\n*y*</code></div>',
         "<textarea>\n\nx\n\ny</textarea>",
+        'a<span title="x\n\ny">t</span>b',
+        '<table><tr><td><img src="a.png" alt="x\n\n1. y"></td></tr></table>',
     ],
 )
 def test_a_blank_line_in_the_text_of_html_kept_as_html_loses_nothing(html: str) -> None:
     """An HTML block ends at a blank line: one in <code> inside a table once ended it
-    there, the rest read as Markdown (`**y**` bold, the blank line gone)."""
+    there, the rest read as Markdown (`**y**` bold, the blank line gone); one in an
+    attribute left the tag open."""
     md = html_to_md(html)
     assert "\n\n" not in md
     assert canonical_html(md_to_html(md)) == canonical_html(html)
+
+
+@pytest.mark.parametrize("html", ["a<!--x\n\ny-->b", "<ul><li>a<script>x\n\ny</script></li></ul>b"])
+def test_a_blank_line_html_cannot_escape_is_refused_not_cut(html: str) -> None:
+    """In a comment or a <script> no entity stands for a newline: written as HTML, the
+    block would end at the blank line and what follows would be lost."""
+    with pytest.raises(AnkiOpsError, match="blank line inside a comment"):
+        html_to_md(html)
 
 
 def test_canonical_html_normalises_whitespace_and_attribute_order() -> None:

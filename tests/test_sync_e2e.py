@@ -688,6 +688,24 @@ def test_wrong_profile_is_refused_and_nothing_is_written(world: World) -> None:
     assert world.rev("anki/main") == anki_main
 
 
+def test_a_field_no_deck_file_can_hold_is_refused_by_name_and_nothing_is_fetched(
+    world: World,
+) -> None:
+    """A comment holding a blank line mid-line (HTML from elsewhere): a Markdown HTML
+    block would end there, losing what follows. The pull names the note and field."""
+    world.set_field(world.ids["ser"], "Answer", "To be<!-- one\n\ntwo --> or not")
+    anki_main, spanish = world.rev("anki/main"), world.read("Spanish.md")
+    pulled = world.git("pull", "anki", check=False)
+    assert pulled.returncode != 0
+    assert f"note {world.ids['ser']}" in pulled.stderr and "field Answer" in pulled.stderr
+    assert "blank line inside a comment" in pulled.stderr
+    assert "Traceback" not in pulled.stderr
+    assert world.rev("anki/main") == anki_main and world.read("Spanish.md") == spanish
+    world.set_field(world.ids["ser"], "Answer", "To be<!-- one\ntwo --> or not")
+    world.git("pull", "anki")
+    assert "To be<!-- one\ntwo --> or not" in world.read("Spanish.md")
+
+
 def test_images_in_media_go_to_anki_with_the_notes_that_show_them(world: World) -> None:
     """A note's image in media/ is stored in Anki's media with the commit that adds the
     note; a redrawn image alone is stored again; a reference to a file the repository

@@ -21,6 +21,7 @@ from ankiops_git.convert.canonical import canonical_html
 from ankiops_git.convert.highlight import CSS_CLASS
 from ankiops_git.convert.markdown import MATH_RE, MEDIA_PREFIX, md_to_html
 from ankiops_git.convert.tree import VOID, Comment, Element, Node, is_block, named, open_tag
+from ankiops_git.errors import AnkiOpsError
 from ankiops_git.notetypes import LATEX_RE
 
 _HTML_BLOCK_TAGS = set(block_names)  # an HTML block starting with one runs to a blank line
@@ -448,9 +449,16 @@ def _raw_field(inner: str, target: str, ankiops: bool) -> str:
     """The last resort: the field's HTML `inner` as one HTML block, in an
     attribute-less `<div>` (which means nothing in canonical form) or, where the div's
     end would end the field's last line, an attribute-less `<span>` alone on the first
-    line (an HTML block to the next blank line, which `inner` has none of)."""
+    line (an HTML block to the next blank line). A blank line `inner` keeps (in a
+    comment, a <script> or a <style>, which take no entities) would end the block
+    early and lose what follows: refused (AnkiOpsError) rather than written."""
     if not inner:
         return ""
+    if re.search(r"\n[ \t]*\n", inner):
+        raise AnkiOpsError(
+            "its HTML holds a blank line inside a comment, <script> or <style>, which a "
+            "deck file cannot keep (Markdown ends HTML at a blank line)"
+        )
     candidates = (f"<div>{inner}</div>", f"<span>\n{inner}</span>")
     for md in candidates:
         if canonical_html(md_to_html(md, ankiops)) == target:

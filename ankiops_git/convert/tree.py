@@ -137,7 +137,8 @@ def escape_text(text: str) -> str:
 
 
 def escape_attr(value: str) -> str:
-    return escape_text(value).replace('"', "&quot;")
+    """An attribute value; its newlines as `&#10;`, so a tag is one line of Markdown."""
+    return escape_text(value).replace('"', "&quot;").replace("\n", "&#10;")
 
 
 def open_tag(el: Element) -> str:
