@@ -564,12 +564,12 @@ def parse_note(text: str, path: str = "", first_line: int = 1, types: NoteTypes 
 def structure_in(text: str, prefix_re: re.Pattern[str] = PREFIX_RE) -> Iterator[tuple[int, str]]:
     """What in a field's `text` the deck parser would read as structure, as (line index,
     kind): "conflict" for a conflict marker (even in a code fence); outside fences
-    "prefix" (by `prefix_re`), "separator", "comment"; and last ("fence", line count)
-    when a fence is left open. The one place that knows it: the writer refuses such a
-    field (field_problem), the converter and export escape such lines."""
+    "prefix" (by `prefix_re`), "separator", "comment"; and last "fence", at the line
+    that opens a fence left open. The one place that knows it: the writer refuses such
+    a field (field_problem), the converter and export escape such lines."""
     fence: Fence | None = None
-    lines = text.split("\n")
-    for index, line in enumerate(lines):
+    opened = 0
+    for index, line in enumerate(text.split("\n")):
         if is_conflict_marker(line):
             yield index, "conflict"
         elif fence is None:
@@ -579,9 +579,9 @@ def structure_in(text: str, prefix_re: re.Pattern[str] = PREFIX_RE) -> Iterator[
                 yield index, "separator"
             elif COMMENT_RE.match(line):
                 yield index, "comment"
-        fence = step_fence(fence, line)
+        fence, opened = step_fence(fence, line), opened if fence else index
     if fence is not None:
-        yield len(lines), "fence"
+        yield opened, "fence"
 
 
 def field_problem(text: str, types: NoteTypes = BUILTIN) -> str | None:
@@ -607,14 +607,21 @@ def field_problem(text: str, types: NoteTypes = BUILTIN) -> str | None:
 def deck_safe(markdown: str) -> str:
     """A field's Markdown (from the converter, its text escaped already) with a leading
     space on each line the deck parser would read as structure (in an HTML block or a
-    comment): Markdown shows that line alike."""
-    if _MAYBE_STRUCTURAL.search(markdown) is None:
+    comment, as the converter's own fences close): Markdown shows that line alike. A
+    line opening a fence it leaves open gets four, which no fence may have."""
+    if _MAYBE_STRUCTURAL.search(markdown) is None and not _FENCE_MARK.search(markdown):
         return markdown  # no line starts as any of the patterns structure_in looks for
     lines = markdown.split("\n")
-    for index, kind in structure_in(markdown):
-        if kind != "fence":
-            lines[index] = " " + lines[index]
+    found = list(structure_in(markdown))
+    while found and found[-1][1] == "fence":
+        lines[found[-1][0]] = "    " + lines[found[-1][0]]
+        found = list(structure_in("\n".join(lines)))
+    for index, _kind in found:
+        lines[index] = " " + lines[index]
     return "\n".join(lines)
+
+
+_FENCE_MARK = re.compile("```|~~~")
 
 
 # The first characters of every line structure_in finds (the built-in prefixes,
