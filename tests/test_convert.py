@@ -230,6 +230,18 @@ def test_a_blank_line_in_the_text_of_html_kept_as_html_loses_nothing(html: str) 
     assert canonical_html(md_to_html(md)) == canonical_html(html)
 
 
+def test_a_fence_marker_in_html_kept_as_html_opens_no_fence_in_the_deck_file() -> None:
+    """A field written as HTML whose line starts with `~~~` (here after the `<span>`
+    line): the deck parser read a fence there, left open, and the fetch failed with
+    'cannot write the deck exported from Anki'. deck_safe indents that line."""
+    from ankiops_git import deckfile
+
+    html = "~~~<div></div><!-- deck_id: 7 -->"
+    md = html_to_md(html)
+    assert deckfile.field_problem(md) is None, md
+    assert html_equal(md_to_html(md), html)
+
+
 @pytest.mark.parametrize("html", ["a<!--x\n\ny-->b", "<ul><li>a<script>x\n\ny</script></li></ul>b"])
 def test_a_blank_line_html_cannot_escape_is_refused_not_cut(html: str) -> None:
     """In a comment or a <script> no entity stands for a newline: written as HTML, the
@@ -367,6 +379,9 @@ def test_only_bold_and_italic_neighbours_merge() -> None:
         # ... also once a line break at bold's edge has moved out of it (Enter in bold)
         ("a<b><br><i>x</i></b>", "a\n***x***"),
         ("a<b><i>x</i><br></b>b", "a***x***\nb"),
+        # ... with whitespace beside that <br> (pasted HTML): at a line's end or start
+        ("a<b>x<br>\n</b>y", "a**x**\ny"),
+        ("a<i>  <b><br>x</b></i>", "a\n***x***"),
         # `**Note:**text` is not bold to markdown-it: the field's emphasis is tags
         ("<b>Note:</b>text and <i>more</i>", "<b>Note:</b>text and <i>more</i>"),
         ("<b>a </b>b", "<b>a </b>b"),

@@ -399,25 +399,33 @@ def _brs_movable(tag: Element) -> bool:
 
 
 def _move_edges(nodes: list[Node]) -> list[Node]:
-    """Leading/trailing <br>s of b/i and like elements moved outside them (inner first)."""
+    """Leading/trailing <br>s of b/i and like elements moved outside them (inner first),
+    with the whitespace between them (at a line's end or start: not shown)."""
     out: list[Node] = []
     for node in nodes:
         if not isinstance(node, Element) or node.name in _SETTLED:
             out.append(node)
             continue
         kids = _move_edges(node.children)
-        lead: list[Node] = []
-        trail: list[Node] = []
-        if _brs_movable(node):
-            while kids and named(kids[0], "br"):
-                lead.append(kids.pop(0))
-            while kids and named(kids[-1], "br"):
-                trail.insert(0, kids.pop())
-        out += lead
-        if kids or node.name not in tree.DROP_WHEN_EMPTY:
-            out.append(Element(node.name, node.attrs, kids))
-        out += trail
+        lead = _edge_brs(kids) if _brs_movable(node) else 0
+        trail = _edge_brs(kids[lead:][::-1]) if _brs_movable(node) else 0
+        middle = kids[lead : len(kids) - trail]
+        out += [k for k in kids[:lead] if named(k, "br")]
+        if middle or node.name not in tree.DROP_WHEN_EMPTY:
+            out.append(Element(node.name, node.attrs, middle))
+        out += [k for k in kids[len(kids) - trail :] if named(k, "br")]
     return out
+
+
+def _edge_brs(kids: list[Node]) -> int:
+    """How many of `kids` are leading <br>s and whitespace, to the last <br>."""
+    end = 0
+    for index, kid in enumerate(kids):
+        if named(kid, "br"):
+            end = index + 1
+        elif type(kid) is not str or kid.strip(" \t\n\r\f"):
+            break
+    return end
 
 
 def _collapse_whitespace(nodes: list[Node]) -> list[Node]:
