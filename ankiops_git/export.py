@@ -80,16 +80,22 @@ def field_markdown(
 
 def escape_prefixes(markdown: str, types: NoteTypes) -> str:
     """A line of `markdown` that starts with a declared type's prefix (`W: `) escaped as
-    `W\\: ` (Markdown shows it alike), so it stays text in a deck file: the converter
-    escapes the built-in prefixes itself."""
+    `W\\: ` (Markdown shows it alike), or, where the field is HTML kept as HTML, led by a
+    space, so it stays text in a deck file: the converter escapes the built-in prefixes
+    itself."""
     if types.extra_prefix_re is None:
         return markdown
     lines = markdown.split("\n")
+    spaced = list(lines)
     for index, kind in deckfile.structure_in(markdown, types.extra_prefix_re):
         match = types.extra_prefix_re.match(lines[index]) if kind == "prefix" else None
         if match:
             lines[index] = lines[index][: len(match[1])] + "\\" + lines[index][len(match[1]) :]
-    return "\n".join(lines)
+            spaced[index] = " " + spaced[index]
+    escaped = "\n".join(lines)
+    if escaped == markdown or html_same(render(escaped), render(markdown)):
+        return escaped
+    return "\n".join(spaced)  # (in HTML kept as HTML a "\\" shows, a leading space not)
 
 
 def _same_meaning(markdown: str, html: str) -> bool:

@@ -557,6 +557,18 @@ def test_a_line_from_anki_starting_with_a_declared_prefix_stays_text() -> None:
     assert "\nW\\: not a field" in "\n" + markdown
 
 
+def test_a_declared_prefix_in_html_kept_as_html_is_led_by_a_space_not_a_backslash() -> None:
+    """Inside an HTML block a backslash is shown, so `W\\: x` there changed the card."""
+    from ankiops_git.convert import html_equal, md_to_html
+
+    types = NoteTypes((vocab_type(),))
+    html = "W: x<div></div><!-- deck_id: 7 -->"  # written as one HTML block
+    markdown = export.field_markdown(html, None, types=types)
+    assert html_equal(md_to_html(markdown), html), markdown
+    note = deckfile.parse(f"W: x\nD: {markdown}\n", "x.md", types).notes[0]
+    assert note.fields["Definition"] == markdown
+
+
 def test_a_custom_note_edited_on_both_sides_merges_field_by_field() -> None:
     types = NoteTypes((vocab_type(),))
     base = "<!-- note_id: 1 -->\nW: perro\nD: dog\n"
