@@ -452,7 +452,10 @@ def restore_formatting(root: Path, config: Config, migration: Migration, backend
                 region = "\n".join(lines[start : start + count])
                 if region.removeprefix(prefix) != markdown:
                     continue  # not laid out as expected: left to the merge
-                ours = field_markdown(html, None, True, config.note_types)
+                try:
+                    ours = field_markdown(html, None, True, config.note_types)
+                except AnkiOpsError:
+                    continue  # no deck file can hold it: the first pull names it
                 edits.append((start, count, prefix + ours))
         if not edits:
             continue
