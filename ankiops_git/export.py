@@ -468,9 +468,9 @@ def _markdown_note(
             text = field_markdown(anki.fields.get(name, ""), old, ankiops, types, name in latex)
         except AnkiOpsError as e:
             raise AnkiOpsError(
-                f"anki: note {anki.note_id} ({anki.note_type}), field {name}: {e}. Edit the "
-                f"field's HTML in Anki (Ctrl+Shift+X) to remove it, then pull again; "
-                f"nothing was fetched."
+                f"note {anki.note_id} ({anki.note_type}), field {name}: {e}. Remove it in Anki's "
+                f"HTML editor (Ctrl+Shift+X in that field), then try again; nothing was "
+                f"written."
             ) from e
         if text:
             fields[name] = text
