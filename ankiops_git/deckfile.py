@@ -609,7 +609,9 @@ def deck_safe(markdown: str) -> str:
     space on each line the deck parser would read as structure (in an HTML block or a
     comment, as the converter's own fences close): Markdown shows that line alike. A
     line opening a fence it leaves open gets four, which no fence may have."""
-    if _MAYBE_STRUCTURAL.search(markdown) is None and not _FENCE_MARK.search(markdown):
+    if _MAYBE_STRUCTURAL.search(markdown) is None and (
+        "<" not in markdown or not _FENCE_MARK.search(markdown)
+    ):  # (the converter's own fences close: one left open is in HTML, or a comment)
         return markdown  # no line starts as any of the patterns structure_in looks for
     lines = markdown.split("\n")
     found = list(structure_in(markdown))
