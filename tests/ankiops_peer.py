@@ -215,11 +215,29 @@ class Peer:
             (folder / "media" / "AnkiOpsMedia" / "pasted.png").write_bytes(PNG)
             kinds = KINDS if self.version == OLD_VERSION else ("QA", "Cloze", "Choice")
             decks = old_generated_decks(notes, seed, kinds, self.version == OLD_VERSION)
-        else:
-            decks = generated_decks(notes, seed, plain)
-        for name, text in decks.items():
-            (folder / name).write_text(text, encoding="utf-8")
-        self.run(folder, self.to_anki)
+            for name, text in decks.items():
+                (folder / name).write_text(text, encoding="utf-8")
+            self.run(folder, self.to_anki)
+            return
+        # 0.6.6 gives each AnkiConnect request 10 s: at soak size (1,667 new notes a
+        # file) real Anki on a slow machine took longer, and no note was created. So
+        # the notes go in rounds of PEER_ROUND a file, appended as a user adds them.
+        parts = {
+            name: text.rstrip("\n").split("\n\n---\n\n")
+            for name, text in generated_decks(notes, seed, plain).items()
+        }
+        for start in range(0, max(map(len, parts.values())), PEER_ROUND):
+            for name, texts in parts.items():
+                path, chunk = folder / name, texts[start : start + PEER_ROUND]
+                if not chunk:
+                    continue
+                before = path.read_text(encoding="utf-8") if path.exists() else ""
+                joined = "\n\n---\n\n".join(chunk)
+                text = (
+                    f"{before.rstrip()}\n\n---\n\n{joined}\n" if before.strip() else joined + "\n"
+                )
+                path.write_text(text, encoding="utf-8")
+            self.run(folder, self.to_anki)
 
 
 def _venv_or_skip(version: str) -> Path:
@@ -357,6 +375,9 @@ KINDS = ("QA", "Reversed", "Cloze", "Input", "Choice")
 PEER_KINDS = (*KINDS, "ClozeHideAll", "ImageOcclusion")
 # the media AnkiOps' image occlusion notes show besides pic.png
 IO_MEDIA = ("io_question.png", "io_answer.png", "io_original.png")
+
+
+PEER_ROUND = 400  # notes a deck file gets in one run of AnkiOps (see Peer.generated)
 
 
 def generated_decks(notes: int, seed: int = 14, plain: bool = False) -> dict[str, str]:
