@@ -407,8 +407,10 @@ def _move_edges(nodes: list[Node]) -> list[Node]:
             out.append(node)
             continue
         kids = _move_edges(node.children)
-        lead = _edge_brs(kids) if _brs_movable(node) else 0
-        trail = _edge_brs(kids[lead:][::-1]) if _brs_movable(node) else 0
+        lead = trail = 0
+        if _brs_movable(node):
+            lead = _edge_brs(kids)
+            trail = _edge_brs(kids[lead:][::-1])
         middle = kids[lead : len(kids) - trail]
         out += [k for k in kids[:lead] if named(k, "br")]
         if middle or node.name not in tree.DROP_WHEN_EMPTY:
@@ -423,7 +425,7 @@ def _edge_brs(kids: list[Node]) -> int:
     for index, kid in enumerate(kids):
         if named(kid, "br"):
             end = index + 1
-        elif type(kid) is not str or kid.strip(" \t\n\r\f"):
+        elif type(kid) is not str or _has_content(kid):
             break
     return end
 

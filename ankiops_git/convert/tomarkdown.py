@@ -25,6 +25,7 @@ from ankiops_git.errors import AnkiOpsError
 from ankiops_git.notetypes import LATEX_RE
 
 _HTML_BLOCK_TAGS = set(block_names)  # an HTML block starting with one runs to a blank line
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")  # where a Markdown HTML block ends
 _NEWLINE = "\ue002"  # a newline inside a comment, kept verbatim
 _EMPHASIS = {"b": "**", "i": "*", "s": "~~"}
 
@@ -412,7 +413,7 @@ def _latex_kept(html: str, md: str, ankiops: bool, whole: bool) -> str:
     exact = deckfile.deck_safe(html)
     if md_to_html(exact, ankiops) == html:
         return exact
-    if whole or re.search(r"\n[ \t]*\n", html):
+    if whole or _BLANK_LINE.search(html):
         return md  # (an HTML block ends at a blank line: no Markdown keeps this field)
     raw = deckfile.deck_safe(_raw_field(html, canonical_html(html), ankiops))
     return raw if LATEX_RE.findall(md_to_html(raw, ankiops)) == spans else md
@@ -454,7 +455,7 @@ def _raw_field(inner: str, target: str, ankiops: bool) -> str:
     early and lose what follows: refused (AnkiOpsError) rather than written."""
     if not inner:
         return ""
-    if re.search(r"\n[ \t]*\n", inner):
+    if _BLANK_LINE.search(inner):
         raise AnkiOpsError(
             "its HTML holds a blank line inside a comment, <script> or <style>, which a "
             "deck file cannot keep (Markdown ends HTML at a blank line)"
