@@ -215,20 +215,17 @@ class Peer:
             (folder / "media" / "AnkiOpsMedia" / "pasted.png").write_bytes(PNG)
             kinds = KINDS if self.version == OLD_VERSION else ("QA", "Cloze", "Choice")
             decks = old_generated_decks(notes, seed, kinds, self.version == OLD_VERSION)
-            for name, text in decks.items():
-                (folder / name).write_text(text, encoding="utf-8")
-            self.run(folder, self.to_anki)
-            return
-        # 0.6.6 gives each AnkiConnect request 10 s: at soak size (1,667 new notes a
-        # file) real Anki on a slow machine took longer, and no note was created. So
-        # the notes go in rounds of PEER_ROUND a file, appended as a user adds them.
-        parts = {
-            name: text.rstrip("\n").split("\n\n---\n\n")
-            for name, text in generated_decks(notes, seed, plain).items()
-        }
-        for start in range(0, max(map(len, parts.values())), PEER_ROUND):
+            per_run = notes  # all at once: 0.3/0.4 kept up at soak size
+        else:
+            decks = generated_decks(notes, seed, plain)
+            # 0.6.6 gives each AnkiConnect request 10 s: at soak size (1,667 new notes a
+            # file) real Anki on a slow machine took longer, and no note was created.
+            per_run = PEER_ROUND
+        # The notes go in rounds of `per_run` a file, appended as a user adds them.
+        parts = {name: text.rstrip("\n").split("\n\n---\n\n") for name, text in decks.items()}
+        for start in range(0, max(map(len, parts.values())), per_run):
             for name, texts in parts.items():
-                path, chunk = folder / name, texts[start : start + PEER_ROUND]
+                path, chunk = folder / name, texts[start : start + per_run]
                 if not chunk:
                     continue
                 before = path.read_text(encoding="utf-8") if path.exists() else ""
