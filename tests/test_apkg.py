@@ -406,8 +406,19 @@ templates = test_sync_e2e.templates
 def study(col, note_ids):  # type: ignore[no-untyped-def]
     """In Anki, as a user studies: cards answered into review, one pushed 17 days out,
     one lapsed (relearning), one suspended, one pulled into a filtered deck, one in
-    learning; the rest new. Returns the cards' ids in that order."""
+    learning; the rest new. Returns the cards' ids in that order.
+
+    Anki's day ends at its rollover hour (4 AM by default), and a learning step that
+    ends after it turns the card into a day-counted one (queue 3): run near 4 AM, the
+    card left in learning would not be in queue 1. So the answers are given with the
+    rollover twelve hours away, and the user's rollover is put back after."""
+    import datetime
+
     cards = [c.id for nid in note_ids for c in col.get_note(nid).cards()]
+    prefs = col.get_preferences()
+    rollover = prefs.scheduling.rollover
+    prefs.scheduling.rollover = (datetime.datetime.now().hour + 12) % 24
+    col.set_preferences(prefs)
 
     def answer(cid, ease):  # type: ignore[no-untyped-def]
         card = col.get_card(cid)
@@ -426,6 +437,8 @@ def study(col, note_ids):  # type: ignore[no-untyped-def]
     col.decks.save(deck)
     col.sched.rebuild_filtered_deck(did)
     answer(cards[5], 3)  # learning
+    prefs.scheduling.rollover = rollover
+    col.set_preferences(prefs)
     return cards
 
 
