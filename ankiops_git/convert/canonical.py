@@ -111,14 +111,9 @@ def _normalise(
         renamed = SYNONYMS.get(child.name, child.name)
         child_attrs = _normal_attrs(renamed, child.attrs)
         pieces = _normalise(renamed, child_attrs, child.children, inner)
-        if renamed in UNWRAP_WITHOUT_ATTRS and not child_attrs:
-            for piece in pieces:  # (it, or its copies around blocks: meaningless)
-                if named(piece, renamed) and not piece.attrs:
-                    children += piece.children
-                else:
-                    children.append(piece)
-        else:
-            children += pieces
+        unwrap = renamed in UNWRAP_WITHOUT_ATTRS and not child_attrs  # (meaningless)
+        for piece in pieces:  # (it, or its copies around blocks)
+            children += piece.children if unwrap and named(piece, renamed) else [piece]
     if name == "table":  # rows only
         sections = ("thead", "tbody", "tfoot")
         children = [g for c in children for g in (c.children if named(c, *sections) else [c])]

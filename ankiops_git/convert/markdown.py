@@ -26,8 +26,6 @@ from mdit_py_plugins.superscript import superscript_plugin
 from ankiops_git.convert.highlight import CSS_CLASS, highlighted
 from ankiops_git.convert.tree import Element, escape_attr, escape_text, open_tag
 
-# Shared with the HTML -> Markdown side, which must find exactly the same spans.
-MATH_RE = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
 _MATH_CLOSE = {"(": "\\)", "[": "\\]"}
 
 # Blocks after which Markdown needs a blank line to end them; such a blank line
@@ -184,10 +182,6 @@ def _blank_between(first: Token, second: Token) -> bool:
     return first.map is not None and second.map is not None and second.map[0] > first.map[1]
 
 
-_TERMINATORS = re.compile(r"[\n\\`~*_\[\]!<&{]")
-_TERMINATORS_ANKIOPS = re.compile(r"[\n\\`~*_\[\]!<&{=^]")  # and ==mark==, ^sup^
-
-
 _MARK_CLOSE = re.compile(r"(?<=[^\s=\\])==(?!=)")
 
 
@@ -226,9 +220,6 @@ def _parser(ankiops: bool = False) -> MarkdownIt:
     md.normalizeLink = lambda url: url  # type: ignore[method-assign]
     md.normalizeLinkText = lambda link: link  # type: ignore[method-assign]
     md.validateLink = lambda url: True  # type: ignore[method-assign]
-    # The text rule runs to the next character one of our rules may start at (the
-    # default list also holds those of rules we do not enable), or "]" (link labels).
-    md.inline.terminator_re = _TERMINATORS_ANKIOPS if ankiops else _TERMINATORS
     md.renderer = _AnkiRenderer(md)
     return md
 

@@ -19,7 +19,7 @@ from ankiops_git import deckfile
 from ankiops_git.convert import canonical, tree
 from ankiops_git.convert.canonical import canonical_html
 from ankiops_git.convert.highlight import CSS_CLASS
-from ankiops_git.convert.markdown import MATH_RE, MEDIA_PREFIX, md_to_html
+from ankiops_git.convert.markdown import MEDIA_PREFIX, md_to_html
 from ankiops_git.convert.tree import VOID, Comment, Element, Node, is_block, named, open_tag
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.notetypes import LATEX_RE
@@ -271,16 +271,12 @@ def escape_markdown(text: str, ankiops: bool = False) -> str:
     """Text as Markdown that renders to exactly `text`; math spans stay verbatim.
     `ankiops`: AnkiOps' inline delimiters escaped too."""
     escape = (lambda t: escape_ankiops(escape_plain(t))) if ankiops else escape_plain
-    if "\\" not in text:
-        return escape(text)  # no math span starts without a backslash
-    out: list[str] = []
-    position = 0
-    for match in MATH_RE.finditer(text):
-        out.append(escape(text[position : match.start()]))
-        out.append(match.group())
-        position = match.end()
-    out.append(escape(text[position:]))
-    return "".join(out)
+    parts = _MATH.split(text)  # text, math, text, ...
+    return "".join(part if odd % 2 else escape(part) for odd, part in enumerate(parts))
+
+
+# A math span, as markdown.py's math rule finds it
+_MATH = re.compile(r"(\\\(.*?\\\)|\\\[.*?\\\])", re.DOTALL)
 
 
 _ANKIOPS_TAGS = {"mark": "==", "sub": "~", "sup": "^"}
