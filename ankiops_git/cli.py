@@ -68,8 +68,10 @@ def init_command(
 ) -> None:
     """Make DIRECTORY (default: the current folder) a git repository of deck files with
     Anki as the remote `anki`. Safe to run again: it repairs the wiring."""
+    import shutil
     from pathlib import Path
 
+    from ankiops_git import programs
     from ankiops_git.init import init
     from ankiops_git.remote import media_bar, progress_bar
 
@@ -92,6 +94,12 @@ def init_command(
         )
         raise SystemExit(1)
     click.echo(f"init: {result.root} is ready (remote `anki`); try `git pull anki`.")
+    if shutil.which("git-remote-anki") is None:  # git finds a remote helper on PATH only
+        click.echo(
+            "init: git-remote-anki is not on your PATH, so `git pull anki` and `git push "
+            f"anki` would fail ('remote-anki' is not a git command): add {programs.bin_dir()} "
+            "to PATH in your shell's profile, or use `ankiops-git pull` and `ankiops-git push`."
+        )
 
 
 @cli.command("status")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -94,7 +95,7 @@ def test_init_tutorial_on_empty_collection_once(
     root = tmp_path / "decks"
     env = git_env(tmp_path)
     spec = str(empty_collection_path)
-    run(
+    first = run(
         tmp_path,
         env,
         str(VENV_BIN / "ankiops-git"),
@@ -106,6 +107,7 @@ def test_init_tutorial_on_empty_collection_once(
     )
     files = deckfile.deck_files(root)
     assert [p.name for p in files] == ["ankiops-git Tutorial.md"]
+    assert "not on your PATH" not in first.stdout + first.stderr  # (it is: git_env)
     deck = deckfile.parse(files[0].read_text(encoding="utf-8"), files[0].name)
     assert {n.note_type for n in deck.notes} == {"QA", "Reversed", "Cloze", "Input", "Choice"}
     assert all(n.note_id is not None for n in deck.notes)
@@ -143,6 +145,22 @@ def test_init_on_an_imported_package_commits_media_and_note_type_files(
     clone = tmp_path / "clone"
     run(tmp_path, env, "git", "clone", "-q", str(root), str(clone))
     assert (clone / "note-types" / "Markdown2Anki_-_Cloze" / "style.css").is_file()
+
+
+def test_init_says_so_when_git_cannot_find_the_remote_helper(
+    tmp_path: Path, empty_collection_path: Path
+) -> None:
+    """Run from a venv not on PATH (`.venv/bin/ankiops-git init`), init works, but git
+    would not find git-remote-anki: init names the folder to add to PATH, and with it
+    there `git pull anki` works."""
+    root = tmp_path / "decks"
+    bare = git_env(tmp_path, PATH=os.pathsep.join(p for p in os.defpath.split(os.pathsep) if p))
+    out = run(tmp_path, bare, str(VENV_BIN / "ankiops-git"), "init", str(root), "--anki",
+              str(empty_collection_path)).stdout  # fmt: skip
+    assert f"add {VENV_BIN} to PATH" in out, out
+    pull = subprocess.run(["git", "pull", "anki"], cwd=root, env=bare, capture_output=True)
+    assert pull.returncode != 0 and b"remote-anki" in pull.stderr
+    run(root, git_env(tmp_path), "git", "pull", "anki")
 
 
 def test_init_with_the_wrong_profile_writes_nothing(
