@@ -49,8 +49,11 @@ browser:
 	  [ -z "$$ANKIOPS_REQUIRE_BROWSER" ] || exit 1; \
 	fi
 
+# Three workers on two cores: the tests spend much of their time waiting for Anki, git
+# and Chromium, and two workers left the cores idle (pytest 9 min 55 s with -n 2,
+# 7 min 38 s with -n 3 --dist worksteal, on one 2-core machine on 2026-12-07).
 test: lint real-anki browser
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 -q
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 3 --dist worksteal -q
 
 # The reliability suite at soak size (docs/reliability.md); the counts it ran are
 # added up in .pytest_cache/reliability.json. Then the media tests' slow sizes on every
