@@ -182,6 +182,8 @@ def _blank_between(first: Token, second: Token) -> bool:
     return first.map is not None and second.map is not None and second.map[0] > first.map[1]
 
 
+_TERMINATORS = re.compile(r"[\n\\`~*_\[\]!<&{]")
+_TERMINATORS_ANKIOPS = re.compile(r"[\n\\`~*_\[\]!<&{=^]")  # and ==mark==, ^sup^
 _MARK_CLOSE = re.compile(r"(?<=[^\s=\\])==(?!=)")
 
 
@@ -220,6 +222,9 @@ def _parser(ankiops: bool = False) -> MarkdownIt:
     md.normalizeLink = lambda url: url  # type: ignore[method-assign]
     md.normalizeLinkText = lambda link: link  # type: ignore[method-assign]
     md.validateLink = lambda url: True  # type: ignore[method-assign]
+    # The text rule runs to the next character one of our rules may start at (the
+    # default list also holds those of rules we do not enable), or "]" (link labels).
+    md.inline.terminator_re = _TERMINATORS_ANKIOPS if ankiops else _TERMINATORS
     md.renderer = _AnkiRenderer(md)
     return md
 
