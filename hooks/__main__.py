@@ -2,7 +2,8 @@
 
 - pre-merge-commit (and pre-commit, for a merge the user finishes): merge the edits
   the merge driver carried to notes moved into other files (merge/pending.py).
-- pre-commit: validate the deck files being committed; refuse on errors (exit 1).
+- pre-commit, pre-merge-commit: validate the deck files being committed; refuse on
+  errors (exit 1): a merge stops, uncommitted, for the user to finish.
 - post-commit, post-merge: push the new HEAD to Anki, then bring new note ids back
   (fetch + fast-forward). These never fail the commit: if Anki is unreachable or has
   edits to merge first, they say so in one line and exit 0.
@@ -61,8 +62,10 @@ def read_blobs(oids: list[str]) -> dict[str, bytes]:
     return blobs
 
 
-def pre_commit() -> int:
-    """Validate the staged deck files (what the commit will hold, not the working tree).
+def pre_commit(merging: bool = False) -> int:
+    """Validate the staged deck files (what the commit will hold, not the working tree);
+    `merging`: those of a merge git is about to commit (a note each side moved to another
+    file is in both files: git took each file from the side that changed it).
 
     The files the commit changes get every check; the other staged deck files only
     take part in the cross-file checks (duplicate note and deck ids), through their
@@ -123,9 +126,11 @@ def pre_commit() -> int:
         say(f"{diag.path}:{diag.line}:{diag.col}: {diag.severity}: {diag.message}")
         errors += diag.severity == "error"
     if errors:
-        say(f"ankiops: commit refused: {errors} error(s) in deck files; fix them and commit again.")
-        return 1
-    return 0
+        what, then = ("merge not committed", "then `git commit` finishes the merge")
+        if not merging:
+            what, then = "commit refused", "and commit again"
+        say(f"ankiops: {what}: {errors} error(s) in deck files; fix them {then}.")
+    return 1 if errors else 0
 
 
 def head_texts(paths: list[str]) -> dict[str, str]:
@@ -266,7 +271,7 @@ def run(name: str) -> int:
         return 0
     try:
         if name == "pre-merge-commit":
-            return carry_pending(finishing=False)
+            return carry_pending(finishing=False) or pre_commit(merging=True)
         if name == "pre-commit":
             if carry_pending(finishing=True):
                 return 1
@@ -286,7 +291,8 @@ USAGE = f"""usage: ankiops-hook {{{"|".join(HOOKS)}}}
 
 The program the git hooks that `ankiops-git init` installs call:
   pre-commit    validate the deck files being committed; refuse on errors
-  pre-merge-commit  carry edits of notes the other side moved into their new files
+  pre-merge-commit  carry edits of notes the other side moved into their new files,
+                then validate the merge as pre-commit does
   post-commit   push the new commit to Anki, then write new note ids back
   post-merge    the same after a merge (`git pull anki`)
   post-rewrite  the same after a rebase (`git pull --rebase anki`)

@@ -25,8 +25,8 @@ does not explain (the other side's move there, or delete). An edit is lost if a 
 knows it, shows something else, no event that knew it replaced it, and no conflict
 showed it to the user. Allowed, as docs/conflicts.md says: a note moved on one side and
 deleted on the other is kept where it moved (or deleted, if the move came back to
-where it was); moved to two decks, one wins. Known limits found by this suite are the
-strict xfail tests at the end.
+where it was); moved to two decks, the pull stops and one copy is kept, as the hook
+says. A known limit this suite finds is kept as a strict xfail test (none is open).
 """
 
 from __future__ import annotations
@@ -753,21 +753,9 @@ class SyncMachine(RuleBasedStateMachine):
     def pull_and_resolve(self, take: str) -> bool:
         """`git pull anki`; a conflict is resolved taking one side. True if it merged."""
         merged = self.pull_once(take)
-        if merged:
-            self.keep_once(take)
+        if merged and any(len(seen) > 1 for seen in self.w.files().values()):
+            self.fail("a pull left a note in two files")
         return merged
-
-    def keep_once(self, take: str) -> None:
-        """After a merge that went through: a note in two files (moved to two different
-        decks on the two sides, docs/conflicts.md, known limits) is refused by the hook,
-        which says to remove one copy: done as told, then committed."""
-        self.resolving = set()
-        if self.drop_copies(take, "HEAD^1", "HEAD^2"):
-            COUNTS["known limit: a note moved to two decks is in two files after a pull"] += 1
-            self.w.must("add", "-A")
-            if self.w.git("commit", "-q", "-m", "keep one copy").returncode != 0:
-                self.fail("removing the second copy could not be committed")
-            self.resolved()
 
     def drop_copies(self, take: str, ours: str, theirs: str) -> bool:
         """A note in two files: keep the copy where `take`'s side (commit `ours` or
@@ -810,11 +798,18 @@ class SyncMachine(RuleBasedStateMachine):
         if not self.unmerged():
             if "`git commit` finishes the merge" not in done.stderr:
                 self.fail("git pull anki failed without a conflict")
-            # The pre-merge-commit hook carried an edit to a note the other side moved
-            # into its new file, and stops the merge so that the commit holds it.
+            # The pre-merge-commit hook stopped the merge: it carried an edit to a note
+            # the other side moved into its new file (the commit holds it), or a note
+            # is in two files (moved to two decks on the two sides): one copy is kept.
+            self.resolving = set()
+            if self.drop_copies(take, "HEAD", "MERGE_HEAD"):
+                COUNTS["pulls stopped: a note moved to two decks, one copy kept"] += 1
+                self.w.must("add", "-A")
+            else:
+                COUNTS["pulls finished by git commit (carried edits)"] += 1
             if self.w.git("commit", "-q", "--no-edit").returncode != 0:
-                self.fail("the merge with carried edits could not be committed")
-            COUNTS["pulls finished by git commit (carried edits)"] += 1
+                self.fail("the stopped merge could not be committed")
+            self.resolved()
             return True
         self.resolving = set()
         for _ in range(3):
@@ -1737,28 +1732,33 @@ def test_a_diagnostic_quoting_a_line_separator_or_a_bidi_control_stays_one_line(
     assert not CONTROL.search(line)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit (docs/conflicts.md): a note moved to two different decks on the two "
-    "sides is in both files after a clean `git pull anki` (git takes each file from the side "
-    "that changed it, without the driver); the post-merge hook refuses to push and says to "
-    "remove one copy. Fixing it needs the pre-merge-commit hook to find notes in two files.",
-)
-def test_a_note_moved_to_two_decks_on_the_two_sides_is_in_one_file_after_a_pull(
+def test_a_note_moved_to_two_decks_on_the_two_sides_stops_the_pull_until_one_copy_is_kept(
     template: Path, tmp_path: Path
 ) -> None:
-    """Found by the stateful test. Reproduction: in the files, move k003 from Beta.md to
-    Alpha.md and commit (not pushed: hooks off); in Anki, move k003 to Gamma::Sub;
-    `git pull anki` exits 0 with k003 in Alpha.md and in Gamma__Sub.md."""
+    """Found by the stateful test. In the files, move k003 from Beta.md to Alpha.md and
+    commit (not pushed: hooks off); in Anki, move k003 to Gamma::Sub. git takes each
+    file from the side that changed it, so the merge holds k003 in Alpha.md and in
+    Gamma__Sub.md: it was committed so, and only the post-merge hook's push refused it.
+    Now the pre-merge-commit hook stops the merge, uncommitted, naming both places; the
+    user keeps one copy and `git commit` finishes the merge."""
     w = World(template, tmp_path / "w")
     s = Scenario(w, random.Random(0))
     s.md_move("k003?", "Alpha")
     s.commit()
+    head = w.rev("HEAD")
     with w.anki() as col:
         s.anki_move(col, "k003?", "Gamma::Sub")
     done = w.git("pull", "anki")
-    stopped = done.returncode != 0 and "CONFLICT" in done.stdout  # also fine: the user decides
-    assert stopped or len(w.files()["k003?"]) == 1, w.history()
+    assert done.returncode != 0 and w.rev("HEAD") == head, w.history()
+    assert "is also in Alpha.md" in done.stderr and "merge not committed" in done.stderr
+    assert "`git commit` finishes the merge" in done.stderr, done.stderr
+    assert sorted(seen.where for seen in w.files()["k003?"]) == ["Alpha.md", "Gamma__Sub.md"]
+    header, notes = read_blocks(w.root / "Alpha.md")  # as told: keep one copy
+    write_blocks(w.root / "Alpha.md", header, [b for b in notes if block_key(b) != "k003?"])
+    w.must("add", "-A")
+    w.must("commit", "-q", "--no-edit")
+    assert w.rev("HEAD^1") == head and w.git("rev-parse", "-q", "--verify", "HEAD^2").stdout
+    assert [seen.where for seen in w.files()["k003?"]] == ["Gamma__Sub.md"]
 
 
 def test_two_different_new_notes_with_the_same_answer_are_both_kept(
