@@ -126,10 +126,10 @@ def pre_commit(merging: bool = False) -> int:
         say(f"{diag.path}:{diag.line}:{diag.col}: {diag.severity}: {diag.message}")
         errors += diag.severity == "error"
     if errors:
-        what, then = ("merge not committed", "then `git commit` finishes the merge")
+        what, then = ("merge not committed", ", then `git commit` finishes the merge")
         if not merging:
-            what, then = "commit refused", "and commit again"
-        say(f"ankiops: {what}: {errors} error(s) in deck files; fix them {then}.")
+            what, then = "commit refused", " and commit again"
+        say(f"ankiops: {what}: {errors} error(s) in deck files; fix them{then}.")
     return 1 if errors else 0
 
 
