@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ankiops_git.validate import Identities
 
 HOOKS = ("pre-commit", "post-commit", "post-merge", "pre-merge-commit", "post-rewrite")
+STOPPING = ("pre-commit", "pre-merge-commit")  # a failure stops the commit (the shim passes it on)
 
 
 def say(message: str) -> None:
@@ -282,7 +283,7 @@ def run(name: str) -> int:
             return post_commit(after_rebase=True) if sys.argv[2:3] == ["rebase"] else 0
     except AnkiOpsError as e:
         say(f"ankiops: {e}")
-        return 1 if name == "pre-commit" else 0
+        return 1 if name in STOPPING else 0
     say(f"ankiops-hook: unknown hook {name!r} (known: {', '.join(HOOKS)})")
     return 2
 
@@ -308,7 +309,7 @@ def main() -> None:
     except KeyboardInterrupt:
         # Every step is safe to repeat: nothing is half-done that a push cannot finish.
         say("ankiops: interrupted; your commit stands. Push later: git push anki")
-        code = 130 if sys.argv[1] in ("pre-commit", "pre-merge-commit") else 0
+        code = 130 if sys.argv[1] in STOPPING else 0
     sys.exit(code)
 
 

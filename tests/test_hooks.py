@@ -88,6 +88,27 @@ def test_ctrl_c_in_a_hook_is_one_line_not_a_traceback(
         )
 
 
+def test_a_user_error_in_a_hook_before_the_commit_stops_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pre-commit and pre-merge-commit validate: one that cannot (an AnkiOpsError, such
+    as a staged ankiops.toml it cannot read) stops the commit or the merge, in one line,
+    rather than letting it through unchecked; the hooks after a commit never fail it."""
+    import hooks.__main__ as hook
+    from ankiops_git.errors import AnkiOpsError
+
+    def unreadable(merging: bool = False) -> int:
+        raise AnkiOpsError("ankiops.toml:2: cannot be read")
+
+    monkeypatch.setattr(hook, "carry_pending", lambda finishing: 0)
+    monkeypatch.setattr(hook, "pre_commit", unreadable)
+    for name, code in (("pre-commit", 1), ("pre-merge-commit", 1)):
+        assert hook.run(name) == code
+        assert capsys.readouterr().err == "ankiops: ankiops.toml:2: cannot be read\n"
+    monkeypatch.setattr(hook, "post_commit", lambda after_rebase=False: unreadable())
+    assert hook.run("post-merge") == 0
+
+
 def test_a_deck_file_in_a_subfolder_is_pointed_out_on_commit(world: World) -> None:  # noqa: F811
     """It was ignored by commit and push without a word."""
     (world.root / "lang").mkdir()
