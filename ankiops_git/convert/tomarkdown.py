@@ -271,6 +271,8 @@ def escape_markdown(text: str, ankiops: bool = False) -> str:
     """Text as Markdown that renders to exactly `text`; math spans stay verbatim.
     `ankiops`: AnkiOps' inline delimiters escaped too."""
     escape = (lambda t: escape_ankiops(escape_plain(t))) if ankiops else escape_plain
+    if "\\" not in text:
+        return escape(text)  # no math span starts without a backslash (most text)
     parts = _MATH.split(text)  # text, math, text, ...
     return "".join(part if odd % 2 else escape(part) for odd, part in enumerate(parts))
 
