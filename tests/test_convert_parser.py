@@ -16,12 +16,12 @@ import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from xml.etree import ElementTree
+from xml.dom import minidom
 
 import html5lib
 import pytest
 from html_gen import SETTINGS, SOUP, WELL_FORMED, fields_with_markup
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from test_convert_properties import ANKI_HTML
 
@@ -29,32 +29,37 @@ from ankiops_git.convert.canonical import canonical_html, is_empty_field, normal
 from ankiops_git.convert.tree import Comment, Element, Node, parse, serialise
 
 _HTML5LIB_OLD = re.compile(r"<select|<(pre|listing)\b[^>]*>(\r?\n|&#10;|<!--)", re.IGNORECASE)
-_COMMENT = ElementTree.Comment  # (html5lib's etree tree: a comment's tag)
 
 
-def _nodes(element: object) -> list[Node]:
+def _nodes(parent: minidom.Node) -> list[Node]:
     out: list[Node] = []
-    if element.text:  # type: ignore[attr-defined]
-        out.append(element.text)  # type: ignore[attr-defined]
-    for child in element:  # type: ignore[attr-defined]
-        if child.tag is _COMMENT:
-            out.append(Comment(child.text or ""))
-        else:
-            attrs = {str(k): v for k, v in child.attrib.items()}
-            out.append(Element(child.tag, attrs, _nodes(child)))
-        if child.tail:
-            out.append(child.tail)
+    for child in parent.childNodes:
+        if child.nodeType == child.TEXT_NODE:
+            if out and type(out[-1]) is str:
+                out[-1] += child.data
+            else:
+                out.append(child.data)
+        elif child.nodeType == child.COMMENT_NODE:
+            out.append(Comment(child.data))
+        elif child.nodeType == child.ELEMENT_NODE:
+            attrs = dict(child.attributes.items())
+            out.append(Element(child.tagName, attrs, _nodes(child)))
     return out
 
 
 def html5lib_canonical(html: str) -> str:
-    fragment = html5lib.parseFragment(  # (as tree.parse: the field as a body's innerHTML)
-        "" if is_empty_field(html) else html,
-        container="body",
-        treebuilder="etree",
+    # As a document's <body> (tree.parse: the field as a body's innerHTML), not through
+    # html5lib's fragment mode, which loses an element foster-parented out of a table
+    # (`<table><b>x`) and a table a second one closes (`<table><table>`): the standard
+    # and Chromium keep both. The HTML tested holds no <html>, <head> or <body> tag, where
+    # the two modes would differ.
+    document = html5lib.parse(
+        "<!DOCTYPE html><body>" + ("" if is_empty_field(html) else html),
+        treebuilder="dom",
         namespaceHTMLElements=False,
     )
-    return serialise(normalise(Element("body", {}, _nodes(fragment))).children)
+    body = document.getElementsByTagName("body")[0]
+    return serialise(normalise(Element("body", {}, _nodes(body))).children)
 
 
 @pytest.mark.parametrize(
@@ -71,6 +76,8 @@ def test_both_parsers_give_the_same_canonical_form_on_the_corpora(
 
 @SETTINGS
 @given(st.lists(st.one_of(SOUP, WELL_FORMED, ANKI_HTML), max_size=3).map("".join))
+@example("<table><b>;")  # (html5lib's fragment mode loses these: see above)
+@example("a<table><table>x")
 def test_both_parsers_give_the_same_canonical_form_on_generated_html(html: str) -> None:
     assume(_HTML5LIB_OLD.search(html) is None)
     assert canonical_html(html) == html5lib_canonical(html), html
