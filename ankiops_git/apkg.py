@@ -195,7 +195,9 @@ def export_apkg(
             backend.close()
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(tmp_out, out)
+            partial = out.with_name(out.name + ".partial")
+            shutil.copyfile(tmp_out, partial)  # (made here: the user's umask, not Anki's 0600)
+            partial.replace(out)
         except OSError as e:
             raise PackageError(f"cannot write {out}: {e.strerror or e}") from e
     return result

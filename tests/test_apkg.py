@@ -4,6 +4,7 @@ types, a real shared deck, and refused archives."""
 
 from __future__ import annotations
 
+import os
 import time
 import zipfile
 from collections import Counter
@@ -379,6 +380,10 @@ def test_cli_export_and_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     done = runner.invoke(cli, ["export-apkg", "Spanish", "-o", str(out)])
     assert done.exit_code == 0, done.output
     assert "2 deck(s), 3 note(s), 1 media file(s)" in done.output
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # (Anki's exporter writes 0600)
+    assert not out.with_name("s.apkg.partial").exists()
     back = runner.invoke(cli, ["import-apkg", str(stock_package(tmp_path)), "--directory", "x"])
     assert back.exit_code == 0, back.output
     assert "1 deck file(s), 5 note(s)" in back.output
