@@ -6,8 +6,8 @@ the notes with their fields rendered as a push renders them, the media files the
 show, and each note a stable GUID (`note_guid`); Anki's own exporter then writes the
 package. Anki's importer updates a note whose GUID it has, so importing a newer
 package of the same repository updates notes instead of adding them again. With
-scheduling (`states`: a backend's `card_states`, read from the user's Anki), the
-cards of notes with an id get their state and review history (`_schedule`).
+scheduling (`anki`: a backend on the user's Anki), the cards of notes with an id get
+their state and review history (`_schedule`), and the decks their options presets.
 
 `import_apkg` goes the other way: Anki's own importer reads the package into a new
 collection in a temporary folder; notes of Anki's stock types become AnkiOps notes
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ankiops_git import archive, deckfile, export, media, share
-from ankiops_git.anki.base import CardState, due_in_days
+from ankiops_git.anki.base import Backend, CardState, due_in_days
 from ankiops_git.config import load as load_config
 from ankiops_git.errors import AnkiOpsError
 from ankiops_git.model import Deck, Note
@@ -91,6 +91,7 @@ class Exported:
     reviews: int = 0  # review history rows carried
     undated: int = 0  # of those, cards whose due day Anki did not tell (due today)
     unmatched: int = 0  # cards Anki has that the files' notes no longer make
+    presets: int = 0  # deck options presets carried
 
 
 def export_apkg(
@@ -98,12 +99,13 @@ def export_apkg(
     out: Path,
     decks: Iterable[str] = (),
     progress: Progress | None = None,
-    states: Callable[[list[int]], Sequence[CardState]] | None = None,
+    anki: Backend | None = None,
 ) -> Exported:
     """The package of the repository at `root` (its decks `decks` and their subdecks,
-    all if none) written to `out`. With `states` (a backend's `card_states`), the
-    notes that have a note id carry their cards' scheduling and review history
-    (`_schedule`), and Anki's importer, asked to import learning progress, keeps it."""
+    all if none) written to `out`. With `anki` (the user's Anki), the notes that have
+    a note id carry their cards' scheduling and review history (`_schedule`), and the
+    decks their options presets (`_presets`); Anki's importer, asked to import learning
+    progress and deck presets, keeps them."""
     from anki.collection import AddNoteRequest, ExportAnkiPackageOptions, NoteIdsLimit
     from anki.decks import DeckId
 
@@ -133,8 +135,9 @@ def export_apkg(
             requests = []
             notes: list[Note] = []
             wanted_media: set[str] = set()
+            deck_ids: dict[str, int] = {}
             for name in names:
-                deck_id = DeckId(backend.create_deck(name))
+                deck_id = deck_ids[name] = DeckId(backend.create_deck(name))
                 seen: dict[tuple[str, str, str], int] = {}
                 for note in found[name].notes:
                     model = models[note.note_type]
@@ -165,21 +168,22 @@ def export_apkg(
             if len(set(guids)) != len(guids):
                 raise PackageError("two notes would have the same GUID; nothing was written")
             result.notes = len(requests)
-            if states is not None:
+            if anki is not None:
                 ids = {
                     n.note_id: int(r.note.id)
                     for n, r in zip(notes, requests, strict=True)
                     if n.note_id is not None
                 }
-                _schedule(col, ids, states(sorted(ids)), result)
+                _schedule(col, ids, anki.card_states(sorted(ids)), result)
+                result.presets = _presets(col, deck_ids, anki.deck_options(names))
             if progress is not None:
                 progress(total, total)
             tmp_out = Path(tmp) / "out.apkg"
             col.export_anki_package(
                 out_path=str(tmp_out),
                 options=ExportAnkiPackageOptions(
-                    with_scheduling=states is not None,
-                    with_deck_configs=False,
+                    with_scheduling=anki is not None,
+                    with_deck_configs=anki is not None,
                     with_media=True,
                     legacy=False,
                 ),
@@ -227,6 +231,18 @@ def _add_optional_fields(col: Any, types: NoteTypes, decks: list[Deck]) -> None:
         for index, name in enumerate(wanted):
             col.models.reposition_field(model, by_name[name], index)
         col.models.update_dict(model)
+
+
+def _presets(col: Any, deck_ids: dict[str, int], options: dict[str, dict[str, Any]]) -> int:
+    """Give the package's decks the options presets they have in the user's Anki, under
+    the same ids, as Anki's own export does: Anki's importer adds a preset the profile
+    lacks and keeps one it has (its Default, or one imported before); how many."""
+    for name, preset in options.items():
+        col.decks.update_config(dict(preset))  # (an id it lacks: added under that id)
+        deck = col.decks.get(deck_ids[name])
+        deck["conf"] = preset["id"]
+        col.decks.save(deck)
+    return len({preset["id"] for preset in options.values()})
 
 
 def _schedule(col: Any, ids: dict[int, int], states: Sequence[CardState], result: Exported) -> None:

@@ -551,8 +551,8 @@ def deserialize_command(
 @click.option(
     "--include-scheduling",
     is_flag=True,
-    help="Also the cards' scheduling and review history, read from the repository's "
-    "Anki (remote `anki`, or --anki).",
+    help="Also the cards' scheduling and review history, and the decks' options presets, "
+    "read from the repository's Anki (remote `anki`, or --anki).",
 )
 @_ANKI_OPTION
 def export_apkg_command(
@@ -561,7 +561,8 @@ def export_apkg_command(
     """An Anki package of the repository's decks (DECKs and their subdecks; all if none),
     from the files alone: note types, templates, CSS, media, and stable GUIDs, so that
     importing a newer package updates the notes instead of adding them again. With
-    --include-scheduling, the notes Anki has carry their cards' learning progress."""
+    --include-scheduling, the notes Anki has carry their cards' learning progress, and
+    the decks their options presets."""
     from ankiops_git import apkg
     from ankiops_git.remote import progress_bar_for
 
@@ -573,7 +574,7 @@ def export_apkg_command(
         spec, repo, config = _where(anki_spec)
         key = sync.api_key(repo) if repo is not None else None
         with sync.open_anki(spec, config, key) as backend:
-            done = apkg.export_apkg(root, output, decks, bar, backend.card_states)
+            done = apkg.export_apkg(root, output, decks, bar, backend)
     else:
         done = apkg.export_apkg(root, output, decks, bar)
     for name in done.missing:
@@ -586,8 +587,9 @@ def export_apkg_command(
     )
     if include_scheduling:
         click.echo(
-            f"export-apkg: scheduling of {done.scheduled} card(s), {done.reviews} review(s); "
-            f"in Anki, import it with 'Import any learning progress' on"
+            f"export-apkg: scheduling of {done.scheduled} card(s), {done.reviews} review(s), "
+            f"{done.presets} deck options preset(s); in Anki, import it with 'Import any "
+            f"learning progress' and 'Import any deck presets' on"
         )
         if done.undated:
             click.echo(

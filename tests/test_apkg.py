@@ -448,6 +448,29 @@ def study(col, note_ids):  # type: ignore[no-untyped-def]
 
 
 @in_anki
+def give_preset(col, note_id):  # type: ignore[no-untyped-def]
+    """In Anki, as a user sets deck options: the deck of this note gets its own preset,
+    "Languages" (7 new cards a day, learning steps 2 and 30 minutes, desired retention
+    0.85); returns the deck's name."""
+    did = col.get_note(note_id).cards()[0].did
+    conf = col.decks.add_config("Languages")
+    conf["new"]["perDay"] = 7
+    conf["new"]["delays"] = [2.0, 30.0]
+    conf["desiredRetention"] = 0.85
+    col.decks.update_config(conf)
+    deck = col.decks.get(did)
+    deck["conf"] = conf["id"]
+    col.decks.save(deck)
+    return deck["name"]
+
+
+@in_anki
+def preset_of(col, deck_name):  # type: ignore[no-untyped-def]
+    conf = col.decks.config_dict_for_deck_id(col.decks.id_for_name(deck_name))
+    return [conf["name"], conf["new"]["perDay"], conf["new"]["delays"], conf["desiredRetention"]]
+
+
+@in_anki
 def schedule_of(col, guids):  # type: ignore[no-untyped-def]
     """The cards of these notes (by GUID), keyed "note's place/card ord", as an export
     with scheduling must carry them: the state Anki gives back when a filtered deck is
@@ -483,10 +506,12 @@ def test_export_with_scheduling_carries_progress_and_history(
     from the repository's Anki; imported with learning progress into a fresh
     collection, every card is where it was: same state, interval, ease, steps, days
     until due (a new card: its place in the queue is the importer's), and the same
-    reviews. Over AnkiConnect, a card in a filtered deck comes due today, and says so."""
+    reviews; and the decks their options presets. Over AnkiConnect, a card in a
+    filtered deck comes due today, and says so."""
     notes = [world.ids[k] for k in ("ser", "estar", "tener", "paris", "rome", "num0")]
     with world.anki() as col:
         study(col, notes)
+        deck = give_preset(col, notes[0])
         before = schedule_of(
             col, [col.db.scalar("select guid from notes where id = ?", n) for n in notes]
         )
@@ -506,7 +531,9 @@ def test_export_with_scheduling_carries_progress_and_history(
     )
     # every card of the world's 10 notes (one Reversed: 2 cards); 5 x 2 answers, Again,
     # one in learning, and the due date set by hand (a "manual" row)
-    assert "scheduling of 11 card(s), 13 review(s)" in done.stdout, done.stdout
+    assert "scheduling of 11 card(s), 13 review(s), 2 deck options preset(s)" in done.stdout, (
+        done.stdout
+    )
     undated = world.kind != "collection"  # AnkiConnect does not tell a filtered card's due
     assert ("1 card(s) are in a filtered deck" in done.stdout) == undated, done.stdout
     if undated:
@@ -516,10 +543,12 @@ def test_export_with_scheduling_carries_progress_and_history(
     try:
         col.import_anki_package(
             ImportAnkiPackageRequest(
-                package_path=str(out), options=ImportAnkiPackageOptions(with_scheduling=True)
+                package_path=str(out),
+                options=ImportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True),
             )
         )
         after = schedule_of(col, [apkg.note_guid("", Note("QA", {}, n)) for n in notes])
+        assert preset_of(col, deck) == ["Languages", 7, [2.0, 30.0], 0.85]
     finally:
         col.close()
     assert after == before

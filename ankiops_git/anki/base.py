@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from ankiops_git.anki.templates import Existing, NoteTypeSpec, Pushed
 from ankiops_git.notetypes import NoteTypes
@@ -228,6 +228,12 @@ class Backend(Protocol):
     def card_states(self, note_ids: Sequence[int]) -> list[CardState]:
         """The scheduling and review history of these notes' cards (ids that are
         missing are left out), for `export-apkg --include-scheduling`."""
+        ...
+
+    def deck_options(self, deck_names: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The options preset of each of these decks that Anki has, as Anki's own dict
+        (its id, name, limits, steps, FSRS parameters), for `export-apkg
+        --include-scheduling`."""
         ...
 
     def sync(self) -> None:

@@ -224,6 +224,14 @@ class CollectionBackend:
     def sync(self) -> None:
         """No-op: a collection file has no AnkiWeb login here; Anki syncs when next opened."""
 
+    def deck_options(self, deck_names: Sequence[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for name in deck_names:
+            did = self.col.decks.id_for_name(name)
+            if did is not None:
+                out[name] = dict(self.col.decks.config_dict_for_deck_id(did))
+        return out
+
     def card_states(self, note_ids: Sequence[int]) -> list[CardState]:
         """Read as Anki stores them (revlog rows whole); a card in a filtered deck as in
         its home deck (`odue`), as Anki puts it back when the filtered deck is emptied."""

@@ -835,6 +835,12 @@ class ConnectBackend:
 
     # -- scheduling ------------------------------------------------------------------
 
+    def deck_options(self, deck_names: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """getDeckConfig, one request for all decks (False for a deck Anki lacks)."""
+        self._check_profile()
+        found = self._multi([("getDeckConfig", {"deck": n}, n) for n in deck_names])
+        return {n: c for n, c in zip(deck_names, found, strict=True) if isinstance(c, dict)}
+
     def card_states(self, note_ids: Sequence[int]) -> list[CardState]:
         """cardsInfo and getReviewsOfCards. AnkiConnect tells neither a filtered card's
         home-deck due nor Anki's day number: that is found by searching `prop:due` for
