@@ -94,7 +94,7 @@ class AnkiRemote:
 
     def __post_init__(self) -> None:
         self.repo = gitstore.open_repo()
-        self.config = sync.load_config(self.repo)
+        self.config = sync.committed_config(self.repo)
 
     def set_option(self, name: str, value: str) -> bool:
         if name == "push-option":

@@ -27,6 +27,7 @@ from ankiops_git.anki.templates import CardTemplate
 from ankiops_git.config import Config
 from ankiops_git.errors import AnkiOpsError, WrongProfile
 from ankiops_git.model import Note
+from ankiops_git.notetypes_config import BACK, CSS_FILE, FRONT
 from ankiops_git.programs import GUARD_ENV, git_env
 from ankiops_git.syncstate import SyncState
 
@@ -45,8 +46,48 @@ def remote_spec(repo: pygit2.Repository) -> str:
     return url.removeprefix(URL_PREFIX)
 
 
+TEMPLATE_FILES = (FRONT, BACK, CSS_FILE)  # what a declared type's folder is read for
+
+
 def load_config(repo: pygit2.Repository) -> Config:
+    """The repository's settings as its working tree has them (for commands that do
+    not read the deck files in git: login, sync, note-type import, export-apkg)."""
     return config_mod.load(gitstore.workdir(repo))
+
+
+def committed_config(repo: pygit2.Repository) -> Config:
+    """The settings a fetch or push works by: ankiops.toml and the declared types'
+    templates as committed. A change not committed to them is refused: the deck files
+    in git were written by the committed ones, and read by others (a field mapping
+    swapped, say) Anki's notes would come back as edits they are not."""
+    root = gitstore.workdir(repo)
+    config = config_mod.load(root)
+    head = gitstore.head_commit(repo)
+    if head is None:
+        return config
+
+    def committed(path: str) -> pygit2.Object | None:
+        try:
+            return head.tree[path]
+        except KeyError:
+            return None
+
+    paths = {config_mod.CONFIG_NAME}  # and the files the declared types' templates are
+    for folder in {t.templates_dir for t in config.note_types.declared if t.templates_dir}:
+        names = {f.name for f in (root / folder).iterdir()} if (root / folder).is_dir() else set()
+        if isinstance(tree := committed(folder), pygit2.Tree):
+            names |= {str(entry.name) for entry in tree}
+        paths |= {f"{folder}/{n}" for n in names if n.endswith(TEMPLATE_FILES)}
+    for path in sorted(paths):
+        file, blob = root / path, committed(path)
+        now = file.read_bytes() if file.is_file() else None
+        if now != (bytes(blob.data) if isinstance(blob, pygit2.Blob) else None):
+            raise AnkiOpsError(
+                f"{path}: changed and not committed. Syncing with Anki reads the deck "
+                f"files in git by the committed settings, so commit it, or undo the change "
+                f"(git checkout -- {path}), then sync again; nothing was fetched or sent."
+            )
+    return config
 
 
 def check_profile(backend: Backend, config: Config) -> None:
@@ -745,7 +786,7 @@ def unused_media(repo: pygit2.Repository, *, trash: bool = False) -> UnusedMedia
     Anki (of any note type) and no deck file at HEAD shows any more, holding the bytes
     that were pushed. With `trash`, moved to Anki's media trash (Tools > Check Media
     there restores them) and taken off the record; otherwise only listed."""
-    config = load_config(repo)
+    config = committed_config(repo)
     record = media.pushed(repo)
     if not record:
         return UnusedMedia([], [])
@@ -839,7 +880,7 @@ def push_head(
     allow_field_changes: bool = False,
 ) -> SyncOutcome:
     """Push HEAD to Anki, then bring new note ids back (fetch + fast-forward)."""
-    config = load_config(repo)
+    config = committed_config(repo)
     head = gitstore.head_commit(repo)
     if head is None:
         raise AnkiOpsError("nothing to push: this branch has no commit yet.")
@@ -880,7 +921,7 @@ def plan_head(
 ) -> push.Plan:
     """What pushing HEAD would change in Anki (checked as a push checks it; PushRejected
     if it would be refused); nothing is written."""
-    config = load_config(repo)
+    config = committed_config(repo)
     head = gitstore.head_commit(repo)
     if head is None or head.id == gitstore.ref_target(repo, gitstore.ANKI_REF):
         return push.Plan()
@@ -901,7 +942,7 @@ def status(repo: pygit2.Repository, verbose: bool = False) -> list[str]:
     """What a pull would bring and what a push would do, decided as they decide it (the
     push is planned and checked, not applied); writes nothing anywhere. `verbose`: the
     notes, one line each."""
-    config = load_config(repo)
+    config = committed_config(repo)
     head = gitstore.head_commit(repo)
     base = gitstore.ref_target(repo, gitstore.ANKI_REF)
     base_snap = export.snapshot_of_commit(repo, base, config)

@@ -294,6 +294,55 @@ def test_declared_type_created_template_change_updates_field_change_refused(
     assert dict(notes(world, "Vocab"))[note_id] == {**fields, "Example": ""}
 
 
+@pytest.mark.parametrize("nt_world", ["collection"], indirect=True)
+def test_settings_not_committed_stop_pull_and_push_and_nothing_moves(nt_world: World) -> None:
+    """A fetch or push works by the committed ankiops.toml and templates: with the
+    field mapping swapped in the working tree (not committed), a pull read Anki's
+    notes as swapped edits, and a push sent the files' text into the other field.
+    Now every surface stops with one message naming the file, and nothing moves."""
+    world = nt_world
+    write_vocab(world.root)
+    world.write("Vocab.md", "W: perro\nD: dog\n")
+    world.git("add", "ankiops.toml", "note-types", "Vocab.md")
+    world.git("commit", "-m", "Vocab")
+    ((note_id, fields),) = notes(world, "Vocab")
+    assert fields == {"Word": "perro", "Definition": "dog"}
+    toml = world.read("ankiops.toml")
+    world.write(
+        "ankiops.toml", toml.replace('"Word"], ["D", "Definition"', '"Definition"], ["D", "Word"')
+    )
+    world.write("Vocab.md", world.read("Vocab.md").replace("D: dog", "D: dog, a pet"))
+    heads = (world.rev("HEAD"), world.rev("anki/main"))
+    said = "ankiops.toml: changed and not committed"
+    commit = world.git("commit", "-m", "edit", "--", "Vocab.md")  # the hook's push stops
+    assert said in commit.stdout + commit.stderr and "not pushed to Anki" in commit.stderr
+    tool = str(VENV_BIN / "ankiops-git")
+    for command in (
+        ["git", "pull", "anki"],
+        ["git", "push", "anki"],
+        [tool, "pull"],
+        [tool, "push"],
+    ):
+        done = world.run(*command, check=False)
+        assert done.returncode != 0, command
+        assert said in done.stdout + done.stderr and "Traceback" not in done.stderr, command
+    assert (
+        world.rev("anki/main") == heads[1]
+        and world.git("log", "-1", "--format=%s").stdout.strip() == "edit"
+    )
+    assert notes(world, "Vocab") == [(note_id, fields)]
+    # A template edited and not committed stops them the same way, naming it.
+    world.write("ankiops.toml", toml)
+    front = world.root / "note-types/Vocab/Card 1.front.html"
+    front.write_text(FRONT + "<p>new</p>", encoding="utf-8")
+    done = world.git("pull", "anki", check=False)
+    assert "note-types/Vocab/Card 1.front.html: changed and not committed" in done.stderr
+    front.write_text(FRONT, encoding="utf-8")
+    (world.root / "note-types/Vocab/.DS_Store").write_bytes(b"\0")  # (not read: no matter)
+    assert world.git("push", "anki", check=False).returncode == 0
+    assert notes(world, "Vocab") == [(note_id, {"Word": "perro", "Definition": "dog, a pet"})]
+
+
 @in_anki
 def rename_note_type(col: Collection, old: str, new: str) -> None:
     model = col.models.by_name(old)
