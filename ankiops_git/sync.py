@@ -65,23 +65,18 @@ def committed_config(repo: pygit2.Repository) -> Config:
     head = gitstore.head_commit(repo)
     if head is None:
         return config
-
-    def committed(path: str) -> pygit2.Object | None:
-        try:
-            return head.tree[path]
-        except KeyError:
-            return None
-
     paths = {config_mod.CONFIG_NAME}  # and the files the declared types' templates are
     for folder in {t.templates_dir for t in config.note_types.declared if t.templates_dir}:
         names = {f.name for f in (root / folder).iterdir()} if (root / folder).is_dir() else set()
-        if isinstance(tree := committed(folder), pygit2.Tree):
-            names |= {str(entry.name) for entry in tree}
+        if folder in head.tree and isinstance(tree := head.tree[folder], pygit2.Tree):
+            names |= {str(entry.name) for entry in tree}  # (one deleted since is listed)
         paths |= {f"{folder}/{n}" for n in names if n.endswith(TEMPLATE_FILES)}
     for path in sorted(paths):
-        file, blob = root / path, committed(path)
-        now = file.read_bytes() if file.is_file() else None
-        if now != (bytes(blob.data) if isinstance(blob, pygit2.Blob) else None):
+        try:  # (git's own answer: line endings as core.autocrlf has them, say)
+            status = repo.status_file(path)
+        except KeyError:  # in neither HEAD, the index nor the working tree
+            continue
+        if status not in (pygit2.enums.FileStatus.CURRENT, pygit2.enums.FileStatus.IGNORED):
             raise AnkiOpsError(
                 f"{path}: changed and not committed. Syncing with Anki reads the deck "
                 f"files in git by the committed settings, so commit it, or undo the change "

@@ -341,6 +341,15 @@ def test_settings_not_committed_stop_pull_and_push_and_nothing_moves(nt_world: W
     (world.root / "note-types/Vocab/.DS_Store").write_bytes(b"\0")  # (not read: no matter)
     assert world.git("push", "anki", check=False).returncode == 0
     assert notes(world, "Vocab") == [(note_id, {"Word": "perro", "Definition": "dog, a pet"})]
+    # Changed is what git says: CRLF line endings that core.autocrlf writes are no change.
+    world.git("config", "core.autocrlf", "true")
+    config = world.root / "ankiops.toml"
+    config.unlink()
+    world.git("checkout", "--", "ankiops.toml")  # (written again by git, with CRLF)
+    assert b"\r\n" in config.read_bytes()
+    assert world.git("status", "--porcelain", "--", "ankiops.toml").stdout == ""
+    pulled = world.git("pull", "anki", check=False)
+    assert pulled.returncode == 0 and "not committed" not in pulled.stderr, pulled.stderr
 
 
 @in_anki
