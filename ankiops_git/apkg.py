@@ -237,12 +237,14 @@ def _presets(col: Any, deck_ids: dict[str, int], options: dict[str, dict[str, An
     """Give the package's decks the options presets they have in the user's Anki, under
     the same ids, as Anki's own export does: Anki's importer adds a preset the profile
     lacks and keeps one it has (its Default, or one imported before); how many."""
-    for name, preset in options.items():
+    presets = {preset["id"]: preset for preset in options.values()}  # (decks share them)
+    for preset in presets.values():
         col.decks.update_config(dict(preset))  # (an id it lacks: added under that id)
+    for name, preset in options.items():
         deck = col.decks.get(deck_ids[name])
         deck["conf"] = preset["id"]
         col.decks.save(deck)
-    return len({preset["id"] for preset in options.values()})
+    return len(presets)
 
 
 def _schedule(col: Any, ids: dict[int, int], states: Sequence[CardState], result: Exported) -> None:
