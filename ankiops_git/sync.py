@@ -60,11 +60,11 @@ def committed_config(repo: pygit2.Repository) -> Config:
     templates as committed. A change not committed to them is refused: the deck files
     in git were written by the committed ones, and read by others (a field mapping
     swapped, say) Anki's notes would come back as edits they are not."""
-    root = gitstore.workdir(repo)
-    config = config_mod.load(root)
+    config = load_config(repo)
     head = gitstore.head_commit(repo)
     if head is None:
         return config
+    root = gitstore.workdir(repo)
     paths = {config_mod.CONFIG_NAME}  # and the files the declared types' templates are
     for folder in {t.templates_dir for t in config.note_types.declared if t.templates_dir}:
         names = {f.name for f in (root / folder).iterdir()} if (root / folder).is_dir() else set()
