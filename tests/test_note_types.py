@@ -297,9 +297,9 @@ def test_declared_type_created_template_change_updates_field_change_refused(
 @pytest.mark.parametrize("nt_world", ["collection"], indirect=True)
 def test_settings_not_committed_stop_pull_and_push_and_nothing_moves(nt_world: World) -> None:
     """A fetch or push works by the committed ankiops.toml and templates: with the
-    field mapping swapped in the working tree (not committed), a pull read Anki's
-    notes as swapped edits, and a push sent the files' text into the other field.
-    Now every surface stops with one message naming the file, and nothing moves."""
+    field mapping swapped in the working tree (not committed), the hook's push said
+    falsely that Anki had edits, and a pull read Anki's notes as swapped edits. Now
+    every surface stops with one message naming the file, and nothing moves."""
     world = nt_world
     write_vocab(world.root)
     world.write("Vocab.md", "W: perro\nD: dog\n")
